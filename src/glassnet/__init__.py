@@ -1,0 +1,42 @@
+"""glassnet: a glass-box neural-network library. Every number of training can be seen and checked.
+
+Reading order for a newcomer (each module's docstring says what to read next):
+
+1. ``core/activations.py``  each activation with its derivative beside it
+2. ``core/init.py``         how weights start
+3. ``core/layers.py``       ``Dense``: ``Z = X @ W + b``, forward caches, backward reads the cache
+4. ``core/losses.py``       mse, bce, cross-entropy; batch averaging lives in the loss gradient
+5. ``core/network.py``      the stack of layers: forward, loss, backward, step
+6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
+7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
+8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
+
+Quick start::
+
+    import glassnet as gn
+    X, y = gn.datasets.xor()
+    net = gn.Network([gn.Dense(2, 3, "sigmoid"), gn.Dense(3, 1, "sigmoid")], loss="mse", seed=0)
+    history = net.fit(X, y, epochs=5000, optimizer="sgd", lr=0.5)
+    net.predict(X)
+"""
+
+from glassnet import datasets
+from glassnet.core import SGD, Adam, Dense, History, Network
+from glassnet.core.init import normal
+from glassnet.errors import (
+    ConfigError,
+    DataError,
+    GlassnetError,
+    GlassnetTypeError,
+    ModelFileError,
+    ShapeError,
+    TrainingDiverged,
+)
+from glassnet.io import load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
+    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+]

@@ -1,0 +1,14 @@
+"""The engine, in NumPy alone. Reading order: activations -> init -> layers -> losses -> network ->
+optimizers -> training."""
+
+from glassnet.core.activations import ACTIVATIONS, Activation, get_activation
+from glassnet.core.layers import Dense
+from glassnet.core.losses import LOSSES, Loss, get_loss
+from glassnet.core.network import Network
+from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
+from glassnet.core.training import History
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SGD", "Activation", "Adam", "Dense", "History", "Loss",
+    "Network", "Optimizer", "get_activation", "get_loss", "get_optimizer",
+]

@@ -1,0 +1,114 @@
+"""Input checks shared by the network and the training loop: turn user data into clean arrays or
+raise an error that says what is wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError
+
+
+def positive_int(value: Any, what: str) -> int:
+    """``value`` as an int, or an error if it is not a positive integer (``what`` names it in the message)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise GlassnetTypeError(f"{what} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ConfigError(f"{what} must be a positive integer, got {value}")
+    return int(value)
+
+
+def _where_not_finite(M: NDArray[Any], what: str) -> str:
+    bad = ~np.isfinite(M)
+    rows = np.flatnonzero(bad.any(axis=1))
+    cols = np.flatnonzero(bad.any(axis=0))
+    shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    return (
+        f"{what} contains NaN or inf in {len(rows)} row(s) ({shown}) and column(s) "
+        f"{', '.join(str(c) for c in cols[:10])}. Remove or fill those rows before training "
+        f"(e.g. X[np.isfinite(X).all(axis=1)])"
+    )
+
+
+def as_matrix(data: Any, what: str, dtype: Any) -> NDArray[Any]:
+    """Convert ``data`` to a finite 2-D float array of ``dtype``; a 1-D array becomes one column."""
+    try:
+        M = np.asarray(data)
+    except ValueError as exc:  # ragged nested lists
+        raise DataError(f"{what} could not be read as an array: {exc}. Give a 2-D array of numbers") from None
+    if M.dtype == object or M.dtype.kind in "USV":
+        raise GlassnetTypeError(
+            f"{what} has dtype {M.dtype}; it must contain numbers only. Convert text columns first "
+            "(glassnet.datasets.load_csv maps text class labels to integers)"
+        )
+    if M.dtype.kind == "c":
+        raise GlassnetTypeError(f"{what} is complex; glassnet works with real numbers")
+    if M.ndim == 1:
+        M = M.reshape(-1, 1)
+    if M.ndim != 2:
+        raise ShapeError(f"{what} must be 2-D (n_samples, n_features); got shape {M.shape}")
+    if M.shape[0] == 0:
+        raise DataError(f"{what} is empty (0 rows); training and prediction need at least one sample")
+    M = M.astype(dtype, copy=False)
+    if not np.isfinite(M).all():
+        raise DataError(_where_not_finite(M, what))
+    return M
+
+
+def check_inputs(X: Any, n_in: int, dtype: Any) -> NDArray[Any]:
+    """``X`` as a finite array of shape ``(n_samples, n_in)``."""
+    X = as_matrix(X, "X", dtype)
+    if X.shape[1] != n_in:
+        raise ShapeError(
+            f"X has {X.shape[1]} feature column(s) but the first layer (layer 0) expects {n_in}; "
+            f"give X of shape (n_samples, {n_in}) or build the network with Dense({X.shape[1]}, ...)"
+        )
+    return X
+
+
+def check_targets(y: Any, loss_name: str, n_out: int, n_rows: int, dtype: Any) -> NDArray[Any]:
+    """Targets as a float array of shape ``(n_samples, n_out)``, integer class labels one-hot encoded.
+
+    Raises :class:`DataError` / :class:`ShapeError` for targets the loss cannot use.
+    """
+    raw = np.asarray(y)
+    if raw.ndim == 0 or raw.shape[0] != n_rows:
+        got = raw.shape[0] if raw.ndim else "a scalar"
+        raise ShapeError(f"X has {n_rows} rows but y has {got}; each sample needs one target row")
+    if loss_name == "cross_entropy" and raw.ndim == 1:
+        return _one_hot(raw, n_out, dtype)
+    Y = as_matrix(raw, "y", dtype)
+    if Y.shape[1] != n_out:
+        hint = " (for class labels 0..k-1 use loss='cross_entropy' with a softmax output)" if n_out > 1 else ""
+        raise ShapeError(f"y has {Y.shape[1]} column(s) but the last layer has {n_out} output(s){hint}")
+    if loss_name in ("bce", "cross_entropy") and ((Y < 0).any() or (Y > 1).any()):
+        bad = np.flatnonzero(((Y < 0) | (Y > 1)).any(axis=1))
+        raise DataError(
+            f"loss {loss_name!r} needs targets in [0, 1] (probabilities or 0/1 labels), but rows "
+            f"{', '.join(str(r) for r in bad[:10])} are outside. Rescale y, or use loss='mse' for regression"
+        )
+    if loss_name == "cross_entropy" and not np.allclose(Y.sum(axis=1), 1.0):
+        raise DataError("loss 'cross_entropy' with 2-D y needs one-hot rows (each summing to 1), or give integer labels")
+    return Y
+
+
+def _one_hot(labels: NDArray[Any], n_classes: int, dtype: Any) -> NDArray[Any]:
+    if labels.dtype.kind == "f":
+        if not np.isfinite(labels).all() or not np.all(labels == np.round(labels)):
+            raise DataError("loss 'cross_entropy' needs integer class labels 0..k-1 in y; got non-integer values")
+        labels = labels.astype(np.int64)
+    if labels.dtype.kind not in "iub":
+        raise GlassnetTypeError(
+            f"y has dtype {labels.dtype}; loss 'cross_entropy' needs integer class labels 0..{n_classes - 1}"
+        )
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if len(bad):
+        raise DataError(
+            f"class label {labels[bad[0]]} in row {bad[0]} is outside 0..{n_classes - 1}: the last layer has "
+            f"{n_classes} outputs, one per class. Give the last layer as many units as classes"
+        )
+    Y = np.zeros((labels.shape[0], n_classes), dtype=dtype)
+    Y[np.arange(labels.shape[0]), labels] = 1.0
+    return Y

@@ -1,0 +1,297 @@
+"""The network: a stack of :class:`Dense` layers, a loss, an optional L2 penalty.
+
+One training step, in the order the code below does it::
+
+    A0 = X
+    A1 = layer0.forward(A0)          Z = A @ W + b, A = f(Z), cached in the layer
+    ...
+    L  = loss(Z_last, A_last, Y) + (l2 / 2) * sum of W**2 over all layers (not the biases)
+    d  = loss.gradient(...)          dA (or dZ for a fused loss), already divided by the batch size
+    d  = layer.backward(d)           last layer to first; each stores grads["W"], grads["b"]
+    dW += l2 * W                     the penalty's own gradient, added after backprop
+    optimizer.update(params, grads)  keyed "0.W", "0.b", "1.W", ...
+
+Next read: ``optimizers.py``, then ``training.py`` for ``fit``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import check_inputs, check_targets
+from glassnet.core.layers import Dense
+from glassnet.core.losses import Loss, get_loss
+from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError, TrainingDiverged
+
+Array = NDArray[np.floating]
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+class Network:
+    """A feed-forward network of dense layers trained on one loss.
+
+    Parameters
+    ----------
+    layers : sequence of Dense
+        Consecutive layers must chain: ``layers[i].n_out == layers[i + 1].n_in``.
+    loss : str or Loss
+        ``"mse"``, ``"bce"`` (needs a sigmoid output layer) or ``"cross_entropy"`` (needs softmax).
+    l2 : float
+        Adds ``(l2 / 2) * sum(W**2)`` over every layer's weights (not the biases) to the mean loss.
+    seed : int, optional
+        Seeds weight initialisation and the shuffling in :meth:`fit`; the same seed, data and
+        settings give bit-identical results.
+    dtype : {"float64", "float32"}
+        Floating type of parameters and computations.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Dense],
+        loss: str | Loss = "mse",
+        l2: float = 0.0,
+        seed: int | None = None,
+        dtype: str = "float64",
+    ) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ConfigError("Network needs at least one layer, e.g. Network([Dense(2, 3), Dense(3, 1)])")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Dense):
+                raise GlassnetTypeError(f"layer {i} is {type(layer).__name__}; glassnet networks are made of Dense layers")
+        for i, (a, b) in enumerate(zip(layers, layers[1:])):
+            if a.n_out != b.n_in:
+                raise ConfigError(
+                    f"layers do not chain: layer {i} ({a}) has {a.n_out} outputs but layer {i + 1} ({b}) "
+                    f"expects {b.n_in} inputs; make them equal"
+                )
+        for i, layer in enumerate(layers[:-1]):
+            if layer.activation.name == "softmax":
+                raise ConfigError(f"layer {i} ({layer}) uses softmax, which is for the output layer only")
+        self.layers = layers
+        self.loss_fn = get_loss(loss)
+        self._check_loss_fits_output()
+        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not math.isfinite(l2) or l2 < 0:
+            raise ConfigError(f"l2 must be a number >= 0, got {l2!r}")
+        self.l2 = float(l2)
+        if str(dtype) not in DTYPES:
+            raise ConfigError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        self.dtype = np.dtype(DTYPES[str(dtype)])
+        self.seed = seed
+        # Free-form JSON-able facts saved with the model (e.g. class names of a CSV target).
+        self.metadata: dict[str, Any] = {}
+        self.rng = np.random.default_rng(seed)
+        with warnings.catch_warnings():
+            # A layer asking for init="zeros" already warned when it was built.
+            warnings.simplefilter("ignore")
+            for layer in self.layers:
+                layer.initialize(self.rng, self.dtype)
+
+    @classmethod
+    def from_sizes(
+        cls,
+        sizes: Sequence[int],
+        activation: str = "sigmoid",
+        output_activation: str | None = None,
+        init: str = "glorot",
+        **kwargs: Any,
+    ) -> Network:
+        """Build a network from layer sizes, e.g. ``Network.from_sizes([2, 3, 1], "sigmoid", loss="mse")``.
+
+        ``output_activation`` defaults to ``activation``, except that ``loss="bce"`` implies sigmoid and
+        ``loss="cross_entropy"`` softmax.
+        """
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ConfigError(f"layer sizes need at least an input and an output size, e.g. [2, 3, 1]; got {sizes}")
+        if output_activation is None:
+            fused = get_loss(kwargs.get("loss", "mse")).fused_activation
+            output_activation = fused or activation
+        layers = [
+            Dense(n_in, n_out, activation if i < len(sizes) - 2 else output_activation, init=init)
+            for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
+        ]
+        return cls(layers, **kwargs)
+
+    def _check_loss_fits_output(self) -> None:
+        needed = self.loss_fn.fused_activation
+        have = self.layers[-1].activation.name
+        if needed and have != needed:
+            raise ConfigError(
+                f"loss {self.loss_fn.name!r} needs a {needed} output layer, but the last layer "
+                f"({self.layers[-1]}) uses {have}; use activation={needed!r} on the last layer or loss='mse'"
+            )
+
+    # ----------------------------------------------------------------- shapes and parameters
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def is_classifier(self) -> bool:
+        """True for ``bce`` and ``cross_entropy``: predictions are class labels."""
+        return self.loss_fn.fused_activation is not None
+
+    def parameters(self) -> dict[str, Array]:
+        """The live parameter arrays, keyed ``"0.W"``, ``"0.b"``, ``"1.W"``, ... (changing them changes the net)."""
+        return {f"{i}.{name}": p for i, layer in enumerate(self.layers) for name, p in layer.params.items()}
+
+    def set_parameters(self, values: dict[str, Any]) -> None:
+        """Copy ``values`` into the parameters, after checking every name and shape.
+
+        Keys are those of :meth:`parameters`; missing keys keep their current values.
+        """
+        current = self.parameters()
+        unknown = sorted(set(values) - set(current))
+        if unknown:
+            raise ConfigError(f"unknown parameter name(s) {unknown}; this network has {sorted(current)}")
+        arrays = {}
+        for key, value in values.items():
+            array = np.asarray(value, dtype=self.dtype)
+            if array.shape != current[key].shape:
+                layer = self.layers[int(key.split(".")[0])]
+                raise ShapeError(f"{key} ({layer}) must have shape {current[key].shape}, got {array.shape}")
+            if not np.isfinite(array).all():
+                raise ConfigError(f"{key} contains NaN or inf; parameters must be finite")
+            arrays[key] = array
+        for key, array in arrays.items():
+            current[key][...] = array
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters().values())
+
+    # ----------------------------------------------------------------- forward, loss, backward
+    def forward(self, X: Any) -> Array:
+        """Outputs of the last layer for ``X`` of shape ``(n_samples, n_in)``; shape ``(n_samples, n_out)``."""
+        return self._forward(check_inputs(X, self.n_in, self.dtype))
+
+    def _forward(self, X: Array) -> Array:
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A)
+        return A
+
+    def _targets(self, y: Any, n_rows: int) -> Array:
+        return check_targets(y, self.loss_fn.name, self.n_out, n_rows, self.dtype)
+
+    def _penalty(self) -> float:
+        if not self.l2:
+            return 0.0
+        return 0.5 * self.l2 * sum(float(np.sum(layer.params["W"] ** 2)) for layer in self.layers)
+
+    def _loss_value(self, Y: Array) -> float:
+        last = self.layers[-1].cache
+        return self.loss_fn.value(last["Z"], last["A"], Y) + self._penalty()
+
+    def loss(self, X: Any, y: Any) -> float:
+        """Mean loss over the samples, plus the L2 penalty."""
+        X = check_inputs(X, self.n_in, self.dtype)
+        Y = self._targets(y, X.shape[0])
+        self._forward(X)
+        return self._loss_value(Y)
+
+    def _backward(self, Y: Array) -> None:
+        """Backpropagate from the cached forward pass; fills every layer's ``grads``."""
+        last = self.layers[-1]
+        d = self.loss_fn.gradient(last.cache["Z"], last.cache["A"], Y)
+        d = last.backward_from_dZ(d) if self.loss_fn.fused_activation else last.backward(d)
+        for layer in reversed(self.layers[:-1]):
+            d = layer.backward(d)
+        if self.l2:
+            for layer in self.layers:
+                layer.grads["W"] = layer.grads["W"] + self.l2 * layer.params["W"]
+
+    def _grads(self) -> dict[str, Array]:
+        return {f"{i}.{name}": g for i, layer in enumerate(self.layers) for name, g in layer.grads.items()}
+
+    def gradients(self, X: Any, y: Any) -> dict[str, Array]:
+        """Gradients of :meth:`loss` for every parameter (copies, same keys); parameters are unchanged."""
+        X = check_inputs(X, self.n_in, self.dtype)
+        Y = self._targets(y, X.shape[0])
+        self._forward(X)
+        self._backward(Y)
+        return {key: g.copy() for key, g in self._grads().items()}
+
+    # ----------------------------------------------------------------- training
+    def step(self, X: Any, y: Any, optimizer: Optimizer | str = "sgd", lr: float = 0.1) -> float:
+        """One update of every parameter on one batch; returns the batch loss *before* the update.
+
+        Raises :class:`TrainingDiverged` (and leaves the parameters unchanged) if the loss or a
+        gradient is NaN or inf.
+        """
+        X = check_inputs(X, self.n_in, self.dtype)
+        Y = self._targets(y, X.shape[0])
+        return self._step(X, Y, get_optimizer(optimizer, lr))
+
+    def _step(self, X: Array, Y: Array, optimizer: Optimizer) -> float:
+        self._forward(X)
+        loss = self._loss_value(Y)
+        self._backward(Y)
+        grads = self._grads()
+        if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in grads.values())):
+            raise TrainingDiverged(
+                f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
+                "were after the last finite step. Try a smaller learning rate"
+            )
+        optimizer.update(self.parameters(), grads)
+        return loss
+
+    def fit(self, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
+            batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
+            verbose: bool | int = False, callbacks: Sequence[Any] = ()) -> Any:
+        """Train for ``epochs`` passes over ``(X, y)``; returns a :class:`~glassnet.core.training.History`.
+
+        See :func:`glassnet.core.training.fit` for every argument.
+        """
+        from glassnet.core.training import fit
+
+        return fit(self, X, y, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size, shuffle=shuffle,
+                   validation_data=validation_data, verbose=verbose, callbacks=callbacks)
+
+    # ----------------------------------------------------------------- prediction
+    def predict_proba(self, X: Any) -> Array:
+        """Class probabilities of shape ``(n_samples, n_classes)``; a single sigmoid output gives ``[1 - p, p]``."""
+        name = self.layers[-1].activation.name
+        if name not in ("sigmoid", "softmax"):
+            raise ConfigError(f"predict_proba needs a sigmoid or softmax output layer; this one uses {name}")
+        A = self.forward(X)
+        return np.hstack([1.0 - A, A]) if A.shape[1] == 1 else A
+
+    def predict(self, X: Any) -> NDArray[Any]:
+        """Class labels for a classifier (``bce``: 0/1 per output; ``cross_entropy``: argmax), else the outputs.
+
+        A single output is returned as shape ``(n_samples,)``.
+        """
+        A = self.forward(X)
+        if self.loss_fn.name == "cross_entropy":
+            return A.argmax(axis=1)
+        if self.loss_fn.name == "bce":
+            A = (A > 0.5).astype(np.int64)
+        return A[:, 0] if A.shape[1] == 1 else A
+
+    def save(self, path: Any) -> None:
+        """Write the network to ``path`` (``.npz`` with JSON metadata, atomically); see :mod:`glassnet.io`."""
+        from glassnet.io import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        sizes = "-".join(str(s) for s in self.sizes)
+        acts = ", ".join(layer.activation.name for layer in self.layers)
+        l2 = f", l2={self.l2}" if self.l2 else ""
+        return f"Network({sizes}, activations=[{acts}], loss={self.loss_fn.name!r}{l2}, dtype={self.dtype.name})"

@@ -1,0 +1,230 @@
+"""The training loop behind ``Network.fit``: epochs, shuffled mini-batches, validation, history.
+
+Everything that happens once per step is in ``Network._step``; this file only decides which rows
+go into each step, records the results, and stops cleanly (on divergence or Ctrl-C).
+Observers (progress bars, health checks) are callbacks: objects with any of the methods
+``on_train_begin(net, info)``, ``on_batch_end(net, epoch, step, loss)``,
+``on_epoch_end(net, epoch, logs) -> bool | None`` (``True`` stops training) and
+``on_train_end(net, history)``. With no callbacks, none of this costs anything.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import check_inputs, positive_int
+from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.errors import GlassnetTypeError, TrainingDiverged
+
+if TYPE_CHECKING:
+    from glassnet.core.network import Network
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`, one entry per completed epoch.
+
+    ``accuracy`` / ``val_accuracy`` are filled when the targets are class labels (0/1 or one-hot);
+    ``val_*`` when ``validation_data`` was given. ``stopped`` is ``"completed"``, ``"interrupted"``
+    (Ctrl-C) or ``"callback"``.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    epochs: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    stopped: str = "completed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "loss": list(self.loss), "accuracy": list(self.accuracy), "val_loss": list(self.val_loss),
+            "val_accuracy": list(self.val_accuracy), "epochs": self.epochs, "steps": self.steps,
+            "seconds": self.seconds, "stopped": self.stopped,
+        }
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(no epochs)"
+        parts = [f"{self.epochs} epochs", f"loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}"]
+        if self.accuracy:
+            parts.append(f"accuracy {self.accuracy[-1]:.3f}")
+        if self.val_loss:
+            parts.append(f"val_loss {self.val_loss[-1]:.4g}")
+        if self.val_accuracy:
+            parts.append(f"val_accuracy {self.val_accuracy[-1]:.3f}")
+        if self.stopped != "completed":
+            parts.append(f"stopped: {self.stopped}")
+        return f"History({', '.join(parts)})"
+
+
+def labels_kind(Y: NDArray[Any]) -> str | None:
+    """``"binary"`` for 0/1 targets in one column, ``"onehot"`` for one-hot rows, else ``None`` (no accuracy)."""
+    if not np.isin(Y, (0.0, 1.0)).all():
+        return None
+    if Y.shape[1] == 1:
+        return "binary"
+    return "onehot" if np.all(Y.sum(axis=1) == 1) else None
+
+
+def count_correct(A: NDArray[Any], Y: NDArray[Any], kind: str) -> int:
+    """Number of rows whose prediction from outputs ``A`` matches the targets ``Y``."""
+    if kind == "binary":
+        return int(np.count_nonzero((A[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
+    return int(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1)))
+
+
+@contextmanager
+def _defer_ctrl_c() -> Iterator[list[bool]]:
+    """Turn the first Ctrl-C into a flag, so the current step finishes before training stops.
+
+    A second Ctrl-C interrupts at once. Only possible in the main thread; elsewhere nothing changes.
+    """
+    pressed = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if pressed[0]:
+            raise KeyboardInterrupt
+        pressed[0] = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterator[Any]:
+    """Row selections for one epoch: slices in order, or index arrays following ``order``."""
+    for start in range(0, n_rows, batch_size):
+        if order is None:
+            yield slice(start, start + batch_size)
+        else:
+            yield order[start:start + batch_size]
+
+
+def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
+        batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
+        verbose: bool | int = False, callbacks: Sequence[Any] = ()) -> History:
+    """Train ``net`` on ``(X, y)``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_in)
+    y : array of shape (n_samples,) or (n_samples, n_out)
+        Targets; integer class labels for ``cross_entropy``.
+    epochs : int
+        Passes over the data.
+    optimizer : str or Optimizer
+        ``"sgd"``, ``"adam"`` or an optimizer object (which keeps its own ``lr``).
+    lr : float
+        Learning rate for an optimizer given by name.
+    batch_size : int, optional
+        Rows per step; ``None`` (default) uses all rows in one step (full batch).
+    shuffle : bool
+        Shuffle the rows each epoch with the network's seeded generator.
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch.
+    verbose : bool or int
+        ``True`` prints about ten progress lines; an integer ``k`` prints every ``k`` epochs.
+    callbacks : sequence
+        Observers; see the module docstring.
+
+    Returns
+    -------
+    History
+        Also when stopped by Ctrl-C (``history.stopped == "interrupted"``); the parameters are those
+        after the last whole step.
+
+    Raises
+    ------
+    TrainingDiverged
+        When the loss or a gradient becomes NaN or inf; the parameters are those of the last finite step.
+    """
+    epochs = positive_int(epochs, "epochs")
+    opt = get_optimizer(optimizer, lr)
+    X = check_inputs(X, net.n_in, net.dtype)
+    Y = net._targets(y, X.shape[0])
+    n_rows = X.shape[0]
+    size = n_rows if batch_size is None else min(positive_int(batch_size, "batch_size"), n_rows)
+    kind = labels_kind(Y)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise GlassnetTypeError("validation_data must be a pair (X_val, y_val)")
+        X_val = check_inputs(validation_data[0], net.n_in, net.dtype)
+        Y_val = net._targets(validation_data[1], X_val.shape[0])
+        val_kind = labels_kind(Y_val)
+    print_every = 0 if not verbose else max(1, epochs // 10) if verbose is True else positive_int(verbose, "verbose")
+
+    history = History()
+    for cb in callbacks:
+        if hasattr(cb, "on_train_begin"):
+            cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt})
+    on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
+    started = time.perf_counter()
+    with _defer_ctrl_c() as ctrl_c:
+        for epoch in range(1, epochs + 1):
+            order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
+            total, correct = 0.0, 0
+            for step, rows in enumerate(batches(n_rows, size, order), start=1):
+                Xb, Yb = X[rows], Y[rows]
+                try:
+                    loss = net._step(Xb, Yb, opt)
+                except TrainingDiverged as exc:
+                    history.seconds = time.perf_counter() - started
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch}, step {step}: {exc}. Try a smaller learning rate "
+                        f"than {opt.lr:g}", epoch=epoch, step=step) from None
+                history.steps += 1
+                total += loss * Xb.shape[0]
+                if kind:
+                    correct += count_correct(net.layers[-1].cache["A"], Yb, kind)
+                for on_batch_end in on_batch:
+                    on_batch_end(net, epoch, step, loss)
+                if ctrl_c[0]:
+                    break
+            if ctrl_c[0]:
+                history.stopped = "interrupted"
+                break
+            history.epochs = epoch
+            history.loss.append(total / n_rows)
+            logs: dict[str, float] = {"loss": history.loss[-1]}
+            if kind:
+                history.accuracy.append(correct / n_rows)
+                logs["accuracy"] = history.accuracy[-1]
+            if validation_data is not None:
+                net._forward(X_val)
+                history.val_loss.append(net._loss_value(Y_val))
+                logs["val_loss"] = history.val_loss[-1]
+                if val_kind:
+                    history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], Y_val, val_kind) / len(Y_val))
+                    logs["val_accuracy"] = history.val_accuracy[-1]
+            if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
+                print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()))
+            stop = False
+            for cb in callbacks:
+                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(net, epoch, logs):
+                    stop = True
+            if stop:
+                history.stopped = "callback"
+                break
+    history.seconds = time.perf_counter() - started
+    for cb in callbacks:
+        if hasattr(cb, "on_train_end"):
+            cb.on_train_end(net, history)
+    return history

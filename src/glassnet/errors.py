@@ -1,0 +1,73 @@
+"""glassnet's exceptions: one small hierarchy, each class also a built-in exception type.
+
+Every error glassnet raises on purpose is a :class:`GlassnetError`, so a caller (or the CLI) can
+catch them all in one place. Each subclass also inherits the built-in exception a Python
+programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong types), so
+``except ValueError`` keeps working too.
+
+Messages say what is wrong, where (layer, column, row, file) and how to fix it.
+
+    GlassnetError
+    ├── ConfigError        (ValueError)   unknown name, bad hyper-parameter, layers that do not chain
+    ├── ShapeError         (ValueError)   arrays whose shapes do not fit the network or each other
+    ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV
+    ├── ModelFileError     (ValueError)   missing, truncated, corrupted or foreign model files
+    ├── GlassnetTypeError  (TypeError)    an argument of the wrong type
+    └── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GlassnetError(Exception):
+    """Base class of every error glassnet raises on purpose."""
+
+
+class ConfigError(GlassnetError, ValueError):
+    """An unknown name or an invalid setting (learning rate, epochs, layer sizes, ...)."""
+
+
+class ShapeError(GlassnetError, ValueError):
+    """Arrays whose shapes do not fit the network or each other."""
+
+
+class DataError(GlassnetError, ValueError):
+    """Data that cannot be used: NaN/inf, empty, labels that do not fit the loss, bad CSV cells."""
+
+
+class ModelFileError(GlassnetError, ValueError):
+    """A model or checkpoint file that is missing, truncated, corrupted, of another version or foreign."""
+
+
+class GlassnetTypeError(GlassnetError, TypeError):
+    """An argument of the wrong type."""
+
+
+class TrainingDiverged(GlassnetError, ArithmeticError):
+    """The loss or a gradient became NaN or inf; the network keeps its last finite parameters.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch in which it happened.
+    step : int
+        1-based step (mini-batch) within that epoch.
+    """
+
+    def __init__(self, message: str, epoch: int = 0, step: int = 0) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ConfigError:
+    """Build the error for an unknown ``kind`` name, listing the valid ones and the closest match."""
+    valid = sorted(valid)
+    message = f"unknown {kind} {name!r}; valid {kind}s are: {', '.join(valid)}"
+    close = difflib.get_close_matches(str(name).lower(), valid, n=1)
+    if close:
+        message += f". Did you mean {close[0]!r}?"
+    return ConfigError(message)

@@ -1,0 +1,83 @@
+"""Pieces shared by the subcommands: reading data arguments, parsing lists, a rich progress callback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
+from glassnet.errors import ConfigError
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the examples in each epilog as written and shows defaults."""
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--data", required=required,
+                        help=f"built-in dataset ({', '.join(BUILTIN)}) or a CSV file path")
+    parser.add_argument("--target", default=None,
+                        help="target column of a CSV file, by name or 0-based index (default: the last column)")
+
+
+def read_data(args: argparse.Namespace) -> Dataset:
+    """The dataset named by ``--data`` (built-in name or CSV path) and ``--target``."""
+    name = args.data
+    if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
+        return load_csv(name, target=args.target if args.target is not None else -1)
+    return get_dataset(name)
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"2,3,1"`` -> ``[2, 3, 1]``."""
+    try:
+        sizes = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise ConfigError(f"--layers must be comma-separated integers like 2,3,1; got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) <= 0:
+        raise ConfigError(f"--layers needs at least two positive sizes (inputs and outputs), like 2,3,1; got {text!r}")
+    return sizes
+
+
+class ProgressCallback:
+    """A rich progress bar over epochs showing the current loss (on stderr; off when not a terminal)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True)
+        self.enabled = enabled and self.console.is_terminal
+        self.progress: Any = None
+
+    def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn(),
+                                 console=self.console, transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=info["epochs"], loss="-")
+
+    def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=epoch, loss=f"{logs['loss']:.6f}")
+
+    def on_train_end(self, net: Any, history: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+class PrintEvery:
+    """Prints the loss (and accuracy) every ``every`` epochs, plus the first and the last."""
+
+    def __init__(self, every: int, epochs: int) -> None:
+        self.every, self.epochs = every, epochs
+
+    def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
+        if self.every and (epoch % self.every == 0 or epoch == 1 or epoch == self.epochs):
+            width = len(str(self.epochs))
+            print(f"epoch {epoch:>{width}}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()), flush=True)

@@ -1,0 +1,71 @@
+"""``glassnet`` command-line entry point: builds the parser from the subcommand modules and turns
+glassnet errors into one-line messages (a traceback only with ``--debug``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from glassnet.errors import GlassnetError
+
+# Each module defines register(subparsers), which adds its subcommand and sets func=run(args) -> int.
+COMMANDS = [
+    "glassnet.interfaces.cli.demo",
+    "glassnet.interfaces.cli.train",
+    "glassnet.interfaces.cli.predict",
+]
+
+EXIT_USER_ERROR = 2
+EXIT_BUG = 70
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glassnet",
+        description="glassnet: dense neural networks in plain NumPy whose every number you can see and check.",
+        epilog="Start with `glassnet demo`. `glassnet COMMAND --help` shows examples for each command.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
+    from glassnet import __version__
+
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        return int(args.func(args) or 0)
+    except GlassnetError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"glassnet: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("glassnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: ask for a bug report
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"glassnet: unexpected error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in glassnet. Please report it with the command you ran; "
+            "rerun with --debug to include the traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    sys.exit(main())

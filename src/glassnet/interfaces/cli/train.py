@@ -1,0 +1,85 @@
+"""``glassnet train``: build a network, train it on built-in or CSV data, save it."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from glassnet.core.network import Network
+from glassnet.core.optimizers import get_optimizer
+from glassnet.errors import ConfigError
+from glassnet.interfaces.cli.common import (
+    HelpFormatter,
+    PrintEvery,
+    ProgressCallback,
+    add_data_arguments,
+    parse_sizes,
+    read_data,
+)
+
+EXAMPLES = """examples:
+  glassnet train --data xor --layers 2,3,1 --activation sigmoid --loss mse --optimizer sgd --lr 0.5 \\
+                 --epochs 5000 --out xor.npz
+  glassnet train --data iris.csv --target species --layers 4,8,3 --activation tanh --loss cross_entropy \\
+                 --optimizer adam --lr 0.01 --batch-size 16 --epochs 200 --out iris.npz
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("train", help="train a network and save it", epilog=EXAMPLES,
+                              formatter_class=HelpFormatter)
+    add_data_arguments(p)
+    p.add_argument("--layers", required=True, help="layer sizes from inputs to outputs, e.g. 2,3,1")
+    p.add_argument("--activation", default="sigmoid", help="hidden-layer activation")
+    p.add_argument("--output-activation", default=None,
+                   help="output activation (default: sigmoid for bce, softmax for cross_entropy, else --activation)")
+    p.add_argument("--loss", default="mse", help="mse, bce or cross_entropy")
+    p.add_argument("--optimizer", default="sgd", help="sgd or adam")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate")
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    p.add_argument("--epochs", type=int, default=1000, help="passes over the data")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")
+    p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
+    p.add_argument("--dtype", default="float64", help="float64 or float32")
+    p.add_argument("--print-every", type=int, default=None, help="print the loss every N epochs (default: epochs/10)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = read_data(args)
+    sizes = parse_sizes(args.layers)
+    if sizes[0] != data.X.shape[1]:
+        raise ConfigError(
+            f"--layers starts with {sizes[0]} inputs but {data.name or args.data} has {data.X.shape[1]} feature "
+            f"column(s); use --layers {data.X.shape[1]},{','.join(map(str, sizes[1:]))}"
+        )
+    net = Network.from_sizes(sizes, activation=args.activation, output_activation=args.output_activation,
+                             init=args.init, loss=args.loss, l2=args.l2, seed=args.seed, dtype=args.dtype)
+    options = {"momentum": args.momentum} if args.optimizer.lower() == "sgd" and args.momentum else {}
+    optimizer = get_optimizer(args.optimizer, args.lr, **options)
+    every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
+    print(f"training {net} on {data.name or args.data} ({data.X.shape[0]} samples) with {optimizer}", flush=True)
+    started = time.perf_counter()
+    history = net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                      callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)])
+    seconds = time.perf_counter() - started
+    if data.classes is not None:
+        net.metadata["classes"] = list(data.classes)
+    net.metadata["feature_names"] = list(data.feature_names)
+    summary = [f"final loss {history.loss[-1]:.6f}"]
+    if history.accuracy:
+        summary.append(f"accuracy {history.accuracy[-1]:.3f}")
+    summary.append(f"{history.epochs} epochs in {seconds:.2f} s")
+    if history.stopped == "interrupted":
+        summary.append("stopped early by Ctrl-C")
+    print("done: " + ", ".join(summary))
+    if args.out:
+        net.save(args.out)
+        print(f"model saved to {args.out}")
+    else:
+        print("model not saved (add --out model.npz to keep it)")
+    return 0
