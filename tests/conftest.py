@@ -13,3 +13,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") == "true" and skipped and exitstatus == 0:
         reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; in CI a skip is a failure", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """Run the ``glassnet`` command in-process: ``code, out, err = cli("train", "--data", "xor", ...)``."""
+    from glassnet.interfaces.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

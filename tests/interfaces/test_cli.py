@@ -1,0 +1,35 @@
+"""The command line: train, predict, demo and their error handling."""
+
+import numpy as np
+
+import glassnet as gn
+
+
+def test_train_then_predict_xor(cli, tmp_path):
+    model = tmp_path / "xor.npz"
+    code, out, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--activation", "sigmoid", "--loss", "mse",
+                         "--optimizer", "sgd", "--lr", "0.5", "--epochs", "5000", "--out", str(model), "--no-progress")
+    assert code == 0, err
+    assert "final loss" in out and "accuracy 1.000" in out and str(model) in out
+    net = gn.load(model)
+    assert np.array_equal(net.predict(gn.datasets.xor().X) > 0.5, gn.datasets.xor().y == 1)
+    code, out, err = cli("predict", str(model), "--data", "xor")
+    assert code == 0, err
+    assert len(out.strip().splitlines()) == 5  # header + 4 rows
+
+
+def test_demo_tells_the_story(cli):
+    code, out, _ = cli("demo")
+    assert code == 0
+    assert "cost before training" in out and "0.b =" in out and "1.b =" in out
+    assert out.count("(right)") == 4
+
+
+def test_errors_are_one_line_without_traceback(cli, tmp_path):
+    code, out, err = cli("train", "--data", "xor", "--layers", "3,3,1", "--epochs", "1")
+    assert code == 2
+    assert "--layers starts with 3 inputs" in err and "Traceback" not in err
+    code, _, err = cli("predict", str(tmp_path / "missing.npz"), "--data", "xor")
+    assert code == 2 and "does not exist" in err
+    code, _, err = cli("train", "--data", "xr", "--layers", "2,3,1")
+    assert code == 2 and "Did you mean 'xor'" in err
