@@ -1,0 +1,85 @@
+"""One benchmark cell, run by ``run.py`` in a fresh process: one config x one peer x one dtype.
+
+Prints one JSON object on its last line: samples/s of every timed repeat, the final loss (scored by
+``configs.final_loss``), peak memory (``ru_maxrss``) and minor page faults per step over the timed
+repeats (after a warm-up, so this is the steady state). ``--peer gemm`` measures the machine's
+matrix-multiply peak instead (best of several large square products, in this process's dtype).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+
+def gemm_peak(dtype: str, n: int, repeats: int) -> dict[str, Any]:
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    C = np.empty((n, n), dtype)
+    np.matmul(A, B, out=C)
+    best = 0.0
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.matmul(A, B, out=C)
+        best = max(best, 2.0 * n**3 / (time.perf_counter() - t) / 1e9)
+    return {"gflops": best, "n": n}
+
+
+def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup: int) -> dict[str, Any]:
+    from configs import final_loss, make_problem
+    from peers import PEERS
+
+    problem = make_problem(config, mode)
+    c = problem.config
+    trainer = PEERS[peer](problem, dtype)
+    for _ in range(warmup):
+        trainer.reset()
+        trainer.train()
+    rates, faults, times = [], 0, []
+    steps = c.epochs * c.steps_per_epoch
+    train_loss = 0.0
+    for _ in range(repeats):
+        trainer.reset()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t = time.perf_counter()
+        train_loss = trainer.train()
+        elapsed = time.perf_counter() - t
+        faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        times.append(elapsed)
+        rates.append(c.epochs * c.n_samples / elapsed)
+    loss = final_loss(c, trainer.params(), problem.X, problem.Y)
+    return {
+        "samples_per_s": rates, "seconds": times, "steps": steps, "final_loss": loss,
+        "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--peer", required=True)
+    ap.add_argument("--dtype", default="float64")
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--gemm-n", type=int, default=2048)
+    args = ap.parse_args(argv)
+    if args.peer == "gemm":
+        result = gemm_peak(args.dtype, args.gemm_n, max(3, args.repeats))
+    else:
+        result = run_cell(args.config, args.peer, args.dtype, args.mode, args.repeats, args.warmup)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

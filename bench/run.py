@@ -1,0 +1,216 @@
+"""glassnet's benchmark: ``python3 bench/run.py [--quick | --smoke] [--configs tiny,moons,digits,wide] [--json out.json]``.
+
+Trains each configuration of ``configs.py`` with every peer of ``peers.py`` (glassnet ``fit`` and a
+``step`` loop, plain NumPy, PyTorch, scikit-learn; float64 and float32), each cell in a fresh
+process (``cell.py``) with a warm-up and several timed repeats, and prints:
+
+- samples/s (median of the repeats) per cell, peak memory, page faults per step;
+- the ratios glassnet/PyTorch-f32, glassnet/scikit-learn, glassnet/plain-NumPy against the targets
+  of issue 5, the GEMM peak measured in the same run and the fraction of it glassnet reaches on ``wide``;
+- the equal-loss check: every peer started from the same weights, so they must end at the same loss
+  (float64 peers within 1e-6 relative of plain NumPy float64, float32 peers within 2e-3; glassnet ``fit``
+  and ``step`` bit-identical in float64; scikit-learn, which cannot follow glassnet's shuffled batch
+  order and puts Adam's eps slightly differently, within 20%). A failed check exits with status 1.
+
+Speed on a shared machine is noisy: compare ratios from one run, never numbers across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+# (peer, dtype) cells run for every config, in this order (peers of one config run back to back).
+CELLS = [("glassnet-fit", "float64"), ("glassnet-fit", "float32"), ("glassnet-step", "float64"),
+         ("glassnet-step", "float32"), ("glassnet-callback", "float64"), ("numpy", "float64"), ("numpy", "float32"),
+         ("torch", "float32"), ("torch", "float64"), ("sklearn", "float64")]
+MODES = {"full": {"repeats": 5, "warmup": 1}, "quick": {"repeats": 3, "warmup": 1}, "smoke": {"repeats": 1, "warmup": 0}}
+
+# Issue 5's targets: (config, description, key into the ratios, minimum or maximum).
+TARGETS = [
+    ("tiny", "glassnet/PyTorch-f32 >= 6", "gn64/torch32", 6.0), ("tiny", "glassnet/PyTorch-f32 >= 6", "gn32/torch32", 6.0),
+    ("moons", "glassnet/PyTorch-f32 >= 4", "gn64/torch32", 4.0), ("moons", "glassnet/PyTorch-f32 >= 4", "gn32/torch32", 4.0),
+    ("digits", "glassnet/PyTorch-f32 >= 3", "gn64/torch32", 3.0), ("digits", "glassnet/PyTorch-f32 >= 3", "gn32/torch32", 3.0),
+    ("wide", "glassnet-f32/PyTorch-f32 >= 1.2", "gn32/torch32", 1.2),
+    ("tiny", "glassnet/plain-NumPy >= 0.8", "gn64/numpy64", 0.8), ("tiny", "glassnet/plain-NumPy >= 0.8", "gn32/numpy32", 0.8),
+    ("moons", "glassnet/plain-NumPy >= 0.8", "gn64/numpy64", 0.8), ("moons", "glassnet/plain-NumPy >= 0.8", "gn32/numpy32", 0.8),
+    ("wide", "glassnet/plain-NumPy >= 1.5", "gn64/numpy64", 1.5), ("wide", "glassnet/plain-NumPy >= 1.5", "gn32/numpy32", 1.5),
+    ("moons", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0),
+    ("digits", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0),
+    ("wide", "float32 at >= 75% of GEMM peak", "gn32/gemm32", 0.75),
+    ("wide", "page faults per step < 50 (f32)", "faults32", -50.0),
+    ("wide", "page faults per step < 50 (f64)", "faults64", -50.0),
+    ("wide", "peak memory <= 1.2x plain NumPy (f32)", "mem32/numpy32", -1.2),
+    ("wide", "peak memory <= 1.2x plain NumPy (f64)", "mem64/numpy64", -1.2),
+] + [(c, "per-epoch callback costs <= 5%", "callback/fit64", 0.95) for c in ("tiny", "moons", "digits", "wide")]
+
+RTOL = {"float64": 1e-6, "float32": 2e-3, "sklearn": 0.2}
+
+
+def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    opts = MODES[mode]
+    cmd = [sys.executable, str(HERE / "cell.py"), "--config", config, "--peer", peer, "--dtype", dtype, "--mode", mode,
+           "--repeats", str(opts["repeats"]), "--warmup", str(opts["warmup"])]
+    if peer == "gemm" and mode == "smoke":
+        cmd += ["--gemm-n", "256"]
+    proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "samples_per_s" in result:
+        result["median"] = statistics.median(result["samples_per_s"])
+    return result
+
+
+def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int) -> dict[str, float]:
+    def rate(key: str) -> float | None:
+        cell = cells.get(key, {})
+        return cell.get("median")
+
+    out: dict[str, float] = {}
+    pairs = {"gn64/torch32": ("glassnet-fit/float64", "torch/float32"), "gn32/torch32": ("glassnet-fit/float32", "torch/float32"),
+             "gn64/numpy64": ("glassnet-fit/float64", "numpy/float64"), "gn32/numpy32": ("glassnet-fit/float32", "numpy/float32"),
+             "gn64/sklearn64": ("glassnet-fit/float64", "sklearn/float64"),
+             "step/fit64": ("glassnet-step/float64", "glassnet-fit/float64"),
+             "callback/fit64": ("glassnet-callback/float64", "glassnet-fit/float64"),
+             "torch64/torch32": ("torch/float64", "torch/float32")}
+    for name, (a, b) in pairs.items():
+        ra, rb = rate(a), rate(b)
+        if ra and rb:
+            out[name] = ra / rb
+    for bits, dtype in (("64", "float64"), ("32", "float32")):
+        gn = cells.get(f"glassnet-fit/{dtype}", {})
+        ref = cells.get(f"numpy/{dtype}", {})
+        if "median" in gn:
+            out[f"gflops{bits}"] = gn["median"] * flops / 1e9
+            if gemm.get(dtype):
+                out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / gemm[dtype]
+            out[f"faults{bits}"] = gn["faults_per_step"]
+        if "peak_mb" in gn and "peak_mb" in ref:
+            out[f"mem{bits}/numpy{bits}"] = gn["peak_mb"] / ref["peak_mb"]
+    return out
+
+
+def loss_checks(config: str, cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every peer's final loss against plain NumPy float64, and glassnet fit against step bit for bit."""
+    checks = []
+    ref = cells.get("numpy/float64", {}).get("final_loss")
+    for key, cell in cells.items():
+        if "final_loss" not in cell or key == "numpy/float64" or ref is None:
+            continue
+        peer, dtype = key.split("/")
+        if peer == "sklearn" and config == "tiny":
+            checks.append({"cell": key, "loss": cell["final_loss"], "reference": ref, "rtol": None, "ok": None,
+                           "note": "not compared: MLPClassifier cannot train on MSE (it uses log-loss)"})
+            continue
+        rtol = RTOL["sklearn" if peer == "sklearn" else dtype]
+        ok = abs(cell["final_loss"] - ref) <= rtol * abs(ref)
+        checks.append({"cell": key, "loss": cell["final_loss"], "reference": ref, "rtol": rtol, "ok": bool(ok)})
+    for dtype in ("float64", "float32"):
+        fit, step = cells.get(f"glassnet-fit/{dtype}", {}), cells.get(f"glassnet-step/{dtype}", {})
+        if "final_loss" in fit and "final_loss" in step:
+            same = fit["final_loss"] == step["final_loss"] and fit["params_digest"] == step["params_digest"]
+            ok = same if dtype == "float64" else abs(fit["final_loss"] - step["final_loss"]) <= 1e-5 * abs(fit["final_loss"])
+            checks.append({"cell": f"glassnet fit == step ({dtype})", "loss": fit["final_loss"], "reference": step["final_loss"],
+                           "rtol": 0.0 if dtype == "float64" else 1e-5, "ok": bool(ok)})
+    return checks
+
+
+def fmt(x: float | None, spec: str = ",.0f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="fewer epochs and repeats (a few minutes)")
+    mode.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat: checks that everything runs (CI)")
+    ap.add_argument("--configs", default="tiny,moons,digits,wide", help="comma-separated subset of tiny,moons,digits,wide")
+    ap.add_argument("--peers", default="", help="comma-separated subset of peers (default: all)")
+    ap.add_argument("--json", metavar="PATH", help="also write every number as JSON")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
+    args = ap.parse_args(argv)
+    run_mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    from configs import CONFIGS
+
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        ap.error(f"unknown config(s) {unknown}; choose from {sorted(CONFIGS)}")
+    wanted = {p.strip() for p in args.peers.split(",") if p.strip()}
+    cells_to_run = [(p, d) for p, d in CELLS if not wanted or p in wanted]
+    started = time.time()
+    report: dict[str, Any] = {
+        "mode": run_mode, "python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine(),
+        "loadavg_start": list(os.getloadavg()), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "configs": {},
+    }
+    gemm: dict[str, float] = {}
+    if "wide" in names:
+        for dtype in ("float32", "float64"):
+            g = run_cell("wide", "gemm", dtype, run_mode, args.timeout)
+            gemm[dtype] = g.get("gflops", 0.0)
+        report["gemm_peak_gflops"] = gemm
+        print(f"GEMM peak (numpy.matmul, square): float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s")
+    all_ok = True
+    for name in names:
+        c = CONFIGS[name].scaled(run_mode)
+        cells: dict[str, dict[str, Any]] = {}
+        print(f"\n== {name}: sizes {'-'.join(map(str, c.sizes))}, {c.hidden}/{c.output}, {c.loss}, {c.optimizer} lr {c.lr}, "
+              f"batch {c.batch_size or 'full'}, {c.epochs} epochs of {c.n_samples} samples")
+        print(f"{'peer':<18}{'dtype':<9}{'samples/s':>12}{'min..max':>22}{'peak MB':>9}{'faults/step':>12}{'final loss':>14}")
+        for peer, dtype in cells_to_run:
+            cell = run_cell(name, peer, dtype, run_mode, args.timeout)
+            cells[f"{peer}/{dtype}"] = cell
+            if "error" in cell:
+                print(f"{peer:<18}{dtype:<9}  FAILED: {cell['error']}")
+                all_ok = False
+                continue
+            lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
+            print(f"{peer:<18}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{cell['peak_mb']:>9.0f}"
+                  f"{cell['faults_per_step']:>12.1f}{cell['final_loss']:>14.8f}")
+        r = ratios(cells, gemm, c.matmul_flops_per_sample())
+        checks = loss_checks(name, cells)
+        ok = all(ch["ok"] is not False for ch in checks) and bool(checks)
+        all_ok &= ok
+        print("ratios: " + ", ".join(f"{k} {v:.3g}" for k, v in r.items()))
+        bad = [ch["cell"] for ch in checks if ch["ok"] is False]
+        print(f"equal-loss check: {'passed' if ok else 'FAILED for ' + ', '.join(bad)} ({len(checks)} comparisons)")
+        report["configs"][name] = {"config": {k: getattr(c, k) for k in ("sizes", "hidden", "output", "loss", "optimizer", "lr",
+                                                                         "batch_size", "epochs", "n_samples")},
+                                   "cells": cells, "ratios": r, "loss_check": {"ok": ok, "comparisons": checks}}
+    targets = []
+    print("\n== targets (issue 5), ratios from this run")
+    for config, text, key, bound in TARGETS:
+        value = report["configs"].get(config, {}).get("ratios", {}).get(key)
+        if config not in names or value is None:
+            continue
+        met = value >= bound if bound > 0 else value < -bound if "faults" in key else value <= -bound
+        targets.append({"config": config, "target": text, "key": key, "value": value, "met": met})
+        print(f"{config:<8}{text:<42}{key:<16}{value:>9.3g}  {'met' if met else 'MISSED'}")
+    report["targets"] = targets
+    report["loss_check_ok"] = all_ok
+    report["loadavg_end"] = list(os.getloadavg())
+    report["seconds"] = time.time() - started
+    print(f"\nequal-loss check overall: {'passed' if all_ok else 'FAILED'}; {report['seconds']:.0f} s; "
+          f"load average {report['loadavg_start'][0]:.1f} -> {report['loadavg_end'][0]:.1f} on {os.cpu_count()} CPUs")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Smoke test of the benchmark (bench/run.py): it runs, prints its tables, writes JSON, and its
+equal-loss check is present, passes on real runs and fails on a wrong answer. Speed is never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench_modules() -> Any:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+
+        yield run
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_smoke_run_prints_tables_writes_json_and_passes_the_equal_loss_check(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--smoke", "--configs", "moons", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = proc.stdout
+    assert "== moons" in text and "samples/s" in text and "faults/step" in text
+    assert "equal-loss check: passed" in text
+    assert "== targets (issue 5)" in text and "glassnet/PyTorch-f32 >= 4" in text
+    report = json.loads(out.read_text())
+    assert report["mode"] == "smoke" and report["loss_check_ok"] is True
+    moons = report["configs"]["moons"]
+    expected = {"glassnet-fit/float64", "glassnet-fit/float32", "glassnet-step/float64", "numpy/float64",
+                "numpy/float32", "torch/float32", "torch/float64", "sklearn/float64"}
+    assert expected <= set(moons["cells"])
+    for key in expected:
+        cell = moons["cells"][key]
+        assert cell["median"] > 0 and cell["peak_mb"] > 0 and cell["faults_per_step"] >= 0, key
+    checked = {c["cell"] for c in moons["loss_check"]["comparisons"]}
+    assert {"torch/float32", "torch/float64", "sklearn/float64", "glassnet-fit/float64",
+            "glassnet fit == step (float64)"} <= checked
+    assert all(c["ok"] for c in moons["loss_check"]["comparisons"])
+    for key in ("gn64/torch32", "gn32/torch32", "gn64/numpy64", "gn64/sklearn64"):
+        assert moons["ratios"][key] > 0
+    assert {t["key"] for t in report["targets"] if t["config"] == "moons"} >= {"gn64/torch32", "gn64/sklearn64"}
+
+
+def test_equal_loss_check_fails_on_a_wrong_answer(bench_modules: Any) -> None:
+    cell = {"final_loss": 0.30, "params_digest": [1.0]}
+    cells = {"numpy/float64": dict(cell), "glassnet-fit/float64": dict(cell), "glassnet-step/float64": dict(cell),
+             "torch/float32": {"final_loss": 0.3003}}
+    checks = bench_modules.loss_checks("moons", cells)
+    assert all(c["ok"] for c in checks)
+    cells["glassnet-fit/float64"] = {"final_loss": 0.30 * (1 + 1e-5), "params_digest": [1.0]}
+    by_cell = {c["cell"]: c["ok"] for c in bench_modules.loss_checks("moons", cells)}
+    assert by_cell["glassnet-fit/float64"] is False
+    assert by_cell["glassnet fit == step (float64)"] is False
+
+
+def test_ratios_and_gemm_fraction(bench_modules: Any) -> None:
+    cells = {"glassnet-fit/float32": {"median": 300.0, "faults_per_step": 2.0, "peak_mb": 110.0},
+             "numpy/float32": {"median": 100.0, "peak_mb": 100.0}, "torch/float32": {"median": 150.0}}
+    r = bench_modules.ratios(cells, {"float32": 1.0}, 1_000_000)
+    assert r["gn32/torch32"] == 2.0 and r["gn32/numpy32"] == 3.0
+    assert r["gflops32"] == pytest.approx(300.0 * 1e6 / 1e9) and r["gn32/gemm32"] == pytest.approx(0.3)
+    assert r["faults32"] == 2.0 and r["mem32/numpy32"] == pytest.approx(1.1)
