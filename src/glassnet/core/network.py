@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core import fast
 from glassnet.core.checks import check_inputs, check_targets
 from glassnet.core.layers import Dense
 from glassnet.core.losses import Loss, get_loss
@@ -32,6 +33,14 @@ from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError, Training
 
 Array = NDArray[np.floating]
 DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def diverged(loss: float) -> TrainingDiverged:
+    """The error a step raises when the loss or a gradient is NaN or inf (before any parameter changes)."""
+    return TrainingDiverged(
+        f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
+        "were after the last finite step. Try a smaller learning rate"
+    )
 
 
 class Network:
@@ -93,6 +102,8 @@ class Network:
             warnings.simplefilter("ignore")
             for layer in self.layers:
                 layer.initialize(self.rng, self.dtype)
+        # All parameters live in one flat array (layer.params hold views), for the fast path's optimizer.
+        self._flat_params = fast.pack_parameters(self.layers, self.dtype)
 
     @classmethod
     def from_sizes(
@@ -236,7 +247,8 @@ class Network:
         """
         X = check_inputs(X, self.n_in, self.dtype)
         Y = self._targets(y, X.shape[0])
-        return self._step(X, Y, get_optimizer(optimizer, lr))
+        # The same arithmetic as _step, on preallocated buffers when the network is plain (see core/fast.py).
+        return fast.step(self, X, Y, get_optimizer(optimizer, lr))
 
     def _step(self, X: Array, Y: Array, optimizer: Optimizer) -> float:
         self._forward(X)
@@ -244,10 +256,7 @@ class Network:
         self._backward(Y)
         grads = self._grads()
         if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in grads.values())):
-            raise TrainingDiverged(
-                f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
-                "were after the last finite step. Try a smaller learning rate"
-            )
+            raise diverged(loss)
         optimizer.update(self.parameters(), grads)
         return loss
 

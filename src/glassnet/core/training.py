@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core import fast
 from glassnet.core.checks import check_inputs, positive_int
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import GlassnetTypeError, TrainingDiverged
@@ -176,6 +177,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt})
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
+    # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs.
+    run_step = fast.step_function(net)
     started = time.perf_counter()
     with _defer_ctrl_c() as ctrl_c:
         for epoch in range(1, epochs + 1):
@@ -184,7 +187,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             for step, rows in enumerate(batches(n_rows, size, order), start=1):
                 Xb, Yb = X[rows], Y[rows]
                 try:
-                    loss = net._step(Xb, Yb, opt)
+                    loss = run_step(Xb, Yb, opt)
                 except TrainingDiverged as exc:
                     history.seconds = time.perf_counter() - started
                     raise TrainingDiverged(
@@ -196,6 +199,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                     correct += count_correct(net.layers[-1].cache["A"], Yb, kind)
                 for on_batch_end in on_batch:
                     on_batch_end(net, epoch, step, loss)
+                if on_batch:
+                    run_step = fast.step_function(net)
                 if ctrl_c[0]:
                     break
             if ctrl_c[0]:
@@ -223,6 +228,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             if stop:
                 history.stopped = "callback"
                 break
+            if callbacks:
+                run_step = fast.step_function(net)
     history.seconds = time.perf_counter() - started
     for cb in callbacks:
         if hasattr(cb, "on_train_end"):
