@@ -1,6 +1,7 @@
 """One benchmark cell, run by ``run.py`` in a fresh process: one config x one peer x one dtype.
 
-Prints one JSON object on its last line: samples/s of every timed repeat, the final loss (scored by
+Prints one JSON object on its last line: samples/s of every timed repeat (wall clock, and per second of
+this process's CPU time, all its threads together), the final loss (scored by
 ``configs.final_loss``), peak memory (``ru_maxrss``) and minor page faults per step over the timed
 repeats (after a warm-up, so this is the steady state). ``--peer gemm`` measures the machine's
 matrix-multiply peak instead (best of several large square products, in this process's dtype).
@@ -42,21 +43,22 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     for _ in range(warmup):
         trainer.reset()
         trainer.train()
-    rates, faults, times = [], 0, []
+    rates, cpu_rates, faults, times = [], [], 0, []
     steps = c.epochs * c.steps_per_epoch
     train_loss = 0.0
     for _ in range(repeats):
         trainer.reset()
         before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         train_loss = trainer.train()
-        elapsed = time.perf_counter() - t
+        elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
         times.append(elapsed)
         rates.append(c.epochs * c.n_samples / elapsed)
+        cpu_rates.append(c.epochs * c.n_samples / max(cpu, 1e-9))
     loss = final_loss(c, trainer.params(), problem.X, problem.Y)
     return {
-        "samples_per_s": rates, "seconds": times, "steps": steps, "final_loss": loss,
+        "samples_per_s": rates, "samples_per_cpu_s": cpu_rates, "seconds": times, "steps": steps, "final_loss": loss,
         "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],

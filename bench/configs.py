@@ -35,6 +35,7 @@ class Config:
     epochs: int
     n_samples: int
     init: str = "glorot"   # "glorot" (uniform) or "he" (normal)
+    repeats: int | None = None  # timed repeats in full mode (None: run.py's default)
     # Per mode: (n_samples, epochs, sizes) overrides for --quick and --smoke.
     quick: dict[str, Any] = field(default_factory=dict)
     smoke: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +71,7 @@ CONFIGS: dict[str, Config] = {
                quick={"epochs": 8}, smoke={"epochs": 2, "n_samples": 200}),
         Config("digits", (64, 128, 10), "relu", "softmax", "cross_entropy", "adam", 0.001, 64, 20, 1797, init="he",
                quick={"epochs": 6}, smoke={"epochs": 1, "n_samples": 300}),
-        Config("wide", (784, 512, 512, 10), "relu", "softmax", "cross_entropy", "adam", 0.001, 256, 2, 8192, init="he",
+        Config("wide", (784, 512, 512, 10), "relu", "softmax", "cross_entropy", "adam", 0.001, 256, 1, 8192, init="he", repeats=3,
                quick={"epochs": 1, "n_samples": 4096}, smoke={"epochs": 1, "n_samples": 512, "sizes": (784, 32, 32, 10)}),
     ]
 }

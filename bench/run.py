@@ -58,10 +58,14 @@ TARGETS = [
 RTOL = {"float64": 1e-6, "float32": 2e-3, "sklearn": 0.2}
 
 
-def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float) -> dict[str, Any]:
+def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src: Path = SRC) -> dict[str, Any]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(SRC) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    opts = MODES[mode]
+    env["PYTHONPATH"] = str(src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    from configs import CONFIGS
+
+    opts = dict(MODES[mode])
+    if mode == "full" and CONFIGS[config].repeats:
+        opts["repeats"] = CONFIGS[config].repeats
     cmd = [sys.executable, str(HERE / "cell.py"), "--config", config, "--peer", peer, "--dtype", dtype, "--mode", mode,
            "--repeats", str(opts["repeats"]), "--warmup", str(opts["warmup"])]
     if peer == "gemm" and mode == "smoke":
@@ -72,13 +76,16 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float) -> d
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     if "samples_per_s" in result:
         result["median"] = statistics.median(result["samples_per_s"])
+        result["median_cpu"] = statistics.median(result["samples_per_cpu_s"])
     return result
 
 
-def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int) -> dict[str, float]:
+def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int, clock: str = "median") -> dict[str, float]:
+    """Speed ratios of the issue's targets; ``clock="median_cpu"`` uses samples per CPU-second instead of wall clock."""
+
     def rate(key: str) -> float | None:
         cell = cells.get(key, {})
-        return cell.get("median")
+        return cell.get(clock)
 
     out: dict[str, float] = {}
     pairs = {"gn64/torch32": ("glassnet-fit/float64", "torch/float32"), "gn32/torch32": ("glassnet-fit/float32", "torch/float32"),
@@ -94,6 +101,8 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int)
     for bits, dtype in (("64", "float64"), ("32", "float32")):
         gn = cells.get(f"glassnet-fit/{dtype}", {})
         ref = cells.get(f"numpy/{dtype}", {})
+        if clock != "median":
+            continue
         if "median" in gn:
             out[f"gflops{bits}"] = gn["median"] * flops / 1e9
             if gemm.get(dtype):
@@ -129,6 +138,18 @@ def loss_checks(config: str, cells: dict[str, dict[str, Any]]) -> list[dict[str,
     return checks
 
 
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("numpy", "torch", "scikit-learn"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "missing"
+    return out
+
+
 def fmt(x: float | None, spec: str = ",.0f") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -142,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peers", default="", help="comma-separated subset of peers (default: all)")
     ap.add_argument("--json", metavar="PATH", help="also write every number as JSON")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
+    ap.add_argument("--src", type=Path, default=SRC, help="the glassnet source tree to measure (default: this checkout's src/)")
     args = ap.parse_args(argv)
     run_mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     from configs import CONFIGS
@@ -154,14 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     cells_to_run = [(p, d) for p, d in CELLS if not wanted or p in wanted]
     started = time.time()
     report: dict[str, Any] = {
-        "mode": run_mode, "python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine(),
+        "mode": run_mode, "src": str(args.src.resolve()), "python": platform.python_version(), "cpus": os.cpu_count(),
+        "machine": platform.machine(),
         "loadavg_start": list(os.getloadavg()), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-        "configs": {},
+        "versions": versions(), "configs": {},
     }
     gemm: dict[str, float] = {}
     if "wide" in names:
         for dtype in ("float32", "float64"):
-            g = run_cell("wide", "gemm", dtype, run_mode, args.timeout)
+            g = run_cell("wide", "gemm", dtype, run_mode, args.timeout, args.src)
             gemm[dtype] = g.get("gflops", 0.0)
         report["gemm_peak_gflops"] = gemm
         print(f"GEMM peak (numpy.matmul, square): float32 {gemm['float32']:.1f} GFLOP/s, float64 {gemm['float64']:.1f} GFLOP/s")
@@ -171,27 +194,32 @@ def main(argv: list[str] | None = None) -> int:
         cells: dict[str, dict[str, Any]] = {}
         print(f"\n== {name}: sizes {'-'.join(map(str, c.sizes))}, {c.hidden}/{c.output}, {c.loss}, {c.optimizer} lr {c.lr}, "
               f"batch {c.batch_size or 'full'}, {c.epochs} epochs of {c.n_samples} samples")
-        print(f"{'peer':<18}{'dtype':<9}{'samples/s':>12}{'min..max':>22}{'peak MB':>9}{'faults/step':>12}{'final loss':>14}")
+        print(f"{'peer':<18}{'dtype':<9}{'samples/s':>12}{'min..max':>22}{'per CPU-s':>11}{'peak MB':>9}{'faults/step':>12}"
+              f"{'final loss':>14}")
         for peer, dtype in cells_to_run:
-            cell = run_cell(name, peer, dtype, run_mode, args.timeout)
+            cell = run_cell(name, peer, dtype, run_mode, args.timeout, args.src.resolve())
             cells[f"{peer}/{dtype}"] = cell
             if "error" in cell:
                 print(f"{peer:<18}{dtype:<9}  FAILED: {cell['error']}")
                 all_ok = False
                 continue
             lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
-            print(f"{peer:<18}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{cell['peak_mb']:>9.0f}"
+            print(f"{peer:<18}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"
+                  f"{cell['peak_mb']:>9.0f}"
                   f"{cell['faults_per_step']:>12.1f}{cell['final_loss']:>14.8f}")
         r = ratios(cells, gemm, c.matmul_flops_per_sample())
+        r_cpu = ratios(cells, gemm, c.matmul_flops_per_sample(), "median_cpu")
         checks = loss_checks(name, cells)
         ok = all(ch["ok"] is not False for ch in checks) and bool(checks)
         all_ok &= ok
         print("ratios: " + ", ".join(f"{k} {v:.3g}" for k, v in r.items()))
+        print("ratios per CPU-second (threads summed; see README): " + ", ".join(f"{k} {v:.3g}" for k, v in r_cpu.items()))
         bad = [ch["cell"] for ch in checks if ch["ok"] is False]
         print(f"equal-loss check: {'passed' if ok else 'FAILED for ' + ', '.join(bad)} ({len(checks)} comparisons)")
         report["configs"][name] = {"config": {k: getattr(c, k) for k in ("sizes", "hidden", "output", "loss", "optimizer", "lr",
                                                                          "batch_size", "epochs", "n_samples")},
-                                   "cells": cells, "ratios": r, "loss_check": {"ok": ok, "comparisons": checks}}
+                                   "cells": cells, "ratios": r, "ratios_cpu": r_cpu,
+                                   "loss_check": {"ok": ok, "comparisons": checks}}
     targets = []
     print("\n== targets (issue 5), ratios from this run")
     for config, text, key, bound in TARGETS:
@@ -205,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     report["loss_check_ok"] = all_ok
     report["loadavg_end"] = list(os.getloadavg())
     report["seconds"] = time.time() - started
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()))
     print(f"\nequal-loss check overall: {'passed' if all_ok else 'FAILED'}; {report['seconds']:.0f} s; "
           f"load average {report['loadavg_start'][0]:.1f} -> {report['loadavg_end'][0]:.1f} on {os.cpu_count()} CPUs")
     if args.json:
