@@ -204,8 +204,7 @@ class _LayerWork:
             np.tanh(Z, A)
         elif kind == "sigmoid":
             # Sigmoid.forward: exp(-|z|), then 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0.
-            np.abs(Z, T)
-            np.negative(T, T)
+            np.copysign(Z, -1.0, T)  # -|z|, bit for bit, in one pass
             np.exp(T, T)
             np.add(T, 1.0, self.T2)
             np.divide(1.0, self.T2, A)
@@ -439,8 +438,8 @@ class _FlatSGD(_FlatState):
         super().__init__(plan)
         self.velocity = np.zeros_like(plan.flat)
         self.velocity_views = self.views(self.velocity)
-        self.tmp = np.empty(min(plan.flat.size, CHUNK), plan.flat.dtype)
-        self.slices = self.chunks()
+        tmp = np.empty(min(plan.flat.size, CHUNK), plan.flat.dtype)
+        self.parts = [(plan.flat[s], plan.gflat[s], self.velocity[s], tmp[: plan.flat[s].size]) for s in self.chunks()]
 
     def synced(self, opt: SGD) -> bool | None:
         """True if the optimizer's state is ours, False if it is empty (first step), None if foreign."""
@@ -458,21 +457,17 @@ class _FlatSGD(_FlatState):
         return None
 
     def update(self, opt: SGD) -> None:
-        P, G, lr = self.plan.flat, self.plan.gflat, opt.lr
+        lr = opt.lr
         if not opt.momentum:
-            for s in self.slices:
-                p, g = P[s], G[s]
-                t = self.tmp[: p.size]
+            for p, g, _, t in self.parts:
                 np.multiply(g, lr, t)
                 np.subtract(p, t, p)
             return
         synced = self.synced(opt)
         if synced is None:
             return self.readable_update(opt)
-        mu, V = opt.momentum, self.velocity
-        for s in self.slices:
-            p, g, v = P[s], G[s], V[s]
-            t = self.tmp[: p.size]
+        mu = opt.momentum
+        for p, g, v, t in self.parts:
             if synced:  # v = mu * v + g
                 np.multiply(v, mu, v)
                 np.add(v, g, v)
@@ -498,8 +493,10 @@ class _FlatAdam(_FlatState):
         self.m, self.v = np.zeros_like(plan.flat), np.zeros_like(plan.flat)
         self.m_views, self.v_views = self.views(self.m), self.views(self.v)
         size = min(plan.flat.size, CHUNK)
-        self.t1, self.t2 = np.empty(size, plan.flat.dtype), np.empty(size, plan.flat.dtype)
-        self.slices = self.chunks()
+        t1, t2 = np.empty(size, plan.flat.dtype), np.empty(size, plan.flat.dtype)
+        # Per chunk: views of p, g, m, v and two temporaries, made once.
+        self.parts = [(plan.flat[s], plan.gflat[s], self.m[s], self.v[s], t1[: plan.flat[s].size], t2[: plan.flat[s].size])
+                      for s in self.chunks()]
         self.t = 0
 
     def synced(self, opt: Adam) -> bool:
@@ -535,10 +532,7 @@ class _FlatAdam(_FlatState):
         step_size = opt.lr / (1 - beta1**t)
         root = math.sqrt(1 - beta2**t)
         eps, c1, c2 = opt.eps, 1 - beta1, 1 - beta2
-        P, G, M, V = self.plan.flat, self.plan.gflat, self.m, self.v
-        for s in self.slices:
-            p, g, m, v = P[s], G[s], M[s], V[s]
-            t1, t2 = self.t1[: p.size], self.t2[: p.size]
+        for p, g, m, v, t1, t2 in self.parts:
             # m = beta1 * m + (1 - beta1) * g
             np.multiply(m, beta1, m)
             np.multiply(g, c1, t1)
