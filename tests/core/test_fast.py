@@ -278,3 +278,22 @@ def test_save_load_round_trip_after_fast_training(tmp_path) -> None:
     for key, p in net.parameters().items():
         np.testing.assert_array_equal(p, back.parameters()[key])
     np.testing.assert_array_equal(net.predict_proba(X), back.predict_proba(X))
+
+
+def test_changes_after_a_fit_are_picked_up() -> None:
+    """A new activation object, a new l2 or a replaced loss make the next fit build a new plan."""
+    X, y = data("mse", 2)
+    nets = []
+    for readable in (False, True):
+        fast.enabled = not readable
+        try:
+            net = build("tanh", "identity", "mse")
+            net.fit(X, y, epochs=2, batch_size=8)
+            net.layers[0].activation = gn.core.get_activation("relu")
+            net.l2 = 0.05
+            net.fit(X, y, epochs=2, batch_size=8)
+            nets.append(net)
+        finally:
+            fast.enabled = True
+    for key, p in nets[0].parameters().items():
+        np.testing.assert_array_equal(p, nets[1].parameters()[key])

@@ -60,9 +60,10 @@ _NET_METHODS = frozenset({"_forward", "_backward", "_step", "_loss_value", "_pen
 _ACT_METHODS = frozenset({"forward", "backward"})
 _LOSS_METHODS = frozenset({"value", "gradient"})
 _OPT_METHODS = frozenset({"update", "update_one"})
-_ORIGINAL = {name: getattr(Dense, name) for name in _LAYER_METHODS}
-_ORIGINAL_ACT = {cls: (cls.forward, cls.backward) for cls in _ACTIVATIONS}
-_ORIGINAL_LOSS = {cls: (cls.value, cls.gradient) for cls in _LOSSES}
+_ORIGINAL_METHODS: list[tuple[type, str, Any]] = (
+    [(Dense, name, getattr(Dense, name)) for name in sorted(_LAYER_METHODS)]
+    + [(cls, name, getattr(cls, name)) for cls in _ACTIVATIONS for name in sorted(_ACT_METHODS)]
+    + [(cls, name, getattr(cls, name)) for cls in _LOSSES for name in sorted(_LOSS_METHODS)])
 _ORIGINAL_OPT = {SGD: (SGD.update, SGD.update_one), Adam: (Adam.update, Adam.update_one)}
 
 _plans: weakref.WeakKeyDictionary[Any, Plan] = weakref.WeakKeyDictionary()
@@ -103,11 +104,12 @@ def _plain(obj: Any, methods: frozenset[str]) -> bool:
     return methods.isdisjoint(vars(obj))
 
 
-def _hooked_classes() -> bool:
+def _hooked_classes(methods: list[tuple[type, str, Any]] | None = None) -> bool:
     """A method of a built-in class was replaced (monkeypatched) after import."""
-    return (any(getattr(Dense, m) is not f for m, f in _ORIGINAL.items())
-            or any((c.forward, c.backward) != f for c, f in _ORIGINAL_ACT.items())
-            or any((c.value, c.gradient) != f for c, f in _ORIGINAL_LOSS.items()))
+    for cls, name, original in _ORIGINAL_METHODS if methods is None else methods:
+        if getattr(cls, name) is not original:
+            return True
+    return False
 
 
 def readable_only(net: Network) -> bool:
@@ -295,18 +297,32 @@ class Plan:
         self.w_tmp = [np.empty_like(layer.params["W"]) for layer in self.layers] if self.l2 else []
         self.work: dict[int, list[_LayerWork]] = {}
         self.opt_states: weakref.WeakKeyDictionary[Optimizer, _FlatState] = weakref.WeakKeyDictionary()
-        self.signature = self._signature(net)
-
-    def _signature(self, net: Network) -> tuple[Any, ...]:
-        # What must not change for this plan to stay right: the objects, their instance attributes
-        # (a hook adds one), the live parameter arrays, the settings.
-        objs = [net, net.loss_fn, *net.layers, *(layer.activation for layer in net.layers)]
-        return (enabled, net.dtype, net.l2, *map(id, objs), *(len(vars(o)) for o in objs),
-                *(id(p) for layer in net.layers for p in layer.params.values()))
+        # What must not change for this plan to stay right (checked by unchanged() after user code runs):
+        # the objects and their instance attributes (a hook adds one), the live parameter arrays and
+        # activations, and the class methods the plan stands in for.
+        objects = [net, net.loss_fn, *self.layers, *self.activations]
+        self.n_vars = [(o, len(vars(o))) for o in objects]
+        self.refs: list[tuple[dict[str, Any], str, Any]] = [
+            (layer.params, name, p) for layer in self.layers for name, p in layer.params.items()]
+        self.refs += [(vars(layer), "activation", layer.activation) for layer in self.layers]
+        classes: dict[type, tuple[str, ...]] = {type(a): ("forward", "backward") for a in self.activations}
+        classes[Dense] = ("forward", "backward", "backward_from_dZ")
+        classes[type(net.loss_fn)] = ("value", "gradient")
+        self.methods = [(cls, name, getattr(cls, name)) for cls, names in classes.items() for name in names]
 
     def unchanged(self, net: Network) -> bool:
         """True if ``net`` is still the network this plan was made for (cheap; run after user code)."""
-        return self._signature(net) == self.signature and not _hooked_classes()
+        if not enabled or net.layers != self.layers or net.loss_fn is not self.loss_fn or net.l2 != self.l2:
+            return False
+        if net.dtype != self.dtype or _hooked_classes(self.methods):
+            return False
+        for obj, n in self.n_vars:
+            if len(vars(obj)) != n:
+                return False
+        for d, key, value in self.refs:
+            if d.get(key) is not value:
+                return False
+        return True
 
     def workspace(self, n: int) -> list[_LayerWork]:
         work = self.work.get(n)
