@@ -1,7 +1,8 @@
 """The training loop behind ``Network.fit``: epochs, shuffled mini-batches, validation, history.
 
-Everything that happens once per step is in ``Network._step``; this file only decides which rows
-go into each step, records the results, and stops cleanly (on divergence or Ctrl-C).
+Everything that happens once per step is in ``Network._step`` (``core/fast.py`` runs the very same
+arithmetic on preallocated buffers when the network is plain); this file only decides which rows go
+into each step, records the results, and stops cleanly (on divergence or Ctrl-C).
 Observers (progress bars, health checks) are callbacks: objects with any of the methods
 ``on_train_begin(net, info)``, ``on_batch_end(net, epoch, step, loss)``,
 ``on_epoch_end(net, epoch, logs) -> bool | None`` (``True`` stops training) and
