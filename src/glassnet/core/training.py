@@ -186,6 +186,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
             total, correct = 0.0, 0
             for step, rows in enumerate(batches(n_rows, size, order), start=1):
+                if ctrl_c[0]:
+                    break
                 Xb, Yb = X[rows], Y[rows]
                 try:
                     loss = run_step(Xb, Yb, opt)
@@ -202,8 +204,6 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                     on_batch_end(net, epoch, step, loss)
                 if on_batch:
                     run_step = fast.step_function(net)
-                if ctrl_c[0]:
-                    break
             if ctrl_c[0]:
                 history.stopped = "interrupted"
                 break
