@@ -10,6 +10,7 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
 
 Quick start::
 
@@ -33,10 +34,11 @@ from glassnet.errors import (
     TrainingDiverged,
 )
 from glassnet.io import load
+from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "gradcheck", "load", "normal",
 ]
