@@ -32,13 +32,16 @@ from glassnet.errors import (
     ModelFileError,
     ShapeError,
     TrainingDiverged,
+    UserCodeError,
 )
 from glassnet.io import load
+from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "gradcheck", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "UserCodeError", "__version__", "datasets", "doctor",
+    "gradcheck", "load", "normal",
 ]

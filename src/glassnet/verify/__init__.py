@@ -5,7 +5,8 @@ Reading order: ``report.py`` (what every check returns) -> ``numeric.py`` (centr
 words) -> ``health.py`` (warnings during ``fit``) -> ``gallery/`` (classic backprop bugs, runnable).
 """
 
+from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
 from glassnet.verify.report import Finding, Report
 
-__all__ = ["Finding", "Report", "gradcheck"]
+__all__ = ["Finding", "Report", "doctor", "gradcheck"]
