@@ -218,12 +218,14 @@ def test_step_still_and_rate(model):
         p["W2"] -= 0.3 * g["W2"]   # 4 x the rate of the others
     report = check_step(_sgd(model, 0.1, tweak), model.params, model.loss, lr=0.1)
     assert _verdicts(report) == {"W1": "ok", "b1": "still", "W2": "rate", "b2": "ok"}
-    assert report["W2"].details["rate"] == pytest.approx(0.4, rel=1e-6) and "4 x the rate" in report["W2"].message
+    assert report["W2"].details["rate"] == pytest.approx(0.4, rel=1e-6) and "4 x lr = 0.1" in report["W2"].message
 
 
-def test_step_whose_rate_differs_from_lr_for_all_is_a_note(model):
+def test_step_whose_rate_differs_from_lr_for_all_flags_all_with_a_note(model):
     report = check_step(_sgd(model, 0.2), model.params, model.loss, lr=0.1)
-    assert report.ok and "2 x lr" in report.notes[0]
+    assert set(_verdicts(report).values()) == {"rate"} and "2 x lr = 0.1" in report.notes[0]
+    report = check_step(_sgd(model, 0.2), model.params, model.loss)  # no lr: judged against each other
+    assert report.ok
 
 
 def test_step_not_along_the_gradient(model):

@@ -88,6 +88,9 @@ def explain_factor(s: float, n_samples: int | None = None, shared: bool = True) 
     if _near(m, 1.0):
         return text + "." + sign
     text += f": the gradient of {m:.4g} x the loss" + (f", probably {reading}" if reading else "") + "."
+    if reading is None and not shared:
+        text += (" That is not a simple count like N or 2, so more likely a derivative is multiplied in where it does "
+                 "not belong (e.g. p * (1 - p) after a cross-entropy delta p - y).")
     text += (f" A learning rate lr then acts like {m:.4g} * lr on the loss you wrote: steps {m:.4g} x "
              f"{'larger' if m > 1 else 'smaller'} than you think.")
     return text + sign
@@ -126,7 +129,10 @@ def diagnose(name: str, a: Array, n: Array, s: float, n_samples: int | None = No
         if s == 1.0:
             return "ok", True, f"`{name}` matches the numerical gradient", details
         details["factor"] = s
-        return ("scaled", s > 0, f"`{name}` is {s:.4g} x the numerical gradient, like most parameters: "
+        if s < 0:  # the whole gradient points uphill: not a scale, a sign convention the update must undo
+            return ("sign", False, f"`{name}` is {s:.4g} x the numerical gradient, like most parameters: the sign "
+                    "of every gradient is flipped (see the note)", details)
+        return ("scaled", True, f"`{name}` is {s:.4g} x the numerical gradient, like most parameters: "
                 "the gradient of a differently scaled loss (see the note)", details)
     if np.all(a == 0):
         return ("zero", False, f"`{name}`'s gradient is all zeros while the numerical gradient is not (largest "
@@ -136,6 +142,9 @@ def diagnose(name: str, a: Array, n: Array, s: float, n_samples: int | None = No
         details["factor"] = -s
         return "sign", False, f"`{name}` has its sign flipped{shared}: look for (target - output) vs (output - target)", details
     c = fit_factor(a, target)
+    if c is not None and a.size == 1:  # one number is always "proportional": say how far off it is instead
+        details["factor"] = c
+        return "wrong", False, f"`{name}` is {c:.4g} x the right value{shared}: check the chain rule for it", details
     if c is not None:
         details["factor"] = c
         return ("scaled", False, f"`{name}` is off by a constant factor {c:.4g}{shared}. "

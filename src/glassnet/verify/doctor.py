@@ -28,6 +28,8 @@ from glassnet.verify.usercode import Params, as_named, call, load_script, loss_v
 
 __all__ = ["check_gradients", "check_script", "check_step"]
 
+RATE_TOL = 0.15  # a parameter whose effective rate is within 15% of lr counts as in line (rows shift the rest)
+
 
 def _numerical(loss_fn: Callable[[Any], Any], params: Params, eps: float, sample: int | None, seed: int,
                max_seconds: float | None) -> dict[str, Any]:
@@ -130,6 +132,10 @@ def check_gradients(loss_fn: Callable[[Any], Any], params: Any, grads: Any, eps:
                               f"into a gradient and let the update subtract lr * gradient after the loop. Its "
                               f"gradient: {finding.message}", False, finding.details)
         report.findings.append(finding)
+    wrong = [f.param for f in report.findings if not f.ok]
+    if 0 < len(wrong) < len(report.findings) and len(report.findings) > 2:
+        report.notes.append(f"wrong: {', '.join(wrong)}; the other parameters are right, so look at the code "
+                            "that only these use")
     if changed and len(changed) < len(P.arrays):
         report.notes.append(f"{', '.join(changed)} changed during the gradient computation, so the other gradients "
                             "were computed at moving parameters; fix that first")
@@ -188,13 +194,18 @@ def check_step(step_fn: Callable[[Any], Any], params: Any, loss_fn: Callable[[An
         if gg > dx.ZERO ** 2 and dd > 0:
             moves[name] = (-float(np.dot(delta, g)) / gg, -float(np.dot(delta, g)) / (dd * np.sqrt(gg)))
     aligned = [r for r, cos in moves.values() if cos > 0.99]
-    ref = float(np.median(aligned)) if aligned else lr
-    if ref is not None and lr is not None and aligned and not dx._near(ref, lr):
-        report.notes.append(f"most parameters moved by -{ref:.3g} x gradient, i.e. {ref / lr:.3g} x lr = {lr:g}: the "
-                            f"gradient your step uses is {ref / lr:.3g} x the gradient of your loss (see check_gradients), "
-                            f"so the effective learning rate is {ref:.3g}")
+    # The reference rate: the learning rate the user says they use, else what most parameters do.
+    ref = lr if lr is not None else float(np.median(aligned)) if aligned else None
+    if lr is not None and aligned and abs(float(np.median(aligned)) / lr - 1) > RATE_TOL:
+        m = float(np.median(aligned))
+        report.notes.append(f"most parameters moved by -{m:.3g} x gradient, {m / lr:.3g} x lr = {lr:g}: the step uses "
+                            f"{m / lr:.3g} x the gradient of your loss (a differently scaled loss, see check_gradients, "
+                            f"or updates inside the row loop), so the effective learning rate is {m:.3g}")
     for name, d in numeric.items():
         report.findings.append(_step_finding(name, P, new, d.values, moves.get(name), ref, lr, moves))
+    if all(f.verdict == "uphill" for f in report.findings):
+        report.notes.append("every parameter moved uphill: the gradient's sign is flipped (a delta of target - output) "
+                            "while the update subtracts it, or a true gradient is added")
     return report
 
 
@@ -210,25 +221,28 @@ def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[
                        f"{float(np.abs(g).max()):.3g}): its gradient is never accumulated, or never applied", False)
     rate, cos = move
     details = {"rate": rate, "cosine": cos}
-    others = [k for k, (r, c) in moves.items() if k != name and c > 0.99]
-    who = f"{', '.join(others[:4])}{' ...' if len(others) > 4 else ''}" if others else "the others"
+    others = [k for k, (r, c) in moves.items() if k != name and c > 0.99 and r > 0]
     if cos < -0.5:
-        as_lr = f" {-rate / (ref / lr):.3g}" if ref and lr else ""
         text = f"`{name}` moved by {-rate:+.3g} x gradient (uphill: the loss rises along it)"
-        if ref is not None:
-            text += (f" while {who} moved by {-ref:+.3g} x gradient: its gradient is added to the parameter, with "
-                     f"learning rate{as_lr}, instead of being accumulated and subtracted (e.g. `b += delta` inside "
-                     "the row loop instead of `db += delta` there and `b -= lr * db` after it)")
+        if others:
+            typical = float(np.median([moves[k][0] for k in others]))
+            scale = typical / lr if lr else 1.0  # how much the gradient the step uses is scaled, from the others
+            text += (f" while {', '.join(others[:4])}{' ...' if len(others) > 4 else ''} moved by {-typical:+.3g} x "
+                     f"gradient: its gradient is added to the parameter, with learning rate {-rate / scale:.3g}, instead "
+                     "of being accumulated and subtracted (e.g. `b += delta` inside the row loop instead of "
+                     "`db += delta` there and `b -= lr * db` after it)")
+        else:
+            text += ": the step adds the gradient, or subtracts one whose sign is flipped"
         return Finding(name, "uphill", text, False, details)
     if cos < 0.99:
         return Finding(name, "direction", f"`{name}` moved in a direction that is not the gradient's (cosine {cos:.3f}, "
                        f"effective rate {rate:.3g}): updates applied before all rows are accumulated, or parameters "
                        "changed inside the row loop", False, details)
-    if ref is not None and not (abs(rate / ref - 1) <= 0.1):
-        base = who if others else "lr"
-        return Finding(name, "rate", f"`{name}` moved by -{rate:.3g} x gradient, {rate / ref:.3g} x the rate of {base} "
-                       f"(-{ref:.3g} x gradient): its gradient is scaled differently (summed instead of averaged?) or "
-                       "it is updated more often than once per step (inside the row loop?)", False, details)
+    if ref is not None and not (abs(rate / ref - 1) <= RATE_TOL):
+        base = f"lr = {lr:g}" if lr is not None else f"the other parameters (-{ref:.3g} x gradient)"
+        return Finding(name, "rate", f"`{name}` moved by -{rate:.3g} x gradient, {rate / ref:.3g} x {base}: the "
+                       "gradient it uses is scaled (summed instead of averaged? see check_gradients), or it is updated "
+                       "more often than once per step (inside the row loop?)", False, details)
     return Finding(name, "ok", f"`{name}` moved downhill by -{rate:.3g} x gradient", True, details)
 
 
