@@ -1,6 +1,7 @@
 """The doctor and gradcheck commands: exit codes, the user's traceback, gallery listing."""
 
 import json
+import re
 
 import glassnet as gn
 
@@ -53,3 +54,13 @@ def test_gradcheck_command_on_saved_and_fresh_networks(cli, tmp_path):
     assert code == 0 and len(json.loads(out)["findings"]) == 4
     code, _, err = cli("gradcheck", "--data", "xor")
     assert code == 2 and "--layers" in err
+
+
+def test_demo_bias_bug_tells_the_whole_story(cli):
+    code, out, err = cli("demo", "--bias-bug")
+    assert code == 0, err
+    assert 0.45 < float(re.search(r"The cost is stuck at (\d\.\d+)", out).group(1)) < 0.55
+    assert re.search(r"`bias_out` moved by \+1\.\d+ x gradient \(uphill", out)
+    assert "with learning rate 1" in out and "instead of being accumulated and subtracted" in out
+    fixed = float(re.search(r"fixed loop (\d\.\d+)", out).group(1))
+    assert fixed < 0.01 and "XOR learned" in out
