@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import glassnet as gn
 
@@ -64,3 +65,13 @@ def test_demo_bias_bug_tells_the_whole_story(cli):
     assert "with learning rate 1" in out and "instead of being accumulated and subtracted" in out
     fixed = float(re.search(r"fixed loop (\d\.\d+)", out).group(1))
     assert fixed < 0.01 and "XOR learned" in out
+
+
+def test_readme_doctor_example_is_a_correct_script(cli, tmp_path):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    code_block = readme.split("# my_net.py\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "my_net.py"
+    script.write_text(code_block)
+    code, out, err = cli("doctor", str(script))
+    assert code == 0, out + err
+    assert out.count(" ok ") == 8  # four parameters, both checks

@@ -283,3 +283,13 @@ def test_huge_parameter_count_gives_an_estimate_and_sampling_works():
         check_gradients(loss, {"W": W, "b": np.array(0.5)}, grads, max_seconds=0.5)
     report = check_gradients(loss, {"W": W, "b": np.array(0.5)}, grads, sample=20)
     assert report.ok and "sampled" in report.notes[-1] and [f.param for f in report.findings] == ["W", "b"]
+
+
+def test_step_that_returns_its_cost_is_read_in_place(model):
+    def step(p):
+        g = model.grads(p)
+        for k in p:
+            p[k] -= 0.1 * g[k]
+        return model.loss(p)  # learners often return the cost
+
+    assert check_step(step, model.params, model.loss, lr=0.1).ok

@@ -178,8 +178,7 @@ def check_step(step_fn: Callable[[Any], Any], params: Any, loss_fn: Callable[[An
     work = P.copy()
     given = work.user()
     out = call(step_fn, "step function", given)
-    source = out if out is not None else given
-    new = as_named(source, "params", convert_note=False)
+    new = as_named(out if _same_kind(out, P) else given, "params", convert_note=False)
     match_names(new, P, "the parameters after your step")
     moves: dict[str, tuple[float, float]] = {}
     report = Report("doctor: one training step vs the numerical gradient", notes=list(P.notes),
@@ -207,6 +206,15 @@ def check_step(step_fn: Callable[[Any], Any], params: Any, loss_fn: Callable[[An
         report.notes.append("every parameter moved uphill: the gradient's sign is flipped (a delta of target - output) "
                             "while the update subtracts it, or a true gradient is added")
     return report
+
+
+def _same_kind(out: Any, params: Params) -> bool:
+    """Whether a step's return value is the new parameters (else it updated them in place and returned, say, the cost)."""
+    if params.kind == "dict":
+        return isinstance(out, dict)
+    if params.kind == "list":
+        return isinstance(out, (list, tuple)) and len(out) == len(params.arrays)
+    return isinstance(out, np.ndarray) and out.shape == params.arrays["params"].shape
 
 
 def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[float, float] | None,
@@ -246,15 +254,20 @@ def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[
     return Finding(name, "ok", f"`{name}` moved downhill by -{rate:.3g} x gradient", True, details)
 
 
-def check_script(path: str) -> Report:
-    """``glassnet doctor FILE.py``: :func:`check_gradients` and/or :func:`check_step` on the script's functions."""
+def check_script(path: str, sample: int | None = None, max_seconds: float | None = 60.0) -> Report:
+    """``glassnet doctor FILE.py``: :func:`check_gradients` and/or :func:`check_step` on the script's functions.
+
+    Each finding's ``details["check"]`` says which check it comes from (``"gradients"`` or ``"step"``).
+    """
     script = load_script(path)
     params = call(script.params, "params()")
     reports = []
     if script.gradients is not None:
-        reports.append(("gradients", check_gradients(script.loss, params, script.gradients, n_samples=script.n_samples)))
+        reports.append(("gradients", check_gradients(script.loss, params, script.gradients, n_samples=script.n_samples,
+                                                     sample=sample, max_seconds=max_seconds)))
     if script.step is not None:
-        reports.append(("step", check_step(script.step, params, script.loss, lr=script.lr)))
+        reports.append(("step", check_step(script.step, params, script.loss, lr=script.lr, sample=sample,
+                                           max_seconds=max_seconds)))
     merged = Report(f"glassnet doctor {path}", columns=("check", "rel_error", "factor", "rate"))
     for check, report in reports:
         for f in report.findings:

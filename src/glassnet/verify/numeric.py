@@ -68,8 +68,8 @@ def plan(params: dict[str, Array], evaluate: Callable[[], Any], sample: int | No
         raise ConfigError(
             f"a gradient check of {count:,} entries needs {2 * count:,} loss evaluations, about {seconds:,.0f} s "
             f"(the largest tensor, {biggest!r}, has {params[biggest].size:,} entries). Check a sample of entries per "
-            f"tensor instead, e.g. sample={suggestion} (every tensor is still checked), or allow more time with "
-            f"max_seconds={int(seconds) + 1}"
+            f"tensor instead, e.g. sample={suggestion} (--sample {suggestion} on the command line; every tensor is still "
+            f"checked), or allow more time with max_seconds={int(seconds) + 1}"
         )
     return entries
 

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("file", nargs="?", help="your script (see the README section 'Checking your own backprop')")
     p.add_argument("--gallery", nargs="?", const="", default=None, metavar="NAME",
                    help="list the bug gallery, or diagnose the gallery program NAME")
+    p.add_argument("--sample", type=int, default=None, help="check this many random entries per parameter (big models)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=run)
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise ConfigError("give your script (glassnet doctor FILE.py) or --gallery to see examples")
     try:
-        report = check_script(path)
+        report = check_script(path, sample=args.sample)
     except UserCodeError as exc:
         print(exc.user_traceback, file=sys.stderr, end="")  # the user's own traceback, not glassnet's
         raise
