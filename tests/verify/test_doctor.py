@@ -293,3 +293,16 @@ def test_step_that_returns_its_cost_is_read_in_place(model):
         return model.loss(p)  # learners often return the cost
 
     assert check_step(step, model.params, model.loss, lr=0.1).ok
+
+
+def test_gradient_for_a_parameter_the_loss_ignores():
+    loss = lambda p: float(np.sum(p["used"] ** 2))
+    report = check_gradients(loss, {"used": np.array([1.0]), "unused": np.array([2.0])},
+                             {"used": np.array([2.0]), "unused": np.array([0.5])})
+    assert report["used"].verdict == "ok" and report["unused"].verdict == "wrong"
+    assert "does not change with this parameter" in report["unused"].message
+
+
+def test_nested_params_are_refused_with_the_fix():
+    with pytest.raises(gn.GlassnetTypeError, match="flat dict"):
+        check_gradients(lambda p: 0.0, {"layer1": {"W": np.ones(2)}}, {})

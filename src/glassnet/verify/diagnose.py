@@ -134,6 +134,10 @@ def diagnose(name: str, a: Array, n: Array, s: float, n_samples: int | None = No
                     "of every gradient is flipped (see the note)", details)
         return ("scaled", True, f"`{name}` is {s:.4g} x the numerical gradient, like most parameters: "
                 "the gradient of a differently scaled loss (see the note)", details)
+    if float(np.abs(n).max(initial=0.0)) <= ZERO:
+        return ("wrong", False, f"`{name}` has a gradient (largest {float(np.abs(a).max()):.3g}) but the loss does not "
+                "change with this parameter here (numerical gradient 0): it should be zero; is it computed for "
+                "another parameter?", details)
     if np.all(a == 0):
         return ("zero", False, f"`{name}`'s gradient is all zeros while the numerical gradient is not (largest "
                 f"{float(np.abs(n).max()):.3g}): this gradient is never accumulated (e.g. `db += delta` is missing "

@@ -105,23 +105,9 @@ def check_gradients(loss_fn: Callable[[Any], Any], params: Any, grads: Any, eps:
     if s != 1.0:
         report.notes.append(dx.explain_factor(s, n_samples))
     for name, d in numeric.items():
-        a, p = G.arrays[name], P.arrays[name]
-        if a.shape != p.shape:
-            finding = _shape_finding(name, a, p, d.full(p.shape) * s if full else None)
-        else:
-            av, nv = same[name]
-            if full:
-                av, nv = a, d.full(p.shape)
-            if not np.isfinite(av).all():
-                finding = Finding(name, "wrong", f"`{name}`'s gradient contains NaN or inf", False)
-            else:
-                verdict, ok, message, details = dx.diagnose(name, av, nv, s, n_samples)
-                finding = Finding(name, verdict, message, ok, details)
-                sym = dx.symmetric(name, p, nv) if full and finding.ok else None
-                if sym:
-                    finding = Finding(name, "symmetric", sym, False, finding.details)
-        if again is not None and not np.array_equal(again.arrays[name], a):
-            ratio = dx.fit_factor(again.arrays[name], a)
+        finding = _gradient_finding(name, G.arrays[name], P.arrays[name], d, s, full, n_samples)
+        if again is not None and not np.array_equal(again.arrays[name], G.arrays[name]):
+            ratio = dx.fit_factor(again.arrays[name], G.arrays[name])
             how = f"{ratio:.3g} x the first" if ratio is not None else "different numbers"
             finding = Finding(name, "stale", f"a second call at the same parameters returned {how}: gradient "
                               "accumulators are not reset between calls (set them to zero at the start of every "
@@ -142,6 +128,21 @@ def check_gradients(loss_fn: Callable[[Any], Any], params: Any, grads: Any, eps:
     if not full:
         report.notes.append(f"sampled at most {sample} entries per tensor (seed {seed}); every tensor was checked")
     return report
+
+
+def _gradient_finding(name: str, a: np.ndarray, p: np.ndarray, d: Any, s: float, full: bool,
+                      n_samples: int | None) -> Finding:
+    """The finding for gradient ``a`` of parameter ``p``, against the numerical differences ``d`` times ``s``."""
+    if a.shape != p.shape:
+        return _shape_finding(name, a, p, d.full(p.shape) * s if full else None)
+    av, nv = (a, d.full(p.shape)) if full else (a.reshape(-1)[d.indices], d.values)
+    if not np.isfinite(av).all():
+        return Finding(name, "wrong", f"`{name}`'s gradient contains NaN or inf", False)
+    verdict, ok, message, details = dx.diagnose(name, av, nv, s, n_samples)
+    sym = dx.symmetric(name, p, nv) if full and ok else None
+    if sym:
+        return Finding(name, "symmetric", sym, False, details)
+    return Finding(name, verdict, message, ok, details)
 
 
 def _shape_finding(name: str, a: np.ndarray, p: np.ndarray, n: np.ndarray | None) -> Finding:

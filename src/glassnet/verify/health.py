@@ -81,7 +81,8 @@ class HealthMonitor:
         start = self._look()
         self.losses[0] = start
         far_above = start > 3 * self.chance + 0.1
-        if far_above or (self.chance > 0.05 and start < self.chance / 20):
+        # Constant targets (chance level 0) have no meaningful chance level to compare with.
+        if self.chance > 0 and (far_above or (self.chance > 0.05 and start < self.chance / 20)):
             self._warn("initial_loss", f"the loss before training is {start:.4g}, far "
                        f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of always "
                        "predicting the targets' mean or class frequencies)",

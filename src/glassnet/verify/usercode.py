@@ -72,6 +72,9 @@ def as_named(value: Any, what: str = "params", convert_note: bool = True) -> Par
     arrays, notes = {}, []
     for name, v in items:
         label = f"{what} {name!r}" if kind != "array" else what
+        if isinstance(v, dict):
+            raise GlassnetTypeError(f"{label} is a dict; give one flat dict of arrays, e.g. {{'{name}.W': ..., "
+                                    f"'{name}.b': ...}}")
         try:
             a = np.asarray(v)
         except ValueError as exc:
