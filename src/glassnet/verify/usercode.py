@@ -109,7 +109,8 @@ def match_names(grads: Params, params: Params, what: str) -> None:
 
 def user_traceback(exc: BaseException) -> str:
     """The traceback of ``exc`` without glassnet's own frames (the user's code is what they need to see)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(_GLASSNET_DIR)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not (f.filename.startswith("<frozen") or os.path.abspath(f.filename).startswith(_GLASSNET_DIR))]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     return "".join(lines + traceback.format_exception_only(type(exc), exc))
 
