@@ -151,3 +151,5 @@ def test_bad_arguments():
         gradcheck(object(), [[0, 0]], [0])  # type: ignore[arg-type]
     with pytest.raises(gn.ConfigError, match="eps"):
         gradcheck(_net("tanh", "mse"), [[0, 0]], [0], eps=0)
+    with pytest.raises(gn.ConfigError, match="sample"):
+        gradcheck(_net("tanh", "mse"), [[0, 0]], [0], sample=0)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core.checks import positive_int
 from glassnet.errors import ConfigError
 
 Array = NDArray[Any]
@@ -42,6 +43,8 @@ class Differences:
 
 def choose_entries(params: dict[str, Array], sample: int | None, seed: int = 0) -> dict[str, NDArray[np.int64]]:
     """Flat indices to check per tensor: all of them, or ``sample`` of them chosen at random (seeded)."""
+    if sample is not None:
+        sample = positive_int(sample, "sample (entries to check per tensor)")
     rng = np.random.default_rng(seed)
     chosen = {}
     for name, p in params.items():
