@@ -16,6 +16,8 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
 
 Each distinct problem is warned about once per ``fit``, as a :class:`HealthWarning` (a ``UserWarning``;
 silence it with ``warnings.simplefilter("ignore", HealthWarning)``).
+
+Next read: ``gallery/`` (the backprop bugs the doctor recognises, as programs you can run).
 """
 
 from __future__ import annotations

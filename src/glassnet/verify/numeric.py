@@ -7,6 +7,8 @@ The arrays are perturbed in place and restored bit-exactly afterwards.
 Checking every entry costs two loss evaluations per entry, so for big tensors :func:`choose_entries`
 picks a seeded sample per tensor (never a whole tensor skipped), and :func:`plan` estimates the time
 first and refuses, with the estimate and the fix, when a full check would take too long.
+
+Next read: ``gradcheck.py``.
 """
 
 from __future__ import annotations
