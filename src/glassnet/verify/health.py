@@ -200,8 +200,13 @@ class HealthMonitor:
 
 
 def _caller_level() -> int:
-    """The ``stacklevel`` of the first frame outside glassnet: the warning points at the user's ``fit`` call."""
+    """The ``stacklevel`` of the frame that called ``fit``: the user's code, or the command-line module."""
     frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_GLASSNET_DIR):
+    while frame.f_back is not None and _inside_glassnet(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _inside_glassnet(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return path.startswith(_GLASSNET_DIR) and not path.startswith(os.path.join(_GLASSNET_DIR, "interfaces"))
