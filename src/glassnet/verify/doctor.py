@@ -248,7 +248,7 @@ def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[
         elif others:
             scale = typical / lr if lr else 1.0  # how much the gradient the step uses is scaled, from the others
             text += (f" while {', '.join(others[:4])}{' ...' if len(others) > 4 else ''} moved by {-typical:+.3g} x "
-                     f"gradient: its gradient is added to the parameter, with learning rate {-rate / scale:.3g}, instead "
+                     f"gradient: its gradient is added to the parameter, with learning rate {-rate / scale:.2g}, instead "
                      "of being accumulated and subtracted (e.g. `b += delta` inside the row loop instead of "
                      "`db += delta` there and `b -= lr * db` after it)")
         else:
