@@ -67,7 +67,8 @@ class HealthMonitor:
     """
 
     SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
-    RATIO_LOW, RATIO_HIGH = 1e-6, 0.1
+    # per-step change relative to the weights; healthy is about 1e-3, these are "far" (Adam's first step is lr itself)
+    RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
 
     def __init__(self, max_rows: int = 256) -> None:
         self.max_rows = max_rows
