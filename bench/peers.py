@@ -5,9 +5,10 @@ A peer is built by ``PEERS[name](problem, dtype)`` and returns a ``Trainer`` wit
 epoch of the configuration; returns the summed per-sample loss, which every peer computes each step
 as ``glassnet.fit`` does for its history) and ``params()`` (the trained ``[(W, b), ...]``).
 
-- ``glassnet-fit``: ``Network.fit`` (shuffling from ``net.rng``, seeded to the shared order).
+- ``glassnet-fit``: ``Network.fit`` with its defaults (health monitor on, where glassnet has one;
+  shuffling from ``net.rng``, seeded to the shared order).
 - ``glassnet-step``: a Python loop of ``Network.step`` calls over the same batches.
-- ``glassnet-callback``: ``fit`` with a do-nothing per-epoch callback (what observers cost).
+- ``glassnet-nomonitor``: ``fit(monitor=False)``, to see what the health monitor costs.
 - ``numpy``: a minimal hand-written vectorised MLP, the reference for what NumPy can do.
 - ``torch``: ``torch.nn`` + ``torch.optim`` on the CPU, default threads.
 - ``sklearn``: ``MLPClassifier`` with alpha=0, no early stopping, shuffle off (its batches go in
@@ -40,8 +41,6 @@ class Trainer:
 
 # ---------------------------------------------------------------------------------------- glassnet
 class GlassnetFit(Trainer):
-    callbacks: tuple[Any, ...] = ()
-
     def __init__(self, p: Problem, dtype: str) -> None:
         import glassnet as gn
 
@@ -61,27 +60,24 @@ class GlassnetFit(Trainer):
     def train(self) -> float:
         c = self.c
         h = self.net.fit(self.X, self.y, epochs=c.epochs, optimizer=c.optimizer, lr=c.lr, batch_size=c.batch_size,
-                         shuffle=True, callbacks=self.callbacks)
+                         shuffle=True)
         return float(sum(h.loss) * c.n_samples)
 
     def params(self) -> Params:
         return [(layer.params["W"].copy(), layer.params["b"].copy()) for layer in self.net.layers]
 
 
-class EpochCallback:
-    """A per-epoch observer that reads a little state, standing in for a health monitor."""
+class GlassnetNoMonitor(GlassnetFit):
+    """``fit(monitor=False)``: without the health monitor that ``fit`` runs by default (where it exists)."""
 
-    def __init__(self) -> None:
-        self.seen = 0.0
+    def train(self) -> float:
+        import inspect
 
-    def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
-        self.seen += logs["loss"]
-
-
-class GlassnetCallback(GlassnetFit):
-    def __init__(self, p: Problem, dtype: str) -> None:
-        super().__init__(p, dtype)
-        self.callbacks = (EpochCallback(),)
+        c = self.c
+        extra = {"monitor": False} if "monitor" in inspect.signature(self.net.fit).parameters else {}
+        h = self.net.fit(self.X, self.y, epochs=c.epochs, optimizer=c.optimizer, lr=c.lr, batch_size=c.batch_size,
+                         shuffle=True, **extra)
+        return float(sum(h.loss) * c.n_samples)
 
 
 class GlassnetStep(GlassnetFit):
@@ -273,7 +269,7 @@ class Sklearn(Trainer):
 PEERS: dict[str, Callable[[Problem, str], Trainer]] = {
     "glassnet-fit": GlassnetFit,
     "glassnet-step": GlassnetStep,
-    "glassnet-callback": GlassnetCallback,
+    "glassnet-nomonitor": GlassnetNoMonitor,
     "numpy": PlainNumpy,
     "torch": Torch,
     "sklearn": Sklearn,

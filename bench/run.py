@@ -33,7 +33,7 @@ SRC = HERE.parent / "src"
 
 # (peer, dtype) cells run for every config, in this order (peers of one config run back to back).
 CELLS = [("glassnet-fit", "float64"), ("glassnet-fit", "float32"), ("glassnet-step", "float64"),
-         ("glassnet-step", "float32"), ("glassnet-callback", "float64"), ("numpy", "float64"), ("numpy", "float32"),
+         ("glassnet-step", "float32"), ("glassnet-nomonitor", "float64"), ("numpy", "float64"), ("numpy", "float32"),
          ("torch", "float32"), ("torch", "float64"), ("sklearn", "float64")]
 MODES = {"full": {"repeats": 5, "warmup": 1}, "quick": {"repeats": 3, "warmup": 1}, "smoke": {"repeats": 1, "warmup": 0}}
 
@@ -53,7 +53,7 @@ TARGETS = [
     ("wide", "page faults per step < 50 (f64)", "faults64", -50.0),
     ("wide", "peak memory <= 1.2x plain NumPy (f32)", "mem32/numpy32", -1.2),
     ("wide", "peak memory <= 1.2x plain NumPy (f64)", "mem64/numpy64", -1.2),
-] + [(c, "per-epoch callback costs <= 5%", "callback/fit64", 0.95) for c in ("tiny", "moons", "digits", "wide")]
+] + [(c, "health monitor (default) costs <= 5%", "monitor64", 0.95) for c in ("tiny", "moons", "digits", "wide")]
 
 RTOL = {"float64": 1e-6, "float32": 2e-3, "sklearn": 0.2}
 
@@ -92,7 +92,7 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
              "gn64/numpy64": ("glassnet-fit/float64", "numpy/float64"), "gn32/numpy32": ("glassnet-fit/float32", "numpy/float32"),
              "gn64/sklearn64": ("glassnet-fit/float64", "sklearn/float64"),
              "step/fit64": ("glassnet-step/float64", "glassnet-fit/float64"),
-             "callback/fit64": ("glassnet-callback/float64", "glassnet-fit/float64"),
+             "monitor64": ("glassnet-fit/float64", "glassnet-nomonitor/float64"),
              "torch64/torch32": ("torch/float64", "torch/float32")}
     for name, (a, b) in pairs.items():
         ra, rb = rate(a), rate(b)

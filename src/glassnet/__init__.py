@@ -10,7 +10,8 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``core/fast.py``         the same training step on preallocated buffers (what ``fit`` runs); read it last
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
+10. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
 
 Quick start::
 
@@ -32,12 +33,16 @@ from glassnet.errors import (
     ModelFileError,
     ShapeError,
     TrainingDiverged,
+    UserCodeError,
 )
 from glassnet.io import load
+from glassnet.verify import doctor
+from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "UserCodeError", "__version__", "datasets", "doctor",
+    "gradcheck", "load", "normal",
 ]

@@ -175,7 +175,7 @@ def test_hooked_layer_makes_fit_use_the_readable_path() -> None:
 
     net.layers[1].forward = hook
     net.fit(X, y, epochs=2, batch_size=10)
-    assert len(calls) == 6
+    assert calls.count((10, 5)) == 6  # every training step (a health monitor may look at other rows too)
     assert fast.plan_for(net) is None
     del net.layers[1].forward
     assert fast.plan_for(net) is not None
@@ -190,20 +190,20 @@ def test_hook_installed_by_a_callback_mid_fit_is_respected() -> None:
         def on_epoch_end(self, net, epoch, logs):
             if epoch == 1:
                 original = net.loss_fn.value
-                net.loss_fn.value = lambda *a: calls.append(1) or original(*a)
+                net.loss_fn.value = lambda *a: calls.append(len(a[0])) or original(*a)
 
     net.fit(X, y, epochs=3, batch_size=10, callbacks=[InstallHook()])
-    assert len(calls) == 6  # epochs 2 and 3, three steps each
+    assert calls.count(10) == 6  # epochs 2 and 3, three steps each (a health monitor may look at other rows)
 
 
 def test_monkeypatched_dense_class_falls_back(monkeypatch) -> None:
     seen = []
     original = gn.Dense.forward
-    monkeypatch.setattr(gn.Dense, "forward", lambda self, X: seen.append(1) or original(self, X))
+    monkeypatch.setattr(gn.Dense, "forward", lambda self, X: seen.append(len(X)) or original(self, X))
     net = build("tanh", "sigmoid", "bce")
     X, y = data("bce", 1)
     net.fit(X, y, epochs=1, batch_size=10)
-    assert len(seen) == 9
+    assert seen.count(10) == 9
 
 
 def test_custom_optimizer_gets_the_live_parameters() -> None:
