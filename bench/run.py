@@ -8,10 +8,13 @@ process (``cell.py``) with a warm-up and several timed repeats, and prints:
 - the ratios glassnet/PyTorch-f32, glassnet/scikit-learn, glassnet/plain-NumPy against the targets
   of issue 5, the GEMM peak measured in the same run and the fraction of it glassnet reaches on ``wide``;
 - the equal-loss check: every peer started from the same weights, so they must end at the same loss
-  (float64 peers within 1e-6 relative of plain NumPy float64, float32 peers within 2e-3; glassnet ``fit``
-  and ``step`` bit-identical in float64; scikit-learn, which cannot follow glassnet's shuffled batch
-  order and puts Adam's eps slightly differently, within 20%). A failed check exits with status 1.
+  (float64 peers within 1e-6 relative of plain NumPy float64, float32 peers within 2e-3; glassnet
+  ``fit`` and ``step`` bit-identical in float64, and to ``--baseline``'s fit if given; scikit-learn,
+  which cannot follow glassnet's shuffled batch order and puts Adam's eps slightly differently,
+  within 20%). A failed check exits with status 1.
 
+``--baseline OTHER/src`` also measures another glassnet tree's ``fit`` (before/after in one run);
+``--rounds N`` runs every cell N times round-robin, so a slow spell of a shared machine hits all peers.
 Speed on a shared machine is noisy: compare ratios from one run, never numbers across runs.
 """
 
@@ -80,6 +83,26 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src:
     return result
 
 
+BASELINE = "before:"  # label of the cells measuring --baseline's glassnet
+
+
+def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) -> None:
+    """Add one round's result for a cell: pool the repeats, keep the worst memory and faults, check the loss."""
+    cell = cells.get(key)
+    if cell is None or "error" in result:
+        cells[key] = result if cell is None or "error" in result else cell
+        return
+    if "error" in cell:
+        return
+    for name in ("samples_per_s", "samples_per_cpu_s", "seconds"):
+        cell[name] = cell[name] + result[name]
+    cell["peak_mb"] = max(cell["peak_mb"], result["peak_mb"])
+    cell["faults_per_step"] = max(cell["faults_per_step"], result["faults_per_step"])
+    cell["rounds_agree"] = cell.get("rounds_agree", True) and result["final_loss"] == cell["final_loss"]
+    cell["median"] = statistics.median(cell["samples_per_s"])
+    cell["median_cpu"] = statistics.median(cell["samples_per_cpu_s"])
+
+
 def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int, clock: str = "median") -> dict[str, float]:
     """Speed ratios of the issue's targets; ``clock="median_cpu"`` uses samples per CPU-second instead of wall clock."""
 
@@ -93,7 +116,9 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
              "gn64/sklearn64": ("glassnet-fit/float64", "sklearn/float64"),
              "step/fit64": ("glassnet-step/float64", "glassnet-fit/float64"),
              "monitor64": ("glassnet-fit/float64", "glassnet-nomonitor/float64"),
-             "torch64/torch32": ("torch/float64", "torch/float32")}
+             "torch64/torch32": ("torch/float64", "torch/float32"),
+             "after/before64": ("glassnet-fit/float64", BASELINE + "glassnet-fit/float64"),
+             "after/before32": ("glassnet-fit/float32", BASELINE + "glassnet-fit/float32")}
     for name, (a, b) in pairs.items():
         ra, rb = rate(a), rate(b)
         if ra and rb:
@@ -128,13 +153,19 @@ def loss_checks(config: str, cells: dict[str, dict[str, Any]]) -> list[dict[str,
         rtol = RTOL["sklearn" if peer == "sklearn" else dtype]
         ok = abs(cell["final_loss"] - ref) <= rtol * abs(ref)
         checks.append({"cell": key, "loss": cell["final_loss"], "reference": ref, "rtol": rtol, "ok": bool(ok)})
-    for dtype in ("float64", "float32"):
-        fit, step = cells.get(f"glassnet-fit/{dtype}", {}), cells.get(f"glassnet-step/{dtype}", {})
-        if "final_loss" in fit and "final_loss" in step:
-            same = fit["final_loss"] == step["final_loss"] and fit["params_digest"] == step["params_digest"]
-            ok = same if dtype == "float64" else abs(fit["final_loss"] - step["final_loss"]) <= 1e-5 * abs(fit["final_loss"])
-            checks.append({"cell": f"glassnet fit == step ({dtype})", "loss": fit["final_loss"], "reference": step["final_loss"],
-                           "rtol": 0.0 if dtype == "float64" else 1e-5, "ok": bool(ok)})
+    for key, cell in cells.items():
+        if cell.get("rounds_agree") is False:
+            checks.append({"cell": key, "loss": cell["final_loss"], "reference": None, "rtol": 0.0, "ok": False,
+                           "note": "rounds ended at different losses"})
+    # Same arithmetic, so the same bits in float64: fit against a step loop, and against the baseline tree's fit.
+    for other, label in (("glassnet-step", "glassnet fit == step"), (BASELINE + "glassnet-fit", "glassnet fit == baseline fit")):
+        for dtype in ("float64", "float32"):
+            fit, step = cells.get(f"glassnet-fit/{dtype}", {}), cells.get(f"{other}/{dtype}", {})
+            if "final_loss" in fit and "final_loss" in step:
+                same = fit["final_loss"] == step["final_loss"] and fit["params_digest"] == step["params_digest"]
+                close = abs(fit["final_loss"] - step["final_loss"]) <= 1e-5 * abs(fit["final_loss"])
+                checks.append({"cell": f"{label} ({dtype})", "loss": fit["final_loss"], "reference": step["final_loss"],
+                               "rtol": 0.0 if dtype == "float64" else 1e-5, "ok": bool(same if dtype == "float64" else close)})
     return checks
 
 
@@ -164,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="PATH", help="also write every number as JSON")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
     ap.add_argument("--src", type=Path, default=SRC, help="the glassnet source tree to measure (default: this checkout's src/)")
+    ap.add_argument("--baseline", type=Path, help="another glassnet source tree whose fit is measured in the same run "
+                                                  "(before/after ratios from one run)")
+    ap.add_argument("--rounds", type=int, default=1, help="run every cell this many times, round-robin (loaded machines)")
     args = ap.parse_args(argv)
     run_mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     from configs import CONFIGS
@@ -176,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     cells_to_run = [(p, d) for p, d in CELLS if not wanted or p in wanted]
     started = time.time()
     report: dict[str, Any] = {
-        "mode": run_mode, "src": str(args.src.resolve()), "python": platform.python_version(), "cpus": os.cpu_count(),
+        "mode": run_mode, "rounds": args.rounds, "baseline": str(args.baseline) if args.baseline else None,
+        "src": str(args.src.resolve()), "python": platform.python_version(), "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "loadavg_start": list(os.getloadavg()), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "versions": versions(), "configs": {},
@@ -194,17 +229,25 @@ def main(argv: list[str] | None = None) -> int:
         cells: dict[str, dict[str, Any]] = {}
         print(f"\n== {name}: sizes {'-'.join(map(str, c.sizes))}, {c.hidden}/{c.output}, {c.loss}, {c.optimizer} lr {c.lr}, "
               f"batch {c.batch_size or 'full'}, {c.epochs} epochs of {c.n_samples} samples")
-        print(f"{'peer':<18}{'dtype':<9}{'samples/s':>12}{'min..max':>22}{'per CPU-s':>11}{'peak MB':>9}{'faults/step':>12}"
+        print(f"{'peer':<22}{'dtype':<9}{'samples/s':>12}{'min..max':>22}{'per CPU-s':>11}{'peak MB':>9}{'faults/step':>12}"
               f"{'final loss':>14}")
-        for peer, dtype in cells_to_run:
-            cell = run_cell(name, peer, dtype, run_mode, args.timeout, args.src.resolve())
-            cells[f"{peer}/{dtype}"] = cell
+        plan = [(peer, dtype, args.src.resolve()) for peer, dtype in cells_to_run]
+        if args.baseline:
+            plan += [(BASELINE + "glassnet-fit", dtype, args.baseline.resolve()) for dtype in ("float64", "float32")]
+        # Rounds: every cell once per round (a fresh process each time), so that a slow spell of a shared
+        # machine falls on all peers alike instead of on whichever ran then.
+        for _ in range(args.rounds):
+            for peer, dtype, src in plan:
+                result = run_cell(name, peer.removeprefix(BASELINE), dtype, run_mode, args.timeout, src)
+                merge(cells, f"{peer}/{dtype}", result)
+        for peer, dtype, _ in plan:
+            cell = cells[f"{peer}/{dtype}"]
             if "error" in cell:
-                print(f"{peer:<18}{dtype:<9}  FAILED: {cell['error']}")
+                print(f"{peer:<22}{dtype:<9}  FAILED: {cell['error']}")
                 all_ok = False
                 continue
             lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
-            print(f"{peer:<18}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"
+            print(f"{peer:<22}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"
                   f"{cell['peak_mb']:>9.0f}"
                   f"{cell['faults_per_step']:>12.1f}{cell['final_loss']:>14.8f}")
         r = ratios(cells, gemm, c.matmul_flops_per_sample())
