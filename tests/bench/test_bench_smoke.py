@@ -73,3 +73,21 @@ def test_ratios_and_gemm_fraction(bench_modules: Any) -> None:
     assert r["gn32/torch32"] == 2.0 and r["gn32/numpy32"] == 3.0
     assert r["gflops32"] == pytest.approx(300.0 * 1e6 / 1e9) and r["gn32/gemm32"] == pytest.approx(0.3)
     assert r["faults32"] == 2.0 and r["mem32/numpy32"] == pytest.approx(1.1)
+
+
+def test_rounds_pool_repeats_and_baseline_must_match_bit_for_bit(bench_modules: Any) -> None:
+    run = bench_modules
+    cells: dict[str, Any] = {}
+    first = {"samples_per_s": [10.0], "samples_per_cpu_s": [20.0], "seconds": [1.0], "peak_mb": 5.0,
+             "faults_per_step": 1.0, "final_loss": 0.25, "params_digest": [2.0], "median": 10.0, "median_cpu": 20.0}
+    run.merge(cells, "glassnet-fit/float64", dict(first))
+    run.merge(cells, "glassnet-fit/float64", {**first, "samples_per_s": [30.0, 50.0], "peak_mb": 7.0})
+    cell = cells["glassnet-fit/float64"]
+    assert cell["samples_per_s"] == [10.0, 30.0, 50.0] and cell["median"] == 30.0 and cell["peak_mb"] == 7.0
+    assert cell["rounds_agree"] is True
+    cells["numpy/float64"] = dict(first)
+    cells[run.BASELINE + "glassnet-fit/float64"] = {**first, "final_loss": 0.25 + 1e-15}
+    by_cell = {c["cell"]: c["ok"] for c in run.loss_checks("digits", cells)}
+    assert by_cell["glassnet fit == baseline fit (float64)"] is False
+    run.merge(cells, "numpy/float64", {**first, "final_loss": 0.3})
+    assert any(c["ok"] is False and c.get("note") for c in run.loss_checks("digits", cells))
