@@ -61,9 +61,16 @@ TARGETS = [
 RTOL = {"float64": 1e-6, "float32": 2e-3, "sklearn": 0.2}
 
 
+THREADS: int | None = None  # --threads: BLAS/OpenMP threads of every cell's process (None: the libraries' defaults)
+
+
 def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src: Path = SRC) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if THREADS:
+        # Only the benchmark's child processes, for every peer alike (numpy's OpenBLAS, torch's OpenMP/MKL).
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(THREADS)
     from configs import CONFIGS
 
     opts = dict(MODES[mode])
@@ -197,9 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--src", type=Path, default=SRC, help="the glassnet source tree to measure (default: this checkout's src/)")
     ap.add_argument("--baseline", type=Path, help="another glassnet source tree whose fit is measured in the same run "
                                                   "(before/after ratios from one run)")
+    ap.add_argument("--threads", type=int, help="BLAS/OpenMP threads for every cell (default: each library's own)")
     ap.add_argument("--rounds", type=int, default=1, help="run every cell this many times, round-robin (loaded machines)")
     args = ap.parse_args(argv)
     run_mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    global THREADS
+    THREADS = args.threads
     from configs import CONFIGS
 
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -210,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     cells_to_run = [(p, d) for p, d in CELLS if not wanted or p in wanted]
     started = time.time()
     report: dict[str, Any] = {
-        "mode": run_mode, "rounds": args.rounds, "baseline": str(args.baseline) if args.baseline else None,
+        "mode": run_mode, "rounds": args.rounds, "threads": args.threads,
+        "baseline": str(args.baseline) if args.baseline else None,
         "src": str(args.src.resolve()), "python": platform.python_version(), "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "loadavg_start": list(os.getloadavg()), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
