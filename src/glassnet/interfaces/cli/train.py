@@ -16,6 +16,7 @@ from glassnet.interfaces.cli.common import (
     parse_sizes,
     read_data,
 )
+from glassnet.interfaces.cli.report import add_train_options, finish_training, recording
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --activation sigmoid --loss mse --optimizer sgd --lr 0.5 \\
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--print-every", type=int, default=None, help="print the loss every N epochs (default: epochs/10)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
+    add_train_options(p)
     p.set_defaults(func=run)
 
 
@@ -64,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     print(f"training {net} on {data.name or args.data} ({data.X.shape[0]} samples) with {optimizer}", flush=True)
     started = time.perf_counter()
-    history = net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
-                      callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)])
+    with recording(args) as recorders:
+        history = net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                          callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress), *recorders])
     seconds = time.perf_counter() - started
     if data.classes is not None:
         net.metadata["classes"] = list(data.classes)
@@ -82,4 +85,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"model saved to {args.out}")
     else:
         print("model not saved (add --out model.npz to keep it)")
+    finish_training(args, net, data, recorders)
     return 0
