@@ -14,7 +14,7 @@ Next read: ``render.py``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,11 +29,11 @@ from glassnet.explain.records import Record, fmt, grad, sym, term
 Array = NDArray[np.floating]
 
 # Plain-text templates, keyed by activation name: the function at z, and its derivative.
-_ACT = {
-    "sigmoid": lambda z: f"1/(1 + exp(-{term(z)}))",
-    "tanh": lambda z: f"tanh({fmt(z)})",
-    "relu": lambda z: f"max({fmt(z)}, 0)",
-    "identity": lambda z: fmt(z),
+_ACT: dict[str, Callable[[float, Callable[[float], str]], str]] = {
+    "sigmoid": lambda z, f: f"1/(1 + exp({f(-z)}))",
+    "tanh": lambda z, f: f"tanh({f(z)})",
+    "relu": lambda z, f: f"max({f(z)}, 0)",
+    "identity": lambda z, f: f(z),
 }
 _DERIV = {
     "sigmoid": (lambda a, z: f"{a}*(1 - {a})", "A"),
@@ -148,7 +148,7 @@ class Ledger:
                         expression = f"exp({sym('z', l, j)})/sum_k exp(z^({l})_k)"
                         numbers = f"exp({self.f(z)})/(" + " + ".join(f"exp({self.f(v)})" for v in rec.Z[n]) + ")"
                     elif act in _ACT:
-                        expression, numbers = f"{act}({sym('z', l, j)})", _ACT[act](z).replace("(-(-", "((")
+                        expression, numbers = f"{act}({sym('z', l, j)})", _ACT[act](z, self.f)
                     elif act == "leaky_relu":
                         slope = self.f(layer.activation.slope)  # type: ignore[attr-defined]
                         expression = f"{act}({sym('z', l, j)})"

@@ -104,7 +104,6 @@ def to_markdown(trace: Trace, max_records: int | None = None) -> str:
 
 # --------------------------------------------------------------------------- LaTeX
 PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[T1]{fontenc}
 \usepackage{amsmath}
 \setlength{\textwidth}{16cm}\setlength{\oddsidemargin}{0cm}\setlength{\evensidemargin}{0cm}
 \setlength{\textheight}{23cm}\setlength{\topmargin}{-1cm}

@@ -16,6 +16,7 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
+    "glassnet.interfaces.cli.explain",
 ]
 
 EXIT_USER_ERROR = 2
