@@ -102,7 +102,7 @@ class Ledger:
             values = [v for _, v in items]
             self.emit(kind="summary", phase=phase, layer=layer, sample=sample, value=None,
                       symbol=f"({len(items)} more {kind} of layer {layer} not shown)",
-                      note=f"{kind} of neurons {[i + 1 for i, _ in items][:20]} (1-based) range from "
+                      note=f"{kind} of neurons {sorted({i + 1 for i, _ in items})[:20]} (1-based) range from "
                            f"{self.f(min(values))} to {self.f(max(values))}")
         self._skipped.clear()
 
@@ -348,7 +348,7 @@ class Ledger:
                         self.emit(kind="velocity", symbol=f"v[{p}]", value=v, expression=f"mu*v[{p}] + {g}",
                                   numbers=f"{mu}*{self.t(vb)} + {self.t(gv)}", **common)
                     else:
-                        self.emit(kind="velocity", symbol=f"v[{p}]", value=v, expression=g, numbers=self.f(gv),
+                        self.emit(kind="velocity", symbol=f"v[{p}]", value=v, expression=g,
                                   note="the first step starts the velocity at the gradient (as torch.optim.SGD)", **common)
                     if opt.nesterov:
                         expression, numbers = f"{p} - lr*({g} + mu*v[{p}])", f"{pv} - {lr}*({self.t(gv)} + {mu}*{self.t(v)})"

@@ -10,6 +10,7 @@ Next read: ``schema.py`` (the JSON form), ``diagram.py``, ``worksheet.py``.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -41,7 +42,7 @@ def groups(trace: Trace) -> Iterator[tuple[str, list[Record]]]:
     current: tuple[str, int | None] | None = None
     batch: list[Record] = []
     for r in trace.records:
-        key = (r.phase, r.sample if r.phase in ("forward", "backward") else None)
+        key = (r.phase, r.sample)
         if key != current and batch:
             yield heading(trace, *current), batch  # type: ignore[misc]
             batch = []
@@ -52,7 +53,7 @@ def groups(trace: Trace) -> Iterator[tuple[str, list[Record]]]:
 
 
 def heading(trace: Trace, phase: str, sample: int | None) -> str:
-    title = TITLES.get(phase, phase)
+    title = "Targets" if phase == "loss" and sample is not None else TITLES.get(phase, phase)
     if phase == "update" and trace.optimizer:
         settings = ", ".join(f"{k}={v}" for k, v in trace.optimizer.items() if k != "name")
         title += f" ({trace.optimizer['name']}: {settings})"
@@ -75,7 +76,7 @@ def summary_lines(trace: Trace) -> list[str]:
 # --------------------------------------------------------------------------- text
 def to_text(trace: Trace, max_records: int | None = None) -> str:
     check_size(trace, max_records)
-    out = ["One training step, every number", *summary_lines(trace), SYMBOLS_HELP]
+    out = ["One training step, every number", *summary_lines(trace), *textwrap.wrap(SYMBOLS_HELP, 110)]
     for title, records in groups(trace):
         out += ["", title, "-" * len(title)]
         for r in records:
