@@ -10,6 +10,8 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
+9. ``explain/``             one training step, every number with its formula (text, Markdown, LaTeX,
+                            JSON, a diagram, a worksheet); starts at ``explain/records.py``
 
 Quick start::
 
@@ -32,11 +34,13 @@ from glassnet.errors import (
     ShapeError,
     TrainingDiverged,
 )
+from glassnet.explain import Trace, explain, plot_network, worksheet
 from glassnet.io import load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "__version__", "datasets", "explain", "load",
+    "normal", "plot_network", "worksheet",
 ]

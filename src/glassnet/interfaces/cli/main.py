@@ -16,6 +16,7 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
+    "glassnet.interfaces.cli.explain",
     "glassnet.interfaces.cli.report",
 ]
 
