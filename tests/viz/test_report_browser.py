@@ -11,6 +11,7 @@ chromium the tests skip locally; in CI (CI=true) they fail instead.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from sklearn.datasets import make_moons
 
 import glassnet as gn
-from glassnet.viz.report import _fresh_optimizer, _trace, write_report
+from glassnet.viz.report import _fresh_optimizer, write_report
 from glassnet.viz.snapshots import SnapshotRecorder
 
 CHROMIUM = "/usr/bin/chromium"
@@ -152,7 +153,8 @@ def trace_for(page, run_report):
     params = dict(run.snapshots)[epoch]
     copy = gn.Network.from_sizes([2, 4, 3, 1], activation="tanh", loss="bce")
     copy.set_parameters(params)
-    return _trace(copy, X[sample:sample + 1], copy._targets(y[sample:sample + 1], 1), _fresh_optimizer(run.info["optimizer"]))
+    trace = gn.explain(copy, X[sample:sample + 1], y[sample:sample + 1], optimizer=_fresh_optimizer(run.info["optimizer"]))
+    return json.loads(trace.to_json())
 
 
 def test_ledger_numbers_equal_the_trace_json_and_choosing_a_sample_changes_them(page, run_report):
@@ -161,9 +163,14 @@ def test_ledger_numbers_equal_the_trace_json_and_choosing_a_sample_changes_them(
         lines = ledger_lines(page)
         records = trace_for(page, run_report)["records"]
         assert [sym for sym, _ in lines] == [r["symbol"] for r in records]
-        shown = np.array([float(v) for _, v in lines])
-        expect = np.array([r["value"] for r in records])
-        np.testing.assert_allclose(shown, expect, rtol=5e-6, atol=1e-300)  # printed to 6 significant digits
+        shown = np.array([np.nan if v == "n/a" else float(v) for _, v in lines])
+        expect = np.array([np.nan if r["value"] is None else r["value"] for r in records])
+        np.testing.assert_allclose(shown, expect, rtol=5e-6, atol=1e-300, equal_nan=True)  # 6 significant digits
+        # The formulas on the page are the trace's, without the leading symbol and the trailing value.
+        formulas = page.evaluate("[...document.querySelectorAll('#ledger li')].map(li => li.textContent)")
+        for text, r in zip(formulas, records):
+            body = r["formula"].split(f" {r['op']} ", 1)[1].rsplit(" = ", 1)[0]
+            assert text.startswith(f"{r['symbol']} {r['op']} ") and (body in text or r["value"] is None), (text, r["formula"])
         if option == "0":
             first = lines
     assert lines != first
@@ -188,7 +195,7 @@ def test_hovering_a_neuron_or_edge_shows_value_gradient_and_update(page, run_rep
     page.focus("[data-edge=e2_1_0]")  # keyboard focus shows the same tooltip
     tip = page.text_content("#tooltip")
     assert float(tip.split("dL/dw = ")[1].split()[0]) == pytest.approx(trace["gradients"]["1.W"][1][0], rel=5e-6)
-    assert float(tip.split("w -> ")[1].split()[0]) == pytest.approx(trace["updates"]["1.W"][1][0], rel=5e-6)
+    assert float(tip.split("w -> ")[1].split()[0]) == pytest.approx(trace["params_after"]["1.W"][1][0], rel=5e-6)
 
 
 def test_clicking_a_ledger_line_highlights_its_neurons_and_edges(page):

@@ -14,8 +14,8 @@ from sklearn.datasets import make_moons
 import glassnet as gn
 from glassnet.errors import ConfigError, ModelFileError
 from glassnet.io import read, save
-from glassnet.viz.ledger import fallback_trace, ledger, refs_of
-from glassnet.viz.report import grid_points, report_data, write_report
+from glassnet.viz.ledger import ledger, refs_of
+from glassnet.viz.report import _trace, grid_points, report_data, write_report
 from glassnet.viz.snapshots import Run, SnapshotRecorder, load_run, save_run, snapshot_epochs
 
 
@@ -149,12 +149,11 @@ def test_bad_options_are_refused():
 
 
 # ----------------------------------------------------------------- ledger
-def test_fallback_trace_matches_a_worked_example_by_hand():
-    """2-2-1 sigmoid, mse, one SGD step with lr 0.5, every number computed here from the formulas."""
+def worked_example():
+    """2-2-1 sigmoid, mse, one SGD step with lr 0.5, and every number of it computed here from the formulas."""
     W1, b1, W2, b2 = np.array([[0.15, 0.25], [0.2, 0.3]]), np.array([0.35, 0.35]), np.array([[0.4], [0.5]]), np.array([0.6])
     net = gn.Network([gn.Dense(2, 2, "sigmoid", init=(W1, b1)), gn.Dense(2, 1, "sigmoid", init=(W2, b2))], loss="mse")
     x, t = np.array([[0.05, 0.1]]), np.array([[0.01]])
-    trace = fallback_trace(net, x, t, gn.SGD(0.5))
     s = lambda z: 1 / (1 + np.exp(-z))
     z1 = x[0] @ W1 + b1
     a1 = s(z1)
@@ -162,37 +161,51 @@ def test_fallback_trace_matches_a_worked_example_by_hand():
     a2 = s(z2)
     d2 = 2 * (a2 - t[0]) * a2 * (1 - a2)
     d1 = (W2 @ d2) * a1 * (1 - a1)
-    values = {r["symbol"]: r["value"] for r in trace["records"]}
-    expect = {"z^(1)_1": z1[0], "z^(1)_2": z1[1], "a^(1)_2": a1[1], "z^(2)_1": z2[0], "a^(2)_1": a2[0],
-              "L": (a2[0] - 0.01) ** 2, "delta^(2)_1": d2[0], "delta^(1)_1": d1[0], "delta^(1)_2": d1[1],
-              "dL/dw^(1)_{2,1}": x[0, 1] * d1[0], "dL/dw^(2)_{1,1}": a1[0] * d2[0], "dL/db^(1)_2": d1[1],
-              "w^(1)_{2,1} <-": W1[1, 0] - 0.5 * x[0, 1] * d1[0], "b^(2)_1 <-": b2[0] - 0.5 * d2[0]}
-    for symbol, value in expect.items():
+    hand = {"z^(1)_1": z1[0], "z^(1)_2": z1[1], "a^(1)_2": a1[1], "z^(2)_1": z2[0], "a^(2)_1": a2[0],
+            "L": (a2[0] - 0.01) ** 2, "delta^(2)_1": d2[0], "delta^(1)_1": d1[0], "delta^(1)_2": d1[1],
+            "dL/dw^(1)_{2,1}": x[0, 1] * d1[0], "dL/dw^(2)_{1,1}": a1[0] * d2[0], "dL/db^(1)_2": d1[1],
+            "w^(1)_{2,1}": W1[1, 0] - 0.5 * x[0, 1] * d1[0], "b^(2)_1": b2[0] - 0.5 * d2[0]}
+    return net, x, t, hand, (z1, a1, a2, d1, d2)
+
+
+def test_the_page_ledger_of_a_worked_example_has_the_numbers_computed_by_hand():
+    net, x, t, hand, (z1, a1, a2, d1, d2) = worked_example()
+    entry = ledger(gn.explain(net, x, t, optimizer=gn.SGD(0.5)).to_dict())
+    values = {r["symbol"]: r["value"] for r in entry["records"]}
+    for symbol, value in hand.items():
         assert values[symbol] == pytest.approx(value, rel=1e-12, abs=1e-15), symbol
-    assert [r["section"] for r in trace["records"]].index("backward") > [r["section"] for r in trace["records"]].index("loss")
-    np.testing.assert_array_equal(net.parameters()["0.W"], W1)  # unchanged
-    grads = net.gradients(x, t)
-    for key, g in grads.items():
-        np.testing.assert_array_equal(np.asarray(trace["gradients"][key]), g)
+    sections = [r["section"] for r in entry["records"]]
+    assert sections.index("loss") < sections.index("backward") < sections.index("gradient") < sections.index("update")
+    z = next(r for r in entry["records"] if r["symbol"] == "z^(1)_1")
+    assert z["expr"] == "w^(1)_{1,1}*a^(0)_1 + w^(1)_{2,1}*a^(0)_2 + b^(1)_1 = 0.15*0.05 + 0.2*0.1 + 0.35"
+    assert z["refs"] == ["n1_0", "e1_0_0", "n0_0", "e1_1_0", "n0_1"]
+    update = next(r for r in entry["records"] if r["symbol"] == "w^(1)_{2,1}" and r["section"] == "update")
+    assert update["op"] == "<-" and update["refs"] == ["e1_1_0"]
+    # What the diagram's tooltips show, per neuron and per edge.
+    assert entry["neurons"]["n1_1"] == pytest.approx({"z": z1[1], "a": a1[1], "delta": d1[1], "grad_b": d1[1],
+                                                       "new_b": 0.35 - 0.5 * d1[1]}, rel=1e-12)
+    assert entry["edges"]["e2_0_0"] == pytest.approx({"grad": a1[0] * d2[0], "new": 0.4 - 0.5 * a1[0] * d2[0]}, rel=1e-12)
+    assert entry["inputs"] == [0.05, 0.1] and entry["loss"] == pytest.approx(hand["L"], rel=1e-12)
+
+
+def test_the_report_trace_is_trace_to_dict_without_latex():
+    net, X, y, run, _ = moons_net(sizes=(2, 3, 2, 1))
+    Y = net._targets(y[:1], 1)
+    for optimizer in (gn.SGD(0.5, momentum=0.9), gn.Adam(0.01)):
+        ours = _trace(net, X[:1], Y, optimizer)
+        full = gn.explain(net, X[:1], Y, optimizer=optimizer).to_dict()
+        assert {k: full[k] for k in ours if k != "records"} == {k: v for k, v in ours.items() if k != "records"}
+        assert len(ours["records"]) == len(full["records"]) > 40
+        for mine, theirs in zip(ours["records"], full["records"]):
+            assert mine == {k: theirs[k] for k in mine}
+            assert set(theirs) - set(mine) == {"latex", "latex_symbol", "indices"}
 
 
 def test_refs_name_the_diagram_elements_of_each_symbol():
     assert refs_of("z^(1)_2 = w^(1)_{1,2} x_1 + w^(1)_{2,2} x_2 + b^(1)_2") == ["n1_1", "e1_0_1", "n0_0", "e1_1_1", "n0_1"]
-    assert refs_of("delta^(1)_1 = (w^(2)_{1,1} delta^(2)_1) * sigmoid'(z^(1)_1)") == ["n1_0", "e2_0_0", "n2_0"]
-    assert refs_of("L") == []
-
-
-def test_ledger_values_per_neuron_and_edge_come_from_the_trace():
-    net, X, y, _, _ = moons_net()
-    Y = net._targets(y[:1], 1)
-    trace = fallback_trace(net, X[:1], Y, gn.SGD(0.5))
-    entry = ledger(trace, net.sizes)
-    by_symbol = {r["symbol"]: r["value"] for r in trace["records"]}
-    assert entry["neurons"]["n1_3"]["a"] == by_symbol["a^(1)_4"]
-    assert entry["neurons"]["n2_0"]["delta"] == by_symbol["delta^(2)_1"]
-    assert entry["edges"]["e2_3_0"]["grad"] == trace["gradients"]["1.W"][3][0]
-    assert entry["edges"]["e1_1_2"]["new"] == trace["updates"]["0.W"][1][2]
-    assert entry["neurons"]["n1_2"]["new_b"] == trace["updates"]["0.b"][2]
+    assert refs_of("delta^(1)_1 = (w^(2)_{1,1}*delta^(2)_1) * tanh'(z^(1)_1)") == ["n1_0", "e2_0_0", "n2_0"]
+    assert refs_of("L = -(1/1) * sum_j (y_j*log(a^(2)_j))") == []
+    assert refs_of("v[b^(2)_1] <- dL/db^(2)_1 = -0.43") == ["n2_0"]
 
 
 # ----------------------------------------------------------------- size and CLI

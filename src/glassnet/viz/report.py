@@ -14,9 +14,10 @@ What goes into the page, and how it stays small:
   inflates them with ``DecompressionStream``. If they would pass ``max_map_bytes`` the resolution is
   lowered, then snapshots are dropped from the maps, and the page says so.
 - ledgers: one step on each of ``ledger_samples`` samples at ``ledger_snapshots`` of the snapshots
-  (first and last included); the page shows the ledger of the nearest such snapshot and says which.
-  A ledger is ``glassnet.explain(...).to_json()`` when that module is installed, else
-  :func:`glassnet.viz.ledger.fallback_trace`. Its update step uses a fresh optimizer of the run's kind.
+  (first and last included; fewer if they would pass ``max_ledger_bytes``); the page shows the ledger of
+  the nearest such snapshot and says which.
+  A ledger is ``glassnet.explain(...).to_dict()`` (the ``glassnet-trace`` JSON), made compact by
+  :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
 - weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6).
 - curves: at most :data:`~glassnet.viz.snapshots.MAX_CURVE_POINTS` epochs; points: at most ``max_points``.
 
@@ -44,7 +45,7 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError
-from glassnet.viz.ledger import fallback_trace, ledger
+from glassnet.viz.ledger import ledger
 from glassnet.viz.snapshots import Run, thin
 
 RESOLUTIONS = (48, 40, 32, 24, 16)
@@ -103,14 +104,22 @@ def neuron_maps(net: Network, snapshots: list[dict[str, NDArray[Any]]], grid: ND
 
 
 def _trace(net: Network, x: NDArray[Any], Y: NDArray[Any], optimizer: Optimizer) -> dict[str, Any]:
-    """One step's trace as JSON data: ``glassnet.explain`` when installed, else the fallback."""
-    try:
-        from glassnet.explain import explain  # type: ignore[import-not-found]
-    except ImportError:
-        return fallback_trace(net, x, Y, optimizer)
+    """One step on one sample as ``glassnet-trace`` JSON data (``Trace.to_dict()``) without the LaTeX fields.
+
+    The page has no use for LaTeX, and writing it is most of the time ``to_dict`` takes (about 30 s for the
+    24 ledgers of a 2-16-16-1 network); every other field is the same. The network is left unchanged.
+    """
+    from glassnet.explain import explain
+    from glassnet.explain.records import json_number
+    from glassnet.explain.schema import SCHEMA_NAME, SCHEMA_VERSION
+
     trace = explain(net, x, Y, optimizer=optimizer)
-    data = trace.to_json()
-    return json.loads(data) if isinstance(data, str) else data
+    fields = ("kind", "phase", "layer", "neuron", "key", "sample", "symbol", "expression", "formula", "note", "op")
+    return {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "loss": trace.loss, "inputs": trace.inputs.tolist(),
+            "params_before": {k: v.tolist() for k, v in trace.params_before.items()},
+            "gradients": {k: v.tolist() for k, v in trace.gradients.items()},
+            "params_after": {k: v.tolist() for k, v in trace.params_after.items()},
+            "records": [{**{f: getattr(r, f) for f in fields}, "value": json_number(r.value)} for r in trace.records]}
 
 
 def _fresh_optimizer(config: dict[str, Any] | None) -> Optimizer:
@@ -136,7 +145,7 @@ def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]
 def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_name: str = "",
                 warnings: list[str] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
-                max_map_bytes: int = 2_500_000) -> tuple[dict[str, Any], str]:
+                max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000) -> tuple[dict[str, Any], str]:
     """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
 
     Without ``run`` the page has one snapshot: the network as it is now (and says so).
@@ -191,46 +200,64 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     }
     maps = ""
     if net.n_in == 2:
-        keep = list(range(len(params)))
-        for res in [resolution] + [r for r in RESOLUTIONS if r < resolution]:
-            bounds, grid = grid_points(X, res)
-            raw, ranges = neuron_maps(net, params, grid)
-            maps = _pack(raw)
-            if len(maps) <= max_map_bytes:
-                break
-        if len(maps) > max_map_bytes:  # still too big at the lowest resolution: keep fewer snapshots' maps
-            keep = thin(len(params), max(2, int(len(params) * max_map_bytes / len(maps)))).tolist()
-            raw, ranges = neuron_maps(net, [params[k] for k in keep], grid)
-            maps = _pack(raw)
-            notes.append(f"Neuron maps were kept for {len(keep)} of the {len(params)} snapshots to bound the file size; "
-                         "the others show the nearest one.")
-        if res != resolution:
-            notes.append(f"Maps are drawn at {res}x{res} points (asked for {resolution}x{resolution}) to bound the file size.")
-        data["grid"] = {"resolution": res, "bounds": bounds, "ranges": ranges, "snapshots": keep,
-                        "units": [[layer.activation.name, layer.n_out] for layer in net.layers]}
+        data["grid"], maps = _maps(net, X, params, resolution, max_map_bytes, notes)
     else:
         data["grid"] = None
         notes.append(f"Decision-boundary and neuron maps need 2 input features; this data has {net.n_in}.")
-
-    samples = thin(len(X), ledger_samples).tolist()
-    at = thin(len(params), ledger_snapshots).tolist()
-    traces = []
-    for k in at:
-        copy = _clone(net, params[k])
-        row = []
-        for s in samples:
-            entry = ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(run.info.get("optimizer"))), net.sizes)
-            entry["inputs"] = X[s].tolist()
-            row.append(entry)
-        traces.append(row)
-    data["ledgers"] = {"samples": [{"index": s, "x": X[s].tolist(), "y": Y[s].tolist()} for s in samples],
-                       "snapshots": at, "traces": traces, "source": traces[0][0]["source"]}
-    if len(at) < len(params):
-        notes.append(f"Ledgers (one training step, every number) were recorded for {len(samples)} samples at {len(at)} "
-                     f"of the {len(params)} snapshots (epochs {', '.join(str(epochs[k]) for k in at)}); other epochs show "
-                     "the nearest recorded one.")
+    data["ledgers"] = _ledgers(net, X, Y, run, ledger_samples, ledger_snapshots, max_ledger_bytes, notes)
     data["notes"] = notes
     return data, maps
+
+
+def _maps(net: Network, X: NDArray[Any], params: list[dict[str, NDArray[Any]]], resolution: int, max_bytes: int,
+          notes: list[str]) -> tuple[dict[str, Any], str]:
+    """The grid description and the packed maps; lowers the resolution, then drops snapshots, to fit ``max_bytes``."""
+    keep = list(range(len(params)))
+    for res in [resolution] + [r for r in RESOLUTIONS if r < resolution]:
+        bounds, grid = grid_points(X, res)
+        raw, ranges = neuron_maps(net, params, grid)
+        maps = _pack(raw)
+        if len(maps) <= max_bytes:
+            break
+    if len(maps) > max_bytes:  # still too big at the lowest resolution: keep fewer snapshots' maps
+        keep = thin(len(params), max(2, int(len(params) * max_bytes / len(maps)))).tolist()
+        raw, ranges = neuron_maps(net, [params[k] for k in keep], grid)
+        maps = _pack(raw)
+        notes.append(f"Neuron maps were kept for {len(keep)} of the {len(params)} snapshots to bound the file size; "
+                     "the others show the nearest one.")
+    if res != resolution:
+        notes.append(f"Maps are drawn at {res}x{res} points (asked for {resolution}x{resolution}) to bound the file size.")
+    grid_info = {"resolution": res, "bounds": bounds, "ranges": ranges, "snapshots": keep,
+                 "units": [[layer.activation.name, layer.n_out] for layer in net.layers]}
+    return grid_info, maps
+
+
+def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], run: Run, n_samples: int, n_snapshots: int,
+             max_bytes: int, notes: list[str]) -> dict[str, Any] | None:
+    """Ledgers for ``n_samples`` samples at up to ``n_snapshots`` snapshots, as many as fit ``max_bytes``."""
+    samples = thin(len(X), n_samples).tolist()
+    epochs = [e for e, _ in run.snapshots]
+
+    def row(k: int) -> list[dict[str, Any]]:
+        copy = _clone(net, run.snapshots[k][1])
+        return [ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(run.info.get("optimizer")))) for s in samples]
+
+    try:
+        first = row(0)
+    except ConfigError as exc:  # explain refuses steps too large to read
+        notes.append(f"No step ledger: {exc}")
+        return None
+    cost = len(_pack(json.dumps(first, separators=(",", ":")).encode("utf-8")))
+    at = thin(len(epochs), max(1, min(n_snapshots, max_bytes // max(cost, 1)))).tolist()
+    if len(at) < min(n_snapshots, len(epochs)):
+        notes.append(f"Ledgers were kept for {len(at)} snapshots (asked for {n_snapshots}) to bound the file size.")
+    if len(at) < len(epochs):
+        notes.append(f"Ledgers (one training step, every number) were recorded for {len(samples)} samples at {len(at)} "
+                     f"of the {len(epochs)} snapshots (epochs {', '.join(str(epochs[k]) for k in at)}); other epochs show "
+                     "the nearest recorded one.")
+    traces = [first if k == 0 else row(k) for k in at]
+    return {"samples": [{"index": s, "x": X[s].tolist(), "y": Y[s].tolist()} for s in samples],
+            "snapshots": at, "traces": traces, "source": first[0]["source"]}
 
 
 def render_html(data: dict[str, Any], maps: str) -> str:

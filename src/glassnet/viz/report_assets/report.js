@@ -274,15 +274,18 @@
 
   // ------------------------------------------------------------------ tooltips
   function ledgerAt() {  // the ledger of the selected sample at the snapshot nearest the selected one
-    const L = D.ledgers, li = nearest(L.snapshots, state.snap);
+    const L = D.ledgers;
+    if (!L) return { entry: null, epoch: null };
+    const li = nearest(L.snapshots, state.snap);
     return { entry: L.traces[li][state.sample], epoch: epochOf(L.snapshots[li]) };
   }
   function hover(ev) {
     const target = ev.target.closest("[data-node], [data-edge]");
     if (!target) return;
-    const { entry, epoch } = ledgerAt(), k = state.snap, lines = [];
+    const { entry: found, epoch } = ledgerAt(), k = state.snap, lines = [];
+    const entry = found || { neurons: {}, edges: {}, inputs: [] };
     const where = epoch === epochOf(k) ? `at epoch ${epoch}` : `at epoch ${epoch}, the nearest with a ledger`;
-    const sample = D.ledgers.samples[state.sample].index;
+    const sample = found ? D.ledgers.samples[state.sample].index : "(none: no ledger)";
     if (target.dataset.node) {
       const [l, j] = target.dataset.node.slice(1).split("_").map(Number), v = entry.neurons[target.dataset.node] || {};
       lines.push(unitName(l, j) + (l > 0 ? ` (layer ${l}, ${D.meta.activations[l - 1]})` : " (input)"));
@@ -379,9 +382,12 @@
   }
 
   // ------------------------------------------------------------------ ledger
-  const SECTIONS = [["forward", "Forward pass"], ["loss", "Loss"], ["backward", "Backward pass (gradients)"], ["update", "Update"]];
+  const SECTIONS = [["forward", "Forward pass"], ["loss", "Loss"], ["backward", "Backward pass: deltas"],
+    ["gradient", "Gradients"], ["update", "Update"]];
   function drawLedger() {
-    const { entry, epoch } = ledgerAt(), s = D.ledgers.samples[state.sample], box = $("ledger");
+    const { entry, epoch } = ledgerAt(), box = $("ledger");
+    if (!entry) { $("ledger-info").textContent = "No step ledger in this report (see the notes at the top)."; return; }
+    const s = D.ledgers.samples[state.sample];
     $("ledger-info").textContent = `One training step on sample ${s.index} (x = ${s.x.map(fmt).join(", ")}; target ${s.y.map(fmt).join(", ")}) ` +
       `from the parameters at epoch ${epoch}` + (epoch === epochOf(state.snap) ? "" : ` (the nearest snapshot with a ledger to epoch ${epochOf(state.snap)})`) +
       `. Loss ${fmt(entry.loss)}. Update with a fresh ${optimizerText()}. Source: ${entry.source}.`;
@@ -396,8 +402,10 @@
       const ol = el("ol");
       recs.forEach((r) => {
         const li = el("li", { tabindex: "0", role: "button", "data-refs": r.refs.join(" ") });
-        li.append(el("span", { class: "sym" }, r.symbol), document.createTextNode(" = "),
-          el("span", { class: "formula" }, r.formula), document.createTextNode(" = "), el("span", { class: "val" }, fmt(r.value)));
+        li.append(el("span", { class: "sym" }, r.symbol), document.createTextNode(` ${r.op} `));
+        if (r.expr) li.append(el("span", { class: "formula" }, r.expr), document.createTextNode(" = "));
+        li.append(el("span", { class: "val" }, fmt(r.value)));
+        if (r.note) li.append(el("span", { class: "note" }, `  (${r.note})`));
         ol.append(li);
       });
       box.append(ol);
@@ -435,7 +443,7 @@
     const notes = $("notes");
     D.notes.forEach((n) => notes.append(el("li", {}, n)));
     const sel = $("sample");
-    D.ledgers.samples.forEach((s, i) => sel.append(el("option", { value: String(i) },
+    if (D.ledgers) D.ledgers.samples.forEach((s, i) => sel.append(el("option", { value: String(i) },
       `sample ${s.index}: x = (${s.x.map(short).join(", ")}), target ${s.y.map(short).join(", ")}`)));
     const gc = $("gradcheck"), G = D.gradcheck;
     if (!G) gc.append(el("p", {}, "Not available: this glassnet has no gradient check (glassnet.gradcheck)."));
