@@ -222,6 +222,22 @@ def test_a_2_16_16_1_moons_report_with_200_snapshots_is_under_5_mb(tmp_path):
     assert any("200 of the 401 epochs" in n for n in data["notes"])  # the page says what was subsampled
 
 
+def test_size_budgets_thin_what_is_stored_and_the_page_says_so():
+    net, X, y, run, _ = moons_net(snapshots=20)
+    full, _ = report_data(net, X, y, run=run)
+    assert len(full["snapshots"]["epochs"]) == 20 and full["grid"]["resolution"] == 32
+    assert len(full["ledgers"]["snapshots"]) == 6 and len(full["ledgers"]["samples"]) == 4
+    data, maps = report_data(net, X, y, run=run, max_param_bytes=2500, max_map_bytes=3000, max_ledger_bytes=20000)
+    shown = data["snapshots"]["epochs"]
+    assert 2 <= len(shown) < 20 and shown[0] == 0 and shown[-1] == 60
+    assert len(maps) <= 3000 or len(data["grid"]["snapshots"]) < len(shown)
+    assert data["grid"]["resolution"] < 32
+    assert len(data["ledgers"]["snapshots"]) * len(data["ledgers"]["samples"]) < 24
+    notes = " ".join(data["notes"])
+    for said in (f"The page shows {len(shown)} of those 20 snapshots", "Maps are drawn at", "Ledgers were kept for"):
+        assert said in notes
+
+
 def test_cli_train_report_then_report_from_the_run_and_from_a_plain_model(cli, tmp_path):
     out, page = tmp_path / "run.npz", tmp_path / "train.html"
     code, stdout, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--epochs", "300", "--lr", "0.5",

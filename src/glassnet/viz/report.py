@@ -18,7 +18,8 @@ What goes into the page, and how it stays small:
   the nearest such snapshot and says which.
   A ledger is ``glassnet.explain(...).to_dict()`` (the ``glassnet-trace`` JSON), made compact by
   :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
-- weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6).
+- weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6); if they
+  would pass ``max_param_bytes`` (a wide network), the page keeps fewer snapshots and says so.
 - curves: at most :data:`~glassnet.viz.snapshots.MAX_CURVE_POINTS` epochs; points: at most ``max_points``.
 
 The page itself is ``report_assets/report.html`` (+ ``report.js``, ``report.css``), filled in here.
@@ -145,7 +146,8 @@ def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]
 def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_name: str = "",
                 warnings: list[str] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
-                max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000) -> tuple[dict[str, Any], str]:
+                max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000,
+                max_param_bytes: int = 1_000_000) -> tuple[dict[str, Any], str]:
     """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
 
     Without ``run`` the page has one snapshot: the network as it is now (and says so).
@@ -164,17 +166,25 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                      "final network. Train with `glassnet train ... --report` to step through training.")
     if not run.snapshots:
         raise ConfigError("the run has no snapshots; record one with SnapshotRecorder as a fit callback")
-    epochs = [e for e, _ in run.snapshots]
-    params = [p for _, p in run.snapshots]
+    snapshots = run.snapshots
+    tables = [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))] for _, p in snapshots]
+    cost = len(_pack(json.dumps(tables, separators=(",", ":")).encode("utf-8")))
+    recorded = [e for e, _ in snapshots]
+    if len(recorded) > 1:
+        notes.append(f"Parameters were recorded at {len(recorded)} of the {recorded[-1] + 1} epochs 0..{recorded[-1]} "
+                     "(denser early, when the network changes most).")
+    if cost > max_param_bytes:  # a wide network: show fewer snapshots rather than a huge file
+        keep = thin(len(snapshots), max(2, len(snapshots) * max_param_bytes // cost)).tolist()
+        notes.append(f"The page shows {len(keep)} of those {len(snapshots)} snapshots to bound the file size.")
+        snapshots, tables = [snapshots[k] for k in keep], [tables[k] for k in keep]
+    epochs = [e for e, _ in snapshots]
+    params = [p for _, p in snapshots]
     losses = []
     for p in params:
         copy = _clone(net, p)
         copy._forward(X)
         losses.append(copy._loss_value(Y))
     total = run.info.get("epochs", epochs[-1])
-    if len(epochs) > 1:
-        notes.append(f"Parameters were recorded at {len(epochs)} of the {epochs[-1] + 1} epochs 0..{epochs[-1]} "
-                     "(denser early, when the network changes most).")
     if run.info.get("curve_epochs_total", 0) > len(run.curves.get("epoch", [])):
         notes.append(f"The curves show {len(run.curves['epoch'])} of {run.info['curve_epochs_total']} epochs, evenly spaced.")
 
@@ -190,9 +200,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                  "batch_size": run.info.get("batch_size"), "stopped": run.info.get("stopped"),
                  "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "recorded": len(epochs) > 1},
         "curves": run.curves,
-        "snapshots": {"epochs": epochs, "loss": losses,
-                      "params": [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))]
-                                 for p in params]},
+        "snapshots": {"epochs": epochs, "loss": losses, "params": tables},
         "points": {"X": X[shown].tolist(), "y": [target[i] for i in shown], "kind": kind or "regression"},
         "warnings": list(warnings if warnings is not None else run.info.get("warnings", [])),
         "warnings_recorded": warnings is not None or "warnings" in run.info,
@@ -204,7 +212,8 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     else:
         data["grid"] = None
         notes.append(f"Decision-boundary and neuron maps need 2 input features; this data has {net.n_in}.")
-    data["ledgers"] = _ledgers(net, X, Y, run, ledger_samples, ledger_snapshots, max_ledger_bytes, notes)
+    data["ledgers"] = _ledgers(net, X, Y, snapshots, run.info.get("optimizer"), ledger_samples, ledger_snapshots,
+                               max_ledger_bytes, notes)
     data["notes"] = notes
     return data, maps
 
@@ -232,32 +241,38 @@ def _maps(net: Network, X: NDArray[Any], params: list[dict[str, NDArray[Any]]], 
     return grid_info, maps
 
 
-def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], run: Run, n_samples: int, n_snapshots: int,
-             max_bytes: int, notes: list[str]) -> dict[str, Any] | None:
+def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], snapshots: list[tuple[int, dict[str, NDArray[Any]]]],
+             optimizer: dict[str, Any] | None, n_samples: int, n_snapshots: int, max_bytes: int,
+             notes: list[str]) -> dict[str, Any] | None:
     """Ledgers for ``n_samples`` samples at up to ``n_snapshots`` snapshots, as many as fit ``max_bytes``."""
     samples = thin(len(X), n_samples).tolist()
-    epochs = [e for e, _ in run.snapshots]
+    epochs, last = [e for e, _ in snapshots], len(snapshots) - 1
 
     def row(k: int) -> list[dict[str, Any]]:
-        copy = _clone(net, run.snapshots[k][1])
-        return [ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(run.info.get("optimizer")))) for s in samples]
+        copy = _clone(net, snapshots[k][1])
+        return [ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(optimizer))) for s in samples]
 
     try:
-        first = row(0)
+        final = row(last)
     except ConfigError as exc:  # explain refuses steps too large to read
         notes.append(f"No step ledger: {exc}")
         return None
-    cost = len(_pack(json.dumps(first, separators=(",", ":")).encode("utf-8")))
-    at = thin(len(epochs), max(1, min(n_snapshots, max_bytes // max(cost, 1)))).tolist()
+    cost = len(_pack(json.dumps(final, separators=(",", ":")).encode("utf-8")))
+    if cost > max_bytes and len(samples) > 1:  # a wide network: fewer samples, at the final snapshot only
+        keep = max(1, len(samples) * max_bytes // cost)
+        final, samples = final[:keep], samples[:keep]
+        notes.append(f"Ledgers were kept for {keep} of {n_samples} samples to bound the file size.")
+    fit = max(1, min(n_snapshots, max_bytes // max(cost * len(samples) // len(final), 1)))
+    at = [last] if fit == 1 else thin(len(epochs), fit).tolist()
     if len(at) < min(n_snapshots, len(epochs)):
-        notes.append(f"Ledgers were kept for {len(at)} snapshots (asked for {n_snapshots}) to bound the file size.")
+        notes.append(f"Ledgers were kept for {len(at)} snapshot(s) (asked for {n_snapshots}) to bound the file size.")
     if len(at) < len(epochs):
-        notes.append(f"Ledgers (one training step, every number) were recorded for {len(samples)} samples at {len(at)} "
-                     f"of the {len(epochs)} snapshots (epochs {', '.join(str(epochs[k]) for k in at)}); other epochs show "
-                     "the nearest recorded one.")
-    traces = [first if k == 0 else row(k) for k in at]
+        notes.append(f"Ledgers (one training step, every number) were recorded for {len(samples)} sample(s) at "
+                     f"{len(at)} of the {len(epochs)} snapshots (epochs {', '.join(str(epochs[k]) for k in at)}); other "
+                     "epochs show the nearest recorded one.")
+    traces = [final if k == last else row(k) for k in at]
     return {"samples": [{"index": s, "x": X[s].tolist(), "y": Y[s].tolist()} for s in samples],
-            "snapshots": at, "traces": traces, "source": first[0]["source"]}
+            "snapshots": at, "traces": traces, "source": final[0]["source"]}
 
 
 def render_html(data: dict[str, Any], maps: str) -> str:
