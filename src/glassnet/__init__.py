@@ -12,6 +12,7 @@ Reading order for a newcomer (each module's docstring says what to read next):
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
 9. ``explain/``             one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
+10. ``verify/``             ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
 
 Quick start::
 
@@ -33,14 +34,17 @@ from glassnet.errors import (
     ModelFileError,
     ShapeError,
     TrainingDiverged,
+    UserCodeError,
 )
 from glassnet.explain import Trace, explain, plot_network, worksheet
 from glassnet.io import load
+from glassnet.verify import doctor
+from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "__version__", "datasets", "explain", "load",
-    "normal", "plot_network", "worksheet",
+    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError", "__version__", "datasets",
+    "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -17,6 +17,8 @@ COMMANDS = [
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
     "glassnet.interfaces.cli.explain",
+    "glassnet.interfaces.cli.doctor",
+    "glassnet.interfaces.cli.gradcheck",
     "glassnet.interfaces.cli.report",
 ]
 
