@@ -103,6 +103,8 @@ def test_loads_offline_without_errors_and_requests_nothing(page):
     assert page.requests and all(u == page.url or u.startswith("data:") for u in page.requests), page.requests
     assert "2-4-3-1 network on moons" in page.title()
     assert "UserWarning: a test warning" in page.text_content("#warnings")
+    assert "Backpropagation agrees with finite differences" in page.text_content("#gradcheck")
+    assert page.locator("#gradcheck tr").count() == 1 + 6  # header + W and b of 3 layers
     assert "Parameters were recorded at 25 of the 151 epochs" in page.text_content("#notes")
     shot(page, "loaded")
 

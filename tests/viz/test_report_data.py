@@ -208,6 +208,46 @@ def test_refs_name_the_diagram_elements_of_each_symbol():
     assert refs_of("v[b^(2)_1] <- dL/db^(2)_1 = -0.43") == ["n2_0"]
 
 
+# ----------------------------------------------------------------- gradient check and health warnings
+def test_gradcheck_section_passes_for_the_engine_and_fails_for_a_broken_backward():
+    net, X, y, run, _ = moons_net()
+    good = report_data(net, X, y, run=run)[0]["gradcheck"]
+    assert good["ok"] is True and [r[0] for r in good["rows"]] == ["0.W", "0.b", "1.W", "1.b"]
+    assert good["columns"][:2] == ["parameter", "verdict"] and all(good["passed"])
+    rel = good["columns"].index("rel_error")
+    assert all(r[rel] <= 1e-7 for r in good["rows"])
+
+    class DoubledBias(gn.Dense):  # a bias gradient twice too large: the check must say so for "0.b" only
+        def backward_from_dZ(self, dZ):
+            dX = super().backward_from_dZ(dZ)
+            self.grads["b"] = 2 * self.grads["b"]
+            return dX
+
+    broken = gn.Network([DoubledBias(2, 5, "tanh"), gn.Dense(5, 1, "sigmoid")], loss="bce")
+    broken.set_parameters(net.parameters())
+    net = broken
+    bad = report_data(net, X, y, run=run)[0]["gradcheck"]
+    assert bad["ok"] is False
+    verdicts = {r[0]: (r[1], ok) for r, ok in zip(bad["rows"], bad["passed"])}
+    assert verdicts["0.b"] == ("wrong", False) and verdicts["0.W"][1] and verdicts["1.W"][1] and verdicts["1.b"][1]
+
+
+def test_health_warnings_are_recorded_and_still_shown():
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], seed=0)
+    rec = SnapshotRecorder(max_snapshots=5)
+    with pytest.warns(UserWarning, match="learning rate"), rec.catching_warnings():
+        net.fit(X, y, epochs=20, lr=50.0, callbacks=[rec])
+    checks = [w["check"] for w in rec.run.info["warnings"]]
+    assert "update_ratio" in checks
+    data, _ = report_data(net, X, y, run=rec.run)
+    assert data["warnings_recorded"] and any("learning rate" in w["message"] for w in data["warnings"])
+    quiet = SnapshotRecorder(max_snapshots=5)
+    with quiet.catching_warnings():
+        gn.Network.from_sizes([2, 3, 1], seed=0).fit(X, y, epochs=3, lr=0.5, callbacks=[quiet], monitor=False)
+    assert quiet.run.info["warnings"] == []
+
+
 # ----------------------------------------------------------------- size and CLI
 def test_a_2_16_16_1_moons_report_with_200_snapshots_is_under_5_mb(tmp_path):
     X, y = make_moons(200, noise=0.15, random_state=0)

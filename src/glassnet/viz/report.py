@@ -131,20 +131,20 @@ def _fresh_optimizer(config: dict[str, Any] | None) -> Optimizer:
     return get_optimizer(name, lr, **config)
 
 
-def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any] | None:
-    """The gradient-check table of the final network when ``glassnet.gradcheck`` exists, else ``None``."""
-    try:
-        from glassnet import gradcheck  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]:
+    """:func:`glassnet.gradcheck` of the final network on up to 32 samples and 64 entries per tensor, as a table."""
+    from glassnet.verify.gradcheck import gradcheck
+
     rows = thin(len(X), 32)
-    result = gradcheck(net, X[rows], Y[rows])
-    table = result.to_dict()
-    return {"ok": bool(getattr(result, "ok", table.get("ok", False))), "table": table, "samples": int(len(rows))}
+    report = gradcheck(net, X[rows], Y[rows], sample=64)
+    return {"ok": report.ok, "title": report.title, "samples": int(len(rows)), "notes": list(report.notes),
+            "columns": ["parameter", "verdict", *report.columns, "diagnosis"],
+            "rows": [[f.param, f.verdict, *(f.details.get(c) for c in report.columns), f.message] for f in report.findings],
+            "passed": [f.ok for f in report.findings]}
 
 
 def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_name: str = "",
-                warnings: list[str] | None = None, resolution: int = 32, ledger_samples: int = 4,
+                warnings: list[Any] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
                 max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000,
                 max_param_bytes: int = 1_000_000) -> tuple[dict[str, Any], str]:
@@ -202,7 +202,8 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
         "curves": run.curves,
         "snapshots": {"epochs": epochs, "loss": losses, "params": tables},
         "points": {"X": X[shown].tolist(), "y": [target[i] for i in shown], "kind": kind or "regression"},
-        "warnings": list(warnings if warnings is not None else run.info.get("warnings", [])),
+        "warnings": [w if isinstance(w, dict) else {"check": "", "message": str(w)}
+                     for w in (warnings if warnings is not None else run.info.get("warnings", []))],
         "warnings_recorded": warnings is not None or "warnings" in run.info,
         "gradcheck": _gradcheck(net, X, Y),
     }

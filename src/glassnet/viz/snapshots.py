@@ -19,6 +19,9 @@ Next read: ``report.py``.
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +96,8 @@ class SnapshotRecorder:
     Examples
     --------
     >>> rec = SnapshotRecorder(max_snapshots=50)
-    >>> history = net.fit(X, y, epochs=500, callbacks=[rec])          # doctest: +SKIP
+    >>> with rec.catching_warnings():                                 # doctest: +SKIP
+    ...     history = net.fit(X, y, epochs=500, callbacks=[rec])
     >>> glassnet.viz.report.write_report("r.html", net, X, y, run=rec.run)  # doctest: +SKIP
     """
 
@@ -102,6 +106,23 @@ class SnapshotRecorder:
         self.run = Run()
         self._plan: set[int] = set()
         self._logs: dict[str, list[float]] = {}
+
+    @contextmanager
+    def catching_warnings(self) -> Iterator[SnapshotRecorder]:
+        """Record the warnings raised inside the block (health warnings too) into ``run.info["warnings"]``.
+
+        They are shown as usual when the block ends: recording them must not hide them. Use it around ``fit``::
+
+            with rec.catching_warnings():
+                net.fit(X, y, callbacks=[rec])
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield self
+        self.run.info["warnings"] = [
+            {"check": getattr(w.message, "check", w.category.__name__), "message": str(w.message)} for w in caught]
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
         opt = info.get("optimizer")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -79,12 +78,8 @@ def recording(args: argparse.Namespace) -> Iterator[list[Any]]:
     if not os.path.isdir(folder):  # say so before training, not after
         raise ConfigError(f"--report {args.report}: folder {folder} does not exist")
     recorder = SnapshotRecorder(args.snapshots)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorder.catching_warnings():
         yield [recorder]
-    recorder.run.info["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
-    for w in caught:  # recording them must not hide them
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def finish_training(args: argparse.Namespace, net: Any, data: Any, recorders: list[Any]) -> None:

@@ -446,15 +446,26 @@
     if (D.ledgers) D.ledgers.samples.forEach((s, i) => sel.append(el("option", { value: String(i) },
       `sample ${s.index}: x = (${s.x.map(short).join(", ")}), target ${s.y.map(short).join(", ")}`)));
     const gc = $("gradcheck"), G = D.gradcheck;
-    if (!G) gc.append(el("p", {}, "Not available: this glassnet has no gradient check (glassnet.gradcheck)."));
-    else {
-      gc.append(el("p", { class: G.ok ? "verdict-good" : "verdict-bad" },
-        `${G.ok ? "Backpropagation agrees with finite differences" : "Some gradients disagree with finite differences"} (final network, ${G.samples} samples).`));
-      gc.append(tableOf(G.table));
-    }
+    gc.append(el("p", { class: G.ok ? "verdict-good" : "verdict-bad" },
+      `${G.ok ? "Backpropagation agrees with finite differences" : "Some gradients disagree with finite differences"} ` +
+      `for the final network, on ${G.samples} samples (${G.title}).`));
+    const t0 = el("table", { "aria-label": "gradient check, one row per parameter tensor" }), head = el("tr");
+    G.columns.forEach((c) => head.append(el("th", { class: "text" }, c.replace(/_/g, " "))));
+    t0.append(head);
+    G.rows.forEach((row, i) => {
+      const tr = el("tr");
+      row.forEach((v, c) => tr.append(el("td", { class: typeof v === "number" ? "" : "text" + (c === 1 ? (G.passed[i] ? " verdict-good" : " verdict-bad") : "") },
+        typeof v === "number" ? fmt(v) : String(v ?? ""))));
+      t0.append(tr);
+    });
+    gc.append(t0);
+    G.notes.forEach((n) => gc.append(el("p", { class: "hint" }, n)));
     const wb = $("warnings");
-    if (D.warnings.length) { const ul = el("ul"); D.warnings.forEach((w) => ul.append(el("li", {}, w))); wb.append(ul); }
-    else wb.append(el("p", {}, D.warnings_recorded ? "None: no health warning was raised during training."
+    if (D.warnings.length) {
+      const ul = el("ul");
+      D.warnings.forEach((w) => { const li = el("li"); if (w.check) li.append(el("strong", {}, w.check + ": ")); li.append(document.createTextNode(w.message)); ul.append(li); });
+      wb.append(ul);
+    } else wb.append(el("p", {}, D.warnings_recorded ? "None: no health warning was raised during training."
       : "Not recorded: health warnings are collected while training (glassnet train ... --report)."));
     const M = D.meta, t = el("table");
     const rows = [["layer sizes", M.sizes.join("-")], ["activations", M.activations.join(", ")], ["loss", M.loss], ["L2", String(M.l2)],
@@ -466,18 +477,6 @@
     rows.forEach(([k, v]) => { const tr = el("tr"); tr.append(el("th", { class: "text" }, k), el("td", { class: "text" }, v)); t.append(tr); });
     $("architecture").append(t);
   }
-  function tableOf(obj) {  // a gradcheck report's dict: rows of dicts become a table, anything else a listing
-    const rows = Array.isArray(obj) ? obj : (obj && (obj.rows || obj.params || obj.parameters));
-    if (Array.isArray(rows) && rows.length && typeof rows[0] === "object") {
-      const cols = Object.keys(rows[0]), t = el("table"), head = el("tr");
-      cols.forEach((c) => head.append(el("th", { class: "text" }, c))); t.append(head);
-      rows.forEach((r) => { const tr = el("tr"); cols.forEach((c) => tr.append(el("td", { class: typeof r[c] === "number" ? "" : "text" },
-        typeof r[c] === "number" ? fmt(r[c]) : String(r[c])))); t.append(tr); });
-      return t;
-    }
-    return el("pre", {}, JSON.stringify(obj, null, 2));
-  }
-
   // ------------------------------------------------------------------ wiring
   function update() {
     const k = state.snap, slider = $("epoch");
