@@ -19,14 +19,22 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
                         help=f"built-in dataset ({', '.join(BUILTIN)}) or a CSV file path")
     parser.add_argument("--target", default=None,
                         help="target column of a CSV file, by name or 0-based index (default: the last column)")
+    parser.add_argument("--missing", default="error", choices=("error", "drop", "fill_mean"),
+                        help="missing CSV cells: report them, drop their rows, or fill features with column means")
+    parser.add_argument("--n", type=int, default=None, help="number of samples of a generated dataset (moons, ...)")
+    parser.add_argument("--noise", type=float, default=None, help="noise of a generated dataset")
+    parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
 
 
 def read_data(args: argparse.Namespace) -> Dataset:
-    """The dataset named by ``--data`` (built-in name or CSV path) and ``--target``."""
+    """The dataset named by ``--data`` (built-in name or CSV path), with ``--target``/``--missing`` for a CSV
+    and ``--n``/``--noise``/``--data-seed`` for a generated dataset."""
     name = args.data
     if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
-        return load_csv(name, target=args.target if args.target is not None else -1)
-    return get_dataset(name)
+        return load_csv(name, target=args.target if args.target is not None else -1,
+                        missing=getattr(args, "missing", "error"))
+    given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None), "seed": getattr(args, "data_seed", None)}
+    return get_dataset(name, **{key: value for key, value in given.items() if value is not None})
 
 
 def parse_sizes(text: str) -> list[int]:
