@@ -11,6 +11,14 @@ Reading order for a newcomer (each module's docstring says what to read next):
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
 
+Around the core (each imports its optional library only when used):
+
+* ``datasets/``             built-in, generated and real datasets, CSV files, train/test split, standardising
+* ``sklearn.py``            ``GlassClassifier`` / ``GlassRegressor`` for scikit-learn pipelines
+* ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
+* ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
+                            (public name ``glassnet.plots``)
+
 Quick start::
 
     import glassnet as gn
@@ -28,6 +36,7 @@ from glassnet.errors import (
     DataError,
     GlassnetError,
     GlassnetTypeError,
+    MissingDependency,
     ModelFileError,
     ShapeError,
     TrainingDiverged,
@@ -38,5 +47,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+    "MissingDependency", "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets",
+    "load", "normal",
 ]

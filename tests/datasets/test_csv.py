@@ -113,7 +113,7 @@ def test_bad_target_and_missing_file(tmp_path):
 
 
 def test_huge_stream_is_read_once_into_compact_arrays():
-    n = 100_000
+    n = 30_000
 
     def lines():  # a generator: it can be iterated exactly once
         yield "a,b,c,d,label\n"

@@ -22,3 +22,4 @@ def test_csv_missing_values_need_a_choice(cli, tmp_path):
     code, out, err = cli("train", "--data", str(path), "--missing", "drop", "--layers", "2,3,1", "--epochs", "1",
                          "--no-progress")
     assert code == 0 and "(4 samples)" in out
+    assert "glassnet: note:" in err and "dropped those 1 row(s), 4 remain" in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
 from typing import Any
 
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
@@ -31,8 +33,13 @@ def read_data(args: argparse.Namespace) -> Dataset:
     and ``--n``/``--noise``/``--data-seed`` for a generated dataset."""
     name = args.data
     if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
-        return load_csv(name, target=args.target if args.target is not None else -1,
-                        missing=getattr(args, "missing", "error"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data = load_csv(name, target=args.target if args.target is not None else -1,
+                            missing=getattr(args, "missing", "error"))
+        for warning in caught:  # what --missing drop/fill_mean did, said once on stderr
+            print(f"glassnet: note: {warning.message}", file=sys.stderr)
+        return data
     given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None), "seed": getattr(args, "data_seed", None)}
     return get_dataset(name, **{key: value for key, value in given.items() if value is not None})
 
