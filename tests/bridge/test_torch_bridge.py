@@ -50,8 +50,8 @@ def test_outputs_and_gradients_agree_after_round_trip(sizes, hidden, loss, torch
     grads = net.gradients(X, y)
     linears = [m for m in logits_module if isinstance(m, torch.nn.Linear)]
     for i, linear in enumerate(linears):
-        np.testing.assert_allclose(linear.weight.grad.numpy().T, grads[f"{i}.W"], rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(linear.bias.grad.numpy(), grads[f"{i}.b"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(linear.weight.grad.numpy().T, grads[f"{i}.W"], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(linear.bias.grad.numpy(), grads[f"{i}.b"], rtol=1e-12, atol=1e-13)
 
     back = from_torch(module)
     assert back.loss_fn.name == net.loss_fn.name and back.sizes == net.sizes

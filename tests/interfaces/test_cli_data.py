@@ -23,3 +23,14 @@ def test_csv_missing_values_need_a_choice(cli, tmp_path):
                          "--no-progress")
     assert code == 0 and "(4 samples)" in out
     assert "glassnet: note:" in err and "dropped those 1 row(s), 4 remain" in err
+
+
+def test_spiral_with_classes_option(cli):
+    code, out, err = cli("train", "--data", "spiral", "--classes", "4", "--n", "80", "--layers", "2,8,4", "--loss",
+                         "cross_entropy", "--activation", "relu", "--optimizer", "adam", "--lr", "0.05", "--epochs", "5",
+                         "--no-progress")
+    assert code == 0, err
+    assert "spiral (80 samples)" in out
+    code, _, err = cli("train", "--data", "spiral", "--classes", "4", "--layers", "2,8,3", "--loss", "cross_entropy",
+                       "--epochs", "1", "--no-progress")
+    assert code == 2 and "class label 3" in err and "outside 0..2" in err

@@ -72,3 +72,23 @@ def test_export_torch_and_onnx(cli, moons_model, tmp_path):
 
     (logits,) = ReferenceEvaluator(onnx.load(tmp_path / "m.onnx")).run(None, {"x": X})
     np.testing.assert_allclose(1 / (1 + np.exp(-logits)), net.forward(X), rtol=1e-12)
+
+
+def test_standardize_is_kept_and_applied_by_predict(cli, tmp_path):
+    model = tmp_path / "iris.npz"
+    code, out, err = cli("train", "--data", "iris", "--layers", "4,8,3", "--activation", "tanh", "--loss",
+                         "cross_entropy", "--optimizer", "adam", "--lr", "0.05", "--epochs", "60", "--val-split", "0.2",
+                         "--standardize", "--out", str(model), "--no-progress")
+    assert code == 0, err
+    assert "120 samples, 30 held out for validation" in out
+    net = gn.load(model)
+    X, y = gn.datasets.iris()
+    train_rows = gn.datasets.train_test_split(np.arange(150), y, test_size=0.2, seed=0, stratify=y)[0]
+    mean = X[train_rows].mean(axis=0)  # the training rows' statistics, not all rows'
+    np.testing.assert_allclose(net.metadata["standardize"]["mean"], mean)
+    assert not np.allclose(net.metadata["standardize"]["mean"], X.mean(axis=0))
+    code, out, err = cli("predict", str(model), "--data", "iris")
+    assert code == 0, err
+    predicted = [line.split()[-1] for line in out.strip().splitlines()[1:]]
+    accuracy = np.mean(np.array(predicted) == np.array(gn.datasets.iris().decode(y)))
+    assert accuracy > 0.9  # raw (unstandardised) inputs would not give this

@@ -65,6 +65,12 @@ def test_decision_boundary_multiclass_colours_by_predicted_class():
     net = gn.Network.from_sizes([2, 5, 3], "relu", loss="cross_entropy", seed=0)
     fig = plot_decision_boundary(net, X, y, resolution=25, title="blobs")
     assert not colorbars(fig) and fig.axes[0].get_title() == "blobs"
+    from glassnet.sklearn import GlassClassifier
+
+    clf = GlassClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    assert len(plot_decision_boundary(clf, X, y, resolution=10).axes) == 1  # an estimator's network_ is drawn
+    with pytest.raises(gn.GlassnetTypeError, match="needs a glassnet Network"):
+        plot_decision_boundary("net.npz", X)
     with pytest.raises(gn.ShapeError, match="needs 2 inputs; this one has 4"):
         plot_decision_boundary(gn.Network.from_sizes([4, 2, 3], loss="cross_entropy"), np.zeros((3, 4)))
 

@@ -81,10 +81,10 @@ def spiral(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int | None 
     return _dataset(parts, "spiral", k)
 
 
-def blobs(n: int = 300, centers: int = 3, noise: float = 1.0, seed: int | None = 0) -> Dataset:
-    """``centers`` Gaussian clusters in the plane; centres drawn in ``[-5, 5]^2``, spread ``noise`` (std)."""
+def blobs(n: int = 300, classes: int = 3, noise: float = 1.0, seed: int | None = 0) -> Dataset:
+    """``classes`` Gaussian clusters in the plane, one per class; centres drawn in ``[-5, 5]^2``, spread ``noise`` (std)."""
     noise = _noise(noise, "blobs")
-    k = positive_int(centers, "blobs: centers")
+    k = positive_int(classes, "blobs: classes")
     rng = np.random.default_rng(seed)
     where = rng.uniform(-5.0, 5.0, (k, 2))
     parts = [where[c] + rng.normal(0.0, noise, (m, 2)) for c, m in enumerate(_per_class(n, k, "blobs"))]

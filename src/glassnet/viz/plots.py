@@ -81,9 +81,15 @@ def _plane(X: NDArray[np.float64], resolution: int, padding: float) -> tuple[NDA
     return gx, gy, np.c_[gx.ravel(), gy.ravel()]
 
 
-def _two_inputs(net: Network, X: Any, what: str) -> NDArray[np.float64]:
+def _network(net: Any, what: str) -> Network:
+    """``net`` itself, or the ``network_`` of a fitted glassnet scikit-learn estimator."""
+    net = getattr(net, "network_", net)
     if not isinstance(net, Network):
-        raise GlassnetTypeError(f"{what} needs a glassnet Network, got {type(net).__name__}")
+        raise GlassnetTypeError(f"{what} needs a glassnet Network (or a fitted GlassClassifier), got {type(net).__name__}")
+    return net
+
+
+def _two_inputs(net: Network, X: Any, what: str) -> NDArray[np.float64]:
     if net.n_in != 2:
         raise ShapeError(f"{what} draws the input plane, so the network needs 2 inputs; this one has {net.n_in}. "
                          "For more inputs use plot_history or plot_confusion_matrix")
@@ -112,6 +118,7 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
     One sigmoid output: the probability of class 1, with the 0.5 contour drawn as the boundary and a
     colorbar. Several outputs (softmax): the predicted class. Other single outputs: the output value.
     """
+    net = _network(net, "plot_decision_boundary")
     X = _two_inputs(net, X, "plot_decision_boundary")
     resolution = _check_resolution(resolution)
     gx, gy, grid = _plane(X, resolution, padding)
@@ -145,6 +152,7 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
     scale (one colorbar per row). ``X`` sets the plane's extent and, with ``y``, is drawn on top.
     """
     show_data = X is not None
+    net = _network(net, "plot_neurons")
     X = _two_inputs(net, X, "plot_neurons")
     resolution = _check_resolution(resolution)
     gx, gy, grid = _plane(X, resolution, padding)

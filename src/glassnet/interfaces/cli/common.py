@@ -25,6 +25,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
                         help="missing CSV cells: report them, drop their rows, or fill features with column means")
     parser.add_argument("--n", type=int, default=None, help="number of samples of a generated dataset (moons, ...)")
     parser.add_argument("--noise", type=float, default=None, help="noise of a generated dataset")
+    parser.add_argument("--classes", type=int, default=None, help="number of classes of spiral or blobs")
     parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
 
 
@@ -40,8 +41,23 @@ def read_data(args: argparse.Namespace) -> Dataset:
         for warning in caught:  # what --missing drop/fill_mean did, said once on stderr
             print(f"glassnet: note: {warning.message}", file=sys.stderr)
         return data
-    given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None), "seed": getattr(args, "data_seed", None)}
+    given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None),
+             "classes": getattr(args, "classes", None), "seed": getattr(args, "data_seed", None)}
     return get_dataset(name, **{key: value for key, value in given.items() if value is not None})
+
+
+def model_inputs(net: Any, data: Dataset, model: str) -> Any:
+    """``data.X`` as ``net`` expects it: the column count checked and, for a model trained with
+    ``--standardize``, the training split's standardisation (kept in the model file) applied."""
+    from glassnet.errors import ShapeError
+
+    if data.X.shape[1] != net.n_in:
+        raise ShapeError(f"{model} expects {net.n_in} feature column(s); {data.name or 'the data'} has {data.X.shape[1]}")
+    if "standardize" in net.metadata:
+        from glassnet.datasets import Standardizer
+
+        return Standardizer.from_dict(net.metadata["standardize"]).transform(data.X)
+    return data.X
 
 
 def parse_sizes(text: str) -> list[int]:

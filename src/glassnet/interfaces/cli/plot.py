@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from glassnet.errors import ConfigError, ShapeError
-from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, read_data
+from glassnet.errors import ConfigError
+from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
 from glassnet.io import load
 
 EXAMPLES = """examples:
@@ -44,16 +44,15 @@ def run(args: argparse.Namespace) -> int:
         if not args.data:
             raise ConfigError(f"--kind {args.kind} needs --data (the samples to draw or to predict)")
         data = read_data(args)
-        if data.X.shape[1] != net.n_in:
-            raise ShapeError(f"{args.model} expects {net.n_in} feature column(s); {args.data} has {data.X.shape[1]}")
+        X = model_inputs(net, data, args.model)  # standardised when the model was trained so (axes in those units)
         if args.kind == "boundary":
-            fig = plots.plot_decision_boundary(net, data.X, data.y, title=f"{args.model} on {data.name or args.data}")
+            fig = plots.plot_decision_boundary(net, X, data.y, title=f"{args.model} on {data.name or args.data}")
         elif args.kind == "neurons":
-            fig = plots.plot_neurons(net, data.X, data.y)
+            fig = plots.plot_neurons(net, X, data.y)
         else:
             if not net.is_classifier:
                 raise ConfigError(f"a confusion matrix needs a classifier; {args.model} uses loss {net.loss_fn.name!r}")
-            predicted = net.predict(data.X)
+            predicted = net.predict(X)
             if predicted.ndim > 1:
                 raise ConfigError("a confusion matrix needs one class per row; this model has several sigmoid outputs")
             classes = net.metadata.get("classes") or data.classes

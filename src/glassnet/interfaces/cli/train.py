@@ -9,7 +9,7 @@ from typing import Any
 from glassnet.core.network import Network
 from glassnet.core.optimizers import get_optimizer
 from glassnet.core.training import History
-from glassnet.datasets import train_test_split
+from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--val-split", type=float, default=None,
                    help="hold out this fraction of the rows (stratified for classes, seeded) as validation data")
+    p.add_argument("--standardize", action="store_true",
+                   help="standardise the features with the training rows' mean and std (kept in the model file and "
+                        "applied again by predict and plot)")
     p.add_argument("--plot", default=None, help="save the loss/accuracy curves to this image file (needs matplotlib)")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
     p.set_defaults(func=run)
@@ -85,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
         X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
                                               stratify=data.y if data.classes is not None else None)
         validation = (X_val, y_val)
+    if args.standardize:
+        scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
+        X = scaler.transform(X)
+        validation = (scaler.transform(validation[0]), validation[1]) if validation else None
+        net.metadata["standardize"] = scaler.to_dict()
     print(f"training {net} on {data.name or args.data} ({X.shape[0]} samples"
           f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}", flush=True)
     started = time.perf_counter()
