@@ -14,6 +14,14 @@ Reading order for a newcomer (each module's docstring says what to read next):
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
 10. ``verify/``             ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
 
+Around the core (each imports its optional library only when used):
+
+* ``datasets/``             built-in, generated and real datasets, CSV files, train/test split, standardising
+* ``sklearn.py``            ``GlassClassifier`` / ``GlassRegressor`` for scikit-learn pipelines
+* ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
+* ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
+                            (public name ``glassnet.plots``)
+
 Quick start::
 
     import glassnet as gn
@@ -31,6 +39,7 @@ from glassnet.errors import (
     DataError,
     GlassnetError,
     GlassnetTypeError,
+    MissingDependency,
     ModelFileError,
     ShapeError,
     TrainingDiverged,
@@ -45,6 +54,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError", "__version__", "datasets",
-    "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
+    "MissingDependency", "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError",
+    "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -299,6 +299,23 @@ def test_cli_train_report_then_report_from_the_run_and_from_a_plain_model(cli, t
     assert code == 0 and "one snapshot (a plain model: no recorded run)" in stdout
 
 
+def test_cli_report_of_a_standardised_moons_run_with_validation(cli, tmp_path):
+    page, run = tmp_path / "m.html", tmp_path / "m.npz"
+    code, stdout, err = cli("train", "--data", "moons", "--layers", "2,8,1", "--loss", "bce", "--activation", "tanh",
+                            "--epochs", "40", "--val-split", "0.25", "--standardize", "--out", str(run),
+                            "--report", str(page), "--snapshots", "10", "--print-every", "0")
+    assert code == 0, err
+    data, _ = page_parts(page.read_text())
+    assert len(data["curves"]["val_loss"]) == len(data["curves"]["loss"]) == 40
+    X = np.array(data["points"]["X"])
+    assert data["meta"]["n_samples"] == len(X) < 200 and np.allclose(X.mean(axis=0), 0, atol=1e-9)  # training rows, standardised
+    assert any("standardised" in n for n in data["notes"])
+    code, stdout, err = cli("report", str(run), "--data", "moons", "-o", str(tmp_path / "again.html"))
+    assert code == 0, err
+    again, _ = page_parts((tmp_path / "again.html").read_text())
+    assert np.allclose(np.array(again["points"]["X"]).std(axis=0), 1, atol=0.2)  # the same standardisation applied
+
+
 def test_cli_errors_are_one_clear_line(cli, tmp_path):
     missing = str(tmp_path / "no" / "r.html")
     code, _, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--epochs", "5", "--report", missing)

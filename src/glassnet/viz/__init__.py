@@ -1,2 +1,3 @@
-"""Pictures of networks and of training: the self-contained HTML training report (``report.py``,
-recorded by ``snapshots.py``)."""
+"""Pictures: ``glassnet.viz.plots`` (matplotlib, ``pip install "glassnet[plot]"``) and the self-contained HTML
+training report (``report.py``, recorded by ``snapshots.py``; no extra library). Imported on demand only,
+so ``import glassnet`` never imports matplotlib."""

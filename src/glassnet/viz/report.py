@@ -188,6 +188,9 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     if run.info.get("curve_epochs_total", 0) > len(run.curves.get("epoch", [])):
         notes.append(f"The curves show {len(run.curves['epoch'])} of {run.info['curve_epochs_total']} epochs, evenly spaced.")
 
+    if "standardize" in net.metadata:
+        notes.append("The inputs are standardised with the training rows' mean and standard deviation, as in training; "
+                     "the maps' axes are in those units.")
     kind = labels_kind(Y)
     shown = thin(len(X), max_points)
     if len(shown) < len(X):

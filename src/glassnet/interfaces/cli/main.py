@@ -16,6 +16,8 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
+    "glassnet.interfaces.cli.export",
+    "glassnet.interfaces.cli.plot",
     "glassnet.interfaces.cli.explain",
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",

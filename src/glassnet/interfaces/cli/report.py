@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from glassnet.errors import ConfigError, ShapeError
-from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, read_data
+from glassnet.errors import ConfigError
+from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --lr 0.5 --epochs 3000 --out run.npz --report report.html
@@ -50,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     net, recorded = load_run(args.model)
     data = read_data(args)
-    if data.X.shape[1] != net.n_in:
-        raise ShapeError(f"{args.model} expects {net.n_in} feature column(s); {args.data} has {data.X.shape[1]}")
-    size = write_report(args.out, net, data.X, data.y, run=recorded, data_name=data.name or args.data, **report_options(args))
+    X = model_inputs(net, data, args.model)  # standardised as in training when the model says so
+    size = write_report(args.out, net, X, data.y, run=recorded, data_name=data.name or args.data, **report_options(args))
     what = f"{len(recorded.snapshots)} snapshots" if recorded else "one snapshot (a plain model: no recorded run)"
     print(f"report of {net} with {what} written to {args.out} ({size / 1e6:.2f} MB)")
     return 0
@@ -82,8 +81,11 @@ def recording(args: argparse.Namespace) -> Iterator[list[Any]]:
         yield [recorder]
 
 
-def finish_training(args: argparse.Namespace, net: Any, data: Any, recorders: list[Any]) -> None:
-    """After ``glassnet train`` saved the model: add the recorded run to that file and write the report."""
+def finish_training(args: argparse.Namespace, net: Any, X: Any, y: Any, data_name: str, recorders: list[Any]) -> None:
+    """After ``glassnet train`` saved the model: add the recorded run to that file and write the report.
+
+    ``X, y`` are the rows the network was trained on (the training split, standardised if it was).
+    """
     if not recorders:
         return
     from glassnet.viz.report import write_report
@@ -93,5 +95,5 @@ def finish_training(args: argparse.Namespace, net: Any, data: Any, recorders: li
     if args.out:
         save_run(net, run, args.out)
         print(f"recorded run ({len(run.snapshots)} snapshots) added to {args.out}: `glassnet report {args.out}` reads it")
-    size = write_report(args.report, net, data.X, data.y, run=run, data_name=data.name or args.data, **report_options(args))
+    size = write_report(args.report, net, X, y, run=run, data_name=data_name, **report_options(args))
     print(f"report written to {args.report} ({size / 1e6:.2f} MB)")
