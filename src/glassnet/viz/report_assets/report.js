@@ -199,7 +199,8 @@
     for (let l = 1; l < s.length; l++) {
       for (let i = 0; i < s[l - 1]; i++) for (let j = 0; j < s[l]; j++) {
         const [xa, ya] = pos[l - 1][i], [xb, yb] = pos[l][j], id = `e${l}_${i}_${j}`;
-        const g = svg("g", { "data-edge": id, tabindex: "0", role: "img" });
+        // Every edge is reachable with Tab in small networks; in wide ones the weights table says the same.
+        const g = svg("g", Object.assign({ "data-edge": id, role: "img" }, showEdgeNumbers ? { tabindex: "0" } : {}));
         g.append(svg("line", { id, class: "edge", x1: xa + box / 2, y1: ya, x2: xb - box / 2, y2: yb }),
           svg("line", { class: "hit", x1: xa + box / 2, y1: ya, x2: xb - box / 2, y2: yb }));
         const t = 0.25 + 0.5 * (i * s[l] + j + 0.5) / (s[l - 1] * s[l]);  // spread the labels along the edges
@@ -335,23 +336,21 @@
     for (let l = 1; l <= nLayers(); l++) for (let j = 0; j < sizes()[l]; j++) {
       const [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)], c = $(`map${l}_${j}`);
       paint(c, mapValues(k, l, j), colourOf(D.meta.activations[l - 1], lo, hi));
-      $(`map${l}_${j}-cap`).textContent = `${unitName(l, j)}: ${short(lo)} .. ${short(hi)}`;
+      const cap = $(`map${l}_${j}-cap`);
+      cap.textContent = unitName(l, j);
+      cap.append(document.createElement("br"), `${short(lo)} .. ${short(hi)}`);
       c.setAttribute("aria-label", `activation of ${unitName(l, j)} over the input plane at epoch ${epochOf(D.grid.snapshots[kk])}, from ${fmt(lo)} to ${fmt(hi)}`);
     }
   }
 
   // ------------------------------------------------------------------ curves
-  function drawCurves() {
-    const root = $("curves"), C = D.curves, W = 520, H = 240, m = { l: 52, r: 10, t: 10, b: 30 };
+  function drawChart(root, keys, label, allowLog, legendBelow) {  // a line chart of curves; returns its epoch -> x mapping
+    const C = D.curves, W = 520, H = 200, m = { l: 52, r: 10, t: 10, b: 30 };
     root.setAttribute("viewBox", `0 0 ${W} ${H}`);
     root.innerHTML = "";
-    if (!C.epoch || !C.epoch.length) {
-      $("curves-caption").textContent = "No curves: this report was made from a saved model, not a recorded run.";
-      return;
-    }
-    const series = [["loss", "training loss", ""], ["val_loss", "validation loss", "6 4"]].filter(([key]) => C[key]);
+    const series = keys.filter(([key]) => C[key]);
     const all = series.flatMap(([key]) => C[key]), lo = Math.min(...all), hi = Math.max(...all);
-    const logScale = lo > 0 && hi / lo > 20, f = logScale ? Math.log10 : (v) => v;
+    const logScale = allowLog && lo > 0 && hi / lo > 20, f = logScale ? Math.log10 : (v) => v;
     const e0 = C.epoch[0], e1 = C.epoch[C.epoch.length - 1] || 1;
     const X = (e) => m.l + (e - e0) / ((e1 - e0) || 1) * (W - m.l - m.r);
     const Y = (v) => H - m.b - (f(v) - f(lo)) / ((f(hi) - f(lo)) || 1) * (H - m.t - m.b);
@@ -360,25 +359,37 @@
       svg("text", { x: m.l - 4, y: m.t + 8, "text-anchor": "end" }, short(hi)),
       svg("text", { x: m.l - 4, y: H - m.b, "text-anchor": "end" }, short(lo)),
       svg("text", { x: m.l, y: H - 10 }, `epoch ${e0}`), svg("text", { x: W - m.r, y: H - 10, "text-anchor": "end" }, `epoch ${e1}`),
-      svg("text", { x: (W + m.l) / 2, y: H - 10, "text-anchor": "middle" }, logScale ? "loss (log scale)" : "loss"));
+      svg("text", { x: (W + m.l) / 2, y: H - 10, "text-anchor": "middle" }, logScale ? `${label} (log scale)` : label));
     series.forEach(([key, name, dash], n) => {
       const pts = C[key].map((v, i) => `${X(C.epoch[i]).toFixed(1)},${Y(v).toFixed(1)}`).join(" ");
       root.append(svg("polyline", { points: pts, fill: "none", stroke: n ? "var(--neg)" : "var(--pos)", "stroke-width": 2, "stroke-dasharray": dash }));
-      root.append(svg("text", { x: W - m.r - 4, y: m.t + 12 + 12 * n, "text-anchor": "end" }, `${dash ? "- - -" : "----"} ${name}`));
+      const y = legendBelow ? H - m.b - 6 - 12 * (series.length - 1 - n) : m.t + 12 + 12 * n;
+      root.append(svg("text", { x: W - m.r - 4, y, "text-anchor": "end" }, `${dash ? "- - -" : "----"} ${name}`));
     });
-    root.append(svg("line", { id: "curve-marker", y1: m.t, y2: H - m.b, stroke: "#111", "stroke-dasharray": "2 2" }));
-    root.dataset.x0 = e0; root.dataset.x1 = e1;
-    state.curveX = X;
-    const last = C.loss.length - 1;
+    root.append(svg("line", { class: "curve-marker", y1: m.t, y2: H - m.b, stroke: "#111", "stroke-dasharray": "2 2" }));
+    return X;
+  }
+  function drawCurves() {
+    const C = D.curves;
+    if (!C.epoch || !C.epoch.length) {
+      $("curves").hidden = $("accuracy").hidden = true;
+      $("curves-caption").textContent = "No curves: this report was made from a saved model, not a recorded run.";
+      return;
+    }
+    state.curveX = drawChart($("curves"), [["loss", "training loss", ""], ["val_loss", "validation loss", "6 4"]], "loss", true);
+    if (C.accuracy) drawChart($("accuracy"), [["accuracy", "training accuracy", ""], ["val_accuracy", "validation accuracy", "6 4"]], "accuracy", false, true);
+    else $("accuracy").hidden = true;
+    const last = C.loss.length - 1, pct = (v) => `${(100 * v).toFixed(1)}%`;
     $("curves-caption").textContent = `Training loss went from ${fmt(C.loss[0])} at epoch ${C.epoch[0]} to ${fmt(C.loss[last])} at epoch ${C.epoch[last]}` +
       (C.val_loss ? `; validation loss from ${fmt(C.val_loss[0])} to ${fmt(C.val_loss[last])}` : "") +
-      (C.accuracy ? `; training accuracy ended at ${(100 * C.accuracy[last]).toFixed(1)}%` : "") + ". The dotted line marks the selected epoch.";
+      (C.accuracy ? `; training accuracy from ${pct(C.accuracy[0])} to ${pct(C.accuracy[last])}` : "") +
+      (C.val_accuracy ? `; validation accuracy from ${pct(C.val_accuracy[0])} to ${pct(C.val_accuracy[last])}` : "") +
+      ". Solid lines are training, dashed validation; the dotted line marks the selected epoch.";
   }
   function moveCurveMarker() {
-    const marker = $("curve-marker");
-    if (!marker) return;
+    if (!state.curveX) return;
     const x = state.curveX(epochOf(state.snap)).toFixed(1);
-    marker.setAttribute("x1", x); marker.setAttribute("x2", x);
+    document.querySelectorAll(".curve-marker").forEach((marker) => { marker.setAttribute("x1", x); marker.setAttribute("x2", x); });
   }
 
   // ------------------------------------------------------------------ ledger
@@ -458,7 +469,9 @@
         typeof v === "number" ? fmt(v) : String(v ?? ""))));
       t0.append(tr);
     });
-    gc.append(t0);
+    const scroller = el("div", { class: "scroll-x" });
+    scroller.append(t0);
+    gc.append(scroller);
     G.notes.forEach((n) => gc.append(el("p", { class: "hint" }, n)));
     const wb = $("warnings");
     if (D.warnings.length) {
