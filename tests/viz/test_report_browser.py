@@ -59,10 +59,10 @@ def browser():
 class Page:
     """A loaded report page plus everything it logged and requested."""
 
-    def __init__(self, browser, path):
+    def __init__(self, browser, path, bypass_csp=True):
         # bypass_csp: the page's own policy would also block Playwright's evaluate(); the request log
-        # below is what proves the page fetches nothing.
-        self.context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=True)
+        # below is what proves the page fetches nothing (test_works_under_its_own_policy runs with it).
+        self.context = browser.new_context(viewport={"width": 1300, "height": 1000}, bypass_csp=bypass_csp)
         self.page = self.context.new_page()
         self.page.set_default_timeout(10000)
         self.errors, self.requests = [], []
@@ -107,6 +107,16 @@ def test_loads_offline_without_errors_and_requests_nothing(page):
     assert page.locator("#gradcheck tr").count() == 1 + 6  # header + W and b of 3 layers
     assert "Parameters were recorded at 25 of the 151 epochs" in page.text_content("#notes")
     shot(page, "loaded")
+
+
+def test_works_under_its_own_content_security_policy(browser, run_report):
+    """With the page's policy in force (nothing may load from anywhere), it still draws without errors."""
+    p = Page(browser, run_report[0], bypass_csp=False)
+    try:
+        assert p.get_attribute("body", "data-ready") == "1" and p.errors == []
+        assert p.locator("#network image").count() == 4 + 3 + 1 and p.locator("#ledger li").count() > 50
+    finally:
+        p.context.close()
 
 
 def test_slider_changes_the_boundary_and_the_diagram_numbers(page, run_report):

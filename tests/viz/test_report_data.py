@@ -333,3 +333,15 @@ def test_empty_run_is_refused():
     net, X, y, _, _ = moons_net()
     with pytest.raises(ConfigError, match="no snapshots"):
         report_data(net, X, y, run=Run())
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    section = text[text.index("## The training report"):text.index("## Data, plots, scikit-learn and PyTorch")]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block.replace("epochs=1000", "epochs=30"), "README.md", "exec"), {})  # fewer epochs: a fast test
+    data, _ = page_parts((tmp_path / "report.html").read_text())
+    assert data["meta"]["sizes"] == [2, 16, 16, 1] and len(data["snapshots"]["epochs"]) == 31
