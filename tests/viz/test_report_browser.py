@@ -260,6 +260,22 @@ def test_a_plain_model_and_data_that_is_not_2d(browser, tmp_path):
         p.context.close()
 
 
+def test_regression_with_two_outputs(browser, tmp_path):
+    X = np.random.default_rng(2).uniform(-1, 1, size=(40, 2))
+    y = np.column_stack([X[:, 0] * X[:, 1], X[:, 0] + 0.5])
+    net = gn.Network.from_sizes([2, 5, 2], activation="tanh", output_activation="identity", loss="mse", seed=0)
+    rec = SnapshotRecorder(max_snapshots=6)
+    net.fit(X, y, epochs=20, lr=0.1, callbacks=[rec])
+    write_report(tmp_path / "regression.html", net, X, y, run=rec.run)
+    p = Page(browser, tmp_path / "regression.html")
+    try:
+        assert p.evaluate("document.body.dataset.ready") == "1" and p.errors == []
+        label = p.get_attribute("#boundary", "aria-label")
+        assert "output 1 (of 2) is above" in label and "circles; filled darker for larger targets" in label
+    finally:
+        p.context.close()
+
+
 def test_multiclass_boundary(browser, tmp_path):
     X = np.random.default_rng(1).normal(size=(60, 2))
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)

@@ -166,17 +166,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                      "final network. Train with `glassnet train ... --report` to step through training.")
     if not run.snapshots:
         raise ConfigError("the run has no snapshots; record one with SnapshotRecorder as a fit callback")
-    snapshots = run.snapshots
-    tables = [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))] for _, p in snapshots]
-    cost = len(_pack(json.dumps(tables, separators=(",", ":")).encode("utf-8")))
-    recorded = [e for e, _ in snapshots]
-    if len(recorded) > 1:
-        notes.append(f"Parameters were recorded at {len(recorded)} of the {recorded[-1] + 1} epochs 0..{recorded[-1]} "
-                     "(denser early, when the network changes most).")
-    if cost > max_param_bytes:  # a wide network: show fewer snapshots rather than a huge file
-        keep = thin(len(snapshots), max(2, len(snapshots) * max_param_bytes // cost)).tolist()
-        notes.append(f"The page shows {len(keep)} of those {len(snapshots)} snapshots to bound the file size.")
-        snapshots, tables = [snapshots[k] for k in keep], [tables[k] for k in keep]
+    snapshots, tables = _snapshot_tables(net, run, max_param_bytes, notes)
     epochs = [e for e, _ in snapshots]
     params = [p for _, p in snapshots]
     losses = []
@@ -220,6 +210,23 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                                max_ledger_bytes, notes)
     data["notes"] = notes
     return data, maps
+
+
+def _snapshot_tables(net: Network, run: Run, max_bytes: int,
+                     notes: list[str]) -> tuple[list[tuple[int, dict[str, NDArray[Any]]]], list[Any]]:
+    """The snapshots the page shows and their weights and biases as lists; fewer if they would pass ``max_bytes``."""
+    snapshots = run.snapshots
+    tables = [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))] for _, p in snapshots]
+    cost = len(_pack(json.dumps(tables, separators=(",", ":")).encode("utf-8")))
+    recorded = [e for e, _ in snapshots]
+    if len(recorded) > 1:
+        notes.append(f"Parameters were recorded at {len(recorded)} of the {recorded[-1] + 1} epochs 0..{recorded[-1]} "
+                     "(denser early, when the network changes most).")
+    if cost > max_bytes:  # a wide network: show fewer snapshots rather than a huge file
+        keep = thin(len(snapshots), max(2, len(snapshots) * max_bytes // cost)).tolist()
+        notes.append(f"The page shows {len(keep)} of those {len(snapshots)} snapshots to bound the file size.")
+        snapshots, tables = [snapshots[k] for k in keep], [tables[k] for k in keep]
+    return snapshots, tables
 
 
 def _maps(net: Network, X: NDArray[Any], params: list[dict[str, NDArray[Any]]], resolution: int, max_bytes: int,

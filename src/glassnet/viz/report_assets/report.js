@@ -123,7 +123,7 @@
     const canvas = $("boundary"), k = state.snap, L = nLayers(), nOut = sizes()[L], act = D.meta.activations[L - 1];
     const R = D.grid.resolution, W = canvas.width, H = canvas.height, [x0, x1, y0, y1] = D.grid.bounds;
     let values, level, caption;
-    if (nOut === 1) {
+    if (nOut === 1 || D.points.kind === "regression") {  // one output (or a regression: its first output)
       values = mapValues(k, L, 0);
       const [lo, hi] = D.grid.ranges[mapsAt(k).kk][unitIndex(L, 0)];
       level = act === "sigmoid" ? 0.5 : (act === "tanh" ? 0 : (D.points.kind === "binary" ? 0.5 : (lo + hi) / 2));
@@ -134,7 +134,7 @@
       for (let p = 0; p < R * R; p++) if (values[p] > level) ctx.fillRect((p % R) * cw, Math.floor(p / R) * ch, cw, ch);
       ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
       contour(ctx, values, level, W, H); ctx.setLineDash([]);
-      caption = `the output is above ${short(level)} (hatched, blue) on ${(100 * above).toFixed(1)}% of the plotted plane ` +
+      caption = `${nOut > 1 ? "output 1 (of " + nOut + ")" : "the output"} is above ${short(level)} (hatched, blue) on ${(100 * above).toFixed(1)}% of the plotted plane ` +
         `and below it (plain, orange) on the rest; the dashed line is where it equals ${short(level)}.`;
     } else {  // several outputs: colour by the predicted class, class borders drawn as lines
       const outs = []; for (let j = 0; j < nOut; j++) outs.push(mapValues(k, L, j));
