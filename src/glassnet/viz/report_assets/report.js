@@ -398,10 +398,15 @@
   function drawLedger() {
     const { entry, epoch } = ledgerAt(), box = $("ledger");
     if (!entry) { $("ledger-info").textContent = "No step ledger in this report (see the notes at the top)."; return; }
-    const s = D.ledgers.samples[state.sample];
-    $("ledger-info").textContent = `One training step on sample ${s.index} (x = ${s.x.map(fmt).join(", ")}; target ${s.y.map(fmt).join(", ")}) ` +
-      `from the parameters at epoch ${epoch}` + (epoch === epochOf(state.snap) ? "" : ` (the nearest snapshot with a ledger to epoch ${epochOf(state.snap)})`) +
-      `. Loss ${fmt(entry.loss)}. Update with a fresh ${optimizerText()}. Source: ${entry.source}.`;
+    const s = D.ledgers.samples[state.sample], key = `${epoch}:${state.sample}`;
+    if (key === state.ledgerKey) { refreshInfo(); return; }  // same ledger: keep the list and its highlight
+    state.ledgerKey = key;
+    function refreshInfo() {
+      $("ledger-info").textContent = `One training step on sample ${s.index} (x = ${s.x.map(fmt).join(", ")}; target ${s.y.map(fmt).join(", ")}) ` +
+        `from the parameters at epoch ${epoch}` + (epoch === epochOf(state.snap) ? "" : ` (the nearest snapshot with a ledger to epoch ${epochOf(state.snap)})`) +
+        `. Loss ${fmt(entry.loss)}. Update with a fresh ${optimizerText()}. Source: ${entry.source}.`;
+    }
+    refreshInfo();
     box.innerHTML = "";
     box.dataset.epoch = epoch; box.dataset.sample = s.index;
     const known = new Set(SECTIONS.map(([key]) => key));
