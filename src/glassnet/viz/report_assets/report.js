@@ -2,7 +2,8 @@
  *
  * Data: #gn-payload holds zlib-compressed JSON (see report_data in report.py), #gn-maps the neuron maps:
  * for each kept snapshot, each unit's activations over an R x R grid (row 0 at the top), quantised to
- * uint8 against that map's [lo, hi] and delta-coded (over snapshots, then along rows; see decodeMaps). The browser inflates both with DecompressionStream.
+ * uint8 against that map's [lo, hi] and delta-coded (over snapshots, then along rows; see decodeMaps).
+ * The browser inflates both with DecompressionStream.
  * Element ids: neuron "n<l>_<j>" (l = 0 for inputs), edge "e<l>_<i>_<j>" (weight W[i, j] of layer l).
  * When everything is drawn, <body data-ready="1">; on a failure the status line says what went wrong.
  */
@@ -94,10 +95,12 @@
       img.data.set([r, g, b, 255], 4 * p);
     }
     ctx.putImageData(img, 0, 0);
-    const c = canvas.getContext("2d");
+    // Grid point (r, c) is the sample at (c, r) * cell, as for the contour and the markers: each pixel of
+    // the R x R image is centred on its grid point, so the picture overhangs the canvas by half a cell.
+    const c = canvas.getContext("2d"), cw = canvas.width / (R - 1), ch = canvas.height / (R - 1);
     c.imageSmoothingEnabled = true;
     c.clearRect(0, 0, canvas.width, canvas.height);
-    c.drawImage(off, 0, 0, canvas.width, canvas.height);
+    c.drawImage(off, -cw / 2, -ch / 2, canvas.width + cw, canvas.height + ch);
     return c;
   }
 
@@ -130,8 +133,8 @@
       const ctx = paint(canvas, values, act === "sigmoid" ? (v) => 2 * v - 1 : (v) => (v - level) / (Math.max(hi - level, level - lo) || 1));
       const above = values.filter((v) => v > level).length / values.length;
       ctx.fillStyle = hatch(ctx);
-      const cw = W / R, ch = H / R;
-      for (let p = 0; p < R * R; p++) if (values[p] > level) ctx.fillRect((p % R) * cw, Math.floor(p / R) * ch, cw, ch);
+      const cw = W / (R - 1), ch = H / (R - 1);  // hatch the cell around each grid point above the level
+      for (let p = 0; p < R * R; p++) if (values[p] > level) ctx.fillRect((p % R - 0.5) * cw, (Math.floor(p / R) - 0.5) * ch, cw, ch);
       ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
       contour(ctx, values, level, W, H); ctx.setLineDash([]);
       caption = `${nOut > 1 ? "output 1 (of " + nOut + ")" : "the output"} is above ${short(level)} (hatched, blue) on ${(100 * above).toFixed(1)}% of the plotted plane ` +
