@@ -110,6 +110,12 @@ class Trace:
 
         return to_text(self, max_records)
 
+    def print(self, console: Any = None, max_records: int | None = None) -> None:
+        """Print the ledger as rich tables (to ``console``, a ``rich.console.Console``, or the terminal)."""
+        from glassnet.explain.render import print_rich
+
+        print_rich(self, console, max_records)
+
     def to_markdown(self, max_records: int | None = None) -> str:
         """A Markdown document: one table per phase and sample, formulas in code spans."""
         from glassnet.explain.render import to_markdown
