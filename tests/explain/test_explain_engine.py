@@ -175,3 +175,21 @@ def test_compact_mode_and_size_guard():
     assert "max_terms" in str(info.value)
     with pytest.raises(gn.ConfigError, match="max_records"):
         gn.explain(net, X, [[0, 1, 0]]).to_text(max_records=100)
+
+
+def test_a_custom_optimizer_is_traced_by_its_own_rule():
+    from glassnet.core.optimizers import Optimizer
+
+    class HalfStep(Optimizer):
+        def update_one(self, name, p, g):
+            p -= 0.5 * self.lr * g
+
+        def config(self):
+            return {"name": "half_step", "lr": self.lr}
+
+    net = gn.Network.from_sizes([2, 2, 1], seed=3)
+    trace = gn.explain(net, [[1.0, -1.0]], [0.3], optimizer=HalfStep(0.2))
+    for key, p in net.parameters().items():
+        assert np.array_equal(trace.updates[key], p - 0.5 * 0.2 * trace.gradients[key])
+    record = trace.find("w^(2)_{1,1}", kind="update")
+    assert "HalfStep's own rule" in record.note and record.value == trace.updates["1.W"][0, 0]

@@ -7,7 +7,7 @@ without tracing runs the same code as before and pays nothing.
 
 Nothing here computes a number of the step: the arrays are those the engine's ``Dense.forward``,
 ``Dense.backward``, ``Dense.backward_from_dZ``, ``Loss.value``/``gradient``, ``Network._penalty`` and
-``Optimizer.update_one`` produced. Next read: ``ledger.py`` (turns them into formulas).
+``Optimizer.update_one`` produced. Next read: ``trace.py`` (runs the step inside these hooks).
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ def estimate_terms(net: Network, n_samples: int, chosen: dict[int, set[int]]) ->
     total = n_samples * net.n_in
     for l, layer in enumerate(net.layers, start=1):
         shown = len(chosen.get(l, range(layer.n_out)))
-        total += (n_samples + 1) * shown * (2 * layer.n_in + 8) + 4 * n_samples * shown
+        above = net.layers[l].n_out if l < len(net.layers) else 1  # terms of each hidden delta's chain-rule sum
+        total += (n_samples + 1) * shown * (2 * layer.n_in + 8) + n_samples * shown * (2 * above + 4)
     return total
 
 

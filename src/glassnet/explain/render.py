@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from glassnet.errors import ConfigError
-from glassnet.explain.records import SYMBOLS_HELP, Record, tex_escape
+from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, tex_escape
 from glassnet.explain.records import to_latex as tex_math
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def to_latex(trace: Trace, document: bool = False, max_records: int | None = Non
     check_size(trace, max_records)
     out = [r"\section*{One training step, every number}", r"\begin{itemize}"]
     out += [rf"\item {tex_escape(line)}" for line in summary_lines(trace)]
-    out += [r"\end{itemize}", tex_escape(SYMBOLS_HELP)]
+    out += [r"\end{itemize}", SYMBOLS_HELP_TEX]
     for title, records in groups(trace):
         out += ["", rf"\subsection*{{{tex_escape(title)}}}", r"\begin{itemize}"]
         for r in records:
