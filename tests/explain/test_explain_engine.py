@@ -25,7 +25,8 @@ def problems(draw):
         sizes[-1] = max(sizes[-1], 2)
     output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(loss) or draw(st.sampled_from(HIDDEN + ["softmax"]))
     net = gn.Network.from_sizes(sizes, activation=draw(st.sampled_from(HIDDEN)), output_activation=output, loss=loss,
-                                l2=draw(st.sampled_from([0.0, 0.01])), seed=draw(st.integers(0, 10**6)))
+                                l2=draw(st.sampled_from([0.0, 0.01])), seed=draw(st.integers(0, 10**6)),
+                                dtype=draw(st.sampled_from(["float64", "float32"])))
     rng = np.random.default_rng(draw(st.integers(0, 10**6)))
     n = draw(st.integers(1, 4))
     X = rng.normal(size=(n, sizes[0]))
