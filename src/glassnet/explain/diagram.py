@@ -122,7 +122,6 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                 if rec is None:
                     lines = [f"x={fmt(float(trace.inputs[sample, i]), digits)}"]
                 else:
-                    assert rec.Z is not None and rec.A is not None and rec.dZ is not None
                     lines = [f"z={fmt(float(rec.Z[sample, i]), digits)}", f"a={fmt(float(rec.A[sample, i]), digits)}",
                              f"δ={fmt(float(rec.dZ[sample, i]), digits)}"]
                 ax.text(x, y - RADIUS - 0.05, "\n".join(lines), fontsize=6.5, ha="center", va="top", zorder=4,

@@ -120,8 +120,7 @@ class Ledger:
         self.loss()
         self.backward()
         self.gradients()
-        if self.optimizer is not None:
-            self.update()
+        self.update()
         return self.records
 
     def forward(self) -> None:
@@ -133,7 +132,6 @@ class Ledger:
             self.flush()
             for l, (layer, rec) in enumerate(zip(self.net.layers, self.step.layers), start=1):
                 W, b = self.params[f"{l - 1}.W"], self.params[f"{l - 1}.b"]
-                assert rec.X is not None and rec.Z is not None and rec.A is not None
                 act = layer.activation.name
                 for j in range(layer.n_out):
                     if not self.keep("z", "forward", l, j, n, rec.Z[n, j]):
@@ -163,7 +161,6 @@ class Ledger:
     def loss(self) -> None:
         L = len(self.net.layers)
         A = self.step.layers[-1].A
-        assert A is not None
         k = self.net.n_out
         for n in range(self.n):
             for j in range(k):
@@ -206,13 +203,10 @@ class Ledger:
             self.emit(kind="loss_total", phase="loss", symbol="L", value=total, expression="L_{data} + L_{L2}",
                       numbers=f"{self.f(self.step.data_loss or 0.0)} + {self.f(self.step.penalty or 0.0)}")
 
-    def _derivative(self, l: int, j: int, n: int) -> tuple[str, float] | None:
-        """Emit ``f'(z^(l)_j)`` for sample ``n``; returns its symbol and value (None for softmax)."""
+    def _derivative(self, l: int, j: int, n: int) -> tuple[str, float]:
+        """Emit ``f'(z^(l)_j)`` for sample ``n`` (an elementwise activation); returns its symbol and value."""
         layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-        assert rec.Z is not None and rec.A is not None
         act = layer.activation
-        if act.name == "softmax":
-            return None
         # The engine's own derivative: backward with dA = 1 gives f'(z) for an elementwise activation.
         value = float(act.backward(rec.Z[n:n + 1, j:j + 1], rec.A[n:n + 1, j:j + 1], np.ones((1, 1)))[0, 0])
         symbol = f"{act.name}'({sym('z', l, j)})"
@@ -236,7 +230,6 @@ class Ledger:
         for n in range(self.n):
             for l in range(L, 0, -1):
                 layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-                assert rec.dZ is not None and rec.A is not None
                 for j in range(layer.n_out):
                     if not self.keep("delta", "backward", l, j, n, rec.dZ[n, j]):
                         continue
@@ -246,10 +239,8 @@ class Ledger:
                         self._output_delta(n, j, delta)
                         continue
                     nxt, below = self.net.layers[l], self.step.layers[l]
-                    assert below.dZ is not None and below.dX is not None
                     W = self.params[f"{l}.W"]
                     derivative = self._derivative(l, j, n)
-                    assert derivative is not None
                     ks = range(nxt.n_out)
                     expression = "(" + " + ".join(f"{sym('w', l + 1, j, k)}*{sym('delta', l + 1, k)}" for k in ks) + ")"
                     numbers = "(" + " + ".join(f"{self.t(W[j, k])}*{self.t(below.dZ[n, k])}" for k in ks) + ")"
@@ -263,7 +254,6 @@ class Ledger:
     def _output_delta(self, n: int, j: int, delta: dict[str, Any]) -> None:
         L = len(self.net.layers)
         layer, rec, loss = self.net.layers[-1], self.step.layers[-1], self.net.loss_fn
-        assert rec.A is not None and self.step.loss_gradient is not None
         a, y = sym("a", L, j), f"y_{j + 1}"
         av, yv = self.f(rec.A[n, j]), self.f(self.Y[n, j])
         k = self.net.n_out
@@ -292,14 +282,12 @@ class Ledger:
                       note="softmax couples the outputs: its Jacobian is diag(a) - a a^T")
             return
         derivative = self._derivative(L, j, n)
-        assert derivative is not None
         self.emit(**delta, expression=f"{grad(a)} * {derivative[0]}", numbers=f"{self.t(d)} * {self.t(derivative[1])}")
 
     def gradients(self) -> None:
         l2 = self.net.l2
         for l in range(len(self.net.layers), 0, -1):
             layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-            assert rec.X is not None and rec.dZ is not None and rec.dW is not None and rec.db is not None
             key_W, key_b = f"{l - 1}.W", f"{l - 1}.b"
             W, final = self.params[key_W], self.grads[key_W]
             samples = range(self.n)
@@ -330,7 +318,8 @@ class Ledger:
 
     def update(self) -> None:
         opt = self.optimizer
-        assert opt is not None
+        if opt is None:
+            return
         lr = self.f(opt.lr)
         for key, u in self.step.updates.items():
             k, name = key.split(".")
