@@ -141,6 +141,9 @@ def test_optimizer_state_records():
     assert adam.find("v[b^(2)_1]").value == pytest.approx(0.001 * g * g, rel=1e-12)
     update = adam.find("b^(2)_1", kind="update")
     assert "1 - 0.9^1" in update.numbers and "1 - 0.999^1" in update.numbers
+    # bias corrected at t = 1: lr/(1 - 0.9) = 0.1 and sqrt(v)/sqrt(1 - 0.999) = |g| (+ eps)
+    assert update.steps[0].split(" - ")[1].startswith("0.1 * ")
+    assert update.steps[0].endswith(f"/{abs(g):.6g}")
     # Adam's first step moves every parameter by about lr.
     assert update.value == pytest.approx(adam.params_before["1.b"][0] - 0.01 * np.sign(g), rel=1e-6)
 

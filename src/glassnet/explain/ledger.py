@@ -13,6 +13,7 @@ Next read: ``render.py``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -329,6 +330,7 @@ class Ledger:
                 if not self.keep("update", "update", l, j, None, float(u.after[idx])):
                     continue
                 p = sym(name.lower(), l, *idx)
+                steps: list[str] = []
                 g, gv, pv = grad(p), float(u.grad[idx]), self.f(float(u.before[idx]))
                 common = dict(phase="update", layer=l, neuron=j, indices=tuple(int(i) for i in idx), key=key, op="<-")
                 if isinstance(opt, SGD) and opt.momentum:
@@ -360,10 +362,14 @@ class Ledger:
                     expression = f"{p} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)"
                     numbers = (f"{pv} - {lr}/(1 - {b1}^{t}) * {self.t(m)}/(sqrt({self.f(v)})/sqrt(1 - {b2}^{t}) + "
                                f"{self.f(opt.eps)})")
+                    # The bias-corrected step size and denominator, worked out for the reader (the value is the engine's).
+                    step_size = opt.lr / (1 - opt.betas[0] ** t)
+                    denominator = math.sqrt(v) / math.sqrt(1 - opt.betas[1] ** t) + opt.eps
+                    steps = [f"{pv} - {self.f(step_size)} * {self.t(m)}/{self.f(denominator)}"]
                     common["note"] = f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections"
                 else:
                     expression, numbers = "", ""
                     common["note"] = f"{type(opt).__name__}'s own rule"
                 self.emit(kind="update", symbol=p, value=float(u.after[idx]), expression=expression, numbers=numbers,
-                          **common)
+                          steps=steps, **common)
             self.flush()
