@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update shown")
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (the first step shows the velocity)")
     p.add_argument("--neurons", default=None,
-                   help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' (layer:neurons, 0-based)")
+                   help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' = neurons 0 and 2 of layer 1 "
+                        "and neuron 0 of layer 2 (layers as in the symbols, 1 = first Dense layer; neurons 0-based)")
     p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers")
     p.add_argument("--worksheet", action="store_true",
                    help="write a do-it-by-hand exercise with blanks and an answer key instead (md or tex)")
