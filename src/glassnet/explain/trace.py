@@ -185,9 +185,9 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         ``"sgd"``, ``"adam"`` or an optimizer object (its state, e.g. momentum, is used); with one the
         trace includes the update. ``lr`` is the learning rate of an optimizer given by name.
     apply : bool
-        If True, the step really happens: the parameters (and the optimizer's state) change exactly as
-        ``net.step`` would change them. If False (default), nothing about ``net`` or ``optimizer`` changes
-        except the layers' caches and gradient buffers.
+        If True (and with an optimizer), the step really happens: the parameters and the optimizer's state
+        change exactly as ``net.step`` would change them. If False (default), nothing about ``net`` or
+        ``optimizer`` changes except the layers' caches and gradient buffers.
     neurons : dict, optional
         Compact mode for wide layers: ``{layer: [neuron, ...]}`` shows full detail only for those neurons
         (layer numbered as in the symbols, 1 = first Dense layer, 0 = inputs; neurons 0-based as in the
@@ -197,6 +197,8 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         Significant digits of the numbers written in formulas (``value`` keeps every digit).
     max_terms : int
         Refuse (with advice) a trace that would write more numbers than this.
+    rows : sequence of int, optional
+        The row numbers of these samples in the data they came from, for the headings (default 0..n-1).
 
     Returns
     -------
