@@ -139,3 +139,14 @@ def test_latex_document_compiles_with_pdflatex(tmp_path):
         assert done.returncode == 0, done.stdout[-3000:]
         assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
         assert "Overfull" not in done.stdout or name == "sheet", done.stdout[-2000:]
+
+
+def test_save_picks_the_format_from_the_suffix(tmp_path):
+    trace = next(traces())
+    for suffix, check in {".md": "# One training step", ".tex": r"\documentclass", ".json": '"glassnet-trace"',
+                          ".txt": "Forward pass\n------------"}.items():
+        trace.save(tmp_path / f"step{suffix}")
+        assert check in (tmp_path / f"step{suffix}").read_text()
+    with pytest.raises(gn.ConfigError, match="format"):
+        trace.render("html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step.json", "step.md", "step.tex", "step.txt"]  # no temp files
