@@ -314,7 +314,10 @@ class Ledger:
                     self.emit(kind="db", phase="gradient", symbol=grad(sym("b", l, j)), value=float(self.grads[key_b][j]),
                               expression=self.sum_n(self.s("delta", l, j)),
                               numbers=" + ".join(self.t(rec.dZ[n, j]) for n in samples) if self.n > 1 else "",
-                              layer=l, neuron=j, indices=(j,), key=key_b)
+                              layer=l, neuron=j, indices=(j,), key=key_b,
+                              note="the deltas of all samples are added up first; b changes once, after the sum "
+                                   "(changing b inside the loop over samples is a different algorithm)"
+                              if self.n > 1 and j == 0 and l == len(self.net.layers) else "")
             self.flush()
 
     def update(self) -> None:
