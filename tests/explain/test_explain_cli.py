@@ -102,3 +102,14 @@ def test_demo_ends_with_an_explained_step(cli):
     tail = out.split("One more gradient step")[1]
     assert "delta^(1)_3 = (w^(2)_{3,1}*delta^(2)_1) * sigmoid'(z^(1)_3)" in tail
     assert "b^(2)_1 <- b^(2)_1 - lr*dL/db^(2)_1 = " in tail
+
+
+def test_worksheet_from_the_command_line(cli, tmp_path):
+    code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--sample", "3", "--worksheet")
+    assert code == 0, err
+    assert "# Worksheet" in out and "## Answer key" in out and out.count("________") > 10
+    code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--out", str(tmp_path / "s.tex"))
+    assert code == 0, err
+    assert (tmp_path / "s.tex").read_text().startswith(r"\documentclass")
+    code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--format", "json")
+    assert code == 2 and "md or tex" in err

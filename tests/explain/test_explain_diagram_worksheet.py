@@ -38,7 +38,8 @@ def test_diagram_draws_every_neuron_bias_and_weight():
     widths = [edges[j * 3 + i].get_linewidth() for j in range(3) for i in range(2)]  # edges drawn per target j: 2 + bias
     assert np.argmax(widths) == np.argmax(np.abs(weights))
     for e, w in zip([edges[j * 3 + i] for j in range(3) for i in range(2)], weights):
-        assert matplotlib.colors.to_hex(e.get_color()) == ("#1f77b4" if w >= 0 else "#d62728")
+        assert matplotlib.colors.to_hex(e.get_color()) == ("#1f77b4" if w > 0 else "#d62728")
+    assert {matplotlib.colors.to_hex(edges[j * 3 + 2].get_color()) for j in range(3)} == {"#b0b0b0"}  # zero biases
 
 
 def test_diagram_with_trace_shows_the_samples_numbers(tmp_path):

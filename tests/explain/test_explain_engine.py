@@ -25,7 +25,8 @@ def problems(draw):
         sizes[-1] = max(sizes[-1], 2)
     output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(loss) or draw(st.sampled_from(HIDDEN + ["softmax"]))
     net = gn.Network.from_sizes(sizes, activation=draw(st.sampled_from(HIDDEN)), output_activation=output, loss=loss,
-                                l2=draw(st.sampled_from([0.0, 0.01])), seed=draw(st.integers(0, 10**6)))
+                                l2=draw(st.sampled_from([0.0, 0.01])), seed=draw(st.integers(0, 10**6)),
+                                dtype=draw(st.sampled_from(["float64", "float32"])))
     rng = np.random.default_rng(draw(st.integers(0, 10**6)))
     n = draw(st.integers(1, 4))
     X = rng.normal(size=(n, sizes[0]))
@@ -140,6 +141,9 @@ def test_optimizer_state_records():
     assert adam.find("v[b^(2)_1]").value == pytest.approx(0.001 * g * g, rel=1e-12)
     update = adam.find("b^(2)_1", kind="update")
     assert "1 - 0.9^1" in update.numbers and "1 - 0.999^1" in update.numbers
+    # bias corrected at t = 1: lr/(1 - 0.9) = 0.1 and sqrt(v)/sqrt(1 - 0.999) = |g| (+ eps)
+    assert update.steps[0].split(" - ")[1].startswith("0.1 * ")
+    assert update.steps[0].endswith(f"/{abs(g):.6g}")
     # Adam's first step moves every parameter by about lr.
     assert update.value == pytest.approx(adam.params_before["1.b"][0] - 0.01 * np.sign(g), rel=1e-6)
 
@@ -175,3 +179,21 @@ def test_compact_mode_and_size_guard():
     assert "max_terms" in str(info.value)
     with pytest.raises(gn.ConfigError, match="max_records"):
         gn.explain(net, X, [[0, 1, 0]]).to_text(max_records=100)
+
+
+def test_a_custom_optimizer_is_traced_by_its_own_rule():
+    from glassnet.core.optimizers import Optimizer
+
+    class HalfStep(Optimizer):
+        def update_one(self, name, p, g):
+            p -= 0.5 * self.lr * g
+
+        def config(self):
+            return {"name": "half_step", "lr": self.lr}
+
+    net = gn.Network.from_sizes([2, 2, 1], seed=3)
+    trace = gn.explain(net, [[1.0, -1.0]], [0.3], optimizer=HalfStep(0.2))
+    for key, p in net.parameters().items():
+        assert np.array_equal(trace.updates[key], p - 0.5 * 0.2 * trace.gradients[key])
+    record = trace.find("w^(2)_{1,1}", kind="update")
+    assert "HalfStep's own rule" in record.note and record.value == trace.updates["1.W"][0, 0]

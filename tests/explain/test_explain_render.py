@@ -68,6 +68,22 @@ def test_all_renderers_show_the_same_numbers(trace):
         assert data["records"][i]["value"] == record.value
 
 
+@pytest.mark.parametrize("trace", list(traces())[:2], ids=["mazur", "xor-l2-momentum"])
+def test_rich_tables_show_the_same_formulas(trace):
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    trace.print(Console(file=buffer, width=1000, color_system=None))
+    lines = buffer.getvalue().splitlines()
+    at = 0
+    for r in trace.records:  # in order: each record's row comes after the previous one's
+        right = " = ".join(r.right()[:-1])
+        at = next(i for i in range(at, len(lines)) if lines[i].startswith(r.symbol + " ") and right in lines[i]) + 1
+        assert numbers(lines[at - 1]) == numbers(r.formula), (lines[at - 1], r.formula)
+
+
 @pytest.mark.parametrize("trace", list(traces()), ids=["mazur", "xor-l2-momentum", "softmax-adam", "bce-compact"])
 def test_json_follows_the_schema(trace):
     data = json.loads(trace.to_json())
@@ -77,6 +93,8 @@ def test_json_follows_the_schema(trace):
         assert np.array_equal(np.array(data["gradients"][key]), g)
     assert data["network"]["sizes"] == trace.network["sizes"]
     assert np.array_equal(np.array(data["inputs"]), trace.inputs)
+    for entry, rec in zip(data["layers"], trace.step.layers):
+        assert np.array_equal(np.array(entry["a"]), rec.A) and np.array_equal(np.array(entry["delta"]), rec.dZ)
     # a broken document is rejected: the schema is not vacuous
     broken = dict(data, records=[dict(data["records"][0], kind="nonsense")])
     with pytest.raises(jsonschema.ValidationError):
@@ -121,3 +139,14 @@ def test_latex_document_compiles_with_pdflatex(tmp_path):
         assert done.returncode == 0, done.stdout[-3000:]
         assert (tmp_path / f"{name}.pdf").stat().st_size > 1000
         assert "Overfull" not in done.stdout or name == "sheet", done.stdout[-2000:]
+
+
+def test_save_picks_the_format_from_the_suffix(tmp_path):
+    trace = next(traces())
+    for suffix, check in {".md": "# One training step", ".tex": r"\documentclass", ".json": '"glassnet-trace"',
+                          ".txt": "Forward pass\n------------"}.items():
+        trace.save(tmp_path / f"step{suffix}")
+        assert check in (tmp_path / f"step{suffix}").read_text()
+    with pytest.raises(gn.ConfigError, match="format"):
+        trace.render("html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step.json", "step.md", "step.tex", "step.txt"]  # no temp files

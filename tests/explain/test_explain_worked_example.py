@@ -141,3 +141,30 @@ def test_apply_false_leaves_the_network_alone_and_apply_true_steps(mazur):
     for key, value in mazur.parameters().items():
         assert np.array_equal(value, trace.updates[key])
     assert mazur.parameters()["0.W"][1, 0] == pytest.approx(hand["w^(1)_{2,1} <-"], rel=1e-12)
+
+
+def test_trace_agrees_with_pytorch_autograd(mazur):
+    """An outside reference: the same step in PyTorch (float64 autograd, torch.optim.SGD)."""
+    import torch
+
+    trace = explain_mazur(mazur)
+    params = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in trace.params_before.items()}
+    x = torch.tensor([[0.05, 0.10]], dtype=torch.float64)
+    y = torch.tensor([[0.01, 0.99]], dtype=torch.float64)
+    z1 = x @ params["0.W"] + params["0.b"]
+    z2 = torch.sigmoid(z1) @ params["1.W"] + params["1.b"]
+    z1.retain_grad()
+    z2.retain_grad()  # their .grad are the deltas dL/dz
+    out = torch.sigmoid(z2)
+    loss = torch.nn.functional.mse_loss(out, y)
+    loss.backward()
+    assert trace.loss == pytest.approx(loss.item(), rel=1e-12)
+    optimizer = torch.optim.SGD(list(params.values()), lr=0.5)
+    for key, p in params.items():
+        np.testing.assert_allclose(trace.gradients[key], p.grad.numpy(), rtol=1e-10, atol=1e-15)
+    optimizer.step()
+    for key, p in params.items():
+        np.testing.assert_allclose(trace.updates[key], p.detach().numpy(), rtol=1e-10, atol=1e-15)
+    for layer, z in ((1, z1), (2, z2)):
+        np.testing.assert_allclose([r.value for r in trace.where(kind="delta") if r.layer == layer], z.grad[0].numpy(),
+                                   rtol=1e-10)

@@ -2,7 +2,7 @@
 
 Neurons are circles, one column per layer (inputs on the left). Each layer's biases hang from their own
 square node (a constant ``+1`` input) under the column before it, so a bias is drawn like the weight
-it is. Every edge is coloured by the sign of its weight (blue positive, red negative) and its width grows
+it is. Every edge is coloured by the sign of its weight (blue positive, red negative, grey zero) and its width grows
 with the magnitude. With a :class:`~glassnet.explain.trace.Trace`, each neuron is annotated with one
 sample's ``z``, ``a`` and ``delta``, and each edge (when there are few enough) with ``dL/dw``; the
 numbers are the trace's, i.e. the engine's. matplotlib is imported only when this module is used.
@@ -25,7 +25,7 @@ from glassnet.explain.records import fmt
 if TYPE_CHECKING:
     from glassnet.explain.trace import Trace
 
-POSITIVE, NEGATIVE = "#1f77b4", "#d62728"
+POSITIVE, NEGATIVE, ZERO = "#1f77b4", "#d62728", "#b0b0b0"
 RADIUS = 0.25
 SX, SY = 3.2, 1.7  # distance between layers, between neurons of a layer (data units, about inches)
 MAX_NEURONS = 200
@@ -87,7 +87,7 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
 
     def edge(l: int, y0: float, y1: float, w: float, g: float | None, where: float) -> None:
         x0, x1 = SX * (l - 1), SX * l
-        ax.add_line(Line2D([x0, x1], [y0, y1], color=POSITIVE if w >= 0 else NEGATIVE,
+        ax.add_line(Line2D([x0, x1], [y0, y1], color=POSITIVE if w > 0 else NEGATIVE if w < 0 else ZERO,
                            linewidth=0.4 + 4.0 * abs(w) / biggest, alpha=0.7, zorder=1))
         if label_edges:  # staggered along the edges so that the labels of one fan do not overlap
             text = fmt(w, digits) + (f" (∂ {fmt(g, digits)})" if g is not None else "")
@@ -122,7 +122,6 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                 if rec is None:
                     lines = [f"x={fmt(float(trace.inputs[sample, i]), digits)}"]
                 else:
-                    assert rec.Z is not None and rec.A is not None and rec.dZ is not None
                     lines = [f"z={fmt(float(rec.Z[sample, i]), digits)}", f"a={fmt(float(rec.A[sample, i]), digits)}",
                              f"δ={fmt(float(rec.dZ[sample, i]), digits)}"]
                 ax.text(x, y - RADIUS - 0.05, "\n".join(lines), fontsize=6.5, ha="center", va="top", zorder=4,

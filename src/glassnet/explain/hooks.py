@@ -7,7 +7,7 @@ without tracing runs the same code as before and pays nothing.
 
 Nothing here computes a number of the step: the arrays are those the engine's ``Dense.forward``,
 ``Dense.backward``, ``Dense.backward_from_dZ``, ``Loss.value``/``gradient``, ``Network._penalty`` and
-``Optimizer.update_one`` produced. Next read: ``ledger.py`` (turns them into formulas).
+``Optimizer.update_one`` produced. Next read: ``trace.py`` (runs the step inside these hooks).
 """
 
 from __future__ import annotations
@@ -27,18 +27,25 @@ from glassnet.core.optimizers import Optimizer
 Array = NDArray[np.floating]
 
 
+def _empty() -> Array:
+    return np.empty((0, 0))
+
+
 @dataclass
 class LayerRecord:
-    """What one layer saw and produced in one step (copies). Shapes ``(n_samples, n_in)`` / ``(n_samples, n_out)``."""
+    """What one layer saw and produced in one step (copies). Shapes ``(n_samples, n_in)`` / ``(n_samples, n_out)``.
 
-    X: Array | None = None
-    Z: Array | None = None
-    A: Array | None = None
+    Empty arrays until the step fills them.
+    """
+
+    X: Array = field(default_factory=_empty)
+    Z: Array = field(default_factory=_empty)
+    A: Array = field(default_factory=_empty)
     dA: Array | None = None      # dLoss/dA handed to backward (None when a fused loss gave dZ directly)
-    dZ: Array | None = None      # delta: dLoss/dZ
-    dX: Array | None = None      # dLoss/dX returned to the layer below
-    dW: Array | None = None      # X^T dZ, before any L2 term
-    db: Array | None = None
+    dZ: Array = field(default_factory=_empty)   # delta: dLoss/dZ
+    dX: Array = field(default_factory=_empty)   # dLoss/dX returned to the layer below
+    dW: Array = field(default_factory=_empty)   # X^T dZ, before any L2 term
+    db: Array = field(default_factory=_empty)
 
 
 @dataclass
@@ -59,7 +66,7 @@ class StepRecord:
     layers: list[LayerRecord]
     data_loss: float | None = None
     penalty: float | None = None
-    loss_gradient: Array | None = None
+    loss_gradient: Array = field(default_factory=_empty)  # dA (or dZ for a fused loss) from the loss
     updates: dict[str, UpdateRecord] = field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ Next read: ``render.py``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -64,7 +65,8 @@ def estimate_terms(net: Network, n_samples: int, chosen: dict[int, set[int]]) ->
     total = n_samples * net.n_in
     for l, layer in enumerate(net.layers, start=1):
         shown = len(chosen.get(l, range(layer.n_out)))
-        total += (n_samples + 1) * shown * (2 * layer.n_in + 8) + 4 * n_samples * shown
+        above = net.layers[l].n_out if l < len(net.layers) else 1  # terms of each hidden delta's chain-rule sum
+        total += (n_samples + 1) * shown * (2 * layer.n_in + 8) + n_samples * shown * (2 * above + 4)
     return total
 
 
@@ -119,8 +121,7 @@ class Ledger:
         self.loss()
         self.backward()
         self.gradients()
-        if self.optimizer is not None:
-            self.update()
+        self.update()
         return self.records
 
     def forward(self) -> None:
@@ -132,7 +133,6 @@ class Ledger:
             self.flush()
             for l, (layer, rec) in enumerate(zip(self.net.layers, self.step.layers), start=1):
                 W, b = self.params[f"{l - 1}.W"], self.params[f"{l - 1}.b"]
-                assert rec.X is not None and rec.Z is not None and rec.A is not None
                 act = layer.activation.name
                 for j in range(layer.n_out):
                     if not self.keep("z", "forward", l, j, n, rec.Z[n, j]):
@@ -162,7 +162,6 @@ class Ledger:
     def loss(self) -> None:
         L = len(self.net.layers)
         A = self.step.layers[-1].A
-        assert A is not None
         k = self.net.n_out
         for n in range(self.n):
             for j in range(k):
@@ -205,13 +204,10 @@ class Ledger:
             self.emit(kind="loss_total", phase="loss", symbol="L", value=total, expression="L_{data} + L_{L2}",
                       numbers=f"{self.f(self.step.data_loss or 0.0)} + {self.f(self.step.penalty or 0.0)}")
 
-    def _derivative(self, l: int, j: int, n: int) -> tuple[str, float] | None:
-        """Emit ``f'(z^(l)_j)`` for sample ``n``; returns its symbol and value (None for softmax)."""
+    def _derivative(self, l: int, j: int, n: int) -> tuple[str, float]:
+        """Emit ``f'(z^(l)_j)`` for sample ``n`` (an elementwise activation); returns its symbol and value."""
         layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-        assert rec.Z is not None and rec.A is not None
         act = layer.activation
-        if act.name == "softmax":
-            return None
         # The engine's own derivative: backward with dA = 1 gives f'(z) for an elementwise activation.
         value = float(act.backward(rec.Z[n:n + 1, j:j + 1], rec.A[n:n + 1, j:j + 1], np.ones((1, 1)))[0, 0])
         symbol = f"{act.name}'({sym('z', l, j)})"
@@ -235,7 +231,6 @@ class Ledger:
         for n in range(self.n):
             for l in range(L, 0, -1):
                 layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-                assert rec.dZ is not None and rec.A is not None
                 for j in range(layer.n_out):
                     if not self.keep("delta", "backward", l, j, n, rec.dZ[n, j]):
                         continue
@@ -245,10 +240,8 @@ class Ledger:
                         self._output_delta(n, j, delta)
                         continue
                     nxt, below = self.net.layers[l], self.step.layers[l]
-                    assert below.dZ is not None and below.dX is not None
                     W = self.params[f"{l}.W"]
                     derivative = self._derivative(l, j, n)
-                    assert derivative is not None
                     ks = range(nxt.n_out)
                     expression = "(" + " + ".join(f"{sym('w', l + 1, j, k)}*{sym('delta', l + 1, k)}" for k in ks) + ")"
                     numbers = "(" + " + ".join(f"{self.t(W[j, k])}*{self.t(below.dZ[n, k])}" for k in ks) + ")"
@@ -262,7 +255,6 @@ class Ledger:
     def _output_delta(self, n: int, j: int, delta: dict[str, Any]) -> None:
         L = len(self.net.layers)
         layer, rec, loss = self.net.layers[-1], self.step.layers[-1], self.net.loss_fn
-        assert rec.A is not None and self.step.loss_gradient is not None
         a, y = sym("a", L, j), f"y_{j + 1}"
         av, yv = self.f(rec.A[n, j]), self.f(self.Y[n, j])
         k = self.net.n_out
@@ -291,14 +283,12 @@ class Ledger:
                       note="softmax couples the outputs: its Jacobian is diag(a) - a a^T")
             return
         derivative = self._derivative(L, j, n)
-        assert derivative is not None
         self.emit(**delta, expression=f"{grad(a)} * {derivative[0]}", numbers=f"{self.t(d)} * {self.t(derivative[1])}")
 
     def gradients(self) -> None:
         l2 = self.net.l2
         for l in range(len(self.net.layers), 0, -1):
             layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-            assert rec.X is not None and rec.dZ is not None and rec.dW is not None and rec.db is not None
             key_W, key_b = f"{l - 1}.W", f"{l - 1}.b"
             W, final = self.params[key_W], self.grads[key_W]
             samples = range(self.n)
@@ -324,12 +314,16 @@ class Ledger:
                     self.emit(kind="db", phase="gradient", symbol=grad(sym("b", l, j)), value=float(self.grads[key_b][j]),
                               expression=self.sum_n(self.s("delta", l, j)),
                               numbers=" + ".join(self.t(rec.dZ[n, j]) for n in samples) if self.n > 1 else "",
-                              layer=l, neuron=j, indices=(j,), key=key_b)
+                              layer=l, neuron=j, indices=(j,), key=key_b,
+                              note="the deltas of all samples are added up first; b changes once, after the sum "
+                                   "(changing b inside the loop over samples is a different algorithm)"
+                              if self.n > 1 and j == 0 and l == len(self.net.layers) else "")
             self.flush()
 
     def update(self) -> None:
         opt = self.optimizer
-        assert opt is not None
+        if opt is None:
+            return
         lr = self.f(opt.lr)
         for key, u in self.step.updates.items():
             k, name = key.split(".")
@@ -339,6 +333,7 @@ class Ledger:
                 if not self.keep("update", "update", l, j, None, float(u.after[idx])):
                     continue
                 p = sym(name.lower(), l, *idx)
+                steps: list[str] = []
                 g, gv, pv = grad(p), float(u.grad[idx]), self.f(float(u.before[idx]))
                 common = dict(phase="update", layer=l, neuron=j, indices=tuple(int(i) for i in idx), key=key, op="<-")
                 if isinstance(opt, SGD) and opt.momentum:
@@ -370,10 +365,14 @@ class Ledger:
                     expression = f"{p} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)"
                     numbers = (f"{pv} - {lr}/(1 - {b1}^{t}) * {self.t(m)}/(sqrt({self.f(v)})/sqrt(1 - {b2}^{t}) + "
                                f"{self.f(opt.eps)})")
+                    # The bias-corrected step size and denominator, worked out for the reader (the value is the engine's).
+                    step_size = opt.lr / (1 - opt.betas[0] ** t)
+                    denominator = math.sqrt(v) / math.sqrt(1 - opt.betas[1] ** t) + opt.eps
+                    steps = [f"{pv} - {self.f(step_size)} * {self.t(m)}/{self.f(denominator)}"]
                     common["note"] = f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections"
                 else:
                     expression, numbers = "", ""
                     common["note"] = f"{type(opt).__name__}'s own rule"
                 self.emit(kind="update", symbol=p, value=float(u.after[idx]), expression=expression, numbers=numbers,
-                          **common)
+                          steps=steps, **common)
             self.flush()

@@ -22,7 +22,7 @@ The first Dense layer (``net.layers[0]``, parameter keys ``"0.W"``, ``"0.b"``) i
 Every :class:`Record` carries ``layer`` as in the symbol (1 = first Dense layer, 0 = input), ``neuron``
 and ``indices`` as 0-based array indices, and ``key`` the parameter name where it is about one.
 
-Next read: ``trace.py``.
+Next read: ``hooks.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ SYMBOLS_HELP = (
     "w^(l)_{i,j} joins neuron i of layer l-1 to neuron j of layer l; z = weighted sum, a = activation, "
     "delta = dL/dz; [n] = of sample n. Array keys count from 0: \"0.W\"[i, j] is w^(1)_{i+1,j+1}. "
     "Samples are the 0-based rows of X."
+)
+
+# The same, typeset for the LaTeX renderers.
+SYMBOLS_HELP_TEX = (
+    r"Symbols: layer $l$ as superscript $^{(l)}$, neuron as subscript, both counted from 1 ($x_i = a^{(0)}_i$ is "
+    r"input $i$). $w^{(l)}_{i,j}$ joins neuron $i$ of layer $l-1$ to neuron $j$ of layer $l$; $z$ = weighted sum, "
+    r"$a$ = activation, $\delta = \partial L / \partial z$; $[n]$ = of sample $n$. Array keys count from 0: "
+    r"\texttt{0.W[i, j]} is $w^{(1)}_{i+1,j+1}$. Samples are the 0-based rows of $X$."
 )
 
 PHASES = ("forward", "loss", "backward", "gradient", "update")

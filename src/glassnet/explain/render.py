@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from glassnet.errors import ConfigError
-from glassnet.explain.records import SYMBOLS_HELP, Record, tex_escape
+from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, tex_escape
 from glassnet.explain.records import to_latex as tex_math
 
 if TYPE_CHECKING:
@@ -86,6 +86,41 @@ def to_text(trace: Trace, max_records: int | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+def print_rich(trace: Trace, console: Any = None, max_records: int | None = None) -> None:
+    """Print the ledger with rich: one table per phase and sample (quantity, formula with numbers, value)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    check_size(trace, max_records)
+    console = console or Console()
+    console.print("[bold]One training step, every number[/bold]")
+    for line in summary_lines(trace):
+        console.print(line, highlight=False, markup=False)
+    console.print(SYMBOLS_HELP, style="dim", highlight=False, markup=False)
+    for title, records in groups(trace):
+        table = Table(title=title, title_justify="left", title_style="bold", show_edge=False, pad_edge=False)
+        table.add_column("quantity", style="cyan", no_wrap=True)
+        table.add_column("formula with the numbers", overflow="fold")
+        table.add_column("value", justify="right", style="bold", no_wrap=True)
+        for r in records:
+            if r.value is None:
+                table.add_row(escape(r.symbol), escape(r.note), "", style="dim")
+                continue
+            right = r.right()[:-1]
+            formula = escape(f"{r.op} " + " = ".join(right)) if right else ""
+            if r.note:
+                formula += f"\n[dim]{escape(r.note)}[/dim]"
+            table.add_row(escape(r.symbol), formula, r.shown_value)
+        console.print()
+        console.print(table)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 # --------------------------------------------------------------------------- Markdown
 def to_markdown(trace: Trace, max_records: int | None = None) -> str:
     check_size(trace, max_records)
@@ -118,7 +153,7 @@ def to_latex(trace: Trace, document: bool = False, max_records: int | None = Non
     check_size(trace, max_records)
     out = [r"\section*{One training step, every number}", r"\begin{itemize}"]
     out += [rf"\item {tex_escape(line)}" for line in summary_lines(trace)]
-    out += [r"\end{itemize}", tex_escape(SYMBOLS_HELP)]
+    out += [r"\end{itemize}", SYMBOLS_HELP_TEX]
     for title, records in groups(trace):
         out += ["", rf"\subsection*{{{tex_escape(title)}}}", r"\begin{itemize}"]
         for r in records:

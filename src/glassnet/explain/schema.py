@@ -14,6 +14,9 @@ Top level (all keys always present)::
     loss, data_loss, penalty                   numbers
     params_before, gradients                   {"0.W": [[...]], "0.b": [...], ...}
     params_after  null (no optimizer) or the same keys
+    layers        per Dense layer, the recorded arrays (n_samples x n_out each):
+                  [{"layer": 1, "z": [[...]], "a": [[...]], "delta": [[...]]}, ...]
+    digits        significant digits of the numbers written in formulas
     phases        ["forward", "loss", "backward", "gradient", "update"]
     records       [record, ...] in step order
 
@@ -92,6 +95,9 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
         "params_before": {k: _array(v) for k, v in trace.params_before.items()},
         "gradients": {k: _array(v) for k, v in trace.gradients.items()},
         "params_after": {k: _array(v) for k, v in trace.updates.items()} if trace.updates is not None else None,
+        "layers": [{"layer": l, "z": _array(rec.Z), "a": _array(rec.A), "delta": _array(rec.dZ)}
+                   for l, rec in enumerate(trace.step.layers, start=1)],
+        "digits": trace.digits,
         "phases": list(PHASES),
         "records": [r.to_dict() for r in trace.records],
     }

@@ -6,6 +6,9 @@ forward, loss and backward. Unless ``apply=True`` it then puts back the paramete
 a deep copy of the optimizer, so neither the network's parameters nor the optimizer's state change.
 
 Next read: ``ledger.py`` (records from the recorded arrays), then ``render.py`` and ``schema.py``.
+Note: ``glassnet.explain`` (the attribute of the package) is this module's function :func:`explain`; import
+the modules with ``from glassnet.explain.trace import Trace`` (``import glassnet.explain.trace as m`` would
+look ``trace`` up on the function).
 """
 
 from __future__ import annotations
@@ -55,7 +58,8 @@ class Trace:
 
     def __init__(self, net: Network, X: Array, Y: Array, step: StepRecord, records: list[Record],
                  params_before: dict[str, Array], gradients: dict[str, Array], optimizer: Optimizer | None,
-                 applied: bool, digits: int, rows: list[int] | None = None) -> None:
+                 applied: bool, digits: int, rows: list[int] | None = None,
+                 params_after: dict[str, Array] | None = None) -> None:
         self.records = records
         self.step = step
         self.inputs, self.targets = X, Y
@@ -63,7 +67,7 @@ class Trace:
         self.data_loss = float(step.data_loss) if step.data_loss is not None else float("nan")
         self.penalty = float(step.penalty or 0.0)
         self.loss = self.data_loss + self.penalty
-        self.updates = {k: u.after.copy() for k, u in step.updates.items()} if optimizer is not None else None
+        self.updates = params_after if optimizer is not None else None
         self.optimizer = optimizer.config() if optimizer is not None else None
         self.applied = applied
         self.digits = digits
@@ -109,6 +113,12 @@ class Trace:
         from glassnet.explain.render import to_text
 
         return to_text(self, max_records)
+
+    def print(self, console: Any = None, max_records: int | None = None) -> None:
+        """Print the ledger as rich tables (to ``console``, a ``rich.console.Console``, or the terminal)."""
+        from glassnet.explain.render import print_rich
+
+        print_rich(self, console, max_records)
 
     def to_markdown(self, max_records: int | None = None) -> str:
         """A Markdown document: one table per phase and sample, formulas in code spans."""
@@ -175,9 +185,9 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         ``"sgd"``, ``"adam"`` or an optimizer object (its state, e.g. momentum, is used); with one the
         trace includes the update. ``lr`` is the learning rate of an optimizer given by name.
     apply : bool
-        If True, the step really happens: the parameters (and the optimizer's state) change exactly as
-        ``net.step`` would change them. If False (default), nothing about ``net`` or ``optimizer`` changes
-        except the layers' caches and gradient buffers.
+        If True (and with an optimizer), the step really happens: the parameters and the optimizer's state
+        change exactly as ``net.step`` would change them. If False (default), nothing about ``net`` or
+        ``optimizer`` changes except the layers' caches and gradient buffers.
     neurons : dict, optional
         Compact mode for wide layers: ``{layer: [neuron, ...]}`` shows full detail only for those neurons
         (layer numbered as in the symbols, 1 = first Dense layer, 0 = inputs; neurons 0-based as in the
@@ -187,6 +197,8 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         Significant digits of the numbers written in formulas (``value`` keeps every digit).
     max_terms : int
         Refuse (with advice) a trace that would write more numbers than this.
+    rows : sequence of int, optional
+        The row numbers of these samples in the data they came from, for the headings (default 0..n-1).
 
     Returns
     -------
@@ -221,10 +233,12 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
             opt = copy.deepcopy(opt)  # the update record must not advance the caller's optimizer state
     params = net.parameters()
     before = {k: p.copy() for k, p in params.items()}
+    after: dict[str, Array] | None = None
     with recording(net, opt) as step:
         try:
             if opt is not None:
                 net._step(X, Y, opt)  # the very code net.step and fit run
+                after = {k: p.copy() for k, p in params.items()}
             else:
                 net._forward(X)
                 net._loss_value(Y)
@@ -236,4 +250,4 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
                     p[...] = before[key]
     records = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits).build()
     return Trace(net, X, Y, step, records, before, gradients, opt, apply and opt is not None, digits,
-                 list(rows) if rows is not None else None)
+                 list(rows) if rows is not None else None, after)

@@ -16,7 +16,7 @@ import numpy as np
 
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
-from glassnet.explain.records import SYMBOLS_HELP, Record, fmt, sym, tex_escape, to_latex
+from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
 from glassnet.explain.render import PREAMBLE, TITLES
 from glassnet.explain.trace import Trace, explain
 
@@ -41,12 +41,12 @@ class Worksheet:
                 out.append((sym(name.lower(), int(index) + 1, *idx), float(array[idx])))
         return out
 
-    def settings(self) -> str:
+    def settings(self) -> list[str]:
         t = self.trace
-        parts = [f"network {t.network['description']}", f"loss {t.network['loss']}"]
+        lines = [f"network: {t.network['description']}"]
         if t.optimizer:
-            parts.append("optimizer " + ", ".join(f"{k}={v}" for k, v in t.optimizer.items()))
-        return "; ".join(parts)
+            lines.append("optimizer: " + ", ".join(f"{k}={v}" for k, v in t.optimizer.items()))
+        return lines
 
     @staticmethod
     def question(r: Record) -> str:
@@ -56,11 +56,11 @@ class Worksheet:
     def to_markdown(self, answers: bool = True) -> str:
         d = self.trace.digits
         out = ["# Worksheet: one training step by hand", "",
-               f"Compute each blank to at least 4 significant digits, in order. {self.settings()}.", "",
-               f"> {SYMBOLS_HELP}", "", "## Given", ""]
-        out += [f"- `{r.symbol} = {fmt(r.value or 0.0, d)}`" + (f" (sample {self.trace.rows[r.sample]})"
-                                                                 if r.sample is not None and self.trace.n_samples > 1
-                                                                 else "") for r in self.givens]
+               "Compute each blank to at least 4 significant digits, in order; the answer key is at the end.", ""]
+        out += [f"- {line}" for line in self.settings()]
+        out += ["", f"> {SYMBOLS_HELP}", "", "## Given", ""]
+        out += [f"- `{r.formula}`" + (f" (sample {self.trace.rows[r.sample]})"
+                                      if r.sample is not None and self.trace.n_samples > 1 else "") for r in self.givens]
         out += [f"- `{s} = {fmt(v, d)}`" for s, v in self.parameter_givens()]
         phase = None
         for number, r in enumerate(self.questions, start=1):
@@ -78,9 +78,10 @@ class Worksheet:
         d = self.trace.digits
         blank = r"\underline{\hspace{2.5cm}}"
         out = [r"\section*{Worksheet: one training step by hand}",
-               tex_escape(f"Compute each blank to at least 4 significant digits, in order. {self.settings()}."),
-               "", tex_escape(SYMBOLS_HELP), r"\subsection*{Given}", r"\begin{itemize}"]
-        out += [rf"\item ${to_latex(r.symbol)} = {to_latex(fmt(r.value or 0.0, d))}$" for r in self.givens]
+               tex_escape("Compute each blank to at least 4 significant digits, in order; the answer key is at the end."),
+               r"\begin{itemize}", *[rf"\item {tex_escape(line)}" for line in self.settings()], r"\end{itemize}",
+               SYMBOLS_HELP_TEX, r"\subsection*{Given}", r"\begin{itemize}"]
+        out += [rf"\item ${r.latex}$" for r in self.givens]
         out += [rf"\item ${to_latex(s)} = {to_latex(fmt(v, d))}$" for s, v in self.parameter_givens()]
         out += [r"\end{itemize}", r"\begin{enumerate}"]
         phase = None

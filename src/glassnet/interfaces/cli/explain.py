@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   glassnet explain xor.npz --data xor --sample all --format json --out step.json
   glassnet explain --layers 2,2,2 --data xor --optimizer adam --lr 0.01 --format tex --out step.tex
   glassnet explain wide.npz --data wide.csv --neurons "1:0,2;2:0"
+  glassnet explain --layers 2,2,1 --data xor --worksheet --format tex --out sheet.tex
 
 Symbols: z^(l)_j, a^(l)_j, w^(l)_{i,j}, b^(l)_j, delta^(l)_j with layer l and neurons counted from 1
 (inputs are layer 0); --sample and --neurons use 0-based row and neuron numbers.
@@ -41,8 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update shown")
     p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (the first step shows the velocity)")
     p.add_argument("--neurons", default=None,
-                   help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' (layer:neurons, 0-based)")
+                   help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' = neurons 0 and 2 of layer 1 "
+                        "and neuron 0 of layer 2 (layers as in the symbols, 1 = first Dense layer; neurons 0-based)")
     p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers")
+    p.add_argument("--worksheet", action="store_true",
+                   help="write a do-it-by-hand exercise with blanks and an answer key instead (md or tex)")
     p.add_argument("--out", default=None, help="write to this file (.txt, .md, .tex, .json) instead of the screen")
     p.set_defaults(func=run)
 
@@ -122,11 +126,34 @@ def run(args: argparse.Namespace) -> int:
         options = {"momentum": args.momentum} if name == "sgd" and args.momentum else {}
         optimizer = get_optimizer(name, args.lr, **options)
     trace = make_trace(args, net, optimizer, parse_neurons(args.neurons), args.digits)
+    if args.worksheet:
+        return write_worksheet(args, trace)
     if args.out:
         trace.save(args.out, args.format)
         print(f"wrote the explanation of one step ({len(trace)} records) to {args.out}")
+    elif (args.format or "text") == "text" and sys.stdout.isatty():
+        trace.print()  # rich tables on a terminal; plain text when piped
     else:
         sys.stdout.write(trace.render(args.format or "text"))
+    return 0
+
+
+def write_worksheet(args: argparse.Namespace, trace: Any) -> int:
+    from glassnet.explain.worksheet import Worksheet
+
+    fmt = args.format or ("tex" if str(args.out or "").lower().endswith(".tex") else "md")
+    if fmt not in ("md", "tex"):
+        raise ConfigError(f"a worksheet is written as md or tex, not {fmt}; use --format md or --format tex")
+    sheet = Worksheet(trace)
+    text = sheet.to_latex() if fmt == "tex" else sheet.to_markdown()
+    if args.out:
+        from glassnet.io import atomic_write
+
+        with atomic_write(args.out, "w") as handle:
+            handle.write(text)
+        print(f"wrote a worksheet of {len(sheet.questions)} blanks, with the answer key, to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
