@@ -75,3 +75,17 @@ def test_readme_doctor_example_is_a_correct_script(cli, tmp_path):
     code, out, err = cli("doctor", str(script))
     assert code == 0, out + err
     assert out.count(" ok ") == 8  # four parameters, both checks
+
+
+def test_gradcheck_command_fails_with_exit_1_on_a_broken_backward(cli, monkeypatch):
+    from glassnet.core.activations import Tanh
+
+    monkeypatch.setattr(Tanh, "backward", lambda self, Z, A, dA: dA * (1 - A))  # should be 1 - A**2
+    code, out, _ = cli("gradcheck", "--layers", "2,3,1", "--activation", "tanh", "--loss", "bce", "--data", "xor")
+    assert code == 1 and "PROBLEMS FOUND" in out
+    assert "0.W" in out and "wrong" in out.split("0.W", 1)[1].split("\n")[0]
+
+
+def test_doctor_sample_option(cli):
+    code, out, _ = cli("doctor", "--gallery", "bias_never_accumulated", "--sample", "2")
+    assert code == 1 and "sampled at most 2 entries per tensor" in out and "never accumulated" in out

@@ -3,6 +3,7 @@
 The expectations come from each program's planted bug (read its docstring), not from the doctor's output.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -42,6 +43,7 @@ def test_gallery_has_at_least_ten_documented_programs():
 def test_doctor_names_the_right_parameters_and_cause(name):
     check, bad, verdict, words = EXPECTED[name]
     report = check_script(gallery.path(name))
+    json.dumps(report.to_dict())  # every report converts to plain data
     findings = [f for f in report.findings if f.details["check"] == check]
     failed = {f.param for f in findings if not f.ok}
     assert failed == bad, str(report)

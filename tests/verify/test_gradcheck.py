@@ -36,6 +36,14 @@ def test_passes_on_every_activation_and_loss(act, loss):
         assert f.details["rel_error"] <= 1e-4 or f.verdict == "kink"
 
 
+@pytest.mark.parametrize("output", ["softmax", "sigmoid", "tanh", "identity"])
+def test_passes_for_mse_on_every_output_activation(output):
+    X, y = _data("mse")
+    Y = np.column_stack([y, 1 - y]).astype(float)
+    net = gn.Network.from_sizes([2, 4, 2], "leaky_relu", output_activation=output, loss="mse", seed=5)
+    assert gradcheck(net, X, Y).ok
+
+
 def test_float32_network_is_checked_in_float64_and_left_unchanged():
     X, y = _data("bce")
     net = _net("tanh", "bce", dtype="float32")
@@ -143,3 +151,5 @@ def test_bad_arguments():
         gradcheck(object(), [[0, 0]], [0])  # type: ignore[arg-type]
     with pytest.raises(gn.ConfigError, match="eps"):
         gradcheck(_net("tanh", "mse"), [[0, 0]], [0], eps=0)
+    with pytest.raises(gn.ConfigError, match="sample"):
+        gradcheck(_net("tanh", "mse"), [[0, 0]], [0], sample=0)

@@ -203,6 +203,14 @@ def check_step(step_fn: Callable[[Any], Any], params: Any, loss_fn: Callable[[An
                             f"or updates inside the row loop), so the effective learning rate is {m:.3g}")
     for name, d in numeric.items():
         report.findings.append(_step_finding(name, P, new, d.values, moves.get(name), ref, lr, moves))
+    full = all(len(d.indices) == P.arrays[k].size for k, d in numeric.items())
+    if full and any(not f.ok for f in report.findings):
+        # Rates read off one step assume the loss is nearly straight along it; say so when it is not.
+        predicted = sum(float(np.dot((new.arrays[k] - P.arrays[k]).ravel(), d.values)) for k, d in numeric.items())
+        actual = loss_value(loss_fn, new) - loss_value(loss_fn, P)
+        if abs(actual - predicted) > 0.5 * abs(predicted):
+            report.notes.append(f"this step is large: the loss changed by {actual:.3g} where a straight line predicts "
+                                f"{predicted:.3g}, so the rates above are rough; a smaller lr gives a cleaner reading")
     if all(f.verdict == "uphill" for f in report.findings):
         report.notes.append("every parameter moved uphill: the gradient's sign is flipped (a delta of target - output) "
                             "while the update subtracts it, or a true gradient is added")
@@ -233,11 +241,14 @@ def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[
     others = [k for k, (r, c) in moves.items() if k != name and c > 0.99 and r > 0]
     if cos < -0.5:
         text = f"`{name}` moved by {-rate:+.3g} x gradient (uphill: the loss rises along it)"
-        if others:
-            typical = float(np.median([moves[k][0] for k in others]))
+        typical = float(np.median([moves[k][0] for k in others])) if others else 0.0
+        if others and lr is not None and abs(typical / lr - 1) > RATE_TOL:  # the others are off too: a broader fault
+            text += (f" while the others moved at {typical / lr:.3g} x lr = {lr:g}: the parameters are probably updated "
+                     "inside the row loop, before all rows are accumulated, so later rows see moved parameters")
+        elif others:
             scale = typical / lr if lr else 1.0  # how much the gradient the step uses is scaled, from the others
             text += (f" while {', '.join(others[:4])}{' ...' if len(others) > 4 else ''} moved by {-typical:+.3g} x "
-                     f"gradient: its gradient is added to the parameter, with learning rate {-rate / scale:.3g}, instead "
+                     f"gradient: its gradient is added to the parameter, with learning rate {-rate / scale:.2g}, instead "
                      "of being accumulated and subtracted (e.g. `b += delta` inside the row loop instead of "
                      "`db += delta` there and `b -= lr * db` after it)")
         else:
@@ -246,7 +257,8 @@ def _step_finding(name: str, P: Params, new: Params, g: np.ndarray, move: tuple[
     if cos < 0.99:
         return Finding(name, "direction", f"`{name}` moved in a direction that is not the gradient's (cosine {cos:.3f}, "
                        f"effective rate {rate:.3g}): updates applied before all rows are accumulated, or parameters "
-                       "changed inside the row loop", False, details)
+                       "changed inside the row loop (per-row updates with a large learning rate do this too)", False,
+                       details)
     if ref is not None and not (abs(rate / ref - 1) <= RATE_TOL):
         base = f"lr = {lr:g}" if lr is not None else f"the other parameters (-{ref:.3g} x gradient)"
         return Finding(name, "rate", f"`{name}` moved by -{rate:.3g} x gradient, {rate / ref:.3g} x {base}: the "

@@ -7,6 +7,8 @@ The arrays are perturbed in place and restored bit-exactly afterwards.
 Checking every entry costs two loss evaluations per entry, so for big tensors :func:`choose_entries`
 picks a seeded sample per tensor (never a whole tensor skipped), and :func:`plan` estimates the time
 first and refuses, with the estimate and the fix, when a full check would take too long.
+
+Next read: ``gradcheck.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core.checks import positive_int
 from glassnet.errors import ConfigError
 
 Array = NDArray[Any]
@@ -42,6 +45,8 @@ class Differences:
 
 def choose_entries(params: dict[str, Array], sample: int | None, seed: int = 0) -> dict[str, NDArray[np.int64]]:
     """Flat indices to check per tensor: all of them, or ``sample`` of them chosen at random (seeded)."""
+    if sample is not None:
+        sample = positive_int(sample, "sample (entries to check per tensor)")
     rng = np.random.default_rng(seed)
     chosen = {}
     for name, p in params.items():
