@@ -200,6 +200,8 @@ class _GlassMLP(BaseEstimator):
                                   "reached and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         finally:
             net.l2 = 0.0  # the penalty depends on the batch size; network_ itself carries none
+            for layer in net.layers:  # drop the last batch's cached activations (they would be pickled too)
+                layer.cache = {}
         if early:
             self.best_loss_ = None
             if self._best_params is not None:  # keep the weights of the best validation score, like scikit-learn
@@ -267,7 +269,27 @@ class _GlassMLP(BaseEstimator):
 
 
 class GlassClassifier(ClassifierMixin, _GlassMLP):
-    """A multi-layer perceptron classifier trained by glassnet (see the module docstring for every setting).
+    """A multi-layer perceptron classifier trained by glassnet (the module docstring maps every setting).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Units of each hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu"}, default "relu"
+        Hidden-layer activation.
+    solver : {"adam", "sgd"}, default "adam"
+    alpha : float, default 1e-4
+        L2 penalty ``alpha / (2 * n_batch) * sum(W**2)``, as in MLPClassifier.
+    batch_size : int or "auto", default "auto" (``min(200, n_samples)``)
+    learning_rate_init : float, default 1e-3
+    max_iter : int, default 200
+        Maximum number of epochs.
+    shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
+    validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change
+        As in ``sklearn.neural_network.MLPClassifier``.
+
+    A loss or gradient that becomes NaN/inf raises :class:`glassnet.TrainingDiverged` (MLPClassifier
+    would carry on with NaN weights); lower ``learning_rate_init``.
 
     Attributes
     ----------
@@ -354,8 +376,8 @@ class GlassClassifier(ClassifierMixin, _GlassMLP):
 class GlassRegressor(RegressorMixin, _GlassMLP):
     """A multi-layer perceptron regressor trained by glassnet (identity outputs, mean squared error).
 
-    ``y`` may have several columns (one output unit each). Attributes as :class:`GlassClassifier`,
-    without ``classes_``.
+    ``y`` may have several columns (one output unit each). Parameters and attributes as
+    :class:`GlassClassifier` (without ``classes_``), with ``MLPRegressor``'s meaning.
     """
 
     _regressor = True

@@ -130,3 +130,14 @@ def test_huge_stream_is_read_once_into_compact_arrays():
     assert next(source, None) is None  # consumed once, to the end
     # Holding the text rows (lists of 5 strings) would take ~25x the final array; streaming stays near 2-3x.
     assert peak < 4 * d.X.nbytes, (peak, d.X.nbytes)
+
+
+def test_binary_and_other_delimiters(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"PK\x03\x04\x14\x00\xff\xfe\x00binary")
+    with pytest.raises(gn.DataError, match="is not UTF-8 text.*is it a CSV file"):
+        load_csv(path)
+    semi = write(tmp_path, "a;b;y\n1;2;0\n3;4;1\n", "semi.csv")
+    with pytest.raises(gn.DataError, match="pass delimiter="):
+        load_csv(semi)
+    assert load_csv(semi, delimiter=";").X.tolist() == [[1, 2], [3, 4]]

@@ -103,13 +103,19 @@ def load_csv(path: str | os.PathLike[str] | Iterable[str], target: str | int | N
         raise ConfigError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}")
     if target is None:
         target = -1
-    if isinstance(path, (str, os.PathLike)):
-        source = str(path)
+    source = str(path) if isinstance(path, (str, os.PathLike)) else str(getattr(path, "name", "<stream>"))
+    try:
+        if not isinstance(path, (str, os.PathLike)):
+            return _read(path, source, target, delimiter, header, missing, task)
         if not os.path.isfile(path):
             raise DataError(f"CSV file {source} does not exist" + (" (it is a folder)" if os.path.isdir(path) else ""))
         with open(path, newline="", encoding="utf-8-sig") as handle:
             return _read(handle, source, target, delimiter, header, missing, task)
-    return _read(path, getattr(path, "name", "<stream>"), target, delimiter, header, missing, task)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+                        f"{exc.start}); is it a CSV file? Save it as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise DataError(f"{source} could not be read as CSV ({exc}); is it a CSV file?") from None
 
 
 def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, header: bool | None,
@@ -126,7 +132,8 @@ def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, 
     if has_header and second_row is None:
         raise DataError(f"{source} has a header ({', '.join(first)}) but no data rows")
     if width < 2:
-        raise DataError(f"{source} has {width} column; it needs at least one feature column and a target column")
+        raise DataError(f"{source} has {width} column; it needs at least one feature column and a target column "
+                        f"(if its fields are separated by something other than {delimiter!r}, pass delimiter=...)")
     t = _target_index(target, names, has_header, source)
     feature_cols = [j for j in range(width) if j != t]
 
