@@ -158,3 +158,13 @@ def test_missing_optional_libraries_name_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(gn.errors.MissingDependency, match=r'pip install "glassnet\[plot\]"'):
         importlib.import_module("glassnet.viz.plots")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_to_torch():
+    from glassnet.sklearn import GlassClassifier
+
+    X, y = gn.datasets.blobs(n=40, seed=0)
+    clf = GlassClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    module = to_torch(clf)
+    np.testing.assert_allclose(module(torch.from_numpy(X)).detach().numpy(), clf.predict_proba(X), rtol=1e-12)

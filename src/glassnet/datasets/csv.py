@@ -187,10 +187,9 @@ def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, 
     X = np.frombuffer(values, dtype=np.float64).reshape(n, len(feature_cols)) if n else np.empty((0, len(feature_cols)))
     codes = np.frombuffer(label_codes, dtype=np.int64)
     numbers = np.frombuffer(target_values, dtype=np.float64)
-    keep = np.ones(n, dtype=bool)
-    if missing_rows:
+    if missing_rows:  # (without any, X stays a view of the buffer it was read into: no copy)
         keep = _handle_missing(X, missing_rows, missing_count, missing_where, names, feature_cols, t, missing, source)
-    X, codes, numbers = X[keep], codes[keep], numbers[keep]
+        X, codes, numbers = X[keep], codes[keep], numbers[keep]
     if not len(X):
         raise DataError(f"{source} has no usable data rows" + (" after dropping rows with missing values" if n else ""))
     y, classes = _target(codes, numbers, labels, names[t], task, source)
