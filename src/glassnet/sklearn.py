@@ -208,11 +208,11 @@ class _GlassMLP(BaseEstimator):
             net.l2 = 0.0  # the penalty depends on the batch size; network_ itself carries none
             for layer in net.layers:  # drop the last batch's cached activations (they would be pickled too)
                 layer.cache = {}
+            best = self.__dict__.pop("_best_params", None)
         if early:
             self.best_loss_ = None
-            if self._best_params is not None:  # keep the weights of the best validation score, like scikit-learn
-                net.set_parameters(self._best_params)
-        del self._best_params
+            if best is not None:  # keep the weights of the best validation score, like scikit-learn
+                net.set_parameters(best)
 
     def _epoch(self, X: NDArray[np.floating], Y: NDArray[np.floating], size: int) -> float:
         """One pass of mini-batch steps of ``size`` rows; returns the mean loss on scikit-learn's scale."""

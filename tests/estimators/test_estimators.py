@@ -189,3 +189,14 @@ def test_bad_input_errors():
         GlassRegressor().predict(X)
     with pytest.warns(UserWarning, match="batch_size 50 is larger than the 4 samples"):
         GlassRegressor(batch_size=50, max_iter=1).fit(X, [0.0, 1.0, 2.0, 3.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_is_raised_and_leaves_a_clean_estimator():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    reg = GlassRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, learning_rate_init=1e8, alpha=0.1,
+                         early_stopping=True, random_state=0)
+    with pytest.raises(gn.TrainingDiverged, match="smaller learning rate"):
+        reg.fit(X, X[:, 0] * 1e3)
+    assert reg.network_.l2 == 0.0 and "_best_params" not in vars(reg)
+    assert all(layer.cache == {} for layer in reg.network_.layers)
