@@ -19,7 +19,9 @@ How the settings map onto glassnet (``MLPClassifier`` semantics are kept whereve
   ``2 / k`` times MLPRegressor's, so Adam takes the same steps (it is scale-free up to ``epsilon``) and
   SGD needs ``learning_rate_init * k / 2`` to match. ``loss_curve_`` is on MLPRegressor's scale.
 * ``solver``: ``"adam"`` (``beta_1``, ``beta_2``, ``epsilon``) or ``"sgd"`` (``momentum``, ``nesterovs_momentum``)
-  with the constant ``learning_rate_init``.
+  with the constant ``learning_rate_init``. SGD with (Nesterov) momentum takes exactly scikit-learn's steps
+  (PyTorch's formulation is the same update); Adam is ``torch.optim.Adam``, whose ``epsilon`` sits after the
+  bias correction rather than before it as in scikit-learn (a difference of order ``epsilon``).
 * ``batch_size="auto"`` is ``min(200, n_samples)``; ``max_iter`` counts epochs; ``tol``,
   ``n_iter_no_change``, ``early_stopping`` and ``validation_fraction`` stop training exactly as in
   scikit-learn; ``warm_start`` continues from the current weights with a new optimizer, ``partial_fit``
@@ -94,7 +96,10 @@ class _GlassMLP(BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        try:
+            sizes = [sizes] if isinstance(sizes, numbers.Integral) else list(sizes)
+        except TypeError:
+            sizes = [None]
         for s in sizes:
             if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0:
                 raise ConfigError("hidden_layer_sizes must be positive integers, e.g. (100,) or (64, 32); "
@@ -186,9 +191,10 @@ class _GlassMLP(BaseEstimator):
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -math.inf
         self._best_params: dict[str, NDArray[np.floating]] | None = None
+        size = self._batch_size(len(X))
         try:
             for _ in range(1 if incremental else int(self.max_iter)):
-                self.loss_curve_.append(self._epoch(X, Y))
+                self.loss_curve_.append(self._epoch(X, Y, size))
                 self.n_iter_ += 1
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
@@ -200,19 +206,21 @@ class _GlassMLP(BaseEstimator):
                                   "reached and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         finally:
             net.l2 = 0.0  # the penalty depends on the batch size; network_ itself carries none
+            for layer in net.layers:  # drop the last batch's cached activations (they would be pickled too)
+                layer.cache = {}
+            best = self.__dict__.pop("_best_params", None)
         if early:
             self.best_loss_ = None
-            if self._best_params is not None:  # keep the weights of the best validation score, like scikit-learn
-                net.set_parameters(self._best_params)
-        del self._best_params
+            if best is not None:  # keep the weights of the best validation score, like scikit-learn
+                net.set_parameters(best)
 
-    def _epoch(self, X: NDArray[np.floating], Y: NDArray[np.floating]) -> float:
-        """One pass of mini-batch steps; returns the mean loss on scikit-learn's scale."""
+    def _epoch(self, X: NDArray[np.floating], Y: NDArray[np.floating], size: int) -> float:
+        """One pass of mini-batch steps of ``size`` rows; returns the mean loss on scikit-learn's scale."""
         net, n = self.network_, len(X)
         # The regressor's objective is 2/k times MLPRegressor's (module docstring), so its penalty is too.
         scale = 2.0 / Y.shape[1] if self._regressor else 1.0
         total = 0.0
-        for rows in batches(n, self._batch_size(n), net.rng.permutation(n) if self.shuffle else None):
+        for rows in batches(n, size, net.rng.permutation(n) if self.shuffle else None):
             Xb, Yb = X[rows], Y[rows]
             net.l2 = scale * self.alpha / len(Xb)  # scikit-learn's alpha / (2 n_batch) * ||W||^2, see docstring
             if self._regressor:  # report MLPRegressor's loss: half the mean squared error + its own penalty
@@ -267,7 +275,27 @@ class _GlassMLP(BaseEstimator):
 
 
 class GlassClassifier(ClassifierMixin, _GlassMLP):
-    """A multi-layer perceptron classifier trained by glassnet (see the module docstring for every setting).
+    """A multi-layer perceptron classifier trained by glassnet (the module docstring maps every setting).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default (100,)
+        Units of each hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu"}, default "relu"
+        Hidden-layer activation.
+    solver : {"adam", "sgd"}, default "adam"
+    alpha : float, default 1e-4
+        L2 penalty ``alpha / (2 * n_batch) * sum(W**2)``, as in MLPClassifier.
+    batch_size : int or "auto", default "auto" (``min(200, n_samples)``)
+    learning_rate_init : float, default 1e-3
+    max_iter : int, default 200
+        Maximum number of epochs.
+    shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
+    validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change
+        As in ``sklearn.neural_network.MLPClassifier``.
+
+    A loss or gradient that becomes NaN/inf raises :class:`glassnet.TrainingDiverged` (MLPClassifier
+    would carry on with NaN weights); lower ``learning_rate_init``.
 
     Attributes
     ----------
@@ -354,8 +382,8 @@ class GlassClassifier(ClassifierMixin, _GlassMLP):
 class GlassRegressor(RegressorMixin, _GlassMLP):
     """A multi-layer perceptron regressor trained by glassnet (identity outputs, mean squared error).
 
-    ``y`` may have several columns (one output unit each). Attributes as :class:`GlassClassifier`,
-    without ``classes_``.
+    ``y`` may have several columns (one output unit each). Parameters and attributes as
+    :class:`GlassClassifier` (without ``classes_``), with ``MLPRegressor``'s meaning.
     """
 
     _regressor = True

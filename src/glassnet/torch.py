@@ -48,7 +48,7 @@ FORMAT = "glassnet-torch"
 _FLOAT_DTYPES = {torch.float64: "float64", torch.float32: "float32"}
 
 
-def _activation_module(name: str, slope: float | None) -> Any:
+def _activation_module(name: str, slope: float | None, where: str) -> Any:
     modules = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
     if name == "identity":
         return None
@@ -56,6 +56,8 @@ def _activation_module(name: str, slope: float | None) -> Any:
         return nn.LeakyReLU(negative_slope=slope)
     if name == "softmax":
         return nn.Softmax(dim=1)
+    if name not in modules:
+        raise ConfigError(f"{where} uses activation {name!r}, which the PyTorch bridge does not know")
     return modules[name]()
 
 
@@ -64,15 +66,16 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
 
     Parameters
     ----------
-    net : Network
+    net : Network, or a fitted ``glassnet.sklearn`` estimator (its ``network_``)
     include_output_activation : bool
         ``True`` (default): the module ends with the output activation (e.g. ``nn.Softmax(dim=1)``), so it
         outputs what ``net.forward`` does. ``False``: it ends with the last ``nn.Linear`` and outputs
         logits, which is what ``nn.CrossEntropyLoss`` / ``nn.BCEWithLogitsLoss`` expect when you continue
         training in PyTorch.
     """
+    net = getattr(net, "network_", net)  # a fitted GlassClassifier / GlassRegressor gives its network
     if not isinstance(net, Network):
-        raise GlassnetTypeError(f"to_torch needs a glassnet Network, got {type(net).__name__}")
+        raise GlassnetTypeError(f"to_torch needs a glassnet Network (or a fitted glassnet estimator), got {type(net).__name__}")
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules: list[Any] = []
     for i, layer in enumerate(net.layers):
@@ -83,7 +86,7 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
             linear.bias.copy_(torch.from_numpy(layer.params["b"].copy()))
         modules.append(linear)
         last = i == len(net.layers) - 1
-        act = _activation_module(layer.activation.name, getattr(layer.activation, "slope", None))
+        act = _activation_module(layer.activation.name, getattr(layer.activation, "slope", None), f"layer {i} ({layer})")
         if act is not None and (include_output_activation or not last):
             modules.append(act)
     return nn.Sequential(*modules)

@@ -144,3 +144,27 @@ def test_onnx_export_runs_the_same_function(tmp_path):
     X = np.random.default_rng(0).normal(size=(6, 3))  # a batch size other than the example's 1
     (out,) = ReferenceEvaluator(model).run(None, {"x": X})
     np.testing.assert_allclose(out, net.forward(X), rtol=1e-12, atol=1e-14)
+
+
+def test_missing_optional_libraries_name_the_extra(monkeypatch, tmp_path):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(gn.errors.MissingDependency, match=r'ONNX export needs onnx.*pip install "glassnet\[onnx\]"'):
+        export_onnx(make([2, 3, 1], "tanh", "mse"), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    monkeypatch.delitem(sys.modules, "glassnet.viz.plots", raising=False)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(gn.errors.MissingDependency, match=r'pip install "glassnet\[plot\]"'):
+        importlib.import_module("glassnet.viz.plots")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_estimator_to_torch():
+    from glassnet.sklearn import GlassClassifier
+
+    X, y = gn.datasets.blobs(n=40, seed=0)
+    clf = GlassClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, y)
+    module = to_torch(clf)
+    np.testing.assert_allclose(module(torch.from_numpy(X)).detach().numpy(), clf.predict_proba(X), rtol=1e-12)

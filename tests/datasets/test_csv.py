@@ -33,7 +33,11 @@ def test_target_by_index_and_no_header(tmp_path):
     path = write(tmp_path, "7,1.5,2\n8,2.5,3\n9,3.5,2\n", "nums.csv")
     d = load_csv(path, target=0)
     assert d.target_name == "column 0" and d.X.tolist() == [[1.5, 2], [2.5, 3], [3.5, 2]]
-    assert d.classes == [7, 8, 9] and d.y.tolist() == [0, 1, 2]   # a few integers: classes
+    assert d.classes is None and d.y.tolist() == [7, 8, 9] and d.y.dtype == np.int64  # kept as they are
+    c = load_csv(path, target=0, task="classification")
+    assert c.classes == [7, 8, 9] and c.y.tolist() == [0, 1, 2]   # numbered as classes when asked
+    assert load_csv(path, target=2).classes is None
+    assert load_csv(write(tmp_path, "1,0\n2,2\n3,1\n", "idx.csv")).classes == [0, 1, 2]  # 0..k-1: classes
     r = load_csv(path, target=0, task="regression")
     assert r.classes is None and r.y.dtype == np.float64 and r.y.tolist() == [7.0, 8.0, 9.0]
     fl = load_csv(path, target=1)
@@ -81,7 +85,7 @@ def test_missing_target_cannot_be_filled(tmp_path):
     ("", ["is empty"]),
     ("\n\n  \n", ["is empty"]),
     ("a,b,label\n", ["has a header", "no data rows"]),
-    ("a,b,y\n1,2,0\n3,4\n5,6,1\n", ["line 3", "2 field(s)", "has 3"]),
+    ("a,b,y\n1,2,0\n3,4\n5,6,1\n", ["line 3", "2 fields", "has 3"]),
     ("a,b,y\n1,2,0\n3,x,1\n", ["line 3", "column 'b'", "'x' is not a number"]),
     ("a,b,y\n1,2,0\n3,inf,1\n", ["line 3", "column 'b'", "not finite"]),
     ("a,b,y\n1,2,cat\n3,4,cat\n", ["single value 'cat'", "at least two classes"]),
@@ -130,3 +134,14 @@ def test_huge_stream_is_read_once_into_compact_arrays():
     assert next(source, None) is None  # consumed once, to the end
     # Holding the text rows (lists of 5 strings) would take ~25x the final array; streaming stays near 2-3x.
     assert peak < 4 * d.X.nbytes, (peak, d.X.nbytes)
+
+
+def test_binary_and_other_delimiters(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"PK\x03\x04\x14\x00\xff\xfe\x00binary")
+    with pytest.raises(gn.DataError, match="is not UTF-8 text.*is it a CSV file"):
+        load_csv(path)
+    semi = write(tmp_path, "a;b;y\n1;2;0\n3;4;1\n", "semi.csv")
+    with pytest.raises(gn.DataError, match="pass delimiter="):
+        load_csv(semi)
+    assert load_csv(semi, delimiter=";").X.tolist() == [[1, 2], [3, 4]]

@@ -36,6 +36,30 @@ def test_sgd_epoch_with_alpha_equals_mlpclassifier(n_classes):
     _same_start(glass, mlp, X, y, classes=np.arange(n_classes))
     glass.partial_fit(X, y)
     mlp.partial_fit(X, y)
+    _assert_same(glass, mlp, X)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_epochs_equal_mlpclassifier(nesterov):
+    # Velocities carry over between partial_fit calls on both sides: three epochs of six steps must coincide.
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(12, 4)), np.arange(12) % 3
+    common = dict(hidden_layer_sizes=(6, 5), activation="relu", solver="sgd", alpha=0.01, batch_size=2,
+                  learning_rate_init=0.05, momentum=0.9, nesterovs_momentum=nesterov, shuffle=False, random_state=0)
+    glass, mlp = GlassClassifier(**common), MLPClassifier(**common)
+    glass.partial_fit(X, y, classes=[0, 1, 2])
+    mlp.partial_fit(X, y, classes=[0, 1, 2])
+    glass.network_.set_parameters({f"{i}.{k}": v for i, (W, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_))
+                                   for k, v in (("W", W), ("b", b))})
+    glass._optimizer.state.clear()  # both start the next epochs from zero velocity
+    mlp._optimizer.velocities = [np.zeros_like(p) for p in mlp.coefs_ + mlp.intercepts_]
+    for _ in range(3):
+        glass.partial_fit(X, y)
+        mlp.partial_fit(X, y)
+    _assert_same(glass, mlp, X)
+
+
+def _assert_same(glass, mlp, X):
     for ours, theirs in zip(glass.coefs_ + glass.intercepts_, mlp.coefs_ + mlp.intercepts_):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
     assert glass.loss_curve_[-1] == pytest.approx(mlp.loss_curve_[-1], rel=1e-12)
@@ -165,3 +189,14 @@ def test_bad_input_errors():
         GlassRegressor().predict(X)
     with pytest.warns(UserWarning, match="batch_size 50 is larger than the 4 samples"):
         GlassRegressor(batch_size=50, max_iter=1).fit(X, [0.0, 1.0, 2.0, 3.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_is_raised_and_leaves_a_clean_estimator():
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    reg = GlassRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, learning_rate_init=1e8, alpha=0.1,
+                         early_stopping=True, random_state=0)
+    with pytest.raises(gn.TrainingDiverged, match="smaller learning rate"):
+        reg.fit(X, X[:, 0] * 1e3)
+    assert reg.network_.l2 == 0.0 and "_best_params" not in vars(reg)
+    assert all(layer.cache == {} for layer in reg.network_.layers)

@@ -60,6 +60,7 @@ def test_decision_boundary_binary_has_probability_colorbar_and_data(moons_net):
     np.testing.assert_array_equal(points[0].get_array(), y)  # coloured by class
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_decision_boundary_multiclass_colours_by_predicted_class():
     X, y = gn.datasets.blobs(n=60, seed=1)
     net = gn.Network.from_sizes([2, 5, 3], "relu", loss="cross_entropy", seed=0)
@@ -91,6 +92,9 @@ def test_neuron_maps_one_image_per_unit(moons_net):
     assert image[0, 0] == pytest.approx(np.tanh(x0 * W[0, 2] + x1 * W[1, 2] + b[2]))
     hidden_only = plot_neurons(net, resolution=10, include_output=False)
     assert len([ax for ax in hidden_only.axes if ax.get_label() != "<colorbar>"]) == 7
+    capped = plot_neurons(net, resolution=10, max_units=2)  # 2 + 2 + 1 maps; 2 + 1 units left out
+    assert len([ax for ax in capped.axes if ax.get_label() != "<colorbar>"]) == 5
+    assert capped.get_suptitle().endswith("(first 2 units of each layer; 3 not shown)")
 
 
 def test_confusion_matrix_counts_by_hand():
@@ -104,6 +108,8 @@ def test_confusion_matrix_counts_by_hand():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog", "eel"]
     assert sorted(t.get_text() for t in ax.texts) == sorted("110021001")
     assert len(ax.images) == 1 and len(colorbars(fig)) == 1
+    with pytest.raises(gn.DataError, match="class index 3 is outside the 3 classes given"):
+        confusion_matrix([0, 3], [0, 1], n_classes=3)
     with pytest.raises(gn.ShapeError, match="y_true has 2 labels but y_pred has 3"):
         confusion_matrix([0, 1], [0, 1, 1])
 

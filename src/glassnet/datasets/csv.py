@@ -6,9 +6,10 @@ arrays, so a file larger than a few copies of its numbers never sits in memory a
 
 * Header: detected when a cell of the first row is text where the second row has a number
   (``header=True/False`` overrides).
-* Target: text labels (or a few integer values) are classes: sorted, numbered ``0..k-1``, and
-  ``dataset.classes`` / ``dataset.decode`` map the numbers back. Other numbers are a regression target.
-  ``task="classification"|"regression"`` overrides the guess.
+* Target: text labels are classes: sorted, numbered ``0..k-1``, and ``dataset.classes`` /
+  ``dataset.decode`` map the numbers back. Integers ``0..k-1`` are classes as they are; other numbers are
+  kept as they are (int64 if whole, else float64). ``task="classification"`` numbers any values as
+  classes, ``task="regression"`` keeps every target as float64.
 * Missing cells (empty, ``NA``, ``NaN``, ``null``, ``?``, ...): never silent. ``missing="error"`` (default)
   reports how many and where; ``"drop"`` drops those rows and ``"fill_mean"`` fills feature cells with
   the column mean, each with a warning that says how many.
@@ -37,7 +38,7 @@ from glassnet.errors import ConfigError, DataError
 
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?", "-"})
 MISSING_CHOICES = ("error", "drop", "fill_mean")
-# Integer targets with at most this many distinct values are taken as class labels when task="auto".
+# Integer targets 0..k-1 with at most this many classes are taken as class labels when task="auto".
 MAX_INTEGER_CLASSES = 20
 # Distinct target texts remembered while reading; more than this many text labels is not a class column.
 MAX_LABELS = 10_000
@@ -89,13 +90,13 @@ def load_csv(path: str | os.PathLike[str] | Iterable[str], target: str | int | N
         What to do with missing cells: report them (default), drop their rows, or fill feature cells
         with the column mean (a missing *target* cannot be filled: drop those rows instead).
     task : {"auto", "classification", "regression"}
-        How to read the target column.
+        How to read the target column (see the module docstring).
 
     Returns
     -------
     Dataset
         ``X`` float64 of shape ``(n_rows, n_columns - 1)``; ``y`` int64 class indices with ``classes``
-        set, or float64 values for regression.
+        set, or the target values (int64 if all whole numbers, else float64) with ``classes=None``.
     """
     if missing not in MISSING_CHOICES:
         raise ConfigError(f"missing must be one of {', '.join(MISSING_CHOICES)}; got {missing!r}")
@@ -103,13 +104,19 @@ def load_csv(path: str | os.PathLike[str] | Iterable[str], target: str | int | N
         raise ConfigError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}")
     if target is None:
         target = -1
-    if isinstance(path, (str, os.PathLike)):
-        source = str(path)
+    source = str(path) if isinstance(path, (str, os.PathLike)) else str(getattr(path, "name", "<stream>"))
+    try:
+        if not isinstance(path, (str, os.PathLike)):
+            return _read(path, source, target, delimiter, header, missing, task)
         if not os.path.isfile(path):
             raise DataError(f"CSV file {source} does not exist" + (" (it is a folder)" if os.path.isdir(path) else ""))
         with open(path, newline="", encoding="utf-8-sig") as handle:
             return _read(handle, source, target, delimiter, header, missing, task)
-    return _read(path, getattr(path, "name", "<stream>"), target, delimiter, header, missing, task)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset "
+                        f"{exc.start}); is it a CSV file? Save it as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise DataError(f"{source} could not be read as CSV ({exc}); is it a CSV file?") from None
 
 
 def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, header: bool | None,
@@ -126,7 +133,8 @@ def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, 
     if has_header and second_row is None:
         raise DataError(f"{source} has a header ({', '.join(first)}) but no data rows")
     if width < 2:
-        raise DataError(f"{source} has {width} column; it needs at least one feature column and a target column")
+        raise DataError(f"{source} has {width} column; it needs at least one feature column and a target column "
+                        f"(if its fields are separated by something other than {delimiter!r}, pass delimiter=...)")
     t = _target_index(target, names, has_header, source)
     feature_cols = [j for j in range(width) if j != t]
 
@@ -141,7 +149,8 @@ def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, 
     body = ([] if has_header else [first_row]) + ([second_row] if second_row else [])
     for line, row in itertools.chain(body, rows):
         if len(row) != width:
-            raise DataError(f"{source}, line {line}: {len(row)} field(s), but the first row has {width}. "
+            fields = f"{len(row)} field{'s' if len(row) != 1 else ''}"
+            raise DataError(f"{source}, line {line}: {fields}, but the first row has {width}. "
                             "Every row needs the same number of fields (check for a stray delimiter or a missing cell)")
         row_missing = False
         for j in feature_cols:
@@ -178,10 +187,9 @@ def _read(lines: Iterable[str], source: str, target: str | int, delimiter: str, 
     X = np.frombuffer(values, dtype=np.float64).reshape(n, len(feature_cols)) if n else np.empty((0, len(feature_cols)))
     codes = np.frombuffer(label_codes, dtype=np.int64)
     numbers = np.frombuffer(target_values, dtype=np.float64)
-    keep = np.ones(n, dtype=bool)
-    if missing_rows:
+    if missing_rows:  # (without any, X stays a view of the buffer it was read into: no copy)
         keep = _handle_missing(X, missing_rows, missing_count, missing_where, names, feature_cols, t, missing, source)
-    X, codes, numbers = X[keep], codes[keep], numbers[keep]
+        X, codes, numbers = X[keep], codes[keep], numbers[keep]
     if not len(X):
         raise DataError(f"{source} has no usable data rows" + (" after dropping rows with missing values" if n else ""))
     y, classes = _target(codes, numbers, labels, names[t], task, source)
@@ -254,7 +262,13 @@ def _target(codes: NDArray[np.int64], numbers: NDArray[np.float64], labels: dict
     distinct = np.unique(numbers)
     _at_least_two(len(distinct), distinct[0].item(), name, len(codes), source)
     integral = bool(np.all(distinct == np.round(distinct)))
-    if task == "regression" or (task == "auto" and not (integral and len(distinct) <= MAX_INTEGER_CLASSES)):
+    if task == "auto":
+        # Numbers are never renumbered unless asked: labels that already are 0..k-1 are classes, other
+        # integers stay as they are (a loss that needs 0..k-1 says so; task="classification" renumbers them).
+        if integral and np.array_equal(distinct, np.arange(len(distinct))) and len(distinct) <= MAX_INTEGER_CLASSES:
+            return numbers.astype(np.int64), list(range(len(distinct)))
+        return (numbers.astype(np.int64) if integral else numbers.copy()), None
+    if task == "regression":
         return numbers.copy(), None
     values = distinct.astype(np.int64) if integral else distinct
     return np.searchsorted(distinct, numbers).astype(np.int64), values.tolist()

@@ -133,9 +133,10 @@ class Standardizer:
         constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(self.mean_)))
         if len(constant):
             names = [feature_names[c] if feature_names else f"column {c}" for c in constant]
-            warnings.warn(f"Standardizer: {', '.join(map(str, names))} is constant in the training data; it is centred "
-                          "but not scaled (scale 1). A constant column carries no information: consider dropping it",
-                          UserWarning, stacklevel=2)
+            one = len(names) == 1
+            warnings.warn(f"Standardizer: {', '.join(map(str, names))} {'is' if one else 'are'} constant in the training "
+                          f"data; {'it is' if one else 'they are'} centred but not scaled (scale 1). A constant column "
+                          "carries no information: consider dropping it", UserWarning, stacklevel=2)
             std[constant] = 1.0
         self.scale_ = std
         return self

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import as_matrix
+from glassnet.core.checks import as_matrix, positive_int
 from glassnet.core.network import Network
 from glassnet.core.training import History
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, require
@@ -145,11 +145,12 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
 
 
 def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 60, padding: float = 0.1,
-                 include_output: bool = True) -> Any:
+                 include_output: bool = True, max_units: int = 16) -> Any:
     """One small map per hidden unit (and per output unit): its activation over the input plane.
 
-    Row ``i`` holds layer ``i``'s units; each map is titled ``"L{i} unit {j}"`` and shares its row's colour
-    scale (one colorbar per row). ``X`` sets the plane's extent and, with ``y``, is drawn on top.
+    Row ``i`` holds layer ``i``'s units (the first ``max_units`` of a wider layer); each map is titled
+    ``"L{i} unit {j} (activation)"`` and shares its row's colour scale (one colorbar per row). ``X`` sets the
+    plane's extent and, with ``y``, is drawn on top.
     """
     show_data = X is not None
     net = _network(net, "plot_neurons")
@@ -164,6 +165,9 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
     rows = activations if include_output else activations[:-1]
     if not rows:
         raise ConfigError("the network has no hidden layer; use include_output=True to see its outputs")
+    max_units = positive_int(max_units, "max_units")
+    hidden = sum(max(0, a.shape[1] - max_units) for a in rows)
+    rows = [a[:, :max_units] for a in rows]
     width = max(a.shape[1] for a in rows)
     fig = Figure(figsize=(1.9 * width + 1.2, 1.9 * len(rows)), layout="constrained")
     extent = (gx.min(), gx.max(), gy.min(), gy.max())
@@ -182,7 +186,8 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
             ax.set_yticks([])
             axes_row.append(ax)
         fig.colorbar(image, ax=axes_row, shrink=0.8)
-    fig.suptitle("What each unit computes over the input plane")
+    fig.suptitle("What each unit computes over the input plane"
+                 + (f" (first {max_units} units of each layer; {hidden} not shown)" if hidden else ""))
     return fig
 
 
@@ -197,7 +202,10 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     t, p = t.astype(np.int64), p.astype(np.int64)
     if t.size and min(t.min(), p.min()) < 0:
         raise DataError("class indices must be >= 0")
-    k = n_classes or int(max(t.max(initial=0), p.max(initial=0))) + 1
+    largest = int(max(t.max(initial=0), p.max(initial=0)))
+    k = n_classes or largest + 1
+    if largest >= k:
+        raise DataError(f"class index {largest} is outside the {k} classes given (0..{k - 1})")
     M = np.zeros((k, k), dtype=np.int64)
     np.add.at(M, (t, p), 1)
     return M

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
@@ -29,18 +31,26 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
     parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
 
 
+@contextmanager
+def notes() -> Iterator[None]:
+    """Print the warnings raised inside as one-line ``glassnet: note: ...`` messages on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"glassnet: note: {warning.message}", file=sys.stderr)
+
+
 def read_data(args: argparse.Namespace) -> Dataset:
     """The dataset named by ``--data`` (built-in name or CSV path), with ``--target``/``--missing`` for a CSV
     and ``--n``/``--noise``/``--data-seed`` for a generated dataset."""
     name = args.data
     if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            data = load_csv(name, target=args.target if args.target is not None else -1,
+        with notes():  # what --missing drop/fill_mean did
+            return load_csv(name, target=args.target if args.target is not None else -1,
                             missing=getattr(args, "missing", "error"))
-        for warning in caught:  # what --missing drop/fill_mean did, said once on stderr
-            print(f"glassnet: note: {warning.message}", file=sys.stderr)
-        return data
     given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None),
              "classes": getattr(args, "classes", None), "seed": getattr(args, "data_seed", None)}
     return get_dataset(name, **{key: value for key, value in given.items() if value is not None})

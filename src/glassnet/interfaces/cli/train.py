@@ -16,6 +16,7 @@ from glassnet.interfaces.cli.common import (
     PrintEvery,
     ProgressCallback,
     add_data_arguments,
+    notes,
     parse_sizes,
     read_data,
 )
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
                                               stratify=data.y if data.classes is not None else None)
         validation = (X_val, y_val)
     if args.standardize:
-        scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
+        with notes():  # e.g. a constant column
+            scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
         X = scaler.transform(X)
         validation = (scaler.transform(validation[0]), validation[1]) if validation else None
         net.metadata["standardize"] = scaler.to_dict()
