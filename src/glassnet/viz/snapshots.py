@@ -69,8 +69,10 @@ class Run:
 
     ``curves`` maps ``"epoch"`` and each of :data:`CURVES` that was recorded to a list of numbers
     (possibly thinned to :data:`MAX_CURVE_POINTS` epochs; ``info["curve_epochs_total"]`` says how many
-    there were). ``info`` holds the optimizer config, batch size, data name, how training stopped and
-    the warnings raised during training.
+    there were). ``info`` holds ``optimizer`` (its config), ``epochs`` (asked for), ``batch_size``,
+    ``n_samples``, ``stopped`` (as in ``History``) and, when recorded with
+    :meth:`SnapshotRecorder.catching_warnings`, ``warnings``: ``[{"check": ..., "message": ...}, ...]``
+    (``check`` is a health warning's code, else the warning's class name).
     """
 
     snapshots: list[tuple[int, dict[str, NDArray[Any]]]] = field(default_factory=list)
