@@ -345,3 +345,4 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     exec(compile(block.replace("epochs=1000", "epochs=30"), "README.md", "exec"), {})  # fewer epochs: a fast test
     data, _ = page_parts((tmp_path / "report.html").read_text())
     assert data["meta"]["sizes"] == [2, 16, 16, 1] and len(data["snapshots"]["epochs"]) == 31
+    assert len(load_run(tmp_path / "run.npz")[1].snapshots) == 31
