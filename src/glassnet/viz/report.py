@@ -150,7 +150,34 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                 max_param_bytes: int = 1_000_000) -> tuple[dict[str, Any], str]:
     """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
 
-    Without ``run`` the page has one snapshot: the network as it is now (and says so).
+    Parameters
+    ----------
+    net : Network
+        The trained network (the last snapshot when ``run`` is given).
+    X : array of shape (n_samples, n_in)
+        The rows it was trained on, as it saw them (standardised if it was).
+    y : array of shape (n_samples,) or (n_samples, n_out)
+        Their targets, as for ``fit``.
+    run : Run, optional
+        The recording of the training (:class:`~glassnet.viz.snapshots.SnapshotRecorder`). Without it the
+        page has one snapshot, the network as it is now, and says so.
+    data_name : str
+        Shown in the title.
+    warnings : list, optional
+        Warnings to list (strings or ``{"check", "message"}`` dicts); default: those recorded in ``run``.
+    resolution : int
+        Grid points per side of the boundary and neuron maps (lowered, and said, to fit ``max_map_bytes``).
+    ledger_samples, ledger_snapshots : int
+        How many samples the page offers a step ledger for, at how many snapshots.
+    max_points : int
+        Most samples drawn on the boundary.
+    max_map_bytes, max_ledger_bytes, max_param_bytes : int
+        Size budgets (base64 bytes) for the maps, the ledgers and the weights of all snapshots.
+
+    Returns
+    -------
+    (dict, str)
+        The page data (see ``report_assets/report.js`` for how it is read) and the packed maps.
     """
     X = check_inputs(X, net.n_in, net.dtype)
     Y = net._targets(y, X.shape[0])
