@@ -320,6 +320,8 @@ def test_cli_errors_are_one_clear_line(cli, tmp_path):
     missing = str(tmp_path / "no" / "r.html")
     code, _, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--epochs", "5", "--report", missing)
     assert code == 2 and "folder" in err and "does not exist" in err
+    code, out, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--report", str(tmp_path / "r.html"), "--resolution", "3")
+    assert code == 2 and "resolution must be at least 4" in err and "done" not in out  # refused before training
     cli("train", "--data", "xor", "--layers", "2,3,1", "--epochs", "5", "--out", str(tmp_path / "m.npz"), "--print-every", "0")
     csv = tmp_path / "three.csv"
     csv.write_text("a,b,c,y\n0,0,0,0\n1,1,1,1\n")

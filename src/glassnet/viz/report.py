@@ -143,6 +143,14 @@ def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]
             "passed": [f.ok for f in report.findings]}
 
 
+def check_options(resolution: Any, ledger_samples: Any, ledger_snapshots: Any) -> tuple[int, int, int]:
+    """The report's options, checked (``ConfigError`` says which is wrong)."""
+    resolution = positive_int(resolution, "resolution")
+    if resolution < 4:
+        raise ConfigError(f"resolution must be at least 4 grid points per side, got {resolution}")
+    return resolution, positive_int(ledger_samples, "ledger_samples"), positive_int(ledger_snapshots, "ledger_snapshots")
+
+
 def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_name: str = "",
                 warnings: list[Any] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
@@ -181,11 +189,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     """
     X = check_inputs(X, net.n_in, net.dtype)
     Y = net._targets(y, X.shape[0])
-    resolution = positive_int(resolution, "resolution")
-    if resolution < 4:
-        raise ConfigError(f"resolution must be at least 4 grid points per side, got {resolution}")
-    ledger_samples = positive_int(ledger_samples, "ledger_samples")
-    ledger_snapshots = positive_int(ledger_snapshots, "ledger_snapshots")
+    resolution, ledger_samples, ledger_snapshots = check_options(resolution, ledger_samples, ledger_snapshots)
     notes: list[str] = []
     if run is None:
         run = Run(snapshots=[(0, {k: p.copy() for k, p in net.parameters().items()})], info={})

@@ -71,8 +71,10 @@ def recording(args: argparse.Namespace) -> Iterator[list[Any]]:
     if not args.report:
         yield []
         return
+    from glassnet.viz.report import check_options
     from glassnet.viz.snapshots import SnapshotRecorder
 
+    check_options(**report_options(args))  # say so before training, not after
     folder = os.path.dirname(args.report) or "."
     if not os.path.isdir(folder):  # say so before training, not after
         raise ConfigError(f"--report {args.report}: folder {folder} does not exist")
