@@ -86,6 +86,16 @@
     const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
     return (v) => v / m;
   }
+  function paintUnit(canvas, k, l, j) {  // a unit's map, with a dotted line where it crosses its centre (no colour needed)
+    const { kk } = mapsAt(k), [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)], act = D.meta.activations[l - 1];
+    const values = mapValues(k, l, j), ctx = paint(canvas, values, colourOf(act, lo, hi));
+    const centre = act === "sigmoid" || act === "softmax" ? 0.5 : 0;
+    if (lo < centre && centre < hi) {
+      ctx.strokeStyle = "#222"; ctx.lineWidth = Math.max(1, canvas.width / 48); ctx.setLineDash([2, 2]);
+      contour(ctx, values, centre, canvas.width, canvas.height); ctx.setLineDash([]);
+    }
+    return [lo, hi, kk];
+  }
   function paint(canvas, values, toT) {
     const R = D.grid.resolution, off = document.createElement("canvas");
     off.width = off.height = R;
@@ -248,9 +258,8 @@
         $(`n${l}_${j}-bias`).textContent = `b ${short(b)}`;
         $(`n${l}_${j}`).setAttribute("aria-label", `${unitName(l, j)}, bias b^(${l})_${j + 1} = ${fmt(b)}`);
         if (D.grid) {
-          const c = document.createElement("canvas"); c.width = c.height = D.grid.resolution;
-          const { kk } = mapsAt(k), [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)];
-          paint(c, mapValues(k, l, j), colourOf(D.meta.activations[l - 1], lo, hi));
+          const c = document.createElement("canvas"); c.width = c.height = 48;
+          paintUnit(c, k, l, j);
           $(`n${l}_${j}`).querySelector("image").setAttribute("href", c.toDataURL());
         }
       }
@@ -335,10 +344,9 @@
         box.append(row);
       }
     }
-    const k = state.snap, { kk } = mapsAt(k);
+    const k = state.snap;
     for (let l = 1; l <= nLayers(); l++) for (let j = 0; j < sizes()[l]; j++) {
-      const [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)], c = $(`map${l}_${j}`);
-      paint(c, mapValues(k, l, j), colourOf(D.meta.activations[l - 1], lo, hi));
+      const c = $(`map${l}_${j}`), [lo, hi, kk] = paintUnit(c, k, l, j);
       const cap = $(`map${l}_${j}-cap`);
       cap.textContent = unitName(l, j);
       cap.append(document.createElement("br"), `${short(lo)} .. ${short(hi)}`);
