@@ -191,6 +191,12 @@ def test_ledger_numbers_equal_the_trace_json_and_choosing_a_sample_changes_them(
     page.fill("#epoch", "1")
     page.dispatch_event("#epoch", "input")
     assert "the nearest snapshot with a ledger" in page.text_content("#ledger-info")
+    # The buttons jump to the snapshots that have a ledger.
+    page.click("#ledger-epochs button >> nth=1")
+    epoch = int(page.text_content("#ledger-epochs button >> nth=1"))
+    assert page.text_content("#epoch-label").startswith(f"epoch {epoch} of 150")
+    assert page.get_attribute("#ledger", "data-epoch") == str(epoch)
+    assert "the nearest snapshot" not in page.text_content("#ledger-info")
 
 
 def test_hovering_a_neuron_or_edge_shows_value_gradient_and_update(page, run_report):

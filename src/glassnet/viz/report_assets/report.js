@@ -469,6 +469,15 @@
   function drawStatic() {
     const notes = $("notes");
     D.notes.forEach((n) => notes.append(el("li", {}, n)));
+    if (D.ledgers && D.snapshots.epochs.length > 1) {  // jump to the snapshots that have a ledger
+      const box = $("ledger-epochs");
+      box.append("Ledgers at epochs: ");
+      D.ledgers.snapshots.forEach((k) => {
+        const b = el("button", { type: "button", class: "jump", "aria-label": `show epoch ${epochOf(k)}` }, String(epochOf(k)));
+        b.addEventListener("click", () => setSnap(k));
+        box.append(b, " ");
+      });
+    }
     const sel = $("sample");
     if (D.ledgers) D.ledgers.samples.forEach((s, i) => sel.append(el("option", { value: String(i) },
       `sample ${s.index}: x = (${s.x.map(short).join(", ")}), target ${s.y.map(short).join(", ")}`)));
