@@ -119,6 +119,19 @@ def test_works_under_its_own_content_security_policy(browser, run_report):
         p.context.close()
 
 
+def test_a_browser_without_decompression_streams_is_told_why(browser, run_report):
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.DecompressionStream")
+        page.goto(Path(run_report[0]).as_uri())
+        page.wait_for_selector("body[data-ready]", state="attached", timeout=10000)
+        assert page.get_attribute("body", "data-ready") == "error"
+        assert "lacks DecompressionStream; use a current browser" in page.text_content("#status")
+    finally:
+        context.close()
+
+
 def test_slider_changes_the_boundary_and_the_diagram_numbers(page, run_report):
     _, net, _, _, run = run_report
     last_picture, last_numbers = canvas(page), biases(page)
