@@ -11,6 +11,8 @@ Reading order for a newcomer (each module's docstring says what to read next):
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
 9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
+10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
+                            JSON, a diagram, a worksheet); starts at ``explain/records.py``
 
 Quick start::
 
@@ -34,6 +36,7 @@ from glassnet.errors import (
     TrainingDiverged,
     UserCodeError,
 )
+from glassnet.explain import Trace, explain, plot_network, worksheet
 from glassnet.io import load
 from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
@@ -42,6 +45,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "UserCodeError", "__version__", "datasets", "doctor",
-    "gradcheck", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError", "__version__", "datasets",
+    "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -18,6 +18,7 @@ COMMANDS = [
     "glassnet.interfaces.cli.predict",
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",
+    "glassnet.interfaces.cli.explain",
 ]
 
 EXIT_USER_ERROR = 2
