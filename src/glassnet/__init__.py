@@ -10,9 +10,9 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``explain/``             one training step, every number with its formula (text, Markdown, LaTeX,
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
+10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
-10. ``verify/``             ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
 
 Around the core (each imports its optional library only when used):
 

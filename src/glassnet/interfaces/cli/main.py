@@ -16,11 +16,11 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
-    "glassnet.interfaces.cli.export",
-    "glassnet.interfaces.cli.plot",
-    "glassnet.interfaces.cli.explain",
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",
+    "glassnet.interfaces.cli.explain",
+    "glassnet.interfaces.cli.export",
+    "glassnet.interfaces.cli.plot",
     "glassnet.interfaces.cli.report",
 ]
 
