@@ -70,6 +70,7 @@ def test_decision_boundary_multiclass_colours_by_predicted_class():
 
     clf = GlassClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
     assert len(plot_decision_boundary(clf, X, y, resolution=10).axes) == 1  # an estimator's network_ is drawn
+    np.testing.assert_array_equal(plot_history(clf).axes[0].get_lines()[0].get_ydata(), clf.loss_curve_)
     with pytest.raises(gn.GlassnetTypeError, match="needs a glassnet Network"):
         plot_decision_boundary("net.npz", X)
     with pytest.raises(gn.ShapeError, match="needs 2 inputs; this one has 4"):

@@ -39,14 +39,17 @@ def _history_dict(history: History | Mapping[str, Any]) -> dict[str, Any]:
         return history.to_dict()
     if isinstance(history, Mapping) and "loss" in history:
         return dict(history)
-    raise GlassnetTypeError(f"plot_history needs a History or its to_dict(); got {type(history).__name__}")
+    if hasattr(history, "loss_curve_"):  # a fitted glassnet.sklearn estimator
+        return {"loss": list(history.loss_curve_)}
+    raise GlassnetTypeError(f"plot_history needs a History, its to_dict() or a fitted estimator; got {type(history).__name__}")
 
 
 def plot_history(history: History | Mapping[str, Any], title: str | None = None) -> Any:
     """Loss per epoch (and accuracy, when recorded), training and validation, on one or two axes.
 
-    ``history`` is a :class:`History` or ``History.to_dict()`` (as kept in ``net.metadata["history"]``);
-    an ``"epoch"`` list, when present, gives the epoch of each entry (thinned long histories).
+    ``history`` is a :class:`History`, ``History.to_dict()`` (as kept in ``net.metadata["history"]``) or
+    a fitted ``glassnet.sklearn`` estimator (its ``loss_curve_``); an ``"epoch"`` list, when present, gives
+    the epoch of each entry (thinned long histories).
     """
     h = _history_dict(history)
     if not h["loss"]:
