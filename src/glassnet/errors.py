@@ -14,7 +14,8 @@ Messages say what is wrong, where (layer, column, row, file) and how to fix it.
     ├── ModelFileError     (ValueError)   missing, truncated, corrupted or foreign model files
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type
     ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
-    └── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training
+    ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training
+    └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
 """
 
 from __future__ import annotations
@@ -68,6 +69,20 @@ class TrainingDiverged(GlassnetError, ArithmeticError):
         super().__init__(message)
         self.epoch = epoch
         self.step = step
+
+
+class UserCodeError(GlassnetError, RuntimeError):
+    """The user's own code (a loss or gradient function, a script given to ``glassnet doctor``) raised.
+
+    Attributes
+    ----------
+    user_traceback : str
+        The traceback of the user's exception with glassnet's own frames left out, ready to print.
+    """
+
+    def __init__(self, message: str, user_traceback: str = "") -> None:
+        super().__init__(message)
+        self.user_traceback = user_traceback
 
 
 def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ConfigError:

@@ -16,6 +16,9 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
+    "glassnet.interfaces.cli.doctor",
+    "glassnet.interfaces.cli.gradcheck",
+    "glassnet.interfaces.cli.explain",
     "glassnet.interfaces.cli.export",
     "glassnet.interfaces.cli.plot",
 ]
