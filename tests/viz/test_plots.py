@@ -70,6 +70,7 @@ def test_decision_boundary_multiclass_colours_by_predicted_class():
 
     clf = GlassClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
     assert len(plot_decision_boundary(clf, X, y, resolution=10).axes) == 1  # an estimator's network_ is drawn
+    np.testing.assert_array_equal(plot_history(clf).axes[0].get_lines()[0].get_ydata(), clf.loss_curve_)
     with pytest.raises(gn.GlassnetTypeError, match="needs a glassnet Network"):
         plot_decision_boundary("net.npz", X)
     with pytest.raises(gn.ShapeError, match="needs 2 inputs; this one has 4"):
@@ -118,7 +119,7 @@ def test_save_figure_atomic_and_checked(tmp_path, moons_net):
     fig = plot_history(moons_net[1])
     save_figure(fig, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(gn.ConfigError, match="cannot save a figure as .xyz"):
+    with pytest.raises(gn.ConfigError, match="cannot save a figure as 'xyz'"):
         save_figure(fig, tmp_path / "curves.xyz")
     assert sorted(os.listdir(tmp_path)) == ["curves.png"]  # no temporary file left behind
 

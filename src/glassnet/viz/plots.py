@@ -8,14 +8,14 @@
 
 Each function builds a ``matplotlib.figure.Figure`` directly, never through ``pyplot``: no global state,
 no window, and the user's chosen backend is left alone (saving renders with Agg). Show one in Jupyter
-by leaving it as the cell's value; save it with :func:`save_figure` (atomic) or ``fig.savefig``.
+by leaving it as the cell's value; save it with :func:`save_figure` (``glassnet.explain.diagram``'s:
+atomic, png/svg/pdf from the suffix) or ``fig.savefig``.
 
 Next read: ``glassnet/interfaces/cli/plot.py`` (the ``glassnet plot`` command).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +26,7 @@ from glassnet.core.checks import as_matrix, positive_int
 from glassnet.core.network import Network
 from glassnet.core.training import History
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, require
-from glassnet.io import atomic_write
+from glassnet.explain.diagram import save_figure  # one saver for every figure: atomic, format from the suffix
 
 _figure_module: Any = require("matplotlib.figure", "plot", "glassnet plots")
 Figure = _figure_module.Figure
@@ -39,14 +39,17 @@ def _history_dict(history: History | Mapping[str, Any]) -> dict[str, Any]:
         return history.to_dict()
     if isinstance(history, Mapping) and "loss" in history:
         return dict(history)
-    raise GlassnetTypeError(f"plot_history needs a History or its to_dict(); got {type(history).__name__}")
+    if hasattr(history, "loss_curve_"):  # a fitted glassnet.sklearn estimator
+        return {"loss": list(history.loss_curve_)}
+    raise GlassnetTypeError(f"plot_history needs a History, its to_dict() or a fitted estimator; got {type(history).__name__}")
 
 
 def plot_history(history: History | Mapping[str, Any], title: str | None = None) -> Any:
     """Loss per epoch (and accuracy, when recorded), training and validation, on one or two axes.
 
-    ``history`` is a :class:`History` or ``History.to_dict()`` (as kept in ``net.metadata["history"]``);
-    an ``"epoch"`` list, when present, gives the epoch of each entry (thinned long histories).
+    ``history`` is a :class:`History`, ``History.to_dict()`` (as kept in ``net.metadata["history"]``) or
+    a fitted ``glassnet.sklearn`` estimator (its ``loss_curve_``); an ``"epoch"`` list, when present, gives
+    the epoch of each entry (thinned long histories).
     """
     h = _history_dict(history)
     if not h["loss"]:
@@ -232,16 +235,6 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | Non
     ax.set_ylabel("true class")
     ax.set_title(title or f"Confusion matrix (accuracy {np.trace(M) / max(M.sum(), 1):.3f})")
     return fig
-
-
-def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 120) -> None:
-    """Write ``fig`` to ``path`` atomically; the format comes from the extension (png, svg, pdf, ...)."""
-    ext = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
-    supported = fig.canvas.get_supported_filetypes()
-    if ext not in supported:
-        raise ConfigError(f"cannot save a figure as .{ext}; use one of {', '.join('.' + e for e in sorted(supported))}")
-    with atomic_write(path) as handle:
-        fig.savefig(handle, format=ext, dpi=dpi)
 
 
 __all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_neurons",
