@@ -305,7 +305,8 @@ def test_multiclass_boundary(browser, tmp_path):
     p = Page(browser, tmp_path / "multi.html")
     try:
         assert p.evaluate("document.body.dataset.ready") == "1" and p.errors == []
-        assert "class 2: triangle" in p.get_attribute("#boundary", "aria-label")
+        label = p.get_attribute("#boundary", "aria-label")
+        assert "class 2: triangle" in label and "class 0 (plain)" in label and "class 2 (hatched \\)" in label
         shot(p, "multiclass")
     finally:
         p.context.close()

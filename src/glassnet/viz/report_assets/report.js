@@ -142,9 +142,7 @@
       level = act === "sigmoid" ? 0.5 : (act === "tanh" ? 0 : (D.points.kind === "binary" ? 0.5 : (lo + hi) / 2));
       const ctx = paint(canvas, values, act === "sigmoid" ? (v) => 2 * v - 1 : (v) => (v - level) / (Math.max(hi - level, level - lo) || 1));
       const above = values.filter((v) => v > level).length / values.length;
-      ctx.fillStyle = hatch(ctx);
-      const cw = W / (R - 1), ch = H / (R - 1);  // hatch the cell around each grid point above the level
-      for (let p = 0; p < R * R; p++) if (values[p] > level) ctx.fillRect((p % R - 0.5) * cw, (Math.floor(p / R) - 0.5) * ch, cw, ch);
+      hatchCells(ctx, values, W, H, (v) => v > level, "/");
       ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
       contour(ctx, values, level, W, H); ctx.setLineDash([]);
       caption = `${nOut > 1 ? "output 1 (of " + nOut + ")" : "the output"} is above ${short(level)} (hatched, blue) on ${(100 * above).toFixed(1)}% of the plotted plane ` +
@@ -155,9 +153,11 @@
       const counts = new Array(nOut).fill(0);
       for (let p = 0; p < R * R; p++) { let best = 0; for (let j = 1; j < nOut; j++) if (outs[j][p] > outs[best][p]) best = j; values[p] = best; counts[best]++; }
       const ctx = paint(canvas, values, (v) => nOut === 2 ? 2 * v - 1 : -1 + 2 * v / (nOut - 1));
+      for (let j = 1; j < nOut; j++) hatchCells(ctx, values, W, H, (v) => v === j, HATCHES[j % HATCHES.length] || "+");
       ctx.strokeStyle = "#111"; ctx.lineWidth = 2;
       for (let j = 0; j < nOut - 1; j++) contour(ctx, values, j + 0.5, W, H);
-      caption = "predicted class by region: " + counts.map((c, j) => `class ${j} on ${(100 * c / (R * R)).toFixed(1)}%`).join(", ") +
+      const pattern = (j) => j === 0 ? "plain" : `hatched ${HATCHES[j % HATCHES.length] || "+"}`;
+      caption = "predicted class by region: " + counts.map((c, j) => `class ${j} (${pattern(j)}) on ${(100 * c / (R * R)).toFixed(1)}%`).join(", ") +
         "; solid lines separate the classes.";
     }
     drawPoints(canvas.getContext("2d"), W, H, x0, x1, y0, y1);
@@ -165,11 +165,22 @@
     $("boundary-caption").textContent = text;
     canvas.setAttribute("aria-label", "Decision boundary. " + text);
   }
-  function hatch(ctx) {
+  const HATCHES = ["", "/", "\\", "|", "-", "+"];  // class 0 plain, then one line pattern per class
+  function hatch(ctx, kind) {
     const t = document.createElement("canvas"); t.width = t.height = 8;
     const c = t.getContext("2d"); c.strokeStyle = "rgba(0,0,0,0.28)"; c.lineWidth = 1;
-    c.beginPath(); c.moveTo(0, 8); c.lineTo(8, 0); c.stroke();
+    c.beginPath();
+    if (kind === "/") { c.moveTo(0, 8); c.lineTo(8, 0); }
+    if (kind === "\\") { c.moveTo(0, 0); c.lineTo(8, 8); }
+    if (kind === "|" || kind === "+") { c.moveTo(4, 0); c.lineTo(4, 8); }
+    if (kind === "-" || kind === "+") { c.moveTo(0, 4); c.lineTo(8, 4); }
+    c.stroke();
     return ctx.createPattern(t, "repeat");
+  }
+  function hatchCells(ctx, values, W, H, test, kind) {  // fill the cell around each grid point that passes `test`
+    const R = D.grid.resolution, cw = W / (R - 1), ch = H / (R - 1);
+    ctx.fillStyle = hatch(ctx, kind);
+    for (let p = 0; p < R * R; p++) if (test(values[p])) ctx.fillRect((p % R - 0.5) * cw, (Math.floor(p / R) - 0.5) * ch, cw, ch);
   }
   const MARKERS = ["circle", "cross", "triangle", "square", "diamond", "plus"];
   function legendText() {
@@ -208,12 +219,12 @@
     const pos = s.map((n, l) => Array.from({ length: n }, (_, j) => [80 + 170 * l, 50 + (height - 70) * (j + 0.5) / n]));
     const edges = svg("g", { id: "edges" }), nodes = svg("g", { id: "nodes" });
     root.append(edges, nodes);
-    const showEdgeNumbers = s.slice(1).reduce((a, n, l) => a + n * s[l], 0) <= 30;
+    const nEdges = s.slice(1).reduce((a, n, l) => a + n * s[l], 0), showEdgeNumbers = nEdges <= 20;
     for (let l = 1; l < s.length; l++) {
       for (let i = 0; i < s[l - 1]; i++) for (let j = 0; j < s[l]; j++) {
         const [xa, ya] = pos[l - 1][i], [xb, yb] = pos[l][j], id = `e${l}_${i}_${j}`;
         // Every edge is reachable with Tab in small networks; in wide ones the weights table says the same.
-        const g = svg("g", Object.assign({ "data-edge": id, role: "img" }, showEdgeNumbers ? { tabindex: "0" } : {}));
+        const g = svg("g", Object.assign({ "data-edge": id, role: "img" }, nEdges <= 40 ? { tabindex: "0" } : {}));
         g.append(svg("line", { id, class: "edge", x1: xa + box / 2, y1: ya, x2: xb - box / 2, y2: yb }),
           svg("line", { class: "hit", x1: xa + box / 2, y1: ya, x2: xb - box / 2, y2: yb }));
         const t = 0.25 + 0.5 * (i * s[l] + j + 0.5) / (s[l - 1] * s[l]);  // spread the labels along the edges
