@@ -211,7 +211,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
 
     if "standardize" in net.metadata:
         notes.append("The inputs are standardised with the training rows' mean and standard deviation, as in training; "
-                     "the maps' axes are in those units.")
+                     "the inputs on this page are in those units.")
     kind = labels_kind(Y)
     shown = thin(len(X), max_points)
     if len(shown) < len(X):
