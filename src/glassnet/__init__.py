@@ -11,7 +11,18 @@ Reading order for a newcomer (each module's docstring says what to read next):
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
 9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
-10. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
+                            JSON, a diagram, a worksheet); starts at ``explain/records.py``
+11. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+
+Around the core (each imports its optional library only when used):
+
+* ``datasets/``             built-in, generated and real datasets, CSV files, train/test split, standardising
+* ``sklearn.py``            ``GlassClassifier`` / ``GlassRegressor`` for scikit-learn pipelines
+* ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
+* ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
+                            (public name ``glassnet.plots``)
+* ``viz/report.py``         the self-contained HTML training report (recorded by ``viz/snapshots.py``)
 
 Quick start::
 
@@ -30,11 +41,13 @@ from glassnet.errors import (
     DataError,
     GlassnetError,
     GlassnetTypeError,
+    MissingDependency,
     ModelFileError,
     ShapeError,
     TrainingDiverged,
     UserCodeError,
 )
+from glassnet.explain import Trace, explain, plot_network, worksheet
 from glassnet.io import load
 from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
@@ -43,6 +56,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "UserCodeError", "__version__", "datasets", "doctor",
-    "gradcheck", "load", "normal",
+    "MissingDependency", "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError",
+    "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -13,6 +13,7 @@ Messages say what is wrong, where (layer, column, row, file) and how to fix it.
     ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV
     ├── ModelFileError     (ValueError)   missing, truncated, corrupted or foreign model files
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type
+    ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
     ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training
     └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
 """
@@ -20,7 +21,9 @@ Messages say what is wrong, where (layer, column, row, file) and how to fix it.
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
+from typing import Any
 
 
 class GlassnetError(Exception):
@@ -45,6 +48,10 @@ class ModelFileError(GlassnetError, ValueError):
 
 class GlassnetTypeError(GlassnetError, TypeError):
     """An argument of the wrong type."""
+
+
+class MissingDependency(GlassnetError, ImportError):
+    """An optional library that a feature needs is not installed; the message names the extra to install."""
 
 
 class TrainingDiverged(GlassnetError, ArithmeticError):
@@ -86,3 +93,14 @@ def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ConfigError:
     if close:
         message += f". Did you mean {close[0]!r}?"
     return ConfigError(message)
+
+
+def require(module: str, extra: str, purpose: str) -> Any:
+    """Import and return ``module``, or raise :class:`MissingDependency` naming the glassnet extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{purpose} needs {module.split('.')[0]}, which is not installed ({exc}). "
+            f'Install it with: pip install "glassnet[{extra}]"'
+        ) from None

@@ -61,4 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for x, target, out in zip(X, y, outputs):
         verdict = "right" if (out > 0.5) == bool(target) else "WRONG"
         print(f"  x = {x.astype(int).tolist()}  target {target}  output {out:.4f}  -> {int(out > 0.5)} ({verdict})")
+    from glassnet.explain import explain
+
+    print("\nOne more gradient step of the trained network on sample 0, every number (not applied; see "
+          "`glassnet explain --help`):\n")
+    print(explain(net, X[:1], y[:1], "sgd", args.lr).to_text())
     return 0

@@ -18,6 +18,10 @@ COMMANDS = [
     "glassnet.interfaces.cli.predict",
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",
+    "glassnet.interfaces.cli.explain",
+    "glassnet.interfaces.cli.export",
+    "glassnet.interfaces.cli.plot",
+    "glassnet.interfaces.cli.report",
 ]
 
 EXIT_USER_ERROR = 2
