@@ -28,6 +28,7 @@ readable path leaves them (workspace views: they are overwritten by the next ste
 from __future__ import annotations
 
 import math
+import operator
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -301,28 +302,28 @@ class Plan:
         # the objects and their instance attributes (a hook adds one), the live parameter arrays and
         # activations, and the class methods the plan stands in for.
         objects = [net, net.loss_fn, *self.layers, *self.activations]
-        self.n_vars = [(o, len(vars(o))) for o in objects]
-        self.refs: list[tuple[dict[str, Any], str, Any]] = [
+        self.objects, self.n_vars = objects, [len(vars(o)) for o in objects]
+        refs: list[tuple[dict[str, Any], str, Any]] = [
             (layer.params, name, p) for layer in self.layers for name, p in layer.params.items()]
-        self.refs += [(vars(layer), "activation", layer.activation) for layer in self.layers]
+        refs += [(vars(layer), "activation", layer.activation) for layer in self.layers]
+        self.ref_dicts, self.ref_keys, self.ref_values = (list(column) for column in zip(*refs))
         classes: dict[type, tuple[str, ...]] = {type(a): ("forward", "backward") for a in self.activations}
         classes[Dense] = ("forward", "backward", "backward_from_dZ")
         classes[type(net.loss_fn)] = ("value", "gradient")
         self.methods = [(cls, name, getattr(cls, name)) for cls, names in classes.items() for name in names]
+        self.m_classes, self.m_names, self.m_funcs = (list(column) for column in zip(*self.methods))
 
     def unchanged(self, net: Network) -> bool:
-        """True if ``net`` is still the network this plan was made for (cheap; run after user code)."""
-        if not enabled or net.layers != self.layers or net.loss_fn is not self.loss_fn or net.l2 != self.l2:
-            return False
-        if net.dtype != self.dtype or _hooked_classes(self.methods):
-            return False
-        for obj, n in self.n_vars:
-            if len(vars(obj)) != n:
-                return False
-        for d, key, value in self.refs:
-            if d.get(key) is not value:
-                return False
-        return True
+        """True if ``net`` is still the network this plan was made for (cheap; run after user code).
+
+        The objects and their instance attributes (a hook adds one), the live parameter arrays and
+        activations, and the class methods the plan stands in for; the loops run in C (map).
+        """
+        return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn and net.l2 == self.l2
+                and net.dtype == self.dtype
+                and list(map(len, map(vars, self.objects))) == self.n_vars
+                and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
+                and all(map(operator.is_, map(getattr, self.m_classes, self.m_names), self.m_funcs)))
 
     def workspace(self, n: int) -> list[_LayerWork]:
         work = self.work.get(n)
