@@ -297,3 +297,21 @@ def test_changes_after_a_fit_are_picked_up() -> None:
             fast.enabled = True
     for key, p in nets[0].parameters().items():
         np.testing.assert_array_equal(p, nets[1].parameters()[key])
+
+
+def test_copied_and_pickled_networks_train_like_the_original() -> None:
+    import copy
+    import pickle
+
+    X, y = data("bce", 1)
+    net = build("tanh", "sigmoid", "bce")
+    net.fit(X, y, epochs=1, optimizer="adam", lr=0.01, batch_size=8)
+    twins = [copy.deepcopy(net), pickle.loads(pickle.dumps(net))]
+    for other in [net, *twins]:
+        other.fit(X, y, epochs=2, optimizer="adam", lr=0.01, batch_size=8)
+    for twin in twins:
+        for key, p in net.parameters().items():
+            np.testing.assert_array_equal(p, twin.parameters()[key])
+    W = twins[0].layers[0].params["W"]
+    twins[0].fit(X, y, epochs=1, batch_size=8)
+    assert twins[0].layers[0].params["W"] is W  # packed once, then the same live arrays

@@ -22,7 +22,10 @@ that the network is still plain (built-in layer, activation, loss and optimizer 
 replaced on an instance, e.g. by ``glassnet.explain``'s recording hooks); otherwise it hands the
 step to the readable ``Network._step``. Set ``glassnet.core.fast.enabled = False`` to always use the
 readable path. After each step ``layer.cache`` and ``layer.grads`` hold that step's arrays, as the
-readable path leaves them (workspace views: they are overwritten by the next step).
+readable path leaves them (workspace views: they are overwritten by the next step; copy what you keep).
+``Network`` packs its parameters when it is built; a network whose parameter arrays were replaced
+(or that was copied or unpickled) is packed again at its next step: ``layer.params`` then hold new
+arrays with the same values.
 """
 
 from __future__ import annotations
