@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from glassnet.checkpoint import saved_epoch
 from glassnet.core.network import Network
 from glassnet.core.optimizers import get_optimizer
 from glassnet.errors import ConfigError
@@ -22,6 +23,8 @@ EXAMPLES = """examples:
                  --epochs 5000 --out xor.npz
   glassnet train --data iris.csv --target species --layers 4,8,3 --activation tanh --loss cross_entropy \\
                  --optimizer adam --lr 0.01 --batch-size 16 --epochs 200 --out iris.npz
+  glassnet train --data xor --layers 2,3,1 --epochs 100000 --checkpoint xor.ckpt --resume --out xor.npz
+      (run it again after a crash or Ctrl-C: it continues where the checkpoint left off, bit for bit)
 """
 
 
@@ -46,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--print-every", type=int, default=None, help="print the loss every N epochs (default: epochs/10)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
+    p.add_argument("--checkpoint", default=None,
+                   help="save the training state to this file every --checkpoint-every epochs, at the end and on Ctrl-C")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="epochs between checkpoints (default: about 100 checkpoints per run)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint if the file exists, else start fresh: after a crash, run the "
+                        "same command again")
     p.set_defaults(func=run)
 
 
@@ -63,20 +73,28 @@ def run(args: argparse.Namespace) -> int:
     optimizer = get_optimizer(args.optimizer, args.lr, **options)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     print(f"training {net} on {data.name or args.data} ({data.X.shape[0]} samples) with {optimizer}", flush=True)
+    if (args.resume or args.checkpoint_every is not None) and not args.checkpoint:
+        raise ConfigError("--resume and --checkpoint-every need --checkpoint FILE, e.g. --checkpoint run.ckpt --resume")
+    if args.resume and (done := saved_epoch(args.checkpoint)) is not None:
+        print(f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}", flush=True)
     started = time.perf_counter()
     history = net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
-                      callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)])
+                      callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)],
+                      checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
         net.metadata["classes"] = list(data.classes)
     net.metadata["feature_names"] = list(data.feature_names)
-    summary = [f"final loss {history.loss[-1]:.6f}"]
+    summary = [f"final loss {history.loss[-1]:.6f}"] if history.loss else ["no epoch completed"]
     if history.accuracy:
         summary.append(f"accuracy {history.accuracy[-1]:.3f}")
     summary.append(f"{history.epochs} epochs in {seconds:.2f} s")
     if history.stopped == "interrupted":
         summary.append("stopped early by Ctrl-C")
     print("done: " + ", ".join(summary))
+    if args.checkpoint:
+        again = "; run the same command with --resume to continue" if history.stopped == "interrupted" else ""
+        print(f"checkpoint saved to {args.checkpoint} (epoch {history.epochs}){again}")
     if args.out:
         net.save(args.out)
         print(f"model saved to {args.out}")
