@@ -10,6 +10,8 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
+9. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
+10. ``errors.py``           the exception hierarchy and how errors are reported
 
 Quick start::
 

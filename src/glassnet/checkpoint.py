@@ -20,7 +20,7 @@ The run's settings (architecture, seed, optimizer and its settings, batch size, 
 of the training and validation data) are stored too; resuming with different ones is refused, since
 the result would match neither run. Only ``epochs`` may grow, to train a finished run for longer.
 
-Next read: ``errors.py``.
+Next read: ``interfaces/cli/train.py`` (``--checkpoint``, ``--resume``).
 """
 
 from __future__ import annotations

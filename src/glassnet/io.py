@@ -55,6 +55,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[
     On an exception (or a crash, or a kill) the target is untouched: it is only ever replaced by a
     complete file, in one rename. The temporary file is removed on an exception.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise GlassnetTypeError(f"a file path must be a string or a pathlib.Path, got {type(path).__name__}")
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -282,6 +284,8 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
                       for name in names if name != META_KEY}
     except ModelFileError:
         raise
+    except PermissionError as exc:
+        raise ModelFileError(f"cannot read {source}: {exc.strerror}; check the file's permissions") from None
     except zipfile.BadZipFile as exc:
         if "CRC" in str(exc):
             raise ModelFileError(f"{source} is corrupted: an array's bytes do not match their zip CRC ({exc})") from None

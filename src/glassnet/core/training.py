@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import check_inputs, positive_int
+from glassnet.core.checks import check_callbacks, check_inputs, positive_int
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import GlassnetTypeError, TrainingDiverged
 
@@ -166,6 +166,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         When the loss or a gradient becomes NaN or inf; the parameters are those of the last finite step.
     """
     epochs = positive_int(epochs, "epochs")
+    callbacks = check_callbacks(callbacks)
     opt = get_optimizer(optimizer, lr)
     X = check_inputs(X, net.n_in, net.dtype)
     Y = net._targets(y, X.shape[0])

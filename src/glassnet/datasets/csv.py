@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.datasets.builtin import Dataset
-from glassnet.errors import DataError
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError
 
 
 def _is_number(cell: str) -> bool:
@@ -26,7 +26,7 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def load_csv(path: str | os.PathLike[str], target: str | int = -1, delimiter: str = ",") -> Dataset:
+def load_csv(path: str | os.PathLike[str], target: str | int | None = -1, delimiter: str = ",") -> Dataset:
     """Read ``path`` into a :class:`Dataset`.
 
     Parameters
@@ -37,11 +37,24 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, delimiter: st
     delimiter : str
         Field separator.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise GlassnetTypeError(f"a CSV path must be a string or a pathlib.Path, got {type(path).__name__}")
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ConfigError(f"delimiter must be one character, like ',' or ';' or '\\t'; got {delimiter!r}")
+    target = -1 if target is None else target
+    if isinstance(target, bool) or not isinstance(target, (str, int)):
+        raise GlassnetTypeError(f"target must be a column name or a 0-based column index, got {target!r}")
     source = str(path)
     if not os.path.isfile(path):
         raise DataError(f"CSV file {source} does not exist")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 "
+                        "(\"CSV UTF-8\" in spreadsheet programs)") from None
+    except csv.Error as exc:
+        raise DataError(f"{source} is not a readable CSV file ({exc})") from None
     if not rows:
         raise DataError(f"{source} is empty; a CSV needs feature columns and a target column")
     has_header = not all(_is_number(cell) for cell in rows[0])
@@ -84,7 +97,7 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, delimiter: st
     classes: list[Any] | None = None
     if all(_is_number(cell) for cell in labels):
         y: Any = np.array([float(cell) for cell in labels])
-        if np.all(y == np.round(y)):
+        if np.all(y == np.round(y)) and np.all(np.abs(y) < 2**53):  # integers that int64 holds exactly
             y = y.astype(np.int64)
             classes = sorted(set(y.tolist())) if len(set(y.tolist())) <= 2 and set(y.tolist()) <= {0, 1} else None
     else:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         )
     net = Network.from_sizes(sizes, activation=args.activation, output_activation=args.output_activation,
                              init=args.init, loss=args.loss, l2=args.l2, seed=args.seed, dtype=args.dtype)
-    options = {"momentum": args.momentum} if args.optimizer.lower() == "sgd" and args.momentum else {}
+    options = {"momentum": args.momentum} if args.momentum else {}  # Adam refuses it, with a clear message
     optimizer = get_optimizer(args.optimizer, args.lr, **options)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     print(f"training {net} on {data.name or args.data} ({data.X.shape[0]} samples) with {optimizer}", flush=True)
