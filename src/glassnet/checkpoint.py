@@ -212,7 +212,8 @@ class Checkpointer:
             "optimizer": {name: {key: take(v) if isinstance(v, np.ndarray) else v for key, v in entries.items()}
                           for name, entries in self.opt.state.items()},
             "rng": self.net.rng.bit_generator.state,
-            "history": {key: list(getattr(self.history, key)) for key in HISTORY_LISTS},
+            # Lengths only: fit only appends to the history, so the lists' first entries never change.
+            "history": {key: len(getattr(self.history, key)) for key in HISTORY_LISTS},
         }
 
     def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
@@ -239,12 +240,12 @@ class Checkpointer:
                     optimizer_state[name][key] = None
                 else:
                     optimizer_state[name][key] = value
-        for key, values in state["history"].items():
-            arrays[f"history:{key}"] = np.asarray(values, dtype=np.float64).reshape(-1)
+        for key, length in state["history"].items():
+            arrays[f"history:{key}"] = np.fromiter(getattr(self.history, key), np.float64, count=length)
         section = {
             "version": CHECKPOINT_VERSION, "epoch": state["epoch"], "steps": state["steps"],
             "seconds": state["seconds"], "rng": state["rng"], "settings": self.settings,
-            "optimizer_state": optimizer_state, "history": {key: len(v) for key, v in state["history"].items()},
+            "optimizer_state": optimizer_state, "history": state["history"],
         }
         save(self.net, self.path, arrays=arrays, sections={"checkpoint": section}, parameters=state["params"])
         self.saved_at = state["epoch"]

@@ -20,7 +20,7 @@ from glassnet.checkpoint import read_checkpoint
 SRC = Path(__file__).resolve().parents[2] / "src"
 # Mini-batches of one row, shuffled, Adam: every epoch changes the RNG, the parameters and m, v, t.
 ARGS = ["train", "--data", "xor", "--layers", "2,4,1", "--activation", "tanh", "--loss", "bce", "--optimizer", "adam",
-        "--lr", "0.05", "--batch-size", "1", "--epochs", "300", "--seed", "3", "--checkpoint-every", "1",
+        "--lr", "0.05", "--batch-size", "1", "--epochs", "80", "--seed", "3", "--checkpoint-every", "1",
         "--resume", "--no-progress", "--print-every", "0"]
 
 
@@ -52,7 +52,7 @@ def test_killed_at_random_moments_and_resumed_equals_uninterrupted(tmp_path, cli
     reference.mkdir()
     code, _, err = cli(*ARGS, "--checkpoint", str(reference / "run.ckpt"), "--out", str(reference / "model.npz"))
     assert code == 0, err
-    assert read_checkpoint(reference / "run.ckpt")[0]["checkpoint"]["epoch"] == 300
+    assert read_checkpoint(reference / "run.ckpt")[0]["checkpoint"]["epoch"] == 80
 
     kills = 0
     for trial in range(3):
@@ -64,7 +64,7 @@ def test_killed_at_random_moments_and_resumed_equals_uninterrupted(tmp_path, cli
             deadline = time.monotonic() + 20
             while not (folder / "run.ckpt").exists() and process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.002)
-            time.sleep(rng.uniform(0.0, 0.5))
+            time.sleep(rng.uniform(0.0, 0.6))
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 kills += 1
@@ -78,5 +78,5 @@ def test_killed_at_random_moments_and_resumed_equals_uninterrupted(tmp_path, cli
         for key, value in a.parameters().items():
             assert np.array_equal(value, b.parameters()[key]), key
         assert not list(folder.glob(".*.tmp")), "temporary files of killed writers are cleaned up on resume"
-    if kills == 0:
-        pytest.fail("no run was killed: the runs finished before the kill; make them longer")
+    if kills < 2:
+        pytest.fail(f"only {kills} of 6 runs were killed: they finished before the kill; make them longer")
