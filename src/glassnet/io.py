@@ -34,14 +34,14 @@ from numpy.typing import NDArray
 
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
-from glassnet.errors import GlassnetTypeError, ModelFileError
+from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
 
 FORMAT = "glassnet-model"
 FORMAT_VERSION = 2
 # Version 1 files (glassnet 0.1 before checkpoints) checksummed the arrays only; they still load.
 READABLE_VERSIONS = (1, 2)
 META_KEY = "__glassnet__"
-MAX_META_BYTES = 1 << 20
+MAX_META_BYTES = 16 << 20  # JSON metadata beyond this is refused on save, so every saved file loads
 # Deflate cannot expand data more than about 1032-fold: this bounds what a compressed member can hold.
 MAX_DEFLATE_RATIO = 1032
 
@@ -176,12 +176,16 @@ def save(net: Network, path: str | os.PathLike[str], arrays: dict[str, NDArray[A
     meta = json.loads(json.dumps(meta, default=_jsonable))  # plain JSON types, so the checksum reads back equal
     meta["checksum"] = checksum(params, meta)
     encoded = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    if encoded.size > MAX_META_BYTES:
+        raise ConfigError(f"cannot save {path}: its metadata (net.metadata) takes {encoded.size / 2**20:.1f} MiB as "
+                          f"JSON, more than the {MAX_META_BYTES / 2**20:g} MiB glassnet reads back; keep large data in a "
+                          "file of its own")
     with atomic_write(path) as handle:
         np.savez(handle, **params, **{META_KEY: encoded})  # type: ignore[arg-type]
 
 
 def _read_member(archive: zipfile.ZipFile, name: str, source: str, expect_shape: tuple[int, ...] | None,
-                 max_bytes: int) -> NDArray[Any]:
+                 max_bytes: int, limit: str = "the file can hold") -> NDArray[Any]:
     """Read one ``.npy`` member after checking its header (dtype, shape, size) and never unpickling."""
     info = archive.getinfo(name + ".npy")
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -209,7 +213,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, source: str, expect_shape:
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: an absurd shape cannot overflow to a small number
         if nbytes > max_bytes:
             raise ModelFileError(f"{source}: array {name!r} declares shape {tuple(shape)} ({nbytes} bytes), "
-                                 "larger than the file can hold; the file is damaged or not a glassnet file")
+                                 f"larger than {limit}; the file is damaged or not a glassnet file")
         data = member.read(nbytes)
     if len(data) != nbytes:
         raise ModelFileError(f"{source}: array {name!r} is truncated ({len(data)} of {nbytes} bytes)")
@@ -256,7 +260,8 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
                 raise ModelFileError(f"{source} is not a glassnet model file (it repeats a name inside the archive)")
             if META_KEY not in names:
                 raise ModelFileError(f"{source} is not a glassnet model file (no glassnet metadata inside)")
-            raw = _read_member(archive, META_KEY, source, None, min(MAX_META_BYTES, size))
+            raw = _read_member(archive, META_KEY, source, None, min(MAX_META_BYTES, size),
+                               "the file can hold" if size < MAX_META_BYTES else f"the {MAX_META_BYTES >> 20} MiB metadata limit")
             try:
                 meta = json.loads(raw.tobytes().decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):

@@ -295,6 +295,15 @@ def test_unsaveable_metadata_is_refused_before_writing(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_metadata_too_large_to_read_back_is_refused_on_save(tmp_path, monkeypatch):
+    monkeypatch.setattr(gn.io, "MAX_META_BYTES", 4096)
+    net = model()
+    net.metadata = {"classes": [f"class {i}" for i in range(1000)]}
+    with pytest.raises(gn.ConfigError, match="MiB glassnet reads back"):
+        net.save(tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())
+
+
 # ----------------------------------------------------------------------------- crashes while writing
 def test_exception_inside_atomic_write_leaves_the_old_file(tmp_path):
     path = tmp_path / "notes.txt"

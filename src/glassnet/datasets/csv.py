@@ -43,7 +43,7 @@ def load_csv(path: str | os.PathLike[str], target: str | int | None = -1, delimi
         raise ConfigError(f"delimiter must be one character, like ',' or ';' or '\\t'; got {delimiter!r}")
     target = -1 if target is None else target
     if isinstance(target, bool) or not isinstance(target, (str, int)):
-        raise GlassnetTypeError(f"target must be a column name or a 0-based column index, got {target!r}")
+        raise ConfigError(f"target must be a column name or a 0-based column index, got {target!r}")
     source = str(path)
     if not os.path.isfile(path):
         raise DataError(f"CSV file {source} does not exist")

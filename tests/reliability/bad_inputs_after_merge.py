@@ -1,0 +1,81 @@
+# ruff: noqa: E501 - one row of the table per line reads best
+"""Bad-input rows for the doctor (issue 3) and the estimators (issue 6), for after those branches are merged.
+
+Not collected by pytest (no ``test_`` prefix) because ``glassnet.verify`` and ``glassnet.sklearn`` are not on
+this branch. To enable, in ``test_bad_inputs.py``::
+
+    from bad_inputs_after_merge import doctor_rows, estimator_rows   # tests/reliability is on sys.path (rootdir import mode)
+    ROWS = API + FILES + doctor_rows() + estimator_rows()             # and parametrize over ROWS
+
+Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce): every row
+passes except "gradcheck: sample=0", a NumPy crash that issue 3 should fix.
+
+The estimators follow scikit-learn's convention (``check_estimator`` requires it): malformed ``X``/``y`` give
+scikit-learn's own ``ValueError`` with its message, and an unfitted estimator ``NotFittedError``; their rows
+assert those classes, which are still clear one-line errors, not NumPy tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import glassnet as gn
+
+X, Y = gn.datasets.xor()
+LOSS = lambda p: float(np.sum(p["w"] ** 2))  # noqa: E731
+W = {"w": np.ones(2)}
+
+
+def script(tmp: Path, text: str) -> str:
+    path = tmp / "my_net.py"
+    path.write_text(text)
+    return str(path)
+
+
+def doctor_rows() -> list[tuple[str, Any, type[Exception], str]]:
+    from glassnet.verify.doctor import check_gradients, check_script, check_step
+    from glassnet.verify.gradcheck import gradcheck
+
+    return [
+        ("doctor: parameter of text", lambda t: check_gradients(LOSS, {"w": "ab"}, lambda p: p), gn.GlassnetTypeError, "has dtype <U2"),
+        ("doctor: loss not callable", lambda t: check_gradients(3, W, lambda p: p), gn.UserCodeError, "your loss function raised TypeError"),
+        ("doctor: no gradients", lambda t: check_gradients(LOSS, W, lambda p: {}), gn.ConfigError, "gradients is an empty dict"),
+        ("doctor: loss is NaN", lambda t: check_gradients(lambda p: float("nan"), W, lambda p: W), gn.DataError, "your loss function returned nan"),
+        ("doctor: loss raises", lambda t: check_gradients(lambda p: 1 / 0, W, lambda p: W), gn.UserCodeError, "raised ZeroDivisionError"),
+        ("doctor: loss returns text", lambda t: check_gradients(lambda p: "x", W, lambda p: W), gn.GlassnetTypeError, "must return one number"),
+        ("doctor: negative lr", lambda t: check_step(lambda p: None, W, LOSS, lr=-1), gn.ConfigError, "lr must be a positive number"),
+        ("doctor: missing script", lambda t: check_script(str(t / "none.py")), gn.ModelFileError, "does not exist"),
+        ("doctor: script without loss", lambda t: check_script(script(t, "import numpy as np\ndef params():\n    return {'w': np.ones(2)}\n")),
+         gn.ConfigError, "lacks loss(params)"),
+        ("doctor: script raising", lambda t: check_script(script(t, "raise RuntimeError('boom')\n")), gn.UserCodeError, "raised RuntimeError: boom"),
+        ("doctor: script not Python", lambda t: check_script(script(t, "this is not python(\n")), gn.UserCodeError, "raised SyntaxError"),
+        ("gradcheck: X of the wrong width", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), np.zeros((2, 3)), [0, 1]), gn.ShapeError, "expects 2"),
+        ("gradcheck: negative eps", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, eps=-1), gn.ConfigError, "eps must be a small positive number"),
+        # Fails at issue-3 6456e5d with NumPy's "zero-size array to reduction operation maximum": issue 3 to fix.
+        ("gradcheck: sample=0", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, sample=0), gn.ConfigError, "sample"),
+    ]
+
+
+def estimator_rows() -> list[tuple[str, Any, type[Exception], str]]:
+    from glassnet.sklearn import GlassClassifier, GlassRegressor
+    from sklearn.exceptions import NotFittedError
+
+    return [
+        ("estimator: one class", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 0, 0, 0]), gn.DataError, "needs at least two classes"),
+        ("estimator: negative layer size", lambda t: GlassClassifier(hidden_layer_sizes=(-1,), max_iter=5).fit(X, Y), gn.ConfigError, "hidden_layer_sizes must be positive integers"),
+        ("estimator: unknown activation", lambda t: GlassClassifier(activation="gelu", max_iter=5).fit(X, Y), gn.ConfigError, "activation must be one of"),
+        ("estimator: unknown solver", lambda t: GlassClassifier(solver="lbfgs", max_iter=5).fit(X, Y), gn.ConfigError, "glassnet has no 'lbfgs'"),
+        ("estimator: negative learning rate", lambda t: GlassClassifier(learning_rate_init=-1, max_iter=5).fit(X, Y), gn.ConfigError, "learning_rate_init must be a number"),
+        ("estimator: zero max_iter", lambda t: GlassRegressor(max_iter=0).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "max_iter must be a positive integer"),
+        ("estimator: negative alpha", lambda t: GlassRegressor(alpha=-1, max_iter=5).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "alpha must be a number"),
+        ("estimator: zero batch size", lambda t: GlassRegressor(batch_size=0, max_iter=5).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "batch_size must be 'auto' or a positive integer"),
+        # scikit-learn's own validation (required by check_estimator):
+        ("estimator: X of text", lambda t: GlassClassifier(max_iter=5).fit([["a", "b"]] * 4, [0, 1, 1, 0]), ValueError, "could not convert string to float"),
+        ("estimator: X with NaN", lambda t: GlassClassifier(max_iter=5).fit(np.full((4, 2), np.nan), [0, 1, 1, 0]), ValueError, "Input X contains NaN"),
+        ("estimator: y too short", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 1]), ValueError, "inconsistent numbers of samples"),
+        ("estimator: predict before fit", lambda t: GlassClassifier().predict(X), NotFittedError, "is not fitted yet"),
+        ("estimator: predict wrong width", lambda t: GlassClassifier(max_iter=5).fit(X, Y).predict(np.zeros((2, 3))), ValueError, "X has 3 features"),
+    ]
