@@ -201,6 +201,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
             total, correct = 0.0, 0
             for step, rows in enumerate(batches(n_rows, size, order), start=1):
+                if ctrl_c[0]:
+                    break
                 Xb, Yb = X[rows], Y[rows]
                 try:
                     loss = net._step(Xb, Yb, opt)
@@ -215,8 +217,6 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                     correct += count_correct(net.layers[-1].cache["A"], Yb, kind)
                 for on_batch_end in on_batch:
                     on_batch_end(net, epoch, step, loss)
-                if ctrl_c[0]:
-                    break
             if ctrl_c[0]:
                 history.stopped = "interrupted"
                 break
