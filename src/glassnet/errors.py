@@ -22,7 +22,7 @@ The rules every message follows: say *what* is wrong, *where* (layer, parameter 
 line, file) and *how to fix it*. Errors are raised, never ``assert``-ed, and raised before anything
 is changed (a refused ``set_parameters`` or checkpoint leaves the network as it was). Input that is
 malformed in any way gets one of these classes, never a NumPy traceback; the bad-input table in
-``tests/reliability/test_bad_inputs.py`` holds glassnet to that.
+``tests/reliability/test_bad_input_table.py`` holds glassnet to that.
 
 The command line (``interfaces/cli/main.py``) turns a :class:`GlassnetError` into one line,
 ``glassnet: error: <message>``, and exit code 2 (a traceback only with ``--debug``); an operating-system

@@ -2,9 +2,9 @@
 """Bad-input rows for the doctor (issue 3) and the estimators (issue 6), for after those branches are merged.
 
 Not collected by pytest (no ``test_`` prefix) because ``glassnet.verify`` and ``glassnet.sklearn`` are not on
-this branch. To enable, in ``test_bad_inputs.py``::
+this branch. To enable, in ``test_bad_input_table.py``::
 
-    from bad_inputs_after_merge import doctor_rows, estimator_rows   # tests/reliability is on sys.path (rootdir import mode)
+    from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows
     ROWS = API + FILES + doctor_rows() + estimator_rows()             # and parametrize over ROWS
 
 Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce): every row
@@ -60,8 +60,9 @@ def doctor_rows() -> list[tuple[str, Any, type[Exception], str]]:
 
 
 def estimator_rows() -> list[tuple[str, Any, type[Exception], str]]:
-    from glassnet.sklearn import GlassClassifier, GlassRegressor
     from sklearn.exceptions import NotFittedError
+
+    from glassnet.sklearn import GlassClassifier, GlassRegressor
 
     return [
         ("estimator: one class", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 0, 0, 0]), gn.DataError, "needs at least two classes"),
