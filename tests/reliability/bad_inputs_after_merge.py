@@ -1,14 +1,17 @@
 # ruff: noqa: E501 - one row of the table per line reads best
-"""Bad-input rows for the doctor (issue 3) and the estimators (issue 6), for after those branches are merged.
+"""Bad-input rows for the doctor (issue 3), the estimators (issue 6) and explain (issue 4), for after those
+branches are merged.
 
 Not collected by pytest (no ``test_`` prefix) because ``glassnet.verify`` and ``glassnet.sklearn`` are not on
 this branch. To enable, in ``test_bad_input_table.py``::
 
     from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows
-    ROWS = API + FILES + doctor_rows() + estimator_rows()             # and parametrize over ROWS
+    ROWS = API + FILES + doctor_rows() + estimator_rows() + explain_rows()   # and parametrize over ROWS
 
-Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce): every row
-passes except "gradcheck: sample=0", a NumPy crash that issue 3 should fix.
+Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce) and against
+issue-4 at 05b449a: every row passes except "gradcheck: sample=0" (a NumPy crash, for issue 3), "explain: row
+out of range" (silently accepted, for issue 4) and "explain: save into a folder" (passes once this branch's
+atomic_write, which refuses a folder target, is merged).
 
 The estimators follow scikit-learn's convention (``check_estimator`` requires it): malformed ``X``/``y`` give
 scikit-learn's own ``ValueError`` with its message, and an unfitted estimator ``NotFittedError``; their rows
@@ -79,4 +82,23 @@ def estimator_rows() -> list[tuple[str, Any, type[Exception], str]]:
         ("estimator: y too short", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 1]), ValueError, "inconsistent numbers of samples"),
         ("estimator: predict before fit", lambda t: GlassClassifier().predict(X), NotFittedError, "is not fitted yet"),
         ("estimator: predict wrong width", lambda t: GlassClassifier(max_iter=5).fit(X, Y).predict(np.zeros((2, 3))), ValueError, "X has 3 features"),
+    ]
+
+
+def explain_rows() -> list[tuple[str, Any, type[Exception], str]]:
+    from glassnet.explain import explain
+
+    net = gn.Network.from_sizes([2, 3, 1], seed=0)
+    big = gn.Network.from_sizes([200, 200, 200, 10], seed=0)
+    return [
+        ("explain: trace too large to make", lambda t: explain(big, np.zeros((50, 200)), np.zeros((50, 10))), gn.ConfigError, "numbers"),
+        ("explain: renderer refuses a trace too large", lambda t: explain(net, X, Y).to_text(max_records=3), gn.ConfigError, "more than max_records=3 to render"),
+        ("explain: Markdown renderer too", lambda t: explain(net, X, Y).to_markdown(max_records=3), gn.ConfigError, "more than max_records=3"),
+        ("explain: not a network", lambda t: explain("net", X, Y), gn.GlassnetTypeError, "explain needs a glassnet Network"),
+        ("explain: X of the wrong width", lambda t: explain(net, np.zeros((4, 3)), Y), gn.ShapeError, "expects 2"),
+        ("explain: zero digits", lambda t: explain(net, X, Y, digits=0), gn.ConfigError, "digits must be an integer from 1 to 17"),
+        ("explain: unknown format", lambda t: explain(net, X, Y).render("html"), gn.ConfigError, "unknown format 'html'"),
+        ("explain: unknown optimizer", lambda t: explain(net, X, Y, optimizer="rms"), gn.ConfigError, "unknown optimizer 'rms'"),
+        ("explain: row out of range", lambda t: explain(net, X, Y, rows=[10]), gn.ConfigError, "10"),
+        ("explain: save into a folder", lambda t: explain(net, X, Y).save(t), gn.ModelFileError, "is a folder"),
     ]
