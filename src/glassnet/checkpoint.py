@@ -144,8 +144,9 @@ class Checkpointer:
             return 0
         self._remove_stale_temporaries()
         meta, arrays = read_checkpoint(self.path)
+        self._check_section(meta["checkpoint"], arrays)
         self._check_same_run(meta, epochs)
-        self._restore(meta, arrays)
+        self._restore(meta, arrays)  # only after every check: a refused checkpoint leaves the network as it was
         self.saved_at = int(meta["checkpoint"]["epoch"])
         return self.saved_at
 
@@ -157,6 +158,37 @@ class Checkpointer:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+    def _check_section(self, section: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        """Types and values of the checkpoint section (a hand-made file can pass the checksum)."""
+        def damaged(what: str) -> ModelFileError:
+            return ModelFileError(f"{self.path}: the checkpoint's {what} is damaged. Delete it, or give another "
+                                  "checkpoint path, to start over")
+
+        counts = [section.get(key) for key in ("epoch", "steps")]
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise damaged("epoch or step count")
+        if not isinstance(section.get("seconds"), (int, float)) or not isinstance(section.get("settings"), dict):
+            raise damaged("time or settings")
+        if section["history"]["loss"] != section["epoch"]:
+            raise damaged("history (its length is not the epoch count)")
+        params = self.net.parameters()
+        for name, entries in section["optimizer_state"].items():
+            if name not in params or not isinstance(entries, dict):
+                raise damaged(f"optimizer state ({name!r} is not a parameter of this network)")
+            for key, value in entries.items():
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    raise damaged(f"optimizer state ({name}: {key} = {value!r})")
+        if not all(np.isfinite(a).all() for a in arrays.values()):
+            raise damaged("arrays (NaN or inf inside)")
+        rng_state = section.get("rng")
+        probe = type(self.net.rng.bit_generator)()  # try the state on a spare generator, not on the network's
+        if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(probe).__name__:
+            raise damaged("random-generator state (it is for another generator)")
+        try:
+            probe.state = rng_state
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise damaged("random-generator state") from None
 
     def _check_same_run(self, meta: dict[str, Any], epochs: int) -> None:
         current = {key: value for key, value in _plain(network_metadata(self.net)).items() if key in ARCHITECTURE}
@@ -181,20 +213,10 @@ class Checkpointer:
         section = meta["checkpoint"]
         params = self.net.parameters()
         self.net.set_parameters({key: arrays[key] for key in params})
-        state: dict[str, dict[str, Any]] = {}
-        for name, entries in section["optimizer_state"].items():
-            if name not in params:
-                raise ModelFileError(f"{self.path}: optimizer state for unknown parameter {name!r}; the file is damaged")
-            state[name] = {key: arrays[f"optimizer:{name}:{key}"].copy() if value is None else value
-                           for key, value in entries.items()}
-        self.opt.state = state
-        rng_state = section["rng"]
-        if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(self.net.rng.bit_generator).__name__:
-            raise ModelFileError(f"{self.path}: the random-generator state is for another generator; the file is damaged")
-        try:
-            self.net.rng.bit_generator.state = rng_state
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            raise ModelFileError(f"{self.path}: the random-generator state is damaged ({exc})") from None
+        self.opt.state = {name: {key: arrays[f"optimizer:{name}:{key}"].copy() if value is None else value
+                                 for key, value in entries.items()}
+                          for name, entries in section["optimizer_state"].items()}
+        self.net.rng.bit_generator.state = section["rng"]
         for key in HISTORY_LISTS:
             getattr(self.history, key)[:] = arrays[f"history:{key}"].tolist()
         self.history.epochs = int(section["epoch"])

@@ -196,3 +196,61 @@ def test_cli_checkpoint_resume_and_ctrl_c(cli, tmp_path, monkeypatch):
     assert saved_epoch(ckpt) == 40
     code, stdout, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--resume")
     assert code == 2 and "need --checkpoint FILE" in err
+
+
+def rewrite(path, change) -> None:
+    """Apply ``change(section, arrays)`` to a checkpoint and write it back with a valid checksum (a forgery)."""
+    import io
+    import json
+    import zipfile
+
+    from glassnet.io import checksum
+
+    meta, arrays = read_checkpoint(path)
+    meta.pop("checksum")
+    change(meta["checkpoint"], arrays)
+    meta["checksum"] = checksum(arrays, meta)
+
+    def npy(a):
+        buffer = io.BytesIO()
+        np.save(buffer, a)
+        return buffer.getvalue()
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, a in arrays.items():
+            archive.writestr(f"{key}.npy", npy(a))
+        archive.writestr("__glassnet__.npy", npy(np.frombuffer(json.dumps(meta).encode(), np.uint8)))
+
+
+def longer_history(section, arrays):
+    section["history"]["loss"] += 1
+    arrays["history:loss"] = np.append(arrays["history:loss"], 0.5)
+
+
+FORGERIES = [
+    ("epoch text", lambda s, a: s.update(epoch="three"), "epoch or step count"),
+    ("steps negative", lambda s, a: s.update(steps=-1), "epoch or step count"),
+    ("seconds text", lambda s, a: s.update(seconds="x"), "time or settings"),
+    ("history longer than the epochs", longer_history, "history (its length is not the epoch count)"),
+    ("state of an unknown parameter", lambda s, a: s["optimizer_state"].update({"7.W": {"t": 1}}), "'7.W' is not a parameter"),
+    ("Adam step count as text", lambda s, a: s["optimizer_state"]["0.W"].update(t="five"), "optimizer state (0.W: t = 'five')"),
+    ("NaN in Adam's m", lambda s, a: a["optimizer:0.W:m"].__setitem__((0, 0), np.nan), "NaN or inf inside"),
+    ("another generator", lambda s, a: s["rng"].update(bit_generator="MT19937"), "it is for another generator"),
+    ("generator state cut", lambda s, a: s["rng"].pop("state"), "random-generator state is damaged"),
+    ("checkpoint version 9", lambda s, a: s.update(version=9), "checkpoint version 9"),
+    ("history section missing", lambda s, a: s.pop("history"), "not a glassnet checkpoint"),
+]
+
+
+@pytest.mark.parametrize("case, change, words", FORGERIES, ids=[f[0] for f in FORGERIES])
+def test_forged_checkpoint_is_refused_before_anything_changes(tmp_path, case, change, words):
+    train(tmp_path / "run.ckpt", 2)
+    rewrite(tmp_path / "run.ckpt", change)
+    net, fresh = network(), network()
+    opt = OPTIMIZERS["adam"]()
+    with pytest.raises(gn.ModelFileError) as info:
+        net.fit(X, Y, epochs=4, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint=tmp_path / "run.ckpt",
+                checkpoint_every=2, resume=True)
+    assert words in str(info.value) and str(tmp_path / "run.ckpt") in str(info.value)
+    assert all(np.array_equal(p, fresh.parameters()[k]) for k, p in net.parameters().items())
+    assert opt.state == {} and net.rng.bit_generator.state == fresh.rng.bit_generator.state
