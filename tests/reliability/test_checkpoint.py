@@ -194,6 +194,8 @@ def test_cli_checkpoint_resume_and_ctrl_c(cli, tmp_path, monkeypatch):
     code, stdout, err = cli(*args, "--resume")
     assert code == 0 and "resuming from" in stdout and "after epoch 11 of 40" in stdout, err
     assert saved_epoch(ckpt) == 40
+    code, stdout, err = cli("predict", str(ckpt), "--data", "xor")  # a checkpoint is also a model file
+    assert code == 0 and len(stdout.strip().splitlines()) == 5, err
     code, stdout, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--resume")
     assert code == 2 and "need --checkpoint FILE" in err
 

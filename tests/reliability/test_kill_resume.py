@@ -82,3 +82,26 @@ def test_killed_at_random_moments_and_resumed_equals_uninterrupted(tmp_path, cli
         assert not list(folder.glob(".*.tmp")), "temporary files of killed writers are cleaned up on resume"
     if kills < 2:
         pytest.fail(f"only {kills} of 6 runs were killed: they finished before the kill; make them longer")
+
+
+def test_ctrl_c_in_a_real_process_saves_the_checkpoint_and_the_rerun_finishes_the_same(tmp_path, cli):
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    assert cli(*ARGS, "--checkpoint", str(reference / "run.ckpt"), "--out", str(reference / "model.npz"))[0] == 0
+    folder = tmp_path / "interrupted"
+    folder.mkdir()
+    process = subprocess.Popen(command(folder), env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (folder / "run.ckpt").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    if "stopped early by Ctrl-C" not in out:
+        pytest.fail(f"the run was not interrupted (finished first?): {out} {err}")
+    assert process.returncode == 0, err
+    assert "run the same command with --resume to continue" in out
+    epoch = read_checkpoint(folder / "run.ckpt")[0]["checkpoint"]["epoch"]
+    assert 1 <= epoch < 80
+    finished = subprocess.run(command(folder), env=environment(), capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0 and f"resuming from {folder / 'run.ckpt'} after epoch {epoch} of 80" in finished.stdout
+    assert_same_run(reference / "run.ckpt", folder / "run.ckpt")
