@@ -8,6 +8,8 @@ this branch. To enable, in ``test_bad_input_table.py``::
     from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows
     ROWS = API + FILES + doctor_rows() + estimator_rows() + explain_rows()   # and parametrize over ROWS
 
+The standardiser test at the end moves into a test file (e.g. tests/reliability/test_numerics.py).
+
 Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce) and against
 issue-4 at 05b449a: every row passes except "gradcheck: sample=0" (a NumPy crash, for issue 3), "explain: row
 out of range" (silently accepted, for issue 4) and "explain: save into a folder" (passes once this branch's
@@ -102,3 +104,27 @@ def explain_rows() -> list[tuple[str, Any, type[Exception], str]]:
         ("explain: row out of range", lambda t: explain(net, X, Y, rows=[10]), gn.ConfigError, "10"),
         ("explain: save into a folder", lambda t: explain(net, X, Y).save(t), gn.ModelFileError, "is a folder"),
     ]
+
+
+def test_standardizer_warns_on_constant_columns_and_never_divides_by_zero() -> None:
+    """Numerical robustness where the division happens (issue 6's Standardizer): move into a test file after
+    the merge. A constant column gets a warning and is only centred; tiny-variance columns give no NaN."""
+    import warnings
+
+    import pytest
+
+    from glassnet.datasets import Standardizer
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=30) * 1e6, np.full(30, 7.0), 1.0 + 1e-300 * rng.normal(size=30),
+                         1e-10 * rng.normal(size=30), np.zeros(30)])
+    with pytest.warns(UserWarning, match="constant"):
+        Z = Standardizer().fit(X).transform(X)
+    assert np.isfinite(Z).all()
+    assert np.all(Z[:, 1] == 0) and np.all(Z[:, 4] == 0)  # centred, not divided by a zero spread
+    np.testing.assert_allclose(Z[:, [0, 3]].std(axis=0), 1.0, rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        net = gn.Network.from_sizes([5, 4, 1], "tanh", loss="bce", seed=0)
+        history = net.fit(Z, (X[:, 0] > 0).astype(int), epochs=20, optimizer="adam", lr=0.05, monitor=False)
+    assert np.isfinite(history.loss).all()
