@@ -5,7 +5,7 @@ branches are merged.
 Not collected by pytest (no ``test_`` prefix) because ``glassnet.verify`` and ``glassnet.sklearn`` are not on
 this branch. To enable, in ``test_bad_input_table.py``::
 
-    from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows
+    from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows, explain_rows
     ROWS = API + FILES + doctor_rows() + estimator_rows() + explain_rows()   # and parametrize over ROWS
 
 The standardiser test at the end moves into a test file (e.g. tests/reliability/test_numerics.py).
