@@ -10,8 +10,11 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
-10. ``errors.py``           the exception hierarchy and how errors are reported
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
+10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
+                            JSON, a diagram, a worksheet); starts at ``explain/records.py``
+11. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
+12. ``errors.py``           the exception hierarchy and how errors are reported
 
 Quick start::
 
@@ -33,12 +36,17 @@ from glassnet.errors import (
     ModelFileError,
     ShapeError,
     TrainingDiverged,
+    UserCodeError,
 )
+from glassnet.explain import Trace, explain, plot_network, worksheet
 from glassnet.io import load
+from glassnet.verify import doctor
+from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "TrainingDiverged", "__version__", "datasets", "load", "normal",
+    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError", "__version__", "datasets",
+    "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -15,8 +15,9 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
     │                                     files; files that cannot be written
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
     │                                     Dense where a list of layers belongs)
-    └── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training;
-                                          ``epoch`` and ``step`` say when, the parameters are the last finite ones
+    ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training;
+    │                                     ``epoch`` and ``step`` say when, the parameters are the last finite ones
+    └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
 
 The rules every message follows: say *what* is wrong, *where* (layer, parameter name, column, row,
 line, file) and *how to fix it*. Errors are raised, never ``assert``-ed, and raised before anything
@@ -78,6 +79,20 @@ class TrainingDiverged(GlassnetError, ArithmeticError):
         super().__init__(message)
         self.epoch = epoch
         self.step = step
+
+
+class UserCodeError(GlassnetError, RuntimeError):
+    """The user's own code (a loss or gradient function, a script given to ``glassnet doctor``) raised.
+
+    Attributes
+    ----------
+    user_traceback : str
+        The traceback of the user's exception with glassnet's own frames left out, ready to print.
+    """
+
+    def __init__(self, message: str, user_traceback: str = "") -> None:
+        super().__init__(message)
+        self.user_traceback = user_traceback
 
 
 def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ConfigError:

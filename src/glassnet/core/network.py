@@ -270,7 +270,7 @@ class Network:
 
     def fit(self, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
             batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
-            verbose: bool | int = False, callbacks: Sequence[Any] = (), checkpoint: Any = None,
+            verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
             checkpoint_every: int | None = None, resume: bool = False) -> Any:
         """Train for ``epochs`` passes over ``(X, y)``; returns a :class:`~glassnet.core.training.History`.
 
@@ -279,7 +279,7 @@ class Network:
         from glassnet.core.training import fit
 
         return fit(self, X, y, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size, shuffle=shuffle,
-                   validation_data=validation_data, verbose=verbose, callbacks=callbacks, checkpoint=checkpoint,
+                   validation_data=validation_data, verbose=verbose, callbacks=callbacks, monitor=monitor, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, resume=resume)
 
     # ----------------------------------------------------------------- prediction

@@ -120,7 +120,7 @@ def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterato
 
 def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
         batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
-        verbose: bool | int = False, callbacks: Sequence[Any] = (), checkpoint: Any = None,
+        verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
         checkpoint_every: int | None = None, resume: bool = False) -> History:
     """Train ``net`` on ``(X, y)``.
 
@@ -145,6 +145,9 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         ``True`` prints about ten progress lines; an integer ``k`` prints every ``k`` epochs.
     callbacks : sequence
         Observers; see the module docstring.
+    monitor : bool
+        Watch the training's health (``glassnet.verify.health``) and warn, once per problem, about collapsed
+        outputs, saturated or dead units, badly sized updates, a bad initial loss or a loss that does not move.
     checkpoint : str or path, optional
         Save the training state to this file every ``checkpoint_every`` epochs and when training ends
         (also on Ctrl-C); see :mod:`glassnet.checkpoint`. An existing file is never overwritten unless resuming.
@@ -181,6 +184,12 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         val_kind = labels_kind(Y_val)
     print_every = 0 if not verbose else max(1, epochs // 10) if verbose is True else positive_int(verbose, "verbose")
 
+    if monitor:
+        # On by default, because the people who most need the warnings do not know to ask for them. Imported here,
+        # not at the top: the monitor lives outside the NumPy-only core and only observes, through the callbacks.
+        from glassnet.verify.health import HealthMonitor
+
+        callbacks = [*callbacks, HealthMonitor()]
     history = History()
     done = 0
     if checkpoint is not None:  # file I/O lives in glassnet.checkpoint; here only "start after epoch `done`"
@@ -193,7 +202,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         callbacks = [*callbacks, saver]
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
-            cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt})
+            cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
+                                    "X": X, "Y": Y})
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     started = time.perf_counter()
     with _defer_ctrl_c() as ctrl_c:

@@ -14,6 +14,7 @@ from glassnet.interfaces.cli.common import HelpFormatter, PrintEvery
 EXAMPLES = """examples:
   glassnet demo
   glassnet demo --epochs 10000 --lr 1.0 --seed 3
+  glassnet demo --bias-bug        # the learner's bias bug: the symptom, the doctor's diagnosis, the fix
 """
 
 STORY = """A learner writes a 2-input, 3-hidden, 1-output sigmoid network by hand to understand every
@@ -27,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--epochs", type=int, default=5000, help="full-batch gradient steps")
     p.add_argument("--lr", type=float, default=0.5, help="learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed for the initial weights")
+    p.add_argument("--bias-bug", action="store_true",
+                   help="run the learner's hand-written loop with the bias bug, diagnose it, then fix it")
     p.set_defaults(func=run)
 
 
@@ -36,6 +39,10 @@ def build_xor_network(seed: int = 0) -> Network:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bias_bug:  # a separate story, kept in its own module (interfaces/cli/bias_bug.py)
+        from glassnet.interfaces.cli.bias_bug import run_bias_bug
+
+        return run_bias_bug(args.epochs)
     X, y = xor()
     net = build_xor_network(args.seed)
     print(STORY, end="\n\n")
@@ -54,4 +61,9 @@ def run(args: argparse.Namespace) -> int:
     for x, target, out in zip(X, y, outputs):
         verdict = "right" if (out > 0.5) == bool(target) else "WRONG"
         print(f"  x = {x.astype(int).tolist()}  target {target}  output {out:.4f}  -> {int(out > 0.5)} ({verdict})")
+    from glassnet.explain import explain
+
+    print("\nOne more gradient step of the trained network on sample 0, every number (not applied; see "
+          "`glassnet explain --help`):\n")
+    print(explain(net, X[:1], y[:1], "sgd", args.lr).to_text())
     return 0

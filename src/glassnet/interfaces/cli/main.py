@@ -16,6 +16,9 @@ COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
     "glassnet.interfaces.cli.predict",
+    "glassnet.interfaces.cli.doctor",
+    "glassnet.interfaces.cli.gradcheck",
+    "glassnet.interfaces.cli.explain",
 ]
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,141 @@
+"""Recording the engine's own numbers: hooks that wrap a network's layers, loss and optimizer from outside.
+
+Like thinc's ``with_debug``, a hook replaces a method *on one instance* (``layer.forward = wrapper``),
+calls the original, and copies what went in and out. The hooks exist only inside ``with recording(...)``;
+afterwards the instance attributes are deleted and the class methods are back in charge, so training
+without tracing runs the same code as before and pays nothing.
+
+Nothing here computes a number of the step: the arrays are those the engine's ``Dense.forward``,
+``Dense.backward``, ``Dense.backward_from_dZ``, ``Loss.value``/``gradient``, ``Network._penalty`` and
+``Optimizer.update_one`` produced. Next read: ``trace.py`` (runs the step inside these hooks).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.network import Network
+from glassnet.core.optimizers import Optimizer
+
+Array = NDArray[np.floating]
+
+
+def _empty() -> Array:
+    return np.empty((0, 0))
+
+
+@dataclass
+class LayerRecord:
+    """What one layer saw and produced in one step (copies). Shapes ``(n_samples, n_in)`` / ``(n_samples, n_out)``.
+
+    Empty arrays until the step fills them.
+    """
+
+    X: Array = field(default_factory=_empty)
+    Z: Array = field(default_factory=_empty)
+    A: Array = field(default_factory=_empty)
+    dA: Array | None = None      # dLoss/dA handed to backward (None when a fused loss gave dZ directly)
+    dZ: Array = field(default_factory=_empty)   # delta: dLoss/dZ
+    dX: Array = field(default_factory=_empty)   # dLoss/dX returned to the layer below
+    dW: Array = field(default_factory=_empty)   # X^T dZ, before any L2 term
+    db: Array = field(default_factory=_empty)
+
+
+@dataclass
+class UpdateRecord:
+    """One parameter array's optimizer update: value and optimizer state before and after."""
+
+    before: Array
+    after: Array
+    grad: Array
+    state_before: dict[str, Any]
+    state_after: dict[str, Any]
+
+
+@dataclass
+class StepRecord:
+    """Everything recorded during one step."""
+
+    layers: list[LayerRecord]
+    data_loss: float | None = None
+    penalty: float | None = None
+    loss_gradient: Array = field(default_factory=_empty)  # dA (or dZ for a fused loss) from the loss
+    updates: dict[str, UpdateRecord] = field(default_factory=dict)
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else copy.deepcopy(value)
+
+
+@contextmanager
+def recording(net: Network, optimizer: Optimizer | None = None) -> Iterator[StepRecord]:
+    """Install the hooks on ``net`` (and ``optimizer``) for the duration of the block; yields the record."""
+    step = StepRecord(layers=[LayerRecord() for _ in net.layers])
+    installed: list[tuple[Any, str, Any]] = []
+
+    def hook(obj: Any, name: str, after: Callable[..., None]) -> None:
+        original = getattr(obj, name)
+        had_own = name in vars(obj)
+
+        def wrapper(*args: Any) -> Any:
+            result = original(*args)
+            after(result, *args)
+            return result
+
+        installed.append((obj, name, original if had_own else None))
+        setattr(obj, name, wrapper)
+
+    for layer, rec in zip(net.layers, step.layers):
+        def forward_done(A: Array, X: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
+            rec.X, rec.Z, rec.A = (layer.cache[k].copy() for k in ("X", "Z", "A"))
+
+        def backward_done(dX: Array, dA: Array, rec: LayerRecord = rec) -> None:
+            rec.dA = dA.copy()
+
+        def dz_done(dX: Array, dZ: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
+            rec.dZ, rec.dX = dZ.copy(), dX.copy()
+            rec.dW, rec.db = layer.grads["W"].copy(), layer.grads["b"].copy()
+
+        hook(layer, "forward", forward_done)
+        hook(layer, "backward", backward_done)
+        hook(layer, "backward_from_dZ", dz_done)
+
+    def value_done(value: float, *args: Any) -> None:
+        step.data_loss = float(value)
+
+    def gradient_done(d: Array, *args: Any) -> None:
+        step.loss_gradient = d.copy()
+
+    def penalty_done(value: float) -> None:
+        step.penalty = float(value)
+
+    hook(net.loss_fn, "value", value_done)
+    hook(net.loss_fn, "gradient", gradient_done)
+    hook(net, "_penalty", penalty_done)
+
+    if optimizer is not None:
+        original_update_one = optimizer.update_one
+
+        def update_one(name: str, p: Array, g: Array) -> None:
+            before, state_before = p.copy(), copy.deepcopy(optimizer.state.get(name, {}))
+            original_update_one(name, p, g)
+            step.updates[name] = UpdateRecord(before, p.copy(), g.copy(), state_before,
+                                              {k: _copy(v) for k, v in optimizer.state.get(name, {}).items()})
+
+        installed.append((optimizer, "update_one", original_update_one if "update_one" in vars(optimizer) else None))
+        optimizer.update_one = update_one  # type: ignore[method-assign]
+    try:
+        yield step
+    finally:
+        for obj, name, own in reversed(installed):
+            if own is None:
+                delattr(obj, name)
+            else:
+                setattr(obj, name, own)

@@ -1,0 +1,103 @@
+"""The JSON form of a trace: schema ``"glassnet-trace"``, version 1, described by ``trace.schema.json``.
+
+Top level (all keys always present)::
+
+    schema        "glassnet-trace"            version       1
+    glassnet      the glassnet version        conventions   {"symbols": text, "indices": text}
+    network       {"description", "sizes", "loss", "l2", "dtype",
+                   "layers": [{"index" (0-based, as in keys), "layer" (1-based, as in symbols),
+                               "n_in", "n_out", "activation", "params": ["0.W", "0.b"]}]}
+    optimizer     null or {"name": "sgd"|"adam", "lr", ...settings}       applied   bool
+    samples       number of samples           rows          their row numbers in the data
+    inputs        [[x, ...], ...] (n_samples x n_in)
+    targets       [[y, ...], ...] (n_samples x n_out, one-hot for class labels)
+    loss, data_loss, penalty                   numbers
+    params_before, gradients                   {"0.W": [[...]], "0.b": [...], ...}
+    params_after  null (no optimizer) or the same keys
+    layers        per Dense layer, the recorded arrays (n_samples x n_out each):
+                  [{"layer": 1, "z": [[...]], "a": [[...]], "delta": [[...]]}, ...]
+    digits        significant digits of the numbers written in formulas
+    phases        ["forward", "loss", "backward", "gradient", "update"]
+    records       [record, ...] in step order
+
+A record::
+
+    kind      input | z | a | target | loss | penalty | loss_total | loss_grad | derivative | delta |
+              dW | db | velocity | adam_m | adam_v | update | summary
+    phase     one of phases
+    layer     int or null: as in symbols (0 = inputs, 1 = first Dense layer = keys "0.*")
+    neuron    int or null: 0-based unit index within the layer (the subscript minus 1)
+    indices   [int, ...]: 0-based array indices ([i, j] of W, [j] of b or of a unit)
+    key       "0.W" etc. for gradient and update records, else null
+    sample    int or null: 0-based index into inputs for per-sample records
+    symbol    plain text symbol, e.g. "z^(1)_2"            latex_symbol   its LaTeX
+    op        "=" or "<-" (an optimizer assignment)
+    expression  the symbolic right-hand side ("" when none)
+    formula   the whole plain-text formula with numbers      latex   the same in LaTeX math
+    value     number, or null for a summary record (or a non-finite value)
+    note      text, possibly ""
+
+Next read: ``diagram.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.explain.records import PHASES, SYMBOLS_HELP, json_number
+
+if TYPE_CHECKING:
+    from glassnet.explain.trace import Trace
+
+SCHEMA_NAME = "glassnet-trace"
+SCHEMA_VERSION = 1
+INDICES_HELP = ('Keys "k.W" and "k.b" name the parameters of net.layers[k], which is layer k+1 in symbols; '
+                '"k.W"[i][j] is w^(k+1)_{i+1,j+1}, "k.b"[j] is b^(k+1)_{j+1}. W has shape (n_in, n_out).')
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of version 1, shipped as ``glassnet/explain/trace.schema.json``."""
+    text = resources.files("glassnet.explain").joinpath("trace.schema.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
+def _array(a: Any) -> Any:
+    values = np.asarray(a, dtype=float)
+    if np.isfinite(values).all():
+        return values.tolist()
+    out = values.astype(object)
+    out[~np.isfinite(values)] = None  # strict JSON has no NaN or inf
+    return out.tolist()
+
+
+def trace_to_dict(trace: Trace) -> dict[str, Any]:
+    from glassnet import __version__
+
+    return {
+        "schema": SCHEMA_NAME,
+        "version": SCHEMA_VERSION,
+        "glassnet": __version__,
+        "conventions": {"symbols": SYMBOLS_HELP, "indices": INDICES_HELP},
+        "network": trace.network,
+        "optimizer": trace.optimizer,
+        "applied": trace.applied,
+        "samples": trace.n_samples,
+        "rows": list(trace.rows),
+        "inputs": _array(trace.inputs),
+        "targets": _array(trace.targets),
+        "loss": json_number(trace.loss),
+        "data_loss": json_number(trace.data_loss),
+        "penalty": json_number(trace.penalty),
+        "params_before": {k: _array(v) for k, v in trace.params_before.items()},
+        "gradients": {k: _array(v) for k, v in trace.gradients.items()},
+        "params_after": {k: _array(v) for k, v in trace.updates.items()} if trace.updates is not None else None,
+        "layers": [{"layer": l, "z": _array(rec.Z), "a": _array(rec.A), "delta": _array(rec.dZ)}
+                   for l, rec in enumerate(trace.step.layers, start=1)],
+        "digits": trace.digits,
+        "phases": list(PHASES),
+        "records": [r.to_dict() for r in trace.records],
+    }

@@ -1,0 +1,253 @@
+"""``explain(net, X, y, optimizer)``: one training step, every number of it, as a :class:`Trace`.
+
+The step is the engine's own: ``explain`` installs the recording hooks of ``hooks.py`` and runs the real
+``Network._step`` (forward, loss, backward, ``optimizer.update``), or, without an optimizer, the real
+forward, loss and backward. Unless ``apply=True`` it then puts back the parameters it found and updates
+a deep copy of the optimizer, so neither the network's parameters nor the optimizer's state change.
+
+Next read: ``ledger.py`` (records from the recorded arrays), then ``render.py`` and ``schema.py``.
+Note: ``glassnet.explain`` (the attribute of the package) is this module's function :func:`explain`; import
+the modules with ``from glassnet.explain.trace import Trace`` (``import glassnet.explain.trace as m`` would
+look ``trace`` up on the function).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import check_inputs
+from glassnet.core.network import Network
+from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.errors import ConfigError, GlassnetTypeError
+from glassnet.explain.hooks import StepRecord, recording
+from glassnet.explain.ledger import Ledger, estimate_terms, parse_neurons
+from glassnet.explain.records import Record
+
+Array = NDArray[np.floating]
+
+MAX_TERMS = 200_000
+
+
+class Trace:
+    """The ledger of one training step: ordered :class:`~glassnet.explain.records.Record` objects plus the arrays.
+
+    Attributes
+    ----------
+    records : list of Record
+        In step order: forward, loss, backward, gradient, update (see ``ledger.py``).
+    loss : float
+        The loss before the update (with the L2 penalty), as ``net.step`` returns it.
+    data_loss, penalty : float
+        Its two parts (``penalty`` is 0 without L2).
+    gradients : dict
+        ``dLoss/dparam`` under ``net.gradients`` keys (``"0.W"``, ``"0.b"``, ...).
+    updates : dict or None
+        With an optimizer, the parameter values after the update (same keys); else None.
+    params_before : dict
+        The parameters the step started from.
+    inputs, targets : ndarray
+        ``X`` of shape ``(n_samples, n_in)`` and the targets as the loss saw them ``(n_samples, n_out)``.
+    """
+
+    def __init__(self, net: Network, X: Array, Y: Array, step: StepRecord, records: list[Record],
+                 params_before: dict[str, Array], gradients: dict[str, Array], optimizer: Optimizer | None,
+                 applied: bool, digits: int, rows: list[int] | None = None,
+                 params_after: dict[str, Array] | None = None) -> None:
+        self.records = records
+        self.step = step
+        self.inputs, self.targets = X, Y
+        self.params_before, self.gradients = params_before, gradients
+        self.data_loss = float(step.data_loss) if step.data_loss is not None else float("nan")
+        self.penalty = float(step.penalty or 0.0)
+        self.loss = self.data_loss + self.penalty
+        self.updates = params_after if optimizer is not None else None
+        self.optimizer = optimizer.config() if optimizer is not None else None
+        self.applied = applied
+        self.digits = digits
+        # Row numbers of the samples in the data they came from (for the CLI's --sample); default 0..n-1.
+        self.rows = rows if rows is not None else list(range(X.shape[0]))
+        self.network = {
+            "description": repr(net), "sizes": net.sizes, "loss": net.loss_fn.name, "l2": net.l2,
+            "dtype": net.dtype.name,
+            "layers": [{"index": i, "layer": i + 1, "n_in": layer.n_in, "n_out": layer.n_out,
+                        "activation": layer.activation.name, "params": [f"{i}.W", f"{i}.b"]}
+                       for i, layer in enumerate(net.layers)],
+        }
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.inputs.shape[0])
+
+    @property
+    def params_after(self) -> dict[str, Array]:
+        """The parameter values after the step: the updates, or the unchanged parameters without an optimizer."""
+        return self.updates if self.updates is not None else self.params_before
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def find(self, symbol: str, sample: int | None = None, kind: str | None = None) -> Record:
+        """The record of ``symbol`` (e.g. ``"delta^(1)_2"``), for ``sample`` where it is per sample."""
+        for r in self.records:
+            if r.symbol == symbol and (sample is None or r.sample == sample) and (kind is None or r.kind == kind):
+                return r
+        raise KeyError(f"no record {symbol!r}" + (f" for sample {sample}" if sample is not None else ""))
+
+    def where(self, phase: str | None = None, kind: str | None = None) -> list[Record]:
+        """The records of one phase and/or kind, in order."""
+        return [r for r in self.records if (phase is None or r.phase == phase) and (kind is None or r.kind == kind)]
+
+    # ------------------------------------------------------------------ renderers
+    def to_text(self, max_records: int | None = None) -> str:
+        """A plain-text ledger for the terminal, one formula per line, grouped by phase and sample."""
+        from glassnet.explain.render import to_text
+
+        return to_text(self, max_records)
+
+    def print(self, console: Any = None, max_records: int | None = None) -> None:
+        """Print the ledger as rich tables (to ``console``, a ``rich.console.Console``, or the terminal)."""
+        from glassnet.explain.render import print_rich
+
+        print_rich(self, console, max_records)
+
+    def to_markdown(self, max_records: int | None = None) -> str:
+        """A Markdown document: one table per phase and sample, formulas in code spans."""
+        from glassnet.explain.render import to_markdown
+
+        return to_markdown(self, max_records)
+
+    def to_latex(self, document: bool = False, max_records: int | None = None) -> str:
+        """LaTeX: the body (to ``\\input``), or with ``document=True`` a whole file for plain ``pdflatex``."""
+        from glassnet.explain.render import to_latex
+
+        return to_latex(self, document, max_records)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The trace as JSON-able data in the ``glassnet-trace`` schema, version 1 (see ``schema.py``)."""
+        from glassnet.explain.schema import trace_to_dict
+
+        return trace_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as a JSON string (strict JSON: NaN or inf are written as null)."""
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def render(self, format: str) -> str:
+        """Render as ``"text"``, ``"md"``/``"markdown"``, ``"tex"``/``"latex"`` (a whole document) or ``"json"``."""
+        renderers = {"text": self.to_text, "txt": self.to_text, "md": self.to_markdown, "markdown": self.to_markdown,
+                     "tex": lambda: self.to_latex(document=True), "latex": lambda: self.to_latex(document=True),
+                     "json": self.to_json}
+        if format not in renderers:
+            from glassnet.errors import unknown_name
+
+            raise unknown_name("format", format, ["text", "md", "tex", "json"])
+        return renderers[format]()  # type: ignore[operator]
+
+    def save(self, path: str | os.PathLike[str], format: str | None = None) -> None:
+        """Write the trace to ``path`` atomically, in ``format`` or the one its suffix names (.txt .md .tex .json)."""
+        from glassnet.io import atomic_write
+
+        fmt = format or {".md": "md", ".tex": "tex", ".json": "json"}.get(Path(path).suffix.lower(), "text")
+        text = self.render(fmt)
+        with atomic_write(path, "w") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+
+    def __repr__(self) -> str:
+        opt = f", optimizer={self.optimizer['name']}" if self.optimizer else ""
+        return f"Trace({self.network['description']}, {self.n_samples} sample(s), loss={self.loss:.6g}, {len(self)} records{opt})"
+
+
+def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = None, lr: float = 0.1, *,
+            apply: bool = False, neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6,
+            max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None) -> Trace:
+    """Record one training step of ``net`` on ``(X, y)`` and explain every number of it.
+
+    Parameters
+    ----------
+    net : Network
+    X : array-like of shape (n_samples, n_in)
+        One sample (a single row, or a 1-D array of the ``n_in`` inputs) or a batch.
+    y : array-like
+        The targets, as for :meth:`Network.fit`.
+    optimizer : Optimizer or str, optional
+        ``"sgd"``, ``"adam"`` or an optimizer object (its state, e.g. momentum, is used); with one the
+        trace includes the update. ``lr`` is the learning rate of an optimizer given by name.
+    apply : bool
+        If True (and with an optimizer), the step really happens: the parameters and the optimizer's state
+        change exactly as ``net.step`` would change them. If False (default), nothing about ``net`` or
+        ``optimizer`` changes except the layers' caches and gradient buffers.
+    neurons : dict, optional
+        Compact mode for wide layers: ``{layer: [neuron, ...]}`` shows full detail only for those neurons
+        (layer numbered as in the symbols, 1 = first Dense layer, 0 = inputs; neurons 0-based as in the
+        arrays); the other neurons of a listed layer are summed up in one line per group. The trace's
+        ``gradients`` and ``updates`` are always complete.
+    digits : int
+        Significant digits of the numbers written in formulas (``value`` keeps every digit).
+    max_terms : int
+        Refuse (with advice) a trace that would write more numbers than this.
+    rows : sequence of int, optional
+        The row numbers of these samples in the data they came from, for the headings (default 0..n-1).
+
+    Returns
+    -------
+    Trace
+    """
+    if not isinstance(net, Network):
+        raise GlassnetTypeError(f"explain needs a glassnet Network, got {type(net).__name__}")
+    raw = np.asarray(X)
+    if raw.ndim == 1 and raw.shape[0] == net.n_in and net.n_in > 1:
+        raw = raw.reshape(1, -1)  # one sample given as a flat list of its inputs
+    X = check_inputs(raw, net.n_in, net.dtype)
+    y_raw = np.asarray(y)
+    if X.shape[0] == 1 and y_raw.ndim == 0:
+        y_raw = y_raw.reshape(1)
+    elif X.shape[0] == 1 and y_raw.ndim == 1 and y_raw.shape[0] == net.n_out > 1:
+        y_raw = y_raw.reshape(1, -1)  # the targets of one sample given as a flat list
+    Y = net._targets(y_raw, X.shape[0])
+    chosen = parse_neurons(neurons, net.sizes)
+    terms = estimate_terms(net, X.shape[0], chosen)
+    if terms > max_terms:
+        raise ConfigError(
+            f"explaining this step would write about {terms:,} numbers ({X.shape[0]} sample(s) through {net}); "
+            f"that is more than anyone can read (max_terms={max_terms:,}). Explain one sample (X[:1], y[:1]), "
+            "show chosen neurons only with neurons={1: [0, 1]}, or raise max_terms"
+        )
+    if not isinstance(digits, int) or not 1 <= digits <= 17:
+        raise ConfigError(f"digits must be an integer from 1 to 17, got {digits!r}")
+    opt = None
+    if optimizer is not None:
+        opt = get_optimizer(optimizer, lr)
+        if not apply:
+            opt = copy.deepcopy(opt)  # the update record must not advance the caller's optimizer state
+    params = net.parameters()
+    before = {k: p.copy() for k, p in params.items()}
+    after: dict[str, Array] | None = None
+    with recording(net, opt) as step:
+        try:
+            if opt is not None:
+                net._step(X, Y, opt)  # the very code net.step and fit run
+                after = {k: p.copy() for k, p in params.items()}
+            else:
+                net._forward(X)
+                net._loss_value(Y)
+                net._backward(Y)
+            gradients = {k: g.copy() for k, g in net._grads().items()}
+        finally:
+            if not apply:
+                for key, p in params.items():
+                    p[...] = before[key]
+    records = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits).build()
+    return Trace(net, X, Y, step, records, before, gradients, opt, apply and opt is not None, digits,
+                 list(rows) if rows is not None else None, after)

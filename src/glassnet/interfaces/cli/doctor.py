@@ -1,0 +1,60 @@
+"""``glassnet doctor``: diagnose hand-written backprop in a script, or browse the bug gallery."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from glassnet.errors import ConfigError, UserCodeError
+from glassnet.interfaces.cli.common import HelpFormatter
+from glassnet.verify import gallery
+from glassnet.verify.doctor import check_script
+
+EXAMPLES = """examples:
+  glassnet doctor my_net.py              # my_net.py defines params(), loss(params), gradients(params) and/or step(params), lr
+  glassnet doctor --gallery              # list the classic backprop bugs shipped with glassnet
+  glassnet doctor --gallery bias_in_loop # diagnose one of them (python FILE.py runs it)
+
+exit status: 0 when every check passes, 1 when problems are found, 2 for errors.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("doctor", help="check the gradients and the training step of your own NumPy code",
+                              epilog=EXAMPLES, formatter_class=HelpFormatter)
+    p.add_argument("file", nargs="?", help="your script (see the README section 'Checking your own backprop')")
+    p.add_argument("--gallery", nargs="?", const="", default=None, metavar="NAME",
+                   help="list the bug gallery, or diagnose the gallery program NAME")
+    p.add_argument("--sample", type=int, default=None, help="check this many random entries per parameter (big models)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.gallery == "" and not args.file:
+        return _list_gallery()
+    if args.gallery:
+        path = gallery.path(args.gallery)
+        print(gallery.describe(args.gallery), end="\n\n")
+    elif args.file:
+        path = args.file
+    else:
+        raise ConfigError("give your script (glassnet doctor FILE.py) or --gallery to see examples")
+    try:
+        report = check_script(path, sample=args.sample)
+    except UserCodeError as exc:
+        print(exc.user_traceback, file=sys.stderr, end="")  # the user's own traceback, not glassnet's
+        raise
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
+def _list_gallery() -> int:
+    items = gallery.entries()
+    width = max(map(len, items))
+    print("Classic hand-written backprop bugs (glassnet doctor --gallery NAME diagnoses one):\n")
+    for name, summary in items.items():
+        print(f"  {name:<{width}}  {summary}")
+    print(f"\nThe programs are in {gallery.FOLDER}; run one with python, copy one to start your own.")
+    return 0

@@ -1,0 +1,172 @@
+"""``glassnet explain`` (every number of one training step) and ``glassnet draw`` (the network as a picture)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from glassnet.core.network import Network
+from glassnet.core.optimizers import get_optimizer
+from glassnet.errors import ConfigError
+from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, parse_sizes, read_data
+
+EXAMPLES = """examples:
+  glassnet explain --layers 2,3,1 --seed 0 --data xor --sample 1
+  glassnet explain xor.npz --data xor --sample 0 --format md --lr 0.5 --out step.md
+  glassnet explain xor.npz --data xor --sample all --format json --out step.json
+  glassnet explain --layers 2,2,2 --data xor --optimizer adam --lr 0.01 --format tex --out step.tex
+  glassnet explain wide.npz --data wide.csv --neurons "1:0,2;2:0"
+  glassnet explain --layers 2,2,1 --data xor --worksheet --format tex --out sheet.tex
+
+Symbols: z^(l)_j, a^(l)_j, w^(l)_{i,j}, b^(l)_j, delta^(l)_j with layer l and neurons counted from 1
+(inputs are layer 0); --sample and --neurons use 0-based row and neuron numbers.
+"""
+
+DRAW_EXAMPLES = """examples:
+  glassnet draw xor.npz -o net.png
+  glassnet draw --layers 2,3,1 --seed 0 -o net.svg
+  glassnet draw xor.npz --data xor --sample 2 -o step.png     (annotated with that sample's numbers)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("explain", help="show every number of one training step, neuron by neuron",
+                              epilog=EXAMPLES, formatter_class=HelpFormatter)
+    add_network_arguments(p)
+    add_data_arguments(p, required=False)
+    p.add_argument("--sample", default="0", help="0-based row of the data to explain, or 'all' for the whole batch")
+    p.add_argument("--format", default=None, choices=["text", "md", "tex", "json"],
+                   help="output format (default: from the --out suffix, else text)")
+    p.add_argument("--optimizer", default="sgd", help="sgd, adam, or none to stop at the gradients")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update shown")
+    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (the first step shows the velocity)")
+    p.add_argument("--neurons", default=None,
+                   help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' = neurons 0 and 2 of layer 1 "
+                        "and neuron 0 of layer 2 (layers as in the symbols, 1 = first Dense layer; neurons 0-based)")
+    p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers")
+    p.add_argument("--worksheet", action="store_true",
+                   help="write a do-it-by-hand exercise with blanks and an answer key instead (md or tex)")
+    p.add_argument("--out", default=None, help="write to this file (.txt, .md, .tex, .json) instead of the screen")
+    p.set_defaults(func=run)
+
+    d = subparsers.add_parser("draw", help="draw the network (neurons, biases, weights) as PNG, SVG or PDF",
+                              epilog=DRAW_EXAMPLES, formatter_class=HelpFormatter)
+    add_network_arguments(d)
+    add_data_arguments(d, required=False)
+    d.add_argument("--sample", type=int, default=None, help="annotate with this row's activations and gradients "
+                                                             "(needs --data)")
+    d.add_argument("-o", "--out", required=True, help="image file: .png, .svg or .pdf")
+    d.set_defaults(func=run_draw)
+
+
+def add_network_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", default=None, help="a saved model (.npz); or build a fresh one with --layers")
+    p.add_argument("--layers", default=None, help="sizes of a fresh network, e.g. 2,3,1 (instead of MODEL)")
+    p.add_argument("--activation", default="sigmoid", help="hidden activation of a fresh network")
+    p.add_argument("--loss", default="mse", help="loss of a fresh network: mse, bce or cross_entropy")
+    p.add_argument("--seed", type=int, default=0, help="seed of a fresh network's weights")
+
+
+def load_network(args: argparse.Namespace) -> Network:
+    """The model file, or a fresh network from ``--layers``."""
+    if (args.model is None) == (args.layers is None):
+        raise ConfigError("give exactly one of: a model file (glassnet explain model.npz ...) or --layers 2,3,1 "
+                          "for a fresh network")
+    if args.model is not None:
+        from glassnet.io import load
+
+        return load(args.model)
+    return Network.from_sizes(parse_sizes(args.layers), activation=args.activation, loss=args.loss, seed=args.seed)
+
+
+def pick_rows(args: argparse.Namespace, n_rows: int) -> list[int]:
+    text = str(args.sample).strip().lower()
+    if text == "all":
+        return list(range(n_rows))
+    try:
+        row = int(text)
+    except ValueError:
+        raise ConfigError(f"--sample must be a row number or 'all', got {args.sample!r}") from None
+    if not 0 <= row < n_rows:
+        raise ConfigError(f"--sample {row} is out of range: the data has rows 0..{n_rows - 1}")
+    return [row]
+
+
+def parse_neurons(text: str | None) -> dict[int, list[int]] | None:
+    """``"1:0,2;2:0"`` -> ``{1: [0, 2], 2: [0]}``."""
+    if not text:
+        return None
+    chosen: dict[int, list[int]] = {}
+    try:
+        for part in text.split(";"):
+            layer, _, units = part.partition(":")
+            chosen[int(layer)] = [int(u) for u in units.split(",") if u.strip()]
+    except ValueError:
+        raise ConfigError(f"--neurons must look like '1:0,2;2:0' (layer:neuron,neuron;...), got {text!r}") from None
+    return chosen
+
+
+def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, neurons: Any = None,
+               digits: int = 6) -> Any:
+    from glassnet.explain import explain
+
+    data = read_data(args)
+    rows = pick_rows(args, data.X.shape[0])
+    return explain(net, data.X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows)
+
+
+def run(args: argparse.Namespace) -> int:
+    net = load_network(args)
+    if args.data is None:
+        raise ConfigError("glassnet explain needs data to run the step on, e.g. --data xor or --data file.csv")
+    name = str(args.optimizer).lower()
+    optimizer = None
+    if name != "none":
+        options = {"momentum": args.momentum} if name == "sgd" and args.momentum else {}
+        optimizer = get_optimizer(name, args.lr, **options)
+    trace = make_trace(args, net, optimizer, parse_neurons(args.neurons), args.digits)
+    if args.worksheet:
+        return write_worksheet(args, trace)
+    if args.out:
+        trace.save(args.out, args.format)
+        print(f"wrote the explanation of one step ({len(trace)} records) to {args.out}")
+    elif (args.format or "text") == "text" and sys.stdout.isatty():
+        trace.print()  # rich tables on a terminal; plain text when piped
+    else:
+        sys.stdout.write(trace.render(args.format or "text"))
+    return 0
+
+
+def write_worksheet(args: argparse.Namespace, trace: Any) -> int:
+    from glassnet.explain.worksheet import Worksheet
+
+    fmt = args.format or ("tex" if str(args.out or "").lower().endswith(".tex") else "md")
+    if fmt not in ("md", "tex"):
+        raise ConfigError(f"a worksheet is written as md or tex, not {fmt}; use --format md or --format tex")
+    sheet = Worksheet(trace)
+    text = sheet.to_latex() if fmt == "tex" else sheet.to_markdown()
+    if args.out:
+        from glassnet.io import atomic_write
+
+        with atomic_write(args.out, "w") as handle:
+            handle.write(text)
+        print(f"wrote a worksheet of {len(sheet.questions)} blanks, with the answer key, to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_draw(args: argparse.Namespace) -> int:
+    from glassnet.explain.diagram import plot_network
+
+    net = load_network(args)
+    trace = None
+    if args.sample is not None or args.data is not None:
+        if args.data is None:
+            raise ConfigError("--sample needs --data to annotate the drawing, e.g. --data xor --sample 0")
+        args.sample = 0 if args.sample is None else args.sample
+        trace = make_trace(args, net)
+    plot_network(net, trace, path=args.out)
+    print(f"drew {net} to {args.out}")
+    return 0

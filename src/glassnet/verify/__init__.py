@@ -1,0 +1,13 @@
+"""Checks that a gradient is right: for glassnet's own networks and for the user's own NumPy code.
+
+Reading order: ``report.py`` (what every check returns) -> ``numeric.py`` (central differences) ->
+``gradcheck.py`` (glassnet networks) -> ``usercode.py`` (running the user's functions and scripts) ->
+``diagnose.py`` (the patterns of backprop bugs) -> ``doctor.py`` (``check_gradients``, ``check_step``,
+``check_script``) -> ``health.py`` (warnings during ``fit``) -> ``gallery/`` (classic bugs, runnable).
+"""
+
+from glassnet.verify import doctor
+from glassnet.verify.gradcheck import gradcheck
+from glassnet.verify.report import Finding, Report
+
+__all__ = ["Finding", "Report", "doctor", "gradcheck"]

@@ -1,0 +1,213 @@
+"""Health checks during ``fit``: cheap observations that warn, with an explanation and a suggestion.
+
+:class:`HealthMonitor` is a training callback that ``fit`` adds by default (``monitor=False`` turns it
+off). It looks at the network rarely, at epochs 1, 2, 4, 8, ... (exponential back-off) and at the end,
+never per step, so even a tiny network trained for thousands of epochs pays almost nothing. Each look is
+one forward pass over at most ``max_rows`` training rows. What it checks:
+
+* ``initial_loss``  the loss before training far from its chance level (the loss of always predicting the
+  targets' mean / class frequencies): badly scaled targets or initial weights.
+* ``collapsed``     the outputs are one constant for every sample while the targets vary.
+* ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
+* ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
+* ``update_ratio``  the size of one step relative to the weights, far from about 1e-3 (lr too high or low).
+* ``stuck``         at the end, the loss has not moved over the last half of training while still near chance
+  level (not earlier: XOR-like problems sit on a plateau for a while before they learn).
+
+Each distinct problem is warned about once per ``fit``, as a :class:`HealthWarning` (a ``UserWarning``;
+silence it with ``warnings.simplefilter("ignore", HealthWarning)``).
+
+Next read: ``gallery/`` (the backprop bugs the doctor recognises, as programs you can run).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+Array = NDArray[Any]
+_GLASSNET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class HealthWarning(UserWarning):
+    """A training-health observation: ``check`` (its code), what was seen, ``explanation`` and ``suggestion``."""
+
+    def __init__(self, check: str, seen: str, explanation: str, suggestion: str) -> None:
+        super().__init__(f"{seen}. {explanation} Suggestion: {suggestion}")
+        self.check, self.seen, self.explanation, self.suggestion = check, seen, explanation, suggestion
+
+
+def chance_loss(loss_name: str, Y: Array) -> float:
+    """The loss of the best constant prediction: predicting each output's mean (mse) or the class frequencies.
+
+    0.0 for a loss it does not know (a user-defined one), which turns the checks that need it off.
+    """
+    if loss_name not in ("mse", "bce", "cross_entropy"):
+        return 0.0
+    if loss_name == "mse":
+        return float(np.mean(Y.var(axis=0)))
+    p = np.clip(Y.mean(axis=0), 1e-12, 1 - 1e-12)
+    if loss_name == "bce":
+        return float(np.mean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
+    return float(-np.sum(p * np.log(p)))  # cross-entropy: entropy of the class frequencies
+
+
+class HealthMonitor:
+    """The training callback behind ``fit(monitor=True)``; see the module docstring.
+
+    Parameters
+    ----------
+    max_rows : int
+        Rows of the training data used for each look (evenly spaced, so the looks are reproducible).
+    """
+
+    SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
+    # per-step change relative to the weights; healthy is about 1e-3, these are "far" (Adam's first step is lr itself)
+    RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
+
+    def __init__(self, max_rows: int = 256) -> None:
+        self.max_rows = max_rows
+        self.warned: set[str] = set()
+        self.next_look = 1
+        self.snapshot: dict[str, Array] | None = None
+        self.losses: dict[int, float] = {}
+
+    # ----------------------------------------------------------------- callback methods
+    def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
+        self.net = net
+        self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
+        if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at
+            self.X = self.Y = None
+            return
+        # Evenly spaced rows, so data sorted by class still gives a fair sample.
+        rows = np.unique(np.linspace(0, info["n_samples"] - 1, min(info["n_samples"], self.max_rows)).astype(int))
+        self.X, self.Y = info["X"][rows], info["Y"][rows]
+        self.chance = chance_loss(net.loss_fn.name, self.Y)
+        self.snapshot = {k: v.copy() for k, v in net.parameters().items() if k.endswith(".W")}
+        start = self._look()
+        self.losses[0] = start
+        far_above = start > 3 * self.chance + 0.1
+        # Constant targets (chance level 0) have no meaningful chance level to compare with.
+        if self.chance > 0 and (far_above or (self.chance > 0.05 and start < self.chance / 20)):
+            self._warn("initial_loss", f"the loss before training is {start:.4g}, far "
+                       f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of always "
+                       "predicting the targets' mean or class frequencies)",
+                       "A network starting far above chance makes confident wrong predictions: targets on a large "
+                       "scale, or initial weights that are too large. Far below chance before any training usually "
+                       "means the answer leaks into the inputs.",
+                       "standardise the targets (and inputs), and use init='glorot' or 'he'")
+
+    def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
+        if self.snapshot is not None:  # one epoch after a look: how far did the weights move?
+            self._update_ratio(epoch)
+        if epoch < self.next_look or self.X is None:
+            return
+        self.next_look = 2 * epoch
+        self.losses[epoch] = logs["loss"]
+        self.snapshot = {k: v.copy() for k, v in net.parameters().items() if k.endswith(".W")}  # for the next epoch
+        self._inspect(epoch)
+
+    def on_train_end(self, net: Any, history: Any) -> None:
+        if self.X is None or not history.loss:
+            return
+        self.losses[history.epochs] = history.loss[-1]
+        self._stuck(history.epochs)
+
+    # ----------------------------------------------------------------- the checks
+    def _look(self) -> float:
+        """Loss on the sampled rows; their Z and A go to ``self.caches``, the layers keep the caches training left."""
+        saved = [layer.cache for layer in self.net.layers]
+        self.net._forward(self.X)
+        loss = float(self.net._loss_value(self.Y))
+        self.caches = [layer.cache for layer in self.net.layers]
+        for layer, cache in zip(self.net.layers, saved):
+            layer.cache = cache  # leave the caches as training left them
+        return loss
+
+    def _inspect(self, epoch: int) -> None:
+        self._look()
+        A_out, Y = self.caches[-1]["A"], self.Y
+        if Y is not None and len(A_out) > 1 and Y.std() > 0 and np.all(A_out.std(axis=0) <= 1e-3 * (Y.std(axis=0) + 1e-12)):
+            self._warn("collapsed", f"after epoch {epoch} the network outputs the same value {A_out[0].round(4).tolist()} "
+                       "for every sample while the targets vary",
+                       "The output no longer depends on the input: all hidden units are identical (symmetric start), "
+                       "dead or saturated, or the learning rate pushed every unit into a flat region.",
+                       "use random initial weights (init='glorot' or 'he'), a smaller learning rate, or check the data")
+        for i, (layer, cache) in enumerate(zip(self.net.layers[:-1], self.caches[:-1])):
+            name, A, Z = layer.activation.name, cache["A"], cache["Z"]
+            if name in ("sigmoid", "tanh"):
+                slope = A * (1 - A) * 4 if name == "sigmoid" else 1 - A * A  # both 1 at the centre
+                flat = np.mean(slope < self.SATURATED, axis=0) >= 0.95
+                if flat.mean() >= 0.5:
+                    self._warn("saturated", f"after epoch {epoch}, {int(flat.sum())} of {layer.n_out} {name} units of "
+                               f"layer {i} ({layer}) are saturated for at least 95% of the samples",
+                               f"In its flat tails the {name}'s derivative is almost 0, so almost no gradient flows "
+                               "through these units and they (and the layers below) stop learning.",
+                               "scale the inputs (e.g. standardise X), start with smaller weights (init='glorot'), "
+                               "or lower the learning rate")
+            if name == "relu":
+                dead = np.all(Z <= 0, axis=0)
+                if dead.mean() >= 0.25:  # one dead unit among many is common and harmless; a quarter is not
+                    self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} ReLU units of "
+                               f"layer {i} ({layer}) output 0 for every sample checked (units "
+                               f"{np.flatnonzero(dead).tolist()[:10]})",
+                               "A ReLU unit whose input is negative for every sample gets zero gradient and never "
+                               "recovers (a 'dead' unit); the layer has fewer units than you think.",
+                               "lower the learning rate, use init='he', or try activation='leaky_relu'")
+
+    def _update_ratio(self, epoch: int) -> None:
+        if self.snapshot is None:
+            return
+        params = self.net.parameters()
+        for key, before in self.snapshot.items():
+            size = float(np.linalg.norm(before))
+            if size == 0:
+                continue
+            ratio = float(np.linalg.norm(params[key] - before)) / size / self.steps_per_epoch
+            if ratio > self.RATIO_HIGH or (0 < ratio < self.RATIO_LOW and self._moving_matters(epoch)):
+                high = ratio > self.RATIO_HIGH
+                self._warn("update_ratio", f"in epoch {epoch} one step changed {key} by about {ratio:.1e} of its size",
+                           "Healthy training changes each weight matrix by roughly 1e-3 of its size per step; "
+                           + ("much more means the learning rate is so high that steps jump around the minimum."
+                              if high else "much less means the learning rate is too low to learn in a useful time."),
+                           f"{'lower' if high else 'raise'} the learning rate (e.g. by a factor of 10)")
+        self.snapshot = None
+
+    def _moving_matters(self, epoch: int) -> bool:
+        """Tiny steps are a problem only while the loss is still far from zero."""
+        return self.losses.get(epoch - 1, 0.0) > 0.1 * self.chance
+
+    def _stuck(self, epoch: int) -> None:
+        earlier = [e for e in self.losses if e <= epoch // 2]
+        if epoch < 20 or not earlier:
+            return
+        then, now = self.losses[max(earlier)], self.losses[epoch]
+        if self.chance > 0 and abs(then - now) <= 1e-3 * abs(then) and now > 0.5 * self.chance:
+            self._warn("stuck", f"the loss has stayed at {now:.4g} from epoch {max(earlier)} to epoch {epoch}, still "
+                       f"{now / self.chance:.0%} of its chance level {self.chance:.4g}",
+                       "Training is not making progress: the learning rate may be far too low, the units saturated "
+                       "or dead, or the gradients wrong.",
+                       "check the other health warnings, try a learning rate 10 x larger, and run glassnet.gradcheck")
+
+    def _warn(self, check: str, seen: str, explanation: str, suggestion: str) -> None:
+        if check not in self.warned:
+            self.warned.add(check)
+            warnings.warn(HealthWarning(check, seen, explanation, suggestion), stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the frame that called ``fit``: the user's code, or the command-line module."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and _inside_glassnet(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _inside_glassnet(filename: str) -> bool:
+    path = os.path.abspath(filename)
+    return path.startswith(_GLASSNET_DIR) and not path.startswith(os.path.join(_GLASSNET_DIR, "interfaces"))

@@ -1,0 +1,116 @@
+"""Training health checks: each warning triggered by a purpose-built network, none on a healthy run."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.core.layers import Dense
+from glassnet.verify.health import HealthWarning, chance_loss
+
+
+def _fit(net, X, y, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X, y, **kwargs)
+    return {w.message.check: w.message for w in caught if issubclass(w.category, HealthWarning)}, caught
+
+
+def test_healthy_xor_run_gives_no_warning():
+    X, y = gn.datasets.xor()
+    net = gn.Network([Dense(2, 3, "sigmoid"), Dense(3, 1, "sigmoid")], loss="mse", seed=0)
+    found, caught = _fit(net, X, y, epochs=5000, lr=0.5)
+    assert found == {} and not caught
+
+
+def test_chance_levels_by_hand():
+    Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    assert chance_loss("mse", Y) == pytest.approx(0.25)           # predict 0.5: mean (0.5)**2
+    assert chance_loss("bce", Y) == pytest.approx(np.log(2))      # predict 0.5: -log 0.5
+    assert chance_loss("cross_entropy", np.eye(3)) == pytest.approx(np.log(3))
+
+
+def test_collapsed_outputs_from_a_symmetric_zero_start():
+    X, y = gn.datasets.xor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Dense(init="zeros") warns on its own
+        net = gn.Network([Dense(2, 3, "sigmoid", init="zeros"), Dense(3, 1, "sigmoid", init="zeros")], loss="mse")
+    found, _ = _fit(net, X, y, epochs=50, lr=0.5)
+    assert "collapsed" in found and "same value" in str(found["collapsed"])
+    assert found["collapsed"].suggestion and found["collapsed"].explanation
+
+
+def test_saturated_sigmoid_units_from_huge_weights():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    y = (X[:, 0] > 0).astype(int)
+    W = rng.normal(size=(4, 6)) * 50
+    net = gn.Network([Dense(4, 6, "sigmoid", init=(W, np.zeros(6))), Dense(6, 1, "sigmoid")], loss="bce", seed=0)
+    found, _ = _fit(net, X, y, epochs=3, lr=0.1)
+    assert "saturated" in found and "layer 0" in str(found["saturated"])
+
+
+def test_dead_relu_units():
+    rng = np.random.default_rng(0)
+    X = np.abs(rng.normal(size=(32, 3)))
+    y = X.sum(axis=1)
+    W = np.abs(rng.normal(size=(3, 4)))
+    W[:, 1] *= -1  # unit 1 gets only negative input on positive data: dead from the start
+    net = gn.Network([Dense(3, 4, "relu", init=(W, np.zeros(4))), Dense(4, 1, "identity")], loss="mse", seed=0)
+    found, _ = _fit(net, X, y, epochs=2, lr=0.01)
+    assert "dead_relu" in found and "units [1]" in str(found["dead_relu"])
+
+
+def test_update_ratio_too_small_and_loss_stuck():
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], "tanh", loss="mse", seed=0)
+    found, _ = _fit(net, X, y, epochs=64, lr=1e-9)
+    assert "update_ratio" in found and "raise the learning rate" in str(found["update_ratio"])
+    assert "stuck" in found
+
+
+def test_update_ratio_too_large():
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], "tanh", loss="mse", seed=0)
+    found, _ = _fit(net, X, y, epochs=3, lr=30.0)
+    assert "update_ratio" in found and "lower the learning rate" in str(found["update_ratio"])
+
+
+def test_initial_loss_far_above_chance_for_unscaled_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    y = 1000 + X[:, 0]  # targets far from 0 with a small spread: chance level 1, initial loss ~1e6
+    net = gn.Network.from_sizes([2, 3, 1], "tanh", output_activation="identity", loss="mse", seed=0)
+    found, _ = _fit(net, X, y, epochs=1, lr=1e-9)
+    assert "initial_loss" in found and "above its chance level" in str(found["initial_loss"])
+
+
+def test_each_warning_once_per_fit_and_monitor_off():
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], "tanh", loss="mse", seed=0)
+    found, caught = _fit(net, X, y, epochs=300, lr=1e-9)
+    checks = [w.message.check for w in caught]
+    assert len(checks) == len(set(checks))
+    found, caught = _fit(net, X, y, epochs=300, lr=1e-9, monitor=False)
+    assert not caught
+
+
+def test_warning_points_at_the_callers_fit_line():
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], "tanh", loss="mse", seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.fit(X, y, epochs=64, lr=1e-9)
+    assert caught and all(w.filename == __file__ for w in caught)
+
+
+def test_monitor_leaves_the_layer_caches_as_training_left_them():
+    X, y = gn.datasets.xor()
+    runs = []
+    for monitor in (True, False):
+        net = gn.Network.from_sizes([2, 3, 1], "sigmoid", loss="mse", seed=0)
+        net.fit(X, y, epochs=20, lr=0.5, batch_size=2, monitor=monitor)
+        runs.append((net.layers[0].cache["Z"].copy(), {k: v.copy() for k, v in net.parameters().items()}))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert all(np.array_equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
