@@ -1,19 +1,14 @@
 # ruff: noqa: E501 - one row of the table per line reads best
-"""Bad-input rows for the doctor (issue 3), the estimators (issue 6) and explain (issue 4), for after those
-branches are merged.
+"""Bad-input rows for the estimators (issue 6), for after that branch is merged.
 
-Not collected by pytest (no ``test_`` prefix) because ``glassnet.verify`` and ``glassnet.sklearn`` are not on
-this branch. To enable, in ``test_bad_input_table.py``::
+Not collected by pytest (no ``test_`` prefix) because ``glassnet.sklearn`` is not on this branch yet. To
+enable, in ``test_bad_input_table.py``::
 
-    from tests.reliability.bad_inputs_after_merge import doctor_rows, estimator_rows, explain_rows
-    ROWS = API + FILES + doctor_rows() + estimator_rows() + explain_rows()   # and parametrize over ROWS
+    from tests.reliability.bad_inputs_after_merge import estimator_rows
+    ROWS = API + FILES + DOCTOR + EXPLAIN + estimator_rows()      # the table's parametrize list
 
 The standardiser test at the end moves into a test file (e.g. tests/reliability/test_numerics.py).
-
-Checked against a trial merge of issue-3 and issue-6 (at their commits 6456e5d and 7b261ce) and against
-issue-4 at 05b449a: every row passes except "gradcheck: sample=0" (a NumPy crash, for issue 3), "explain: row
-out of range" (silently accepted, for issue 4) and "explain: save into a folder" (passes once this branch's
-atomic_write, which refuses a folder target, is merged).
+Checked against a trial merge of issue-6 at 7b261ce: every row passes.
 
 The estimators follow scikit-learn's convention (``check_estimator`` requires it): malformed ``X``/``y`` give
 scikit-learn's own ``ValueError`` with its message, and an unfitted estimator ``NotFittedError``; their rows
@@ -22,7 +17,6 @@ assert those classes, which are still clear one-line errors, not NumPy traceback
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,40 +24,6 @@ import numpy as np
 import glassnet as gn
 
 X, Y = gn.datasets.xor()
-LOSS = lambda p: float(np.sum(p["w"] ** 2))  # noqa: E731
-W = {"w": np.ones(2)}
-
-
-def script(tmp: Path, text: str) -> str:
-    path = tmp / "my_net.py"
-    path.write_text(text)
-    return str(path)
-
-
-def doctor_rows() -> list[tuple[str, Any, type[Exception], str]]:
-    from glassnet.verify.doctor import check_gradients, check_script, check_step
-    from glassnet.verify.gradcheck import gradcheck
-
-    return [
-        ("doctor: parameter of text", lambda t: check_gradients(LOSS, {"w": "ab"}, lambda p: p), gn.GlassnetTypeError, "has dtype <U2"),
-        ("doctor: loss not callable", lambda t: check_gradients(3, W, lambda p: p), gn.UserCodeError, "your loss function raised TypeError"),
-        ("doctor: no gradients", lambda t: check_gradients(LOSS, W, lambda p: {}), gn.ConfigError, "gradients is an empty dict"),
-        ("doctor: loss is NaN", lambda t: check_gradients(lambda p: float("nan"), W, lambda p: W), gn.DataError, "your loss function returned nan"),
-        ("doctor: loss raises", lambda t: check_gradients(lambda p: 1 / 0, W, lambda p: W), gn.UserCodeError, "raised ZeroDivisionError"),
-        ("doctor: loss returns text", lambda t: check_gradients(lambda p: "x", W, lambda p: W), gn.GlassnetTypeError, "must return one number"),
-        ("doctor: negative lr", lambda t: check_step(lambda p: None, W, LOSS, lr=-1), gn.ConfigError, "lr must be a positive number"),
-        ("doctor: missing script", lambda t: check_script(str(t / "none.py")), gn.ModelFileError, "does not exist"),
-        ("doctor: script without loss", lambda t: check_script(script(t, "import numpy as np\ndef params():\n    return {'w': np.ones(2)}\n")),
-         gn.ConfigError, "lacks loss(params)"),
-        ("doctor: script raising", lambda t: check_script(script(t, "raise RuntimeError('boom')\n")), gn.UserCodeError, "raised RuntimeError: boom"),
-        ("doctor: script not Python", lambda t: check_script(script(t, "this is not python(\n")), gn.UserCodeError, "raised SyntaxError"),
-        ("gradcheck: X of the wrong width", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), np.zeros((2, 3)), [0, 1]), gn.ShapeError, "expects 2"),
-        ("gradcheck: negative eps", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, eps=-1), gn.ConfigError, "eps must be a small positive number"),
-        # Fails at issue-3 6456e5d with NumPy's "zero-size array to reduction operation maximum": issue 3 to fix.
-        ("gradcheck: sample=0", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, sample=0), gn.ConfigError, "sample"),
-    ]
-
-
 def estimator_rows() -> list[tuple[str, Any, type[Exception], str]]:
     from sklearn.exceptions import NotFittedError
 
@@ -84,25 +44,6 @@ def estimator_rows() -> list[tuple[str, Any, type[Exception], str]]:
         ("estimator: y too short", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 1]), ValueError, "inconsistent numbers of samples"),
         ("estimator: predict before fit", lambda t: GlassClassifier().predict(X), NotFittedError, "is not fitted yet"),
         ("estimator: predict wrong width", lambda t: GlassClassifier(max_iter=5).fit(X, Y).predict(np.zeros((2, 3))), ValueError, "X has 3 features"),
-    ]
-
-
-def explain_rows() -> list[tuple[str, Any, type[Exception], str]]:
-    from glassnet.explain import explain
-
-    net = gn.Network.from_sizes([2, 3, 1], seed=0)
-    big = gn.Network.from_sizes([200, 200, 200, 10], seed=0)
-    return [
-        ("explain: trace too large to make", lambda t: explain(big, np.zeros((50, 200)), np.zeros((50, 10))), gn.ConfigError, "numbers"),
-        ("explain: renderer refuses a trace too large", lambda t: explain(net, X, Y).to_text(max_records=3), gn.ConfigError, "more than max_records=3 to render"),
-        ("explain: Markdown renderer too", lambda t: explain(net, X, Y).to_markdown(max_records=3), gn.ConfigError, "more than max_records=3"),
-        ("explain: not a network", lambda t: explain("net", X, Y), gn.GlassnetTypeError, "explain needs a glassnet Network"),
-        ("explain: X of the wrong width", lambda t: explain(net, np.zeros((4, 3)), Y), gn.ShapeError, "expects 2"),
-        ("explain: zero digits", lambda t: explain(net, X, Y, digits=0), gn.ConfigError, "digits must be an integer from 1 to 17"),
-        ("explain: unknown format", lambda t: explain(net, X, Y).render("html"), gn.ConfigError, "unknown format 'html'"),
-        ("explain: unknown optimizer", lambda t: explain(net, X, Y, optimizer="rms"), gn.ConfigError, "unknown optimizer 'rms'"),
-        ("explain: row out of range", lambda t: explain(net, X, Y, rows=[10]), gn.ConfigError, "10"),
-        ("explain: save into a folder", lambda t: explain(net, X, Y).save(t), gn.ModelFileError, "is a folder"),
     ]
 
 

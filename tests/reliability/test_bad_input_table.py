@@ -3,8 +3,8 @@
 command line. Each row names the exception class glassnet must raise and the key words of its message
 (what is wrong, where, how to fix it). None may escape as a NumPy or Python traceback.
 
-Rows for the doctor (issue 3) and the estimators (issue 6) belong in their own sections at the end,
-added when those modules are merged.
+The doctor, gradcheck and explain have their sections; the estimators' rows (issue 6) wait in
+``bad_inputs_after_merge.py`` until that branch is merged.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import glassnet as gn
 from glassnet.core.activations import LeakyReLU
 from glassnet.core.optimizers import get_optimizer
 from glassnet.datasets import load_csv
+from glassnet.explain import explain
+from glassnet.verify.doctor import check_gradients, check_script, check_step
+from glassnet.verify.gradcheck import gradcheck
 
 X, Y = gn.datasets.xor()
 X3 = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -190,8 +193,55 @@ FILES: list[Row] = [
 ]
 
 
+# ----------------------------------------------------------------------------- the doctor and gradcheck (verify/)
+LOSS = lambda p: float(np.sum(p["w"] ** 2))
+W = {"w": np.ones(2)}
+
+
+def script(tmp: Path, text: str) -> str:
+    path = tmp / "my_net.py"
+    path.write_text(text)
+    return str(path)
+
+
+DOCTOR: list[Row] = [
+    ("doctor: parameter of text", lambda t: check_gradients(LOSS, {"w": "ab"}, lambda p: p), gn.GlassnetTypeError, "has dtype <U2"),
+    ("doctor: loss not callable", lambda t: check_gradients(3, W, lambda p: p), gn.UserCodeError, "your loss function raised TypeError"),
+    ("doctor: no gradients", lambda t: check_gradients(LOSS, W, lambda p: {}), gn.ConfigError, "gradients is an empty dict"),
+    ("doctor: loss is NaN", lambda t: check_gradients(lambda p: float("nan"), W, lambda p: W), gn.DataError, "your loss function returned nan"),
+    ("doctor: loss raises", lambda t: check_gradients(lambda p: 1 / 0, W, lambda p: W), gn.UserCodeError, "raised ZeroDivisionError"),
+    ("doctor: loss returns text", lambda t: check_gradients(lambda p: "x", W, lambda p: W), gn.GlassnetTypeError, "must return one number"),
+    ("doctor: negative lr", lambda t: check_step(lambda p: None, W, LOSS, lr=-1), gn.ConfigError, "lr must be a positive number"),
+    ("doctor: missing script", lambda t: check_script(str(t / "none.py")), gn.ModelFileError, "does not exist"),
+    ("doctor: script without loss", lambda t: check_script(script(t, "import numpy as np\ndef params():\n    return {'w': np.ones(2)}\n")),
+     gn.ConfigError, "lacks loss(params)"),
+    ("doctor: script raising", lambda t: check_script(script(t, "raise RuntimeError('boom')\n")), gn.UserCodeError, "raised RuntimeError: boom"),
+    ("doctor: script not Python", lambda t: check_script(script(t, "this is not python(\n")), gn.UserCodeError, "raised SyntaxError"),
+    ("gradcheck: X of the wrong width", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), np.zeros((2, 3)), [0, 1]), gn.ShapeError, "expects 2"),
+    ("gradcheck: negative eps", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, eps=-1), gn.ConfigError, "eps must be a small positive number"),
+    ("gradcheck: sample=0", lambda t: gradcheck(gn.Network.from_sizes([2, 3, 1]), X, Y, sample=0), gn.ConfigError, "sample (entries to check per tensor) must be a positive integer"),
+]
+
+# ----------------------------------------------------------------------------- explain (explain/)
+
+EXPLAIN: list[Row] = [
+    ("explain: trace too large to make", lambda t: explain(gn.Network.from_sizes([200, 200, 200, 10], seed=0), np.zeros((50, 200)), np.zeros((50, 10))), gn.ConfigError, "more than anyone can read (max_terms="),
+    ("explain: renderer refuses a trace too large", lambda t: explain(net(), X, Y).to_text(max_records=3), gn.ConfigError, "more than max_records=3 to render"),
+    ("explain: Markdown renderer too", lambda t: explain(net(), X, Y).to_markdown(max_records=3), gn.ConfigError, "more than max_records=3"),
+    ("explain: not a network", lambda t: explain("net", X, Y), gn.GlassnetTypeError, "explain needs a glassnet Network"),
+    ("explain: X of the wrong width", lambda t: explain(net(), np.zeros((4, 3)), Y), gn.ShapeError, "expects 2"),
+    ("explain: zero digits", lambda t: explain(net(), X, Y, digits=0), gn.ConfigError, "digits must be an integer from 1 to 17"),
+    ("explain: unknown format", lambda t: explain(net(), X, Y).render("html"), gn.ConfigError, "unknown format 'html'"),
+    ("explain: unknown optimizer", lambda t: explain(net(), X, Y, optimizer="rms"), gn.ConfigError, "unknown optimizer 'rms'"),
+    ("explain: row labels not one per sample", lambda t: explain(net(), X, Y, rows=[10]), gn.ShapeError, "one row number per sample: 4 sample(s), got [10]"),
+    ("explain: save into a folder", lambda t: explain(net(), X, Y).save(t), gn.ModelFileError, "is a folder"),
+]
+
+TABLE = API + FILES + DOCTOR + EXPLAIN  # estimators (issue 6): + estimator_rows() from bad_inputs_after_merge.py
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the diverging step overflows on its way to the error
-@pytest.mark.parametrize("case, call, error, words", API + FILES, ids=[row[0] for row in API + FILES])
+@pytest.mark.parametrize("case, call, error, words", TABLE, ids=[row[0] for row in TABLE])
 def test_bad_input_raises_a_glassnet_error_with_a_clear_message(tmp_path, case, call, error, words):
     with pytest.raises(error) as info:
         call(tmp_path)
@@ -217,6 +267,16 @@ CLI: list[tuple[str, list[str], str]] = [  # (case, argv, words on stderr); exit
     ("negative seed", ["train", "--data", "xor", "--layers", "2,3,1", "--seed", "-3"], "seed must be an integer >= 0"),
     ("resume without checkpoint", ["train", "--data", "xor", "--layers", "2,3,1", "--resume"], "need --checkpoint FILE"),
     ("predict missing model", ["predict", "missing.npz", "--data", "xor"], "does not exist"),
+    ("explain missing model", ["explain", "missing.npz", "--data", "xor"], "does not exist"),
+    ("explain sample out of range", ["explain", "--layers", "2,3,1", "--data", "xor", "--sample", "9"], "--sample 9 is out of range"),
+    ("explain sample not a number", ["explain", "--layers", "2,3,1", "--data", "xor", "--sample", "x"], "--sample must be a row number or 'all'"),
+    ("explain unknown layer", ["explain", "--layers", "2,3,1", "--data", "xor", "--neurons", "9:0"], "layer 9 does not exist"),
+    ("explain without a network", ["explain", "--data", "xor"], "give exactly one of"),
+    ("doctor missing script", ["doctor", "missing.py"], "does not exist (or is not a file)"),
+    ("doctor without a script", ["doctor"], "give your script"),
+    ("doctor unknown gallery program", ["doctor", "--gallery", "nosuch"], "unknown gallery program 'nosuch'"),
+    ("gradcheck without a network", ["gradcheck", "--data", "xor"], "give a saved MODEL"),
+    ("gradcheck zero sample", ["gradcheck", "--data", "xor", "--layers", "2,3,1", "--sample", "0"], "must be a positive integer"),
 ]
 
 
@@ -248,9 +308,6 @@ def test_cli_argument_of_the_wrong_type_is_argparse_usage_error(cli, capsys):
 
 
 def test_table_is_large_enough():
-    assert len(API) + len(FILES) + len(CLI) >= 60
+    assert len(TABLE) + len(CLI) >= 60
 
 
-# Doctor (issue 3) and estimators (issue 6): add their rows here after merging, e.g.
-#   DOCTOR = [("doctor on a missing model", ...), ...]
-#   ESTIMATORS = [("fit with string X", lambda t: GlassnetClassifier().fit([["a"]], [0]), gn.GlassnetTypeError, ...), ...]
