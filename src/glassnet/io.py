@@ -281,12 +281,14 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
             missing = sorted(set(expected) - set(names))
             if missing:
                 raise ModelFileError(f"{source} is missing arrays {missing}; the file is incomplete")
-            # A stored member cannot hold more bytes than the file; a deflated one not more than 1032 times that.
-            budget = size * MAX_DEFLATE_RATIO
-            arrays = {name: _read_member(archive, name, source, expected.get(name),
-                                         size if archive.getinfo(name + ".npy").compress_type == zipfile.ZIP_STORED
-                                         else budget)
-                      for name in names if name != META_KEY}
+            arrays = {}
+            for name in names:
+                if name == META_KEY:
+                    continue
+                # A stored member cannot hold more bytes than the file; a deflated one not more than 1032 times that.
+                stored = archive.getinfo(name + ".npy").compress_type == zipfile.ZIP_STORED
+                arrays[name] = _read_member(archive, name, source, expected.get(name),
+                                            size if stored else size * MAX_DEFLATE_RATIO)
     except ModelFileError:
         raise
     except PermissionError as exc:
