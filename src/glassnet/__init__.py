@@ -16,6 +16,14 @@ Reading order for a newcomer (each module's docstring says what to read next):
 11. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
 12. ``errors.py``           the exception hierarchy and how errors are reported
 
+Around the core (each imports its optional library only when used):
+
+* ``datasets/``             built-in, generated and real datasets, CSV files, train/test split, standardising
+* ``sklearn.py``            ``GlassClassifier`` / ``GlassRegressor`` for scikit-learn pipelines
+* ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
+* ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
+                            (public name ``glassnet.plots``)
+
 Quick start::
 
     import glassnet as gn
@@ -33,6 +41,7 @@ from glassnet.errors import (
     DataError,
     GlassnetError,
     GlassnetTypeError,
+    MissingDependency,
     ModelFileError,
     ShapeError,
     TrainingDiverged,
@@ -47,6 +56,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError", "__version__", "datasets",
-    "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
+    "MissingDependency", "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError",
+    "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -15,6 +15,7 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
     │                                     files; files that cannot be written
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
     │                                     Dense where a list of layers belongs)
+    ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
     ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training;
     │                                     ``epoch`` and ``step`` say when, the parameters are the last finite ones
     └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
@@ -37,7 +38,9 @@ Next read: ``io.py`` and ``checkpoint.py``: files that survive crashes and refus
 from __future__ import annotations
 
 import difflib
+import importlib
 from collections.abc import Iterable
+from typing import Any
 
 
 class GlassnetError(Exception):
@@ -62,6 +65,10 @@ class ModelFileError(GlassnetError, ValueError):
 
 class GlassnetTypeError(GlassnetError, TypeError):
     """An argument of the wrong type."""
+
+
+class MissingDependency(GlassnetError, ImportError):
+    """An optional library that a feature needs is not installed; the message names the extra to install."""
 
 
 class TrainingDiverged(GlassnetError, ArithmeticError):
@@ -103,3 +110,14 @@ def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ConfigError:
     if close:
         message += f". Did you mean {close[0]!r}?"
     return ConfigError(message)
+
+
+def require(module: str, extra: str, purpose: str) -> Any:
+    """Import and return ``module``, or raise :class:`MissingDependency` naming the glassnet extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{purpose} needs {module.split('.')[0]}, which is not installed ({exc}). "
+            f'Install it with: pip install "glassnet[{extra}]"'
+        ) from None

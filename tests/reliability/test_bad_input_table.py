@@ -174,7 +174,7 @@ FILES: list[Row] = [
     ("csv target a float", lambda t: load_csv(csv_file(t, "a,b\n1,2\n"), target=1.5), gn.ConfigError, "target must be a column name"),
     ("csv latin-1 bytes", lambda t: load_csv(csv_file(t, "a,\xe9\n1,2\n".encode("latin-1"))), gn.DataError, "is not UTF-8 text"),
     ("csv binary garbage", lambda t: load_csv(csv_file(t, b"\xff\xfe\x00\x01a,b\n")), gn.DataError, "is not UTF-8 text"),
-    ("csv field too large", lambda t: load_csv(csv_file(t, 'a,b\n"' + "1" * 200_000 + '",2\n')), gn.DataError, "not a readable CSV file"),
+    ("csv field too large", lambda t: load_csv(csv_file(t, 'a,b\n"' + "1" * 200_000 + '",2\n')), gn.DataError, "could not be read as CSV"),
     ("csv empty delimiter", lambda t: load_csv(csv_file(t, "a,b\n1,2\n"), delimiter=""), gn.ConfigError, "delimiter must be one character"),
     ("csv a folder", lambda t: load_csv(t), gn.DataError, "does not exist"),
     # model and checkpoint files (the full corrupted-file table is tests/reliability/test_model_files.py)

@@ -309,6 +309,45 @@ class Network:
 
         save(self, path)
 
+    # ----------------------------------------------------------------- notebook display
+    def _summary_rows(self) -> list[tuple[str, str, str, str, str]]:
+        rows = []
+        for i, layer in enumerate(self.layers):
+            shapes = ", ".join(f"{name} {p.shape}" for name, p in layer.params.items())
+            count = sum(p.size for p in layer.params.values())
+            rows.append((str(i), f"Dense({layer.n_in} -> {layer.n_out})", layer.activation.name,
+                         f"(batch, {layer.n_out})", f"{count:,}  ({shapes})"))
+        return rows
+
+    def summary(self, print_it: bool = True) -> str:
+        """A table of the layers, like Keras' ``model.summary()``: output shapes and parameter counts.
+
+        Printed (unless ``print_it=False``) and returned as a string.
+        """
+        header = ("#", "layer", "activation", "output shape", "parameters")
+        rows = [header, *self._summary_rows()]
+        widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+        line = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        fmt = lambda row: "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        text = "\n".join([
+            f"Network: inputs (batch, {self.n_in}), loss {self.loss_fn.name}, l2 {self.l2:g}, {self.dtype.name}",
+            line, fmt(header), line, *(fmt(row) for row in rows[1:]), line,
+            f"Total parameters: {self.num_parameters():,}",
+        ])
+        if print_it:
+            print(text)
+        return text
+
+    def _repr_html_(self) -> str:
+        """An HTML table of the layers for Jupyter (the same content as :meth:`summary`)."""
+        import html
+
+        cells = lambda row, tag: "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in row)
+        body = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in self._summary_rows())
+        return (f"<div><b>{html.escape(repr(self))}</b><table><tr>"
+                f"{cells(('#', 'layer', 'activation', 'output shape', 'parameters'), 'th')}</tr>{body}</table>"
+                f"<p>Total parameters: {self.num_parameters():,}</p></div>")
+
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.sizes)
         acts = ", ".join(layer.activation.name for layer in self.layers)

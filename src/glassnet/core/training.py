@@ -68,6 +68,20 @@ class History:
             parts.append(f"stopped: {self.stopped}")
         return f"History({', '.join(parts)})"
 
+    def _repr_html_(self) -> str:
+        """For Jupyter: the summary line and a small inline SVG of the loss per epoch (no plotting library)."""
+        import html
+
+        text = f"<code>{html.escape(repr(self))}</code>"
+        values = [v for v in self.loss if np.isfinite(v)]
+        if len(values) < 2:
+            return text
+        low, high = min(values), max(values)
+        span = (high - low) or 1.0
+        points = " ".join(f"{200 * i / (len(values) - 1):.1f},{4 + 52 * (high - v) / span:.1f}" for i, v in enumerate(values))
+        return (f"{text}<br><svg width='200' height='60' role='img' aria-label='training loss per epoch'>"
+                f"<polyline fill='none' stroke='steelblue' stroke-width='1.5' points='{points}'/></svg>")
+
 
 def labels_kind(Y: NDArray[Any]) -> str | None:
     """``"binary"`` for 0/1 targets in one column, ``"onehot"`` for one-hot rows, else ``None`` (no accuracy)."""

@@ -1,39 +1,23 @@
-"""Built-in datasets, made in code so they need no download."""
+"""Built-in datasets, made in code or shipped with scikit-learn, so they need no download.
+
+``BUILTIN`` maps each name to its loader; :func:`get_dataset` is how the CLI and other callers pick one
+by name (``get_dataset("moons", n=500, noise=0.2, seed=1)``). Next read: ``synthetic.py``, ``csv.py``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from glassnet.errors import unknown_name
+from glassnet.datasets.dataset import Dataset
+from glassnet.datasets.real import breast_cancer, digits, iris, wine
+from glassnet.datasets.synthetic import blobs, circles, moons, spiral
+from glassnet.errors import ConfigError, unknown_name
 
-
-@dataclass
-class Dataset:
-    """Features ``X`` of shape ``(n_samples, n_features)``, targets ``y`` of shape ``(n_samples,)`` or
-    ``(n_samples, n_outputs)``, and what is known about them. Unpacks as ``X, y = dataset``.
-
-    ``classes`` maps class index -> original label when the targets are classes.
-    """
-
-    X: NDArray[Any]
-    y: NDArray[Any]
-    name: str = ""
-    feature_names: list[str] = field(default_factory=list)
-    target_name: str = "y"
-    classes: list[Any] | None = None
-
-    def __iter__(self) -> Iterator[NDArray[Any]]:
-        return iter((self.X, self.y))
-
-    def __repr__(self) -> str:
-        kind = f", {len(self.classes)} classes" if self.classes is not None else ""
-        return f"Dataset({self.name!r}, X {self.X.shape}, y {self.y.shape}{kind})"
-
+__all__ = ["BUILTIN", "Dataset", "and_", "get_dataset", "or_", "xor"]
 
 _TRUTH_TABLE = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 
@@ -57,12 +41,25 @@ def or_() -> Dataset:
     return _logic("or", [0, 1, 1, 1])
 
 
-BUILTIN: dict[str, Callable[..., Dataset]] = {"xor": xor, "and": and_, "or": or_}
+BUILTIN: dict[str, Callable[..., Dataset]] = {
+    "xor": xor, "and": and_, "or": or_,
+    "circles": circles, "moons": moons, "spiral": spiral, "blobs": blobs,
+    "iris": iris, "digits": digits, "wine": wine, "breast_cancer": breast_cancer,
+}
 
 
 def get_dataset(name: str, **options: Any) -> Dataset:
-    """The built-in dataset called ``name`` (see ``BUILTIN``), made with ``options`` (e.g. ``n``, ``seed``)."""
-    key = name.lower().rstrip("_")
+    """The built-in dataset called ``name`` (see ``BUILTIN``), made with ``options`` (e.g. ``n``, ``noise``, ``seed``).
+
+    Options the dataset does not take raise :class:`ConfigError` listing the ones it does.
+    """
+    key = str(name).lower().rstrip("_")
     if key not in BUILTIN:
         raise unknown_name("dataset", name, BUILTIN)
-    return BUILTIN[key](**options)
+    loader = BUILTIN[key]
+    accepted = list(inspect.signature(loader).parameters)
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        takes = f"it takes {', '.join(accepted)}" if accepted else "it takes no options"
+        raise ConfigError(f"dataset {key!r} has no option(s) {', '.join(unknown)}; {takes}")
+    return loader(**options)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
@@ -19,14 +23,51 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
                         help=f"built-in dataset ({', '.join(BUILTIN)}) or a CSV file path")
     parser.add_argument("--target", default=None,
                         help="target column of a CSV file, by name or 0-based index (default: the last column)")
+    parser.add_argument("--missing", default="error", choices=("error", "drop", "fill_mean"),
+                        help="missing CSV cells: report them, drop their rows, or fill features with column means")
+    parser.add_argument("--n", type=int, default=None, help="number of samples of a generated dataset (moons, ...)")
+    parser.add_argument("--noise", type=float, default=None, help="noise of a generated dataset")
+    parser.add_argument("--classes", type=int, default=None, help="number of classes of spiral or blobs")
+    parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
+
+
+@contextmanager
+def notes() -> Iterator[None]:
+    """Print the warnings raised inside as one-line ``glassnet: note: ...`` messages on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for warning in caught:
+                print(f"glassnet: note: {warning.message}", file=sys.stderr)
 
 
 def read_data(args: argparse.Namespace) -> Dataset:
-    """The dataset named by ``--data`` (built-in name or CSV path) and ``--target``."""
+    """The dataset named by ``--data`` (built-in name or CSV path), with ``--target``/``--missing`` for a CSV
+    and ``--n``/``--noise``/``--data-seed`` for a generated dataset."""
     name = args.data
     if name.lower().endswith(".csv") or os.path.sep in name or os.path.exists(name):
-        return load_csv(name, target=args.target if args.target is not None else -1)
-    return get_dataset(name)
+        with notes():  # what --missing drop/fill_mean did
+            return load_csv(name, target=args.target if args.target is not None else -1,
+                            missing=getattr(args, "missing", "error"))
+    given = {"n": getattr(args, "n", None), "noise": getattr(args, "noise", None),
+             "classes": getattr(args, "classes", None), "seed": getattr(args, "data_seed", None)}
+    return get_dataset(name, **{key: value for key, value in given.items() if value is not None})
+
+
+def model_inputs(net: Any, data: Dataset, model: str) -> Any:
+    """``data.X`` as ``net`` expects it: the column count checked and, for a model trained with
+    ``--standardize``, the training split's standardisation (kept in the model file) applied."""
+    from glassnet.errors import ShapeError
+
+    if data.X.shape[1] != net.n_in:
+        raise ShapeError(f"{model} expects {net.n_in} feature column(s); {data.name or 'the data'} has {data.X.shape[1]}")
+    if "standardize" in net.metadata:
+        from glassnet.datasets import Standardizer
+
+        return Standardizer.from_dict(net.metadata["standardize"]).transform(data.X)
+    return data.X
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -19,6 +19,8 @@ COMMANDS = [
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",
     "glassnet.interfaces.cli.explain",
+    "glassnet.interfaces.cli.export",
+    "glassnet.interfaces.cli.plot",
 ]
 
 EXIT_USER_ERROR = 2

@@ -7,8 +7,7 @@ import csv
 
 import numpy as np
 
-from glassnet.errors import ShapeError
-from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, read_data
+from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
 from glassnet.io import atomic_write, load
 
 EXAMPLES = """examples:
@@ -29,10 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     net = load(args.model)
     data = read_data(args)
-    if data.X.shape[1] != net.n_in:
-        raise ShapeError(f"{args.model} expects {net.n_in} feature column(s); {args.data} has {data.X.shape[1]}")
-    outputs = net.forward(data.X)
-    predictions = net.predict(data.X)
+    X = model_inputs(net, data, args.model)
+    outputs = net.forward(X)
+    predictions = net.predict(X)
     classes = net.metadata.get("classes")
     labels = [classes[int(p)] if classes and net.is_classifier and np.ndim(p) == 0 else p for p in predictions]
     header = [*(data.feature_names or [f"x{i}" for i in range(net.n_in)]),

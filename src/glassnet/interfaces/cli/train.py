@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from glassnet.checkpoint import saved_epoch
 from glassnet.core.network import Network
 from glassnet.core.optimizers import get_optimizer
+from glassnet.core.training import History
+from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
     PrintEvery,
     ProgressCallback,
     add_data_arguments,
+    notes,
     parse_sizes,
     read_data,
 )
@@ -48,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--dtype", default="float64", help="float64 or float32")
     p.add_argument("--print-every", type=int, default=None, help="print the loss every N epochs (default: epochs/10)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--val-split", type=float, default=None,
+                   help="hold out this fraction of the rows (stratified for classes, seeded) as validation data")
+    p.add_argument("--standardize", action="store_true",
+                   help="standardise the features with the training rows' mean and std (kept in the model file and "
+                        "applied again by predict and plot)")
+    p.add_argument("--plot", default=None, help="save the loss/accuracy curves to this image file (needs matplotlib)")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
     p.add_argument("--checkpoint", default=None,
                    help="save the training state to this file every --checkpoint-every epochs, at the end and on Ctrl-C")
@@ -57,6 +67,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="continue from --checkpoint if the file exists, else start fresh: after a crash, run the "
                         "same command again")
     p.set_defaults(func=run)
+
+
+def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]:
+    """``history.to_dict()`` thinned to at most ``max_points`` evenly spaced epochs (always the first and
+    last), with their numbers under ``"epoch"``, so a long run stays small in the model file."""
+    data = history.to_dict()
+    n = len(history.loss)
+    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)}) if n > max_points else range(n)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        data[key] = [data[key][i] for i in keep if i < len(data[key])]
+    data["epoch"] = [i + 1 for i in keep]
+    return data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,19 +94,33 @@ def run(args: argparse.Namespace) -> int:
     options = {"momentum": args.momentum} if args.momentum else {}  # Adam refuses it, with a clear message
     optimizer = get_optimizer(args.optimizer, args.lr, **options)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
-    print(f"training {net} on {data.name or args.data} ({data.X.shape[0]} samples) with {optimizer}", flush=True)
+    X, y, validation = data.X, data.y, None
+    if args.val_split is not None:
+        X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
+                                              stratify=data.y if data.classes is not None else None)
+        validation = (X_val, y_val)
+    if args.standardize:
+        with notes():  # e.g. a constant column
+            scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
+        X = scaler.transform(X)
+        validation = (scaler.transform(validation[0]), validation[1]) if validation else None
+        net.metadata["standardize"] = scaler.to_dict()
+    print(f"training {net} on {data.name or args.data} ({X.shape[0]} samples"
+          f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}", flush=True)
     if (args.resume or args.checkpoint_every is not None) and not args.checkpoint:
         raise ConfigError("--resume and --checkpoint-every need --checkpoint FILE, e.g. --checkpoint run.ckpt --resume")
     if args.resume and (done := saved_epoch(args.checkpoint)) is not None:
         print(f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}", flush=True)
     started = time.perf_counter()
-    history = net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+    history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                      validation_data=validation,
                       callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)],
                       checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
         net.metadata["classes"] = list(data.classes)
     net.metadata["feature_names"] = list(data.feature_names)
+    net.metadata["history"] = history_metadata(history)  # `glassnet plot MODEL --kind loss` draws it
     summary = [f"final loss {history.loss[-1]:.6f}"] if history.loss else ["no epoch completed"]
     if history.accuracy:
         summary.append(f"accuracy {history.accuracy[-1]:.3f}")
@@ -95,6 +131,11 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         again = "; run the same command with --resume to continue" if history.stopped == "interrupted" else ""
         print(f"checkpoint saved to {args.checkpoint} (epoch {history.epochs}){again}")
+    if args.plot and history.loss:
+        from glassnet.viz.plots import plot_history, save_figure
+
+        save_figure(plot_history(history, title=f"{net} on {data.name or args.data}"), args.plot)
+        print(f"training curves saved to {args.plot}")
     if args.out:
         net.save(args.out)
         print(f"model saved to {args.out}")

@@ -1,0 +1,241 @@
+"""Pictures of training and of what a network computes, as matplotlib ``Figure`` objects.
+
+* :func:`plot_history`          loss (and accuracy) per epoch, training and validation
+* :func:`plot_decision_boundary` the input plane coloured by the network's prediction, the data on top
+* :func:`plot_neurons`          one small map per hidden unit: what each unit computes over the input
+                                plane (the TensorFlow Playground picture, on your own network and data)
+* :func:`plot_confusion_matrix` counts of true vs predicted class, every cell labelled
+
+Each function builds a ``matplotlib.figure.Figure`` directly, never through ``pyplot``: no global state,
+no window, and the user's chosen backend is left alone (saving renders with Agg). Show one in Jupyter
+by leaving it as the cell's value; save it with :func:`save_figure` (``glassnet.explain.diagram``'s:
+atomic, png/svg/pdf from the suffix) or ``fig.savefig``.
+
+Next read: ``glassnet/interfaces/cli/plot.py`` (the ``glassnet plot`` command).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import as_matrix, positive_int
+from glassnet.core.network import Network
+from glassnet.core.training import History
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, require
+from glassnet.explain.diagram import save_figure  # one saver for every figure: atomic, format from the suffix
+
+_figure_module: Any = require("matplotlib.figure", "plot", "glassnet plots")
+Figure = _figure_module.Figure
+
+CLASS_COLORS = "tab10"
+
+
+def _history_dict(history: History | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(history, History):
+        return history.to_dict()
+    if isinstance(history, Mapping) and "loss" in history:
+        return dict(history)
+    if hasattr(history, "loss_curve_"):  # a fitted glassnet.sklearn estimator
+        return {"loss": list(history.loss_curve_)}
+    raise GlassnetTypeError(f"plot_history needs a History, its to_dict() or a fitted estimator; got {type(history).__name__}")
+
+
+def plot_history(history: History | Mapping[str, Any], title: str | None = None) -> Any:
+    """Loss per epoch (and accuracy, when recorded), training and validation, on one or two axes.
+
+    ``history`` is a :class:`History`, ``History.to_dict()`` (as kept in ``net.metadata["history"]``) or
+    a fitted ``glassnet.sklearn`` estimator (its ``loss_curve_``); an ``"epoch"`` list, when present, gives
+    the epoch of each entry (thinned long histories).
+    """
+    h = _history_dict(history)
+    if not h["loss"]:
+        raise DataError("the history has no epochs to plot; train for at least one epoch")
+    epochs = h.get("epoch") or list(range(1, len(h["loss"]) + 1))
+    panels = [("loss", "Loss")] + ([("accuracy", "Accuracy")] if h.get("accuracy") else [])
+    fig = Figure(figsize=(5.5 * len(panels), 4), layout="constrained")
+    for k, (key, name) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), k + 1)
+        ax.plot(epochs[:len(h[key])], h[key], label="training", color="C0")
+        if h.get(f"val_{key}"):
+            ax.plot(epochs[:len(h[f"val_{key}"])], h[f"val_{key}"], label="validation", color="C1")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        if key == "loss" and min(h["loss"]) > 0 and max(h["loss"]) / min(h["loss"]) > 100:
+            ax.set_yscale("log")  # losses that fall by orders of magnitude read better on a log scale
+        ax.legend()
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _plane(X: NDArray[np.float64], resolution: int, padding: float) -> tuple[NDArray[np.float64], ...]:
+    """A ``resolution`` x ``resolution`` grid covering the data plus ``padding`` of its range on each side."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    pad = padding * np.maximum(high - low, 1e-9)
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    return gx, gy, np.c_[gx.ravel(), gy.ravel()]
+
+
+def _network(net: Any, what: str) -> Network:
+    """``net`` itself, or the ``network_`` of a fitted glassnet scikit-learn estimator."""
+    net = getattr(net, "network_", net)
+    if not isinstance(net, Network):
+        raise GlassnetTypeError(f"{what} needs a glassnet Network (or a fitted GlassClassifier), got {type(net).__name__}")
+    return net
+
+
+def _two_inputs(net: Network, X: Any, what: str) -> NDArray[np.float64]:
+    if net.n_in != 2:
+        raise ShapeError(f"{what} draws the input plane, so the network needs 2 inputs; this one has {net.n_in}. "
+                         "For more inputs use plot_history or plot_confusion_matrix")
+    return as_matrix(X, "X", np.float64) if X is not None else np.array([[-1.0, -1.0], [1.0, 1.0]])
+
+
+def _check_resolution(resolution: int) -> int:
+    if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or not 2 <= resolution <= 2000:
+        raise ConfigError(f"resolution must be an integer from 2 to 2000, got {resolution!r}")
+    return int(resolution)
+
+
+def _scatter(ax: Any, X: NDArray[np.float64], y: Any, size: float = 18) -> None:
+    if y is None:
+        ax.scatter(X[:, 0], X[:, 1], s=size, c="k", edgecolors="w", linewidths=0.5)
+        return
+    labels = np.asarray(y).reshape(len(X), -1)
+    labels = labels.argmax(axis=1) if labels.shape[1] > 1 else labels[:, 0]
+    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=CLASS_COLORS, vmin=0, vmax=9, s=size, edgecolors="k", linewidths=0.5)
+
+
+def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int = 200, padding: float = 0.1,
+                           title: str | None = None) -> Any:
+    """The input plane coloured by the network's output, with the data ``(X, y)`` on top.
+
+    One sigmoid output: the probability of class 1, with the 0.5 contour drawn as the boundary and a
+    colorbar. Several outputs (softmax): the predicted class. Other single outputs: the output value.
+    """
+    net = _network(net, "plot_decision_boundary")
+    X = _two_inputs(net, X, "plot_decision_boundary")
+    resolution = _check_resolution(resolution)
+    gx, gy, grid = _plane(X, resolution, padding)
+    out = net.forward(grid)
+    fig = Figure(figsize=(6, 5), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    if out.shape[1] > 1:
+        classes = out.argmax(axis=1).reshape(gx.shape)
+        ax.contourf(gx, gy, classes, levels=np.arange(out.shape[1] + 1) - 0.5, cmap=CLASS_COLORS, vmin=0, vmax=9, alpha=0.35)
+        ax.contour(gx, gy, classes, levels=np.arange(out.shape[1]) + 0.5, colors="k", linewidths=0.8)
+    else:
+        values = out[:, 0].reshape(gx.shape)
+        binary = net.layers[-1].activation.name == "sigmoid"
+        filled = ax.contourf(gx, gy, values, levels=np.linspace(0, 1, 21) if binary else 20, cmap="RdBu_r", alpha=0.6)
+        fig.colorbar(filled, ax=ax, label="P(class 1)" if binary else "output")
+        level = 0.5 if binary else float(np.median(values))
+        if values.min() < level < values.max():
+            ax.contour(gx, gy, values, levels=[level], colors="k", linewidths=1.2)
+    _scatter(ax, X, y)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_title(title or "Decision boundary")
+    return fig
+
+
+def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 60, padding: float = 0.1,
+                 include_output: bool = True, max_units: int = 16) -> Any:
+    """One small map per hidden unit (and per output unit): its activation over the input plane.
+
+    Row ``i`` holds layer ``i``'s units (the first ``max_units`` of a wider layer); each map is titled
+    ``"L{i} unit {j} (activation)"`` and shares its row's colour scale (one colorbar per row). ``X`` sets the
+    plane's extent and, with ``y``, is drawn on top.
+    """
+    show_data = X is not None
+    net = _network(net, "plot_neurons")
+    X = _two_inputs(net, X, "plot_neurons")
+    resolution = _check_resolution(resolution)
+    gx, gy, grid = _plane(X, resolution, padding)
+    activations: list[NDArray[Any]] = []
+    A: NDArray[Any] = grid
+    for layer in net.layers:  # the forward pass by hand, to keep every layer's output
+        A = layer.forward(A)
+        activations.append(A)
+    rows = activations if include_output else activations[:-1]
+    if not rows:
+        raise ConfigError("the network has no hidden layer; use include_output=True to see its outputs")
+    max_units = positive_int(max_units, "max_units")
+    hidden = sum(max(0, a.shape[1] - max_units) for a in rows)
+    rows = [a[:, :max_units] for a in rows]
+    width = max(a.shape[1] for a in rows)
+    fig = Figure(figsize=(1.9 * width + 1.2, 1.9 * len(rows)), layout="constrained")
+    extent = (gx.min(), gx.max(), gy.min(), gy.max())
+    for i, A in enumerate(rows):
+        low, high = float(A.min()), float(A.max())
+        axes_row = []
+        for j in range(A.shape[1]):
+            ax = fig.add_subplot(len(rows), width, i * width + j + 1)
+            image = ax.imshow(A[:, j].reshape(gx.shape), origin="lower", extent=extent, aspect="auto",
+                              cmap="RdBu_r", vmin=low, vmax=high if high > low else low + 1e-12)
+            if show_data:
+                _scatter(ax, X, y, size=4)
+            kind = "output" if i == len(net.layers) - 1 else "unit"
+            ax.set_title(f"L{i} {kind} {j} ({net.layers[i].activation.name})", fontsize=7)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            axes_row.append(ax)
+        fig.colorbar(image, ax=axes_row, shrink=0.8)
+    fig.suptitle("What each unit computes over the input plane"
+                 + (f" (first {max_units} units of each layer; {hidden} not shown)" if hidden else ""))
+    return fig
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> NDArray[np.int64]:
+    """``M[i, j]`` = number of rows of true class ``i`` predicted as ``j`` (class indices ``0..k-1``)."""
+    t, p = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    if t.shape != p.shape:
+        raise ShapeError(f"y_true has {t.size} labels but y_pred has {p.size}")
+    for name, v in (("y_true", t), ("y_pred", p)):
+        if v.dtype.kind not in "iub" and not (v.dtype.kind == "f" and np.all(v == np.round(v))):
+            raise DataError(f"{name} must hold class indices 0..k-1; got values like {v[:3].tolist()}")
+    t, p = t.astype(np.int64), p.astype(np.int64)
+    if t.size and min(t.min(), p.min()) < 0:
+        raise DataError("class indices must be >= 0")
+    largest = int(max(t.max(initial=0), p.max(initial=0)))
+    k = n_classes or largest + 1
+    if largest >= k:
+        raise DataError(f"class index {largest} is outside the {k} classes given (0..{k - 1})")
+    M = np.zeros((k, k), dtype=np.int64)
+    np.add.at(M, (t, p), 1)
+    return M
+
+
+def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | None = None, normalize: bool = False,
+                          title: str | None = None) -> Any:
+    """A heat map of :func:`confusion_matrix` with each cell's count (or row fraction) written in it."""
+    M = confusion_matrix(y_true, y_pred, len(classes) if classes else None)
+    shown = M / np.maximum(M.sum(axis=1, keepdims=True), 1) if normalize else M
+    names = [str(c) for c in classes] if classes else [str(i) for i in range(len(M))]
+    fig = Figure(figsize=(1.0 + 0.6 * len(M) + 1.5, 0.6 * len(M) + 2), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(shown, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, label="fraction of the true class" if normalize else "count")
+    threshold = shown.max() / 2 if shown.max() else 1
+    for i in range(len(M)):
+        for j in range(len(M)):
+            text = f"{shown[i, j]:.2f}" if normalize else str(M[i, j])
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if shown[i, j] > threshold else "black")
+    ax.set_xticks(range(len(M)), names, rotation=45 if max(map(len, names)) > 3 else 0)
+    ax.set_yticks(range(len(M)), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title or f"Confusion matrix (accuracy {np.trace(M) / max(M.sum(), 1):.3f})")
+    return fig
+
+
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_neurons",
+           "save_figure"]
