@@ -3,8 +3,7 @@
 command line. Each row names the exception class glassnet must raise and the key words of its message
 (what is wrong, where, how to fix it). None may escape as a NumPy or Python traceback.
 
-The doctor, gradcheck and explain have their sections; the estimators' rows (issue 6) wait in
-``bad_inputs_after_merge.py`` until that branch is merged.
+The doctor, gradcheck, explain and the scikit-learn estimators have their own sections.
 """
 
 from __future__ import annotations
@@ -15,12 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
 import glassnet as gn
 from glassnet.core.activations import LeakyReLU
 from glassnet.core.optimizers import get_optimizer
 from glassnet.datasets import load_csv
 from glassnet.explain import explain
+from glassnet.sklearn import GlassClassifier, GlassRegressor
 from glassnet.verify.doctor import check_gradients, check_script, check_step
 from glassnet.verify.gradcheck import gradcheck
 
@@ -237,7 +238,27 @@ EXPLAIN: list[Row] = [
     ("explain: save into a folder", lambda t: explain(net(), X, Y).save(t), gn.ModelFileError, "is a folder"),
 ]
 
-TABLE = API + FILES + DOCTOR + EXPLAIN  # estimators (issue 6): + estimator_rows() from bad_inputs_after_merge.py
+# ----------------------------------------------------------------------------- scikit-learn estimators (sklearn.py)
+# Malformed X/y get scikit-learn's own ValueError (check_estimator requires its messages), an unfitted
+# estimator NotFittedError: clear one-line errors too, and the classes scikit-learn users catch.
+ESTIMATORS: list[Row] = [
+    ("estimator: one class", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 0, 0, 0]), gn.DataError, "needs at least two classes"),
+    ("estimator: negative layer size", lambda t: GlassClassifier(hidden_layer_sizes=(-1,), max_iter=5).fit(X, Y), gn.ConfigError, "hidden_layer_sizes must be positive integers"),
+    ("estimator: unknown activation", lambda t: GlassClassifier(activation="gelu", max_iter=5).fit(X, Y), gn.ConfigError, "activation must be one of"),
+    ("estimator: unknown solver", lambda t: GlassClassifier(solver="lbfgs", max_iter=5).fit(X, Y), gn.ConfigError, "glassnet has no 'lbfgs'"),
+    ("estimator: negative learning rate", lambda t: GlassClassifier(learning_rate_init=-1, max_iter=5).fit(X, Y), gn.ConfigError, "learning_rate_init must be a number"),
+    ("estimator: zero max_iter", lambda t: GlassRegressor(max_iter=0).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "max_iter must be a positive integer"),
+    ("estimator: negative alpha", lambda t: GlassRegressor(alpha=-1, max_iter=5).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "alpha must be a number"),
+    ("estimator: zero batch size", lambda t: GlassRegressor(batch_size=0, max_iter=5).fit(X, [0.0, 1, 1, 0]), gn.ConfigError, "batch_size must be 'auto' or a positive integer"),
+    # scikit-learn's own validation (required by check_estimator):
+    ("estimator: sklearn checks X of text", lambda t: GlassClassifier(max_iter=5).fit([["a", "b"]] * 4, [0, 1, 1, 0]), ValueError, "could not convert string to float"),
+    ("estimator: sklearn checks X with NaN", lambda t: GlassClassifier(max_iter=5).fit(np.full((4, 2), np.nan), [0, 1, 1, 0]), ValueError, "Input X contains NaN"),
+    ("estimator: sklearn checks y too short", lambda t: GlassClassifier(max_iter=5).fit(X, [0, 1]), ValueError, "inconsistent numbers of samples"),
+    ("estimator: sklearn checks predict before fit", lambda t: GlassClassifier().predict(X), NotFittedError, "is not fitted yet"),
+    ("estimator: sklearn checks predict wrong width", lambda t: GlassClassifier(max_iter=5).fit(X, Y).predict(np.zeros((2, 3))), ValueError, "X has 3 features"),
+]
+
+TABLE = API + FILES + DOCTOR + EXPLAIN + ESTIMATORS
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the diverging step overflows on its way to the error
@@ -245,7 +266,7 @@ TABLE = API + FILES + DOCTOR + EXPLAIN  # estimators (issue 6): + estimator_rows
 def test_bad_input_raises_a_glassnet_error_with_a_clear_message(tmp_path, case, call, error, words):
     with pytest.raises(error) as info:
         call(tmp_path)
-    assert isinstance(info.value, gn.GlassnetError)
+    assert isinstance(info.value, gn.GlassnetError) or case.startswith("estimator: sklearn checks")
     assert words in str(info.value), str(info.value)
 
 

@@ -1,5 +1,6 @@
 """Numerical robustness: extreme logits and inputs never give NaN (stable sigmoid, log-sum-exp, softplus),
-with values worked out by hand; tiny-variance and constant columns are harmless to the raw-data core."""
+with values worked out by hand; tiny-variance and constant columns are harmless to the raw-data core, and
+the Standardizer warns about a constant column instead of dividing by zero."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 import glassnet as gn
 from glassnet.core.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from glassnet.core.losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
+from glassnet.datasets import Standardizer
 
 HUGE = np.array([[-1e300, -1e6, -800.0, -40.0, 0.0, 40.0, 800.0, 1e6, 1e300]])
 
@@ -89,7 +91,7 @@ def test_training_on_inputs_of_a_million_stays_finite(loss, output, hidden, dtyp
 def test_tiny_variance_and_constant_columns_train_without_nan_or_warning():
     """glassnet's core uses raw inputs (it never divides by a column's spread), so a constant column or one
     varying by 1e-300 is harmless: it just carries little information. The warning about constant columns
-    belongs to standardisation (issue 6's Standardizer), where the division happens."""
+    comes from the Standardizer, where the division happens (next test)."""
     rng = np.random.default_rng(2)
     X = np.column_stack([rng.normal(size=20), np.full(20, 7.0), 1.0 + 1e-300 * rng.normal(size=20), 1e-300 * rng.normal(size=20)])
     y = (X[:, 0] > 0).astype(int)
@@ -98,3 +100,21 @@ def test_tiny_variance_and_constant_columns_train_without_nan_or_warning():
         warnings.simplefilter("error", RuntimeWarning)  # no overflow, no division by zero, no invalid value
         history = net.fit(X, y, epochs=50, optimizer="adam", lr=0.05)
     assert np.isfinite(history.loss).all() and history.loss[-1] < history.loss[0]
+
+
+def test_standardizer_warns_on_constant_columns_and_never_divides_by_zero() -> None:
+    """Where the division by a column's spread happens (the Standardizer): a constant column gets a warning
+    and is only centred; tiny-variance columns give no NaN, and training on the result stays finite."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=30) * 1e6, np.full(30, 7.0), 1.0 + 1e-300 * rng.normal(size=30),
+                         1e-10 * rng.normal(size=30), np.zeros(30)])
+    with pytest.warns(UserWarning, match="constant"):
+        Z = Standardizer().fit(X).transform(X)
+    assert np.isfinite(Z).all()
+    assert np.all(Z[:, 1] == 0) and np.all(Z[:, 4] == 0)  # centred, not divided by a zero spread
+    np.testing.assert_allclose(Z[:, [0, 3]].std(axis=0), 1.0, rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        net = gn.Network.from_sizes([5, 4, 1], "tanh", loss="bce", seed=0)
+        history = net.fit(Z, (X[:, 0] > 0).astype(int), epochs=20, optimizer="adam", lr=0.05, monitor=False)
+    assert np.isfinite(history.loss).all()
