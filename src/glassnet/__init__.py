@@ -23,6 +23,7 @@ Around the core (each imports its optional library only when used):
 * ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
 * ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
                             (public name ``glassnet.plots``)
+* ``viz/report.py``         the self-contained HTML training report (recorded by ``viz/snapshots.py``)
 
 Quick start::
 

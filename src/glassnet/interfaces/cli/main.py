@@ -21,6 +21,7 @@ COMMANDS = [
     "glassnet.interfaces.cli.explain",
     "glassnet.interfaces.cli.export",
     "glassnet.interfaces.cli.plot",
+    "glassnet.interfaces.cli.report",
 ]
 
 EXIT_USER_ERROR = 2

@@ -21,6 +21,7 @@ from glassnet.interfaces.cli.common import (
     parse_sizes,
     read_data,
 )
+from glassnet.interfaces.cli.report import add_train_options, finish_training, recording
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --activation sigmoid --loss mse --optimizer sgd --lr 0.5 \\
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "applied again by predict and plot)")
     p.add_argument("--plot", default=None, help="save the loss/accuracy curves to this image file (needs matplotlib)")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
+    add_train_options(p)
     p.add_argument("--checkpoint", default=None,
                    help="save the training state to this file every --checkpoint-every epochs, at the end and on Ctrl-C")
     p.add_argument("--checkpoint-every", type=int, default=None,
@@ -112,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and (done := saved_epoch(args.checkpoint)) is not None:
         print(f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}", flush=True)
     started = time.perf_counter()
-    history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
-                      validation_data=validation,
-                      callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress)],
-                      checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
+    with recording(args) as recorders:
+        history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                          validation_data=validation,
+                          callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress), *recorders],
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
         net.metadata["classes"] = list(data.classes)
@@ -141,4 +144,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"model saved to {args.out}")
     else:
         print("model not saved (add --out model.npz to keep it)")
+    finish_training(args, net, X, y, data.name or args.data, recorders)
     return 0

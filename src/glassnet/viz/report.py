@@ -1,0 +1,349 @@
+"""The training report: one self-contained HTML page to step through a real run, like a playground.
+
+:func:`write_report` turns a network, its data and (optionally) a recorded :class:`~glassnet.viz.snapshots.Run`
+into a single HTML file with everything inline (CSS, JavaScript, data; no network access). The page
+shows the architecture, the training curves, for 2-D inputs the decision boundary and every neuron's
+activation map at each snapshot (a slider and play/pause move through them), the network diagram with
+the weights and biases of the selected snapshot, the full ledger of one training step for a sample
+picked on the page, the gradient-check table and the health warnings.
+
+What goes into the page, and how it stays small:
+
+- maps: each neuron's activations over a ``resolution x resolution`` grid covering the data, quantised
+  to 8 bits per map (its own min and max are kept), delta-coded (see :func:`neuron_maps`) and zlib-compressed; the browser
+  inflates them with ``DecompressionStream``. If they would pass ``max_map_bytes`` the resolution is
+  lowered, then snapshots are dropped from the maps, and the page says so.
+- ledgers: one step on each of ``ledger_samples`` samples at ``ledger_snapshots`` of the snapshots
+  (first and last included; fewer if they would pass ``max_ledger_bytes``); the page shows the ledger of
+  the nearest such snapshot and says which.
+  A ledger is ``glassnet.explain(...).to_dict()`` (the ``glassnet-trace`` JSON), made compact by
+  :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
+- weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6); if they
+  would pass ``max_param_bytes`` (a wide network), the page keeps fewer snapshots and says so.
+- curves: at most :data:`~glassnet.viz.snapshots.MAX_CURVE_POINTS` epochs; points: at most ``max_points``.
+
+The page itself is ``report_assets/report.html`` (+ ``report.js``, ``report.css``), filled in here.
+Next read: ``report_assets/report.js``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import zlib
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import check_inputs, positive_int
+from glassnet.core.network import Network
+from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.core.training import labels_kind
+from glassnet.errors import ConfigError
+from glassnet.viz.ledger import ledger
+from glassnet.viz.snapshots import Run, thin
+
+RESOLUTIONS = (48, 40, 32, 24, 16)
+
+
+def _pack(raw: bytes) -> str:
+    return base64.b64encode(zlib.compress(raw, 6)).decode("ascii")
+
+
+def _digits(a: NDArray[Any]) -> Any:
+    """``a`` as nested lists of numbers rounded to 9 significant digits (the page prints at most 6)."""
+    return [float(f"{v:.9g}") for v in a.ravel()] if a.ndim == 1 else [_digits(row) for row in a]
+
+
+def _clone(net: Network, params: dict[str, NDArray[Any]]) -> Network:
+    from glassnet.io import network_from_metadata, network_metadata
+
+    copy = network_from_metadata(network_metadata(net))
+    copy.set_parameters(params)
+    return copy
+
+
+def grid_points(X: NDArray[Any], resolution: int) -> tuple[list[float], NDArray[Any]]:
+    """Bounds ``[x_min, x_max, y_min, y_max]`` (data range plus 10 %) and the grid, row 0 at the top."""
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = np.where(hi > lo, 0.1 * (hi - lo), 0.5)
+    lo, hi = lo - pad, hi + pad
+    xs = np.linspace(lo[0], hi[0], resolution)
+    ys = np.linspace(hi[1], lo[1], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    return [float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1])], np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def neuron_maps(net: Network, snapshots: list[dict[str, NDArray[Any]]], grid: NDArray[Any]) -> tuple[bytes, list[Any]]:
+    """Every unit's activation over ``grid`` at each snapshot, quantised to uint8 and delta-coded.
+
+    Each map is quantised against its own ``[lo, hi]`` (``value = lo + q / 255 * (hi - lo)``). To compress
+    well the bytes hold, for each snapshot, unit and grid row, the differences along the row of
+    (this snapshot's map minus the previous snapshot's map), modulo 256. Returns the bytes
+    (snapshot-major, then layer, then unit, then grid rows) and per snapshot the ``[lo, hi]`` of each map.
+    """
+    maps, ranges = [], []
+    grid = grid.astype(net.dtype)
+    for params in snapshots:
+        copy = _clone(net, params)
+        copy._forward(grid)
+        A = np.concatenate([layer.cache["A"] for layer in copy.layers], axis=1).T  # (units, points)
+        lo, hi = A.min(axis=1, keepdims=True), A.max(axis=1, keepdims=True)
+        maps.append(np.round((A - lo) / np.where(hi > lo, hi - lo, 1.0) * 255).astype(np.int16))
+        ranges.append(np.column_stack([lo[:, 0], hi[:, 0]]).round(7).tolist())
+    Q = np.stack(maps)
+    res = int(round(np.sqrt(Q.shape[2])))
+    Q = Q.reshape(Q.shape[0], Q.shape[1], res, res)
+    coded = np.diff(np.diff(Q, axis=0, prepend=0), axis=3, prepend=0) % 256
+    return coded.astype(np.uint8).tobytes(), ranges
+
+
+def _trace(net: Network, x: NDArray[Any], Y: NDArray[Any], optimizer: Optimizer) -> dict[str, Any]:
+    """One step on one sample as ``glassnet-trace`` JSON data (``Trace.to_dict()``) without the LaTeX fields.
+
+    The page has no use for LaTeX, and writing it is most of the time ``to_dict`` takes (about 30 s for the
+    24 ledgers of a 2-16-16-1 network); every other field is the same. The network is left unchanged.
+    """
+    from glassnet.explain import explain
+    from glassnet.explain.records import json_number
+    from glassnet.explain.schema import SCHEMA_NAME, SCHEMA_VERSION
+
+    trace = explain(net, x, Y, optimizer=optimizer)
+    fields = ("kind", "phase", "layer", "neuron", "key", "sample", "symbol", "expression", "formula", "note", "op")
+    return {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "loss": trace.loss, "inputs": trace.inputs.tolist(),
+            "params_before": {k: v.tolist() for k, v in trace.params_before.items()},
+            "gradients": {k: v.tolist() for k, v in trace.gradients.items()},
+            "params_after": {k: v.tolist() for k, v in trace.params_after.items()},
+            "records": [{**{f: getattr(r, f) for f in fields}, "value": json_number(r.value)} for r in trace.records]}
+
+
+def _fresh_optimizer(config: dict[str, Any] | None) -> Optimizer:
+    config = dict(config or {"name": "sgd", "lr": 0.1})
+    name, lr = config.pop("name"), config.pop("lr")
+    if "betas" in config:
+        config["betas"] = tuple(config["betas"])
+    return get_optimizer(name, lr, **config)
+
+
+def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]:
+    """:func:`glassnet.gradcheck` of the final network on up to 32 samples and 64 entries per tensor, as a table."""
+    from glassnet.verify.gradcheck import gradcheck
+
+    rows = thin(len(X), 32)
+    report = gradcheck(net, X[rows], Y[rows], sample=64)
+    return {"ok": report.ok, "title": report.title, "samples": int(len(rows)), "notes": list(report.notes),
+            "columns": ["parameter", "verdict", *report.columns, "diagnosis"],
+            "rows": [[f.param, f.verdict, *(f.details.get(c) for c in report.columns), f.message] for f in report.findings],
+            "passed": [f.ok for f in report.findings]}
+
+
+def check_options(resolution: Any, ledger_samples: Any, ledger_snapshots: Any) -> tuple[int, int, int]:
+    """The report's options, checked (``ConfigError`` says which is wrong)."""
+    resolution = positive_int(resolution, "resolution")
+    if resolution < 4:
+        raise ConfigError(f"resolution must be at least 4 grid points per side, got {resolution}")
+    return resolution, positive_int(ledger_samples, "ledger_samples"), positive_int(ledger_snapshots, "ledger_snapshots")
+
+
+def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_name: str = "",
+                warnings: list[Any] | None = None, resolution: int = 32, ledger_samples: int = 4,
+                ledger_snapshots: int = 6, max_points: int = 600,
+                max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000,
+                max_param_bytes: int = 1_000_000) -> tuple[dict[str, Any], str]:
+    """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
+
+    Parameters
+    ----------
+    net : Network
+        The trained network (the last snapshot when ``run`` is given).
+    X : array of shape (n_samples, n_in)
+        The rows it was trained on, as it saw them (standardised if it was).
+    y : array of shape (n_samples,) or (n_samples, n_out)
+        Their targets, as for ``fit``.
+    run : Run, optional
+        The recording of the training (:class:`~glassnet.viz.snapshots.SnapshotRecorder`). Without it the
+        page has one snapshot, the network as it is now, and says so.
+    data_name : str
+        Shown in the title.
+    warnings : list, optional
+        Warnings to list (strings or ``{"check", "message"}`` dicts); default: those recorded in ``run``.
+    resolution : int
+        Grid points per side of the boundary and neuron maps (lowered, and said, to fit ``max_map_bytes``).
+    ledger_samples, ledger_snapshots : int
+        How many samples the page offers a step ledger for, at how many snapshots.
+    max_points : int
+        Most samples drawn on the boundary.
+    max_map_bytes, max_ledger_bytes, max_param_bytes : int
+        Size budgets (base64 bytes) for the maps, the ledgers and the weights of all snapshots.
+
+    Returns
+    -------
+    (dict, str)
+        The page data (see ``report_assets/report.js`` for how it is read) and the packed maps.
+    """
+    X = check_inputs(X, net.n_in, net.dtype)
+    Y = net._targets(y, X.shape[0])
+    resolution, ledger_samples, ledger_snapshots = check_options(resolution, ledger_samples, ledger_snapshots)
+    notes: list[str] = []
+    if run is None:
+        run = Run(snapshots=[(0, {k: p.copy() for k, p in net.parameters().items()})], info={})
+        notes.append("This report was made from a saved model without a recorded run: it shows one snapshot, the "
+                     "final network. Train with `glassnet train ... --report` to step through training.")
+    if not run.snapshots:
+        raise ConfigError("the run has no snapshots; record one with SnapshotRecorder as a fit callback")
+    snapshots, tables = _snapshot_tables(net, run, max_param_bytes, notes)
+    epochs = [e for e, _ in snapshots]
+    params = [p for _, p in snapshots]
+    losses = []
+    for p in params:
+        copy = _clone(net, p)
+        copy._forward(X)
+        losses.append(copy._loss_value(Y))
+    total = run.info.get("epochs", epochs[-1])
+    if run.info.get("curve_epochs_total", 0) > len(run.curves.get("epoch", [])):
+        notes.append(f"The curves show {len(run.curves['epoch'])} of {run.info['curve_epochs_total']} epochs, evenly spaced.")
+
+    if "standardize" in net.metadata:
+        notes.append("The inputs are standardised with the training rows' mean and standard deviation, as in training; "
+                     "the inputs on this page are in those units.")
+    kind = labels_kind(Y)
+    shown = thin(len(X), max_points)
+    if len(shown) < len(X):
+        notes.append(f"The plots show {len(shown)} of the {len(X)} samples, evenly spaced.")
+    target = (Y.argmax(axis=1) if kind == "onehot" else Y[:, 0]).tolist()
+    data: dict[str, Any] = {
+        "meta": {"sizes": net.sizes, "activations": [layer.activation.name for layer in net.layers],
+                 "loss": net.loss_fn.name, "l2": net.l2, "dtype": net.dtype.name, "data": data_name,
+                 "n_samples": int(len(X)), "optimizer": run.info.get("optimizer"), "epochs": total,
+                 "batch_size": run.info.get("batch_size"), "stopped": run.info.get("stopped"),
+                 "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "recorded": len(epochs) > 1},
+        "curves": run.curves,
+        "snapshots": {"epochs": epochs, "loss": losses, "params": tables},
+        "points": {"X": X[shown].tolist(), "y": [target[i] for i in shown], "kind": kind or "regression"},
+        "warnings": [w if isinstance(w, dict) else {"check": "", "message": str(w)}
+                     for w in (warnings if warnings is not None else run.info.get("warnings", []))],
+        "warnings_recorded": warnings is not None or "warnings" in run.info,
+        "gradcheck": _gradcheck(net, X, Y),
+    }
+    maps = ""
+    if net.n_in == 2:
+        data["grid"], maps = _maps(net, X, params, resolution, max_map_bytes, notes)
+    else:
+        data["grid"] = None
+        notes.append(f"Decision-boundary and neuron maps need 2 input features; this data has {net.n_in}.")
+    data["ledgers"] = _ledgers(net, X, Y, snapshots, run.info.get("optimizer"), ledger_samples, ledger_snapshots,
+                               max_ledger_bytes, notes)
+    data["notes"] = notes
+    return data, maps
+
+
+def _snapshot_tables(net: Network, run: Run, max_bytes: int,
+                     notes: list[str]) -> tuple[list[tuple[int, dict[str, NDArray[Any]]]], list[Any]]:
+    """The snapshots the page shows and their weights and biases as lists; fewer if they would pass ``max_bytes``."""
+    snapshots = run.snapshots
+    tables = [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))] for _, p in snapshots]
+    cost = len(_pack(json.dumps(tables, separators=(",", ":")).encode("utf-8")))
+    recorded = [e for e, _ in snapshots]
+    if len(recorded) > 1:
+        notes.append(f"Parameters were recorded at {len(recorded)} of the {recorded[-1] + 1} epochs 0..{recorded[-1]} "
+                     "(denser early, when the network changes most).")
+    if cost > max_bytes:  # a wide network: show fewer snapshots rather than a huge file
+        keep = thin(len(snapshots), max(2, len(snapshots) * max_bytes // cost)).tolist()
+        notes.append(f"The page shows {len(keep)} of those {len(snapshots)} snapshots to bound the file size.")
+        snapshots, tables = [snapshots[k] for k in keep], [tables[k] for k in keep]
+    return snapshots, tables
+
+
+def _maps(net: Network, X: NDArray[Any], params: list[dict[str, NDArray[Any]]], resolution: int, max_bytes: int,
+          notes: list[str]) -> tuple[dict[str, Any], str]:
+    """The grid description and the packed maps; lowers the resolution, then drops snapshots, to fit ``max_bytes``."""
+    keep = list(range(len(params)))
+    for res in [resolution] + [r for r in RESOLUTIONS if r < resolution]:
+        bounds, grid = grid_points(X, res)
+        raw, ranges = neuron_maps(net, params, grid)
+        maps = _pack(raw)
+        if len(maps) <= max_bytes:
+            break
+    if len(maps) > max_bytes:  # still too big at the lowest resolution: keep fewer snapshots' maps
+        keep = thin(len(params), max(2, int(len(params) * max_bytes / len(maps)))).tolist()
+        raw, ranges = neuron_maps(net, [params[k] for k in keep], grid)
+        maps = _pack(raw)
+        notes.append(f"Neuron maps were kept for {len(keep)} of the {len(params)} snapshots to bound the file size; "
+                     "the others show the nearest one.")
+    if res != resolution:
+        notes.append(f"Maps are drawn at {res}x{res} points (asked for {resolution}x{resolution}) to bound the file size.")
+    grid_info = {"resolution": res, "bounds": bounds, "ranges": ranges, "snapshots": keep,
+                 "units": [[layer.activation.name, layer.n_out] for layer in net.layers]}
+    return grid_info, maps
+
+
+def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], snapshots: list[tuple[int, dict[str, NDArray[Any]]]],
+             optimizer: dict[str, Any] | None, n_samples: int, n_snapshots: int, max_bytes: int,
+             notes: list[str]) -> dict[str, Any] | None:
+    """Ledgers for ``n_samples`` samples at up to ``n_snapshots`` snapshots, as many as fit ``max_bytes``."""
+    samples = thin(len(X), n_samples).tolist()
+    epochs, last = [e for e, _ in snapshots], len(snapshots) - 1
+
+    def row(k: int) -> list[dict[str, Any]]:
+        copy = _clone(net, snapshots[k][1])
+        return [ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(optimizer))) for s in samples]
+
+    try:
+        final = row(last)
+    except ConfigError as exc:  # explain refuses steps too large to read
+        notes.append(f"No step ledger: {exc}")
+        return None
+    cost = len(_pack(json.dumps(final, separators=(",", ":")).encode("utf-8")))
+    if cost > max_bytes and len(samples) > 1:  # a wide network: fewer samples, at the final snapshot only
+        keep = max(1, len(samples) * max_bytes // cost)
+        final, samples = final[:keep], samples[:keep]
+        notes.append(f"Ledgers were kept for {keep} of {n_samples} samples to bound the file size.")
+    fit = max(1, min(n_snapshots, max_bytes // max(cost * len(samples) // len(final), 1)))
+    at = [last] if fit == 1 else thin(len(epochs), fit).tolist()
+    if len(at) < min(n_snapshots, len(epochs)):
+        notes.append(f"Ledgers were kept for {len(at)} snapshot(s) (asked for {n_snapshots}) to bound the file size.")
+    if len(at) < len(epochs):
+        notes.append(f"Ledgers (one training step, every number) were recorded for {len(samples)} sample(s) at "
+                     f"{len(at)} of the {len(epochs)} snapshots (epochs {', '.join(str(epochs[k]) for k in at)}); other "
+                     "epochs show the nearest recorded one.")
+    traces = [final if k == last else row(k) for k in at]
+    return {"samples": [{"index": s, "x": X[s].tolist(), "y": Y[s].tolist()} for s in samples],
+            "snapshots": at, "traces": traces, "source": final[0]["source"]}
+
+
+def render_html(data: dict[str, Any], maps: str) -> str:
+    """The page: the template with the CSS, the JavaScript and the data inlined."""
+    assets = resources.files("glassnet.viz") / "report_assets"
+    template = (assets / "report.html").read_text("utf-8")
+    payload = _pack(json.dumps(data, allow_nan=False, separators=(",", ":")).encode("utf-8"))
+    meta = data["meta"]
+    title = f"glassnet report: {'-'.join(map(str, meta['sizes']))} network" + (f" on {meta['data']}" if meta["data"] else "")
+    summary = (f"A {'-'.join(map(str, meta['sizes']))} network ({', '.join(meta['activations'])}; loss {meta['loss']}) "
+               f"trained on {meta['data'] or 'the given data'} ({meta['n_samples']} samples). "
+               f"Loss {data['snapshots']['loss'][0]:.6g} at epoch {data['snapshots']['epochs'][0]}, "
+               f"{data['snapshots']['loss'][-1]:.6g} at epoch {data['snapshots']['epochs'][-1]}.")
+    filled = {"TITLE": html.escape(title), "SUMMARY": html.escape(summary),
+              "CSS": (assets / "report.css").read_text("utf-8"),
+              "JS": (assets / "report.js").read_text("utf-8").replace("</", "<\\/"),
+              "PAYLOAD": payload, "MAPS": maps}
+    return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: filled[m[1]], template)
+
+
+def write_report(path: str | os.PathLike[str], net: Network, X: Any, y: Any, run: Run | None = None,
+                 **options: Any) -> int:
+    """Write the report for ``net`` on ``(X, y)`` to ``path`` atomically; returns its size in bytes.
+
+    ``options`` go to :func:`report_data` (``data_name``, ``warnings``, ``resolution``, ``ledger_samples``, ...).
+    """
+    from glassnet.io import atomic_write
+
+    page = render_html(*report_data(net, X, y, run, **options)).encode("utf-8")
+    with atomic_write(path) as handle:
+        handle.write(page)
+    return len(page)
