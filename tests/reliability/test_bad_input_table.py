@@ -298,6 +298,10 @@ CLI: list[tuple[str, list[str], str]] = [  # (case, argv, words on stderr); exit
     ("doctor unknown gallery program", ["doctor", "--gallery", "nosuch"], "unknown gallery program 'nosuch'"),
     ("gradcheck without a network", ["gradcheck", "--data", "xor"], "give a saved MODEL"),
     ("gradcheck zero sample", ["gradcheck", "--data", "xor", "--layers", "2,3,1", "--sample", "0"], "must be a positive integer"),
+    ("report into a missing folder", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "no/such/r.html"],
+     "folder no/such does not exist"),
+    ("report with zero snapshots", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "r.html", "--snapshots", "0"],
+     "must be a positive integer, got 0"),
 ]
 
 
@@ -319,6 +323,14 @@ def test_cli_predict_refuses_a_damaged_model_and_data_of_the_wrong_width(cli, tm
     assert code == 2 and "expects 3 feature column(s); xor has 2" in err
     code, _, err = cli("predict", str(tmp_path / "three.npz"), "--data", "xor", "--out", str(tmp_path))
     assert code == 2
+
+
+def test_cli_report_refuses_a_grid_that_would_exhaust_memory(cli, tmp_path):
+    gn.Network.from_sizes([2, 3, 1], seed=0).save(tmp_path / "m.npz")
+    code, _, err = cli("report", str(tmp_path / "m.npz"), "--data", "xor", "--resolution", "100000",
+                       "-o", str(tmp_path / "r.html"))  # 100000 x 100000 points: 75 GiB per neuron map
+    assert code == 2 and "resolution must be at most 256 grid points per side" in err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_cli_argument_of_the_wrong_type_is_argparse_usage_error(cli, capsys):

@@ -50,6 +50,7 @@ from glassnet.viz.ledger import ledger
 from glassnet.viz.snapshots import Run, thin
 
 RESOLUTIONS = (48, 40, 32, 24, 16)
+MAX_RESOLUTION = 256
 
 
 def _pack(raw: bytes) -> str:
@@ -148,6 +149,9 @@ def check_options(resolution: Any, ledger_samples: Any, ledger_snapshots: Any) -
     resolution = positive_int(resolution, "resolution")
     if resolution < 4:
         raise ConfigError(f"resolution must be at least 4 grid points per side, got {resolution}")
+    if resolution > MAX_RESOLUTION:  # a huge grid would exhaust memory before the page's size limits apply
+        raise ConfigError(f"resolution must be at most {MAX_RESOLUTION} grid points per side (a finer grid only "
+                          f"makes the page larger), got {resolution}")
     return resolution, positive_int(ledger_samples, "ledger_samples"), positive_int(ledger_snapshots, "ledger_snapshots")
 
 
