@@ -298,6 +298,8 @@ CLI: list[tuple[str, list[str], str]] = [  # (case, argv, words on stderr); exit
     ("doctor unknown gallery program", ["doctor", "--gallery", "nosuch"], "unknown gallery program 'nosuch'"),
     ("gradcheck without a network", ["gradcheck", "--data", "xor"], "give a saved MODEL"),
     ("gradcheck zero sample", ["gradcheck", "--data", "xor", "--layers", "2,3,1", "--sample", "0"], "must be a positive integer"),
+    ("toy dataset too large for memory", ["train", "--data", "moons", "--n", "100000000000", "--layers", "2,3,1"],
+     "more than the 10,000,000 samples a toy dataset may have"),
     ("report into a missing folder", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "no/such/r.html"],
      "folder no/such does not exist"),
     ("report with zero snapshots", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "r.html", "--snapshots", "0"],
