@@ -43,8 +43,8 @@ def zeros(n_in: int, n_out: int, rng: np.random.Generator) -> NDArray[np.float64
 
 def normal(scale: float = 0.01) -> Initializer:
     """Return an initialiser drawing ``W`` from ``N(0, scale**2)``."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) or not scale >= 0 \
-            or not np.isfinite(scale):
+    is_number = isinstance(scale, (int, float, np.integer, np.floating)) and not isinstance(scale, bool)
+    if not (is_number and np.isfinite(scale) and scale >= 0):
         raise ConfigError(f"normal(scale): scale must be a finite number >= 0, like 0.01; got {scale!r}")
 
     def init(n_in: int, n_out: int, rng: np.random.Generator) -> NDArray[np.float64]:
