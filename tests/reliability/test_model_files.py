@@ -372,3 +372,21 @@ def test_written_files_get_ordinary_permissions(tmp_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640
     finally:
         os.umask(mask)
+
+
+# ----------------------------------------------------------------------------- PyTorch exports (glassnet.torch)
+@pytest.mark.parametrize("case", ["malicious pickle", "truncated", "empty"])
+def test_damaged_or_malicious_torch_export_is_refused_and_never_executed(tmp_path, case):
+    import torch
+
+    from glassnet.torch import load_torch, save_torch
+
+    path = tmp_path / "model.pt"
+    if case == "malicious pickle":
+        torch.save({"architecture": Evil(str(tmp_path / "executed"))}, path)
+    else:
+        save_torch(model(), path)
+        path.write_bytes(path.read_bytes()[:50] if case == "truncated" else b"")
+    with pytest.raises(gn.ModelFileError, match="could not be read as a glassnet torch export"):
+        load_torch(path)
+    assert not (tmp_path / "executed").exists()
