@@ -15,7 +15,14 @@ from glassnet.errors import ConfigError
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the examples in each epilog as written and shows defaults."""
+    """Keeps the examples in each epilog as written and shows defaults: only real ones (not None or a
+    flag's False), and not where the help already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:

@@ -26,7 +26,7 @@ Symbols: z^(l)_j, a^(l)_j, w^(l)_{i,j}, b^(l)_j, delta^(l)_j with layer l and ne
 DRAW_EXAMPLES = """examples:
   glassnet draw xor.npz -o net.png
   glassnet draw --layers 2,3,1 --seed 0 -o net.svg
-  glassnet draw xor.npz --data xor --sample 2 -o step.png     (annotated with that sample's numbers)
+  glassnet draw xor.npz --data xor --sample 2 -o step.png     # annotated with that sample's numbers
 """
 
 

@@ -27,6 +27,8 @@ EXAMPLES = """examples:
                  --epochs 5000 --out xor.npz
   glassnet train --data iris.csv --target species --layers 4,8,3 --activation tanh --loss cross_entropy \\
                  --optimizer adam --lr 0.01 --batch-size 16 --epochs 200 --out iris.npz
+  glassnet train --data moons --layers 2,16,16,1 --activation tanh --loss bce --optimizer adam --lr 0.02 \
+                 --epochs 1000 --val-split 0.2 --standardize --plot curves.png --out run.npz --report report.html
 """
 
 
