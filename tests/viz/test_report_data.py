@@ -348,7 +348,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     from pathlib import Path
 
     text = (Path(__file__).parents[2] / "README.md").read_text()
-    section = text[text.index("## The training report"):text.index("## Data, plots, scikit-learn and PyTorch")]
+    section = text.split("## The training report", 1)[1].split("\n## ", 1)[0]  # up to the next section
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     monkeypatch.chdir(tmp_path)
     exec(compile(block.replace("epochs=1000", "epochs=30"), "README.md", "exec"), {})  # fewer epochs: a fast test
