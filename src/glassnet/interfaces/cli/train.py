@@ -66,9 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]:
     """``history.to_dict()`` thinned to at most ``max_points`` evenly spaced epochs (always the first and
     last), with their numbers under ``"epoch"``, so a long run stays small in the model file."""
+    from glassnet.viz.snapshots import thin
+
     data = history.to_dict()
-    n = len(history.loss)
-    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)}) if n > max_points else range(n)
+    keep = thin(len(history.loss), max_points).tolist()
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         data[key] = [data[key][i] for i in keep if i < len(data[key])]
     data["epoch"] = [i + 1 for i in keep]
