@@ -39,16 +39,21 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
     parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
 
 
+def show_note(message: Warning | str, *_: Any, **__: Any) -> None:
+    """A warning as one line ``glassnet: note: ...`` on stderr (the CLI's ``warnings.showwarning``)."""
+    print(f"glassnet: note: {message}", file=sys.stderr)
+
+
 @contextmanager
 def notes() -> Iterator[None]:
-    """Print the warnings raised inside as one-line ``glassnet: note: ...`` messages on stderr."""
+    """Print the warnings raised inside, every one even if repeated, as notes (:func:`show_note`) at the end."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
         finally:
             for warning in caught:
-                print(f"glassnet: note: {warning.message}", file=sys.stderr)
+                show_note(warning.message)
 
 
 def read_data(args: argparse.Namespace) -> Dataset:

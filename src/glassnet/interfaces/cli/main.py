@@ -7,9 +7,11 @@ import argparse
 import importlib
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from glassnet.errors import GlassnetError
+from glassnet.interfaces.cli.common import show_note
 
 # Each module defines register(subparsers), which adds its subcommand and sets func=run(args) -> int.
 COMMANDS = [
@@ -66,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # Warnings while a command runs (e.g. fit's HealthWarning) as one-line notes, not source lines.
+            warnings.showwarning = show_note
+            return int(args.func(args) or 0)
     except GlassnetError as exc:
         if args.debug:
             traceback.print_exc()
