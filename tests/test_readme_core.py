@@ -1,5 +1,5 @@
 """The README's first Python examples (the 2-3-1 network, one explained step) run as written and print
-what their comments say."""
+what their comments say; every file its "Where each concept lives" table names exists."""
 
 import re
 from pathlib import Path
@@ -44,3 +44,20 @@ def test_the_explained_step_prints_the_formulas_it_shows(tmp_path, monkeypatch, 
     for formula in shown:
         assert formula in out, formula
     assert (tmp_path / "net.png").stat().st_size > 0
+
+
+def test_every_file_in_the_where_each_concept_lives_table_exists():
+    root = README.parent
+    table = README.read_text().split("## Where each concept lives", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line.split("|")[-2]]
+    assert len(rows) > 20
+    for row in rows:
+        folder = None
+        for name in re.findall(r"`([^`]+)`", row.split("|")[-2]):
+            if name.startswith(("src/", "examples/", "tests/")):
+                path = root / name
+                folder = path if name.endswith("/") else folder
+            else:  # a file named after its folder: `src/glassnet/viz/` (`report.py`, ...)
+                assert folder is not None, row
+                path = folder / name
+            assert path.exists(), (row, name)
