@@ -4,6 +4,8 @@ Each takes ``n`` (total samples), ``noise`` and ``seed`` and returns a :class:`D
 holds class indices ``0..k-1``. The same arguments always give the same data (seeded NumPy
 generator), so ``glassnet train --data moons`` is reproducible. They are the pictures TensorFlow
 Playground draws; ``glassnet.viz.plots`` draws decision boundaries over them.
+
+Next read: ``real.py``.
 """
 
 from __future__ import annotations

@@ -132,11 +132,16 @@ class Trace:
 
         return to_latex(self, document, max_records)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The trace as JSON-able data in the ``glassnet-trace`` schema, version 1 (see ``schema.py``)."""
+    def to_dict(self, latex: bool = True) -> dict[str, Any]:
+        """The trace as JSON-able data in the ``glassnet-trace`` schema, version 1 (see ``schema.py``).
+
+        ``latex=False`` leaves out each record's ``latex_symbol`` and ``latex`` (for readers that have no use
+        for them, like the HTML report: typesetting is most of the time this takes); every other field is the
+        same, but the result no longer validates against the schema, where both are required.
+        """
         from glassnet.explain.schema import trace_to_dict
 
-        return trace_to_dict(self)
+        return trace_to_dict(self, latex)
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as a JSON string (strict JSON: NaN or inf are written as null)."""

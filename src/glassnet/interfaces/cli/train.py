@@ -30,6 +30,8 @@ EXAMPLES = """examples:
                  --optimizer adam --lr 0.01 --batch-size 16 --epochs 200 --out iris.npz
   glassnet train --data xor --layers 2,3,1 --epochs 100000 --checkpoint xor.ckpt --resume --out xor.npz
       (run it again after a crash or Ctrl-C: it continues where the checkpoint left off, bit for bit)
+  glassnet train --data moons --layers 2,16,16,1 --activation tanh --loss bce --optimizer adam --lr 0.02 \\
+                 --epochs 1000 --val-split 0.2 --standardize --plot curves.png --out run.npz --report report.html
 """
 
 
@@ -74,9 +76,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]:
     """``history.to_dict()`` thinned to at most ``max_points`` evenly spaced epochs (always the first and
     last), with their numbers under ``"epoch"``, so a long run stays small in the model file."""
+    from glassnet.viz.snapshots import thin
+
     data = history.to_dict()
-    n = len(history.loss)
-    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)}) if n > max_points else range(n)
+    keep = thin(len(history.loss), max_points).tolist()
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         data[key] = [data[key][i] for i in keep if i < len(data[key])]
     data["epoch"] = [i + 1 for i in keep]
