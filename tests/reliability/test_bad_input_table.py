@@ -296,7 +296,7 @@ CLI: list[tuple[str, list[str], str]] = [  # (case, argv, words on stderr); exit
     ("doctor missing script", ["doctor", "missing.py"], "does not exist (or is not a file)"),
     ("doctor without a script", ["doctor"], "give your script"),
     ("doctor unknown gallery program", ["doctor", "--gallery", "nosuch"], "unknown gallery program 'nosuch'"),
-    ("gradcheck without a network", ["gradcheck", "--data", "xor"], "give a saved MODEL"),
+    ("gradcheck without a network", ["gradcheck", "--data", "xor"], "give exactly one of: a model file"),
     ("gradcheck zero sample", ["gradcheck", "--data", "xor", "--layers", "2,3,1", "--sample", "0"], "must be a positive integer"),
     ("toy dataset too large for memory", ["train", "--data", "moons", "--n", "100000000000", "--layers", "2,3,1"],
      "more than the 10,000,000 samples a toy dataset may have"),
