@@ -9,7 +9,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 def test_readme_ecosystem_blocks_run(tmp_path, monkeypatch, capsys):
     text = README.read_text()
-    section = text[text.index("## Data, plots, scikit-learn and PyTorch"):text.index("## Where each concept lives")]
+    section = text.split("## Data, plots, scikit-learn and PyTorch", 1)[1].split("\n## ", 1)[0]  # up to the next section
     blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(blocks) == 2
     monkeypatch.chdir(tmp_path)

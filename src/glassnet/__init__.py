@@ -10,19 +10,28 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks;
+                            starts at ``verify/report.py`` (its ``__init__`` gives the order)
 10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
-11. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+11. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
+12. ``errors.py``           the exception hierarchy and how errors are reported
+13. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+
+Beside them, read when you meet them: ``errors.py`` (the exception hierarchy) and ``core/checks.py``
+(every input check and its message).
 
 Around the core (each imports its optional library only when used):
 
 * ``datasets/``             built-in, generated and real datasets, CSV files, train/test split, standardising
+                            (starts at ``datasets/dataset.py``)
 * ``sklearn.py``            ``GlassClassifier`` / ``GlassRegressor`` for scikit-learn pipelines
 * ``torch.py``              ``to_torch`` / ``from_torch`` and PyTorch/ONNX export
 * ``viz/plots.py``          training curves, decision boundaries, per-neuron maps, confusion matrices
                             (public name ``glassnet.plots``)
-* ``viz/report.py``         the self-contained HTML training report (recorded by ``viz/snapshots.py``)
+* ``viz/snapshots.py``      recording a run for the HTML training report; then ``viz/ledger.py`` (the page's
+                            form of explain's trace), ``viz/report.py`` and ``viz/report_assets/``
+* ``interfaces/cli/``       the ``glassnet`` command: ``main.py`` builds it from one module per subcommand
 
 Quick start::
 

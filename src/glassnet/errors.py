@@ -5,17 +5,34 @@ catch them all in one place. Each subclass also inherits the built-in exception 
 programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong types), so
 ``except ValueError`` keeps working too.
 
-Messages say what is wrong, where (layer, column, row, file) and how to fix it.
-
     GlassnetError
-    ├── ConfigError        (ValueError)   unknown name, bad hyper-parameter, layers that do not chain
+    ├── ConfigError        (ValueError)   unknown name, bad hyper-parameter, layers that do not chain,
+    │                                     resuming a checkpoint with other settings
     ├── ShapeError         (ValueError)   arrays whose shapes do not fit the network or each other
-    ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV
-    ├── ModelFileError     (ValueError)   missing, truncated, corrupted or foreign model files
-    ├── GlassnetTypeError  (TypeError)    an argument of the wrong type
+    ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV,
+    │                                     outputs that overflow
+    ├── ModelFileError     (ValueError)   missing, truncated, corrupted, forged or foreign model and checkpoint
+    │                                     files; files that cannot be written
+    ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
+    │                                     Dense where a list of layers belongs)
     ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
-    ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training
+    ├── TrainingDiverged   (ArithmeticError) the loss or a gradient became NaN or inf during training;
+    │                                     ``epoch`` and ``step`` say when, the parameters are the last finite ones
     └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
+
+The rules every message follows: say *what* is wrong, *where* (layer, parameter name, column, row,
+line, file) and *how to fix it*. Errors are raised, never ``assert``-ed, and raised before anything
+is changed (a refused ``set_parameters`` or checkpoint leaves the network as it was). Input that is
+malformed in any way gets one of these classes, never a NumPy traceback; the bad-input table in
+``tests/reliability/test_bad_input_table.py`` holds glassnet to that.
+
+The command line (``interfaces/cli/main.py``) turns a :class:`GlassnetError` into one line,
+``glassnet: error: <message>``, and exit code 2 (a traceback only with ``--debug``); an operating-system
+error (permission denied, disk full) the same way; Ctrl-C into exit code 130 (``glassnet train`` first
+saves its checkpoint, when one is configured); and any other exception, which is a glassnet bug, into
+a short message asking for a bug report, with exit code 70.
+
+Next read: ``io.py`` and ``checkpoint.py``: files that survive crashes and refuse damage.
 """
 
 from __future__ import annotations

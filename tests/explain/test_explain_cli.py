@@ -113,3 +113,22 @@ def test_worksheet_from_the_command_line(cli, tmp_path):
     assert (tmp_path / "s.tex").read_text().startswith(r"\documentclass")
     code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--format", "json")
     assert code == 2 and "md or tex" in err
+
+
+def test_explain_and_gradcheck_standardise_like_training(cli, tmp_path):
+    """A model trained with --standardize sees (x - mean) / std of the training rows; explain must show that step."""
+    path = tmp_path / "moons.npz"
+    code, _, err = cli("train", "--data", "moons", "--n", "40", "--layers", "2,3,1", "--activation", "tanh", "--loss",
+                       "bce", "--epochs", "5", "--standardize", "--out", str(path), "--no-progress")
+    assert code == 0, err
+    X, y = gn.datasets.moons(n=40)
+    row = (X[3] - X.mean(axis=0)) / X.std(axis=0)  # every row was a training row: no --val-split
+    assert abs(row).max() > 0.1 and not np.allclose(row, X[3])
+    code, out, err = cli("explain", str(path), "--data", "moons", "--n", "40", "--sample", "3", "--format", "json")
+    assert code == 0, err
+    shown = json.loads(out)
+    np.testing.assert_allclose(shown["inputs"], [row], rtol=1e-12)
+    expected = gn.explain(gn.load(path), row, y[3], "sgd", lr=0.5)
+    assert shown["loss"] == pytest.approx(expected.loss, rel=1e-12)
+    code, out, err = cli("gradcheck", str(path), "--data", "moons", "--n", "40")
+    assert code == 0, err

@@ -15,7 +15,7 @@ import glassnet as gn
 from glassnet.errors import ConfigError, ModelFileError
 from glassnet.io import read, save
 from glassnet.viz.ledger import ledger, refs_of
-from glassnet.viz.report import _trace, grid_points, report_data, write_report
+from glassnet.viz.report import grid_points, report_data, write_report
 from glassnet.viz.snapshots import Run, SnapshotRecorder, load_run, save_run, snapshot_epochs
 
 
@@ -188,17 +188,24 @@ def test_the_page_ledger_of_a_worked_example_has_the_numbers_computed_by_hand():
     assert entry["inputs"] == [0.05, 0.1] and entry["loss"] == pytest.approx(hand["L"], rel=1e-12)
 
 
-def test_the_report_trace_is_trace_to_dict_without_latex():
+def test_the_report_ledger_is_the_full_trace_without_latex():
     net, X, y, run, _ = moons_net(sizes=(2, 3, 2, 1))
     Y = net._targets(y[:1], 1)
     for optimizer in (gn.SGD(0.5, momentum=0.9), gn.Adam(0.01)):
-        ours = _trace(net, X[:1], Y, optimizer)
-        full = gn.explain(net, X[:1], Y, optimizer=optimizer).to_dict()
-        assert {k: full[k] for k in ours if k != "records"} == {k: v for k, v in ours.items() if k != "records"}
-        assert len(ours["records"]) == len(full["records"]) > 40
-        for mine, theirs in zip(ours["records"], full["records"]):
+        trace = gn.explain(net, X[:1], Y, optimizer=optimizer)
+        lean, full = trace.to_dict(latex=False), trace.to_dict()
+        assert {k: v for k, v in lean.items() if k != "records"} == {k: v for k, v in full.items() if k != "records"}
+        assert len(lean["records"]) == len(full["records"]) > 40
+        for mine, theirs in zip(lean["records"], full["records"]):
             assert mine == {k: theirs[k] for k in mine}
-            assert set(theirs) - set(mine) == {"latex", "latex_symbol", "indices"}
+            assert set(theirs) - set(mine) == {"latex", "latex_symbol"}
+        assert ledger(lean) == ledger(full)
+    # The page's ledger at the last snapshot is the ledger of explain's trace of the final network.
+    page = report_data(net, X, y, run=run, ledger_samples=2)[0]["ledgers"]
+    assert page["snapshots"][-1] == len(run.snapshots) - 1 and len(page["samples"]) == 2
+    for sample, entry in zip(page["samples"], page["traces"][-1]):
+        s = sample["index"]
+        assert entry == ledger(gn.explain(net, X[s:s + 1], y[s:s + 1], optimizer=gn.SGD(0.5)).to_dict())
 
 
 def test_refs_name_the_diagram_elements_of_each_symbol():
@@ -341,7 +348,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     from pathlib import Path
 
     text = (Path(__file__).parents[2] / "README.md").read_text()
-    section = text[text.index("## The training report"):text.index("## Data, plots, scikit-learn and PyTorch")]
+    section = text.split("## The training report", 1)[1].split("\n## ", 1)[0]  # up to the next section
     (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     monkeypatch.chdir(tmp_path)
     exec(compile(block.replace("epochs=1000", "epochs=30"), "README.md", "exec"), {})  # fewer epochs: a fast test

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import unknown_name
+from glassnet.errors import ConfigError, unknown_name
 
 Array = NDArray[np.floating]
 
@@ -99,6 +99,8 @@ class LeakyReLU(Activation):
     kinks = (0.0,)
 
     def __init__(self, slope: float = 0.01) -> None:
+        if isinstance(slope, bool) or not isinstance(slope, (int, float, np.integer, np.floating)) or not np.isfinite(slope):
+            raise ConfigError(f"LeakyReLU slope must be a finite number (usually small, like 0.01), got {slope!r}")
         self.slope = float(slope)
 
     def forward(self, Z: Array) -> Array:

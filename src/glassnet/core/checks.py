@@ -20,6 +20,41 @@ def positive_int(value: Any, what: str) -> int:
     return int(value)
 
 
+def check_seed(seed: Any, what: str = "seed") -> int | None:
+    """``seed`` if it is ``None`` or an integer >= 0 (what NumPy's generators accept), else an error."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise GlassnetTypeError(f"{what} must be an integer >= 0 or None, got {seed!r}")
+    if seed < 0:
+        raise ConfigError(f"{what} must be an integer >= 0 or None, got {seed}")
+    return int(seed)
+
+
+def check_callbacks(callbacks: Any) -> list[Any]:
+    """``callbacks`` as a list (``None`` means none); a single callback object must be wrapped in a list."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise GlassnetTypeError(f"callbacks must be a list of callback objects, got {type(callbacks).__name__}; "
+                                "write callbacks=[my_callback]")
+    return list(callbacks)
+
+
+def as_parameter(value: Any, what: str, dtype: Any) -> NDArray[Any]:
+    """A finite float array (a copy) of ``dtype`` from user-given parameter values (``what`` names them)."""
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:  # ragged nested lists
+        raise ShapeError(f"{what} could not be read as an array ({exc}); give a rectangular array of numbers") from None
+    if array.dtype.kind not in "biuf":
+        raise GlassnetTypeError(f"{what} has dtype {array.dtype}; parameters must be real numbers")
+    array = np.array(array, dtype=dtype)
+    if not np.isfinite(array).all():
+        raise ConfigError(f"{what} contains NaN or inf; parameters must be finite")
+    return array
+
+
 def _where_not_finite(M: NDArray[Any], what: str) -> str:
     bad = ~np.isfinite(M)
     rows = np.flatnonzero(bad.any(axis=1))
@@ -34,10 +69,16 @@ def _where_not_finite(M: NDArray[Any], what: str) -> str:
 
 def as_matrix(data: Any, what: str, dtype: Any) -> NDArray[Any]:
     """Convert ``data`` to a finite 2-D float array of ``dtype``; a 1-D array becomes one column."""
+    if isinstance(data, np.ma.MaskedArray):
+        raise GlassnetTypeError(f"{what} is a masked array; its masked entries would be used as if they were data. "
+                                f"Fill them or drop those rows first ({what}.filled(value) or {what}.compressed())")
     try:
         M = np.asarray(data)
     except ValueError as exc:  # ragged nested lists
         raise DataError(f"{what} could not be read as an array: {exc}. Give a 2-D array of numbers") from None
+    if M.dtype.kind in "mM":
+        raise GlassnetTypeError(f"{what} has dtype {M.dtype} (dates or durations); convert it to numbers first, "
+                                "e.g. seconds since a start date")
     if M.dtype == object or M.dtype.kind in "USV":
         raise GlassnetTypeError(
             f"{what} has dtype {M.dtype}; it must contain numbers only. Convert text columns first "

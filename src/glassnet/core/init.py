@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import unknown_name
+from glassnet.errors import ConfigError, unknown_name
 
 Initializer = Callable[[int, int, np.random.Generator], NDArray[np.float64]]
 
@@ -43,6 +43,9 @@ def zeros(n_in: int, n_out: int, rng: np.random.Generator) -> NDArray[np.float64
 
 def normal(scale: float = 0.01) -> Initializer:
     """Return an initialiser drawing ``W`` from ``N(0, scale**2)``."""
+    is_number = isinstance(scale, (int, float, np.integer, np.floating)) and not isinstance(scale, bool)
+    if not (is_number and np.isfinite(scale) and scale >= 0):
+        raise ConfigError(f"normal(scale): scale must be a finite number >= 0, like 0.01; got {scale!r}")
 
     def init(n_in: int, n_out: int, rng: np.random.Generator) -> NDArray[np.float64]:
         return rng.normal(0.0, scale, size=(n_in, n_out))

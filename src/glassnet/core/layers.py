@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core.activations import Activation, get_activation
-from glassnet.core.checks import positive_int
+from glassnet.core.checks import as_parameter, check_seed, positive_int
 from glassnet.core.init import Initializer, get_initializer
 from glassnet.errors import ConfigError, ShapeError
 
@@ -70,7 +70,7 @@ class Dense:
         self.cache: dict[str, Array] = {}
         if not self._given_arrays():
             get_initializer(init)  # type: ignore[arg-type]  # fail now on an unknown name, not when the network is built
-        self.initialize(np.random.default_rng(seed))
+        self.initialize(np.random.default_rng(check_seed(seed, "Dense seed")))
 
     def _given_arrays(self) -> bool:
         return isinstance(self.init, (dict, tuple, list))
@@ -87,11 +87,16 @@ class Dense:
                 W, b = init
             if W is None or b is None:
                 raise ConfigError(f"{self}: init as a dict needs both 'W' and 'b'")
-            self.params = {"W": np.array(W, dtype=dtype), "b": np.array(b, dtype=dtype)}
-            self.check_shapes(self.params, "init")
+            self.params = {"W": as_parameter(W, f"{self}: init 'W'", dtype), "b": as_parameter(b, f"{self}: init 'b'", dtype)}
         else:
-            W = get_initializer(init)(self.n_in, self.n_out, rng)
-            self.params = {"W": np.asarray(W, dtype=dtype), "b": np.zeros(self.n_out, dtype=dtype)}
+            try:
+                W = get_initializer(init)(self.n_in, self.n_out, rng)
+            except MemoryError:
+                gib = self.n_in * self.n_out * np.dtype(dtype).itemsize / 2**30
+                raise ConfigError(f"{self}: its weights need {gib:.3g} GiB, more memory than is free; "
+                                  "use fewer inputs or units") from None
+            self.params = {"W": as_parameter(W, f"{self}: the initialiser's W", dtype), "b": np.zeros(self.n_out, dtype=dtype)}
+        self.check_shapes(self.params, "init")
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
         self.cache = {}
 

@@ -25,11 +25,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import fast
-from glassnet.core.checks import check_inputs, check_targets
+from glassnet.core.checks import as_parameter, check_inputs, check_seed, check_targets
 from glassnet.core.layers import Dense
 from glassnet.core.losses import Loss, get_loss
 from glassnet.core.optimizers import Optimizer, get_optimizer
-from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError, TrainingDiverged
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, TrainingDiverged
 
 Array = NDArray[np.floating]
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -69,6 +69,9 @@ class Network:
         seed: int | None = None,
         dtype: str = "float64",
     ) -> None:
+        if isinstance(layers, Dense) or not isinstance(layers, (list, tuple)):
+            raise GlassnetTypeError(f"layers must be a list of Dense layers, got {type(layers).__name__}; "
+                                    "e.g. Network([Dense(2, 3), Dense(3, 1)])")
         layers = list(layers)
         if not layers:
             raise ConfigError("Network needs at least one layer, e.g. Network([Dense(2, 3), Dense(3, 1)])")
@@ -93,7 +96,7 @@ class Network:
         if str(dtype) not in DTYPES:
             raise ConfigError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         self.dtype = np.dtype(DTYPES[str(dtype)])
-        self.seed = seed
+        self.seed = check_seed(seed)
         # Free-form JSON-able facts saved with the model (e.g. class names of a CSV target).
         self.metadata: dict[str, Any] = {}
         self.rng = np.random.default_rng(seed)
@@ -119,6 +122,8 @@ class Network:
         ``output_activation`` defaults to ``activation``, except that ``loss="bce"`` implies sigmoid and
         ``loss="cross_entropy"`` softmax.
         """
+        if not isinstance(sizes, (list, tuple)):
+            raise GlassnetTypeError(f"sizes must be a list of layer sizes like [2, 3, 1], got {sizes!r}")
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ConfigError(f"layer sizes need at least an input and an output size, e.g. [2, 3, 1]; got {sizes}")
@@ -167,18 +172,18 @@ class Network:
 
         Keys are those of :meth:`parameters`; missing keys keep their current values.
         """
+        if not isinstance(values, dict):
+            raise GlassnetTypeError(f"set_parameters needs a dict like {{'0.W': ..., '0.b': ...}}, got {type(values).__name__}")
         current = self.parameters()
-        unknown = sorted(set(values) - set(current))
+        unknown = sorted(map(str, set(values) - set(current)))
         if unknown:
             raise ConfigError(f"unknown parameter name(s) {unknown}; this network has {sorted(current)}")
         arrays = {}
         for key, value in values.items():
-            array = np.asarray(value, dtype=self.dtype)
+            layer = self.layers[int(key.split(".")[0])]
+            array = as_parameter(value, f"{key} ({layer})", self.dtype)
             if array.shape != current[key].shape:
-                layer = self.layers[int(key.split(".")[0])]
                 raise ShapeError(f"{key} ({layer}) must have shape {current[key].shape}, got {array.shape}")
-            if not np.isfinite(array).all():
-                raise ConfigError(f"{key} contains NaN or inf; parameters must be finite")
             arrays[key] = array
         for key, array in arrays.items():
             current[key][...] = array
@@ -188,8 +193,20 @@ class Network:
 
     # ----------------------------------------------------------------- forward, loss, backward
     def forward(self, X: Any) -> Array:
-        """Outputs of the last layer for ``X`` of shape ``(n_samples, n_in)``; shape ``(n_samples, n_out)``."""
-        return self._forward(check_inputs(X, self.n_in, self.dtype))
+        """Outputs of the last layer for ``X`` of shape ``(n_samples, n_in)``; shape ``(n_samples, n_out)``.
+
+        Raises :class:`DataError` if the outputs overflow to NaN or inf (inputs far too large for the weights).
+        """
+        X = check_inputs(X, self.n_in, self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
+            A = self._forward(X)
+        if not np.isfinite(A).all():
+            rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
+            raise DataError(
+                f"the network's outputs overflowed to NaN or inf for {len(rows)} row(s) of X (first: row {rows[0]}, "
+                f"largest |x| {np.abs(X).max():.3g}). Scale the inputs (e.g. standardise each column) before using them"
+            )
+        return A
 
     def _forward(self, X: Array) -> Array:
         A = X
@@ -262,7 +279,8 @@ class Network:
 
     def fit(self, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
             batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
-            verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True) -> Any:
+            verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
+            checkpoint_every: int | None = None, resume: bool = False) -> Any:
         """Train for ``epochs`` passes over ``(X, y)``; returns a :class:`~glassnet.core.training.History`.
 
         See :func:`glassnet.core.training.fit` for every argument.
@@ -270,7 +288,8 @@ class Network:
         from glassnet.core.training import fit
 
         return fit(self, X, y, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size, shuffle=shuffle,
-                   validation_data=validation_data, verbose=verbose, callbacks=callbacks, monitor=monitor)
+                   validation_data=validation_data, verbose=verbose, callbacks=callbacks, monitor=monitor, checkpoint=checkpoint,
+                   checkpoint_every=checkpoint_every, resume=resume)
 
     # ----------------------------------------------------------------- prediction
     def predict_proba(self, X: Any) -> Array:

@@ -9,6 +9,7 @@ Next read: ``glassnet.verify`` (gradient checks) or ``glassnet.explain``.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -61,8 +62,11 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
-        if not (isinstance(momentum, (int, float)) and 0.0 <= momentum < 1.0):
-            raise ConfigError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        if isinstance(momentum, bool) or not (isinstance(momentum, (int, float, np.integer, np.floating))
+                                              and 0.0 <= momentum < 1.0):
+            raise ConfigError(f"SGD: momentum must be a number in [0, 1), like 0.9; got {momentum!r}")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise ConfigError(f"SGD: nesterov must be True or False, got {nesterov!r}")
         if nesterov and momentum == 0:
             raise ConfigError("SGD: nesterov=True needs a momentum > 0, e.g. SGD(lr, momentum=0.9, nesterov=True)")
         self.momentum = float(momentum)
@@ -94,7 +98,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
+                isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and 0.0 <= b < 1.0
+                for b in betas):
             raise ConfigError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = _check_positive(eps, "eps", "Adam")
@@ -128,4 +134,10 @@ def get_optimizer(name: str | Optimizer, lr: float = 0.1, **options: Any) -> Opt
     key = str(name).lower()
     if key not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
-    return OPTIMIZERS[key](lr, **options)
+    cls = OPTIMIZERS[key]
+    settings = [name for name in inspect.signature(cls).parameters if name != "lr"]
+    unknown = sorted(set(options) - set(settings))
+    if unknown:
+        raise ConfigError(f"{cls.__name__} has no setting(s) {', '.join(map(repr, unknown))}; its settings are lr, "
+                          f"{', '.join(settings)}")
+    return cls(lr, **options)

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import fast
-from glassnet.core.checks import check_inputs, positive_int
+from glassnet.core.checks import check_callbacks, check_inputs, positive_int
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import GlassnetTypeError, TrainingDiverged
 
@@ -136,7 +136,8 @@ def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterato
 
 def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
         batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
-        verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True) -> History:
+        verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
+        checkpoint_every: int | None = None, resume: bool = False) -> History:
     """Train ``net`` on ``(X, y)``.
 
     Parameters
@@ -163,6 +164,14 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
     monitor : bool
         Watch the training's health (``glassnet.verify.health``) and warn, once per problem, about collapsed
         outputs, saturated or dead units, badly sized updates, a bad initial loss or a loss that does not move.
+    checkpoint : str or path, optional
+        Save the training state to this file every ``checkpoint_every`` epochs and when training ends
+        (also on Ctrl-C); see :mod:`glassnet.checkpoint`. An existing file is never overwritten unless resuming.
+    checkpoint_every : int, optional
+        Epochs between checkpoints; default about 100 checkpoints per run.
+    resume : bool
+        Continue from ``checkpoint`` if the file exists (start fresh if not); the result is bit-identical
+        to an uninterrupted run. The settings must be those of the checkpointed run; ``epochs`` may grow.
 
     Returns
     -------
@@ -176,6 +185,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         When the loss or a gradient becomes NaN or inf; the parameters are those of the last finite step.
     """
     epochs = positive_int(epochs, "epochs")
+    callbacks = check_callbacks(callbacks)
     opt = get_optimizer(optimizer, lr)
     X = check_inputs(X, net.n_in, net.dtype)
     Y = net._targets(y, X.shape[0])
@@ -197,6 +207,15 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
 
         callbacks = [*callbacks, HealthMonitor()]
     history = History()
+    done = 0
+    if checkpoint is not None:  # file I/O lives in glassnet.checkpoint; here only "start after epoch `done`"
+        from glassnet.checkpoint import Checkpointer, data_fingerprint
+
+        saver = Checkpointer(checkpoint, checkpoint_every, {
+            "optimizer": opt.config(), "batch_size": size, "shuffle": bool(shuffle), "n_samples": n_rows,
+            "data": data_fingerprint(X, Y, *((X_val, Y_val) if validation_data is not None else (None, None)))})
+        done = saver.begin(net, opt, history, epochs, resume)
+        callbacks = [*callbacks, saver]
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
@@ -206,7 +225,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
     run_step = fast.step_function(net)
     started = time.perf_counter()
     with _defer_ctrl_c() as ctrl_c:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done + 1, epochs + 1):
             order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
             total, correct = 0.0, 0
             for step, rows in enumerate(batches(n_rows, size, order), start=1):

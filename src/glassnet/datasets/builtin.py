@@ -1,7 +1,7 @@
 """Built-in datasets, made in code or shipped with scikit-learn, so they need no download.
 
 ``BUILTIN`` maps each name to its loader; :func:`get_dataset` is how the CLI and other callers pick one
-by name (``get_dataset("moons", n=500, noise=0.2, seed=1)``). Next read: ``synthetic.py``, ``csv.py``.
+by name (``get_dataset("moons", n=500, noise=0.2, seed=1)``). Next read: ``synthetic.py``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.datasets.dataset import Dataset
-from glassnet.errors import ConfigError, DataError
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError
 
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?", "-"})
 MISSING_CHOICES = ("error", "drop", "fill_mean")
@@ -104,6 +104,10 @@ def load_csv(path: str | os.PathLike[str] | Iterable[str], target: str | int | N
         raise ConfigError(f"task must be 'auto', 'classification' or 'regression'; got {task!r}")
     if target is None:
         target = -1
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        raise ConfigError(f"delimiter must be one character, like ',' or ';' or '\\t'; got {delimiter!r}")
+    if isinstance(path, (bytes, bytearray)) or not isinstance(path, (str, os.PathLike)) and not hasattr(path, "__iter__"):
+        raise GlassnetTypeError(f"a CSV path must be a string, a pathlib.Path or an iterable of lines, got {type(path).__name__}")
     source = str(path) if isinstance(path, (str, os.PathLike)) else str(getattr(path, "name", "<stream>"))
     try:
         if not isinstance(path, (str, os.PathLike)):

@@ -2,6 +2,8 @@
 
 scikit-learn is imported only when one of these is called; without it the error says which extra to
 install (``pip install "glassnet[sklearn]"``). ``y`` holds class indices and ``dataset.classes`` the names.
+
+Next read: ``csv.py``.
 """
 
 from __future__ import annotations

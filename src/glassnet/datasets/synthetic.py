@@ -4,6 +4,8 @@ Each takes ``n`` (total samples), ``noise`` and ``seed`` and returns a :class:`D
 holds class indices ``0..k-1``. The same arguments always give the same data (seeded NumPy
 generator), so ``glassnet train --data moons`` is reproducible. They are the pictures TensorFlow
 Playground draws; ``glassnet.viz.plots`` draws decision boundaries over them.
+
+Next read: ``real.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from glassnet.core.checks import positive_int
 from glassnet.datasets.dataset import Dataset
 from glassnet.errors import ConfigError
 
+MAX_SAMPLES = 10_000_000
+
 
 def _noise(noise: float, what: str) -> float:
     if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
@@ -27,6 +31,8 @@ def _noise(noise: float, what: str) -> float:
 def _per_class(n: int, k: int, what: str) -> list[int]:
     """Split ``n`` samples over ``k`` classes as evenly as possible (the first classes get the remainder)."""
     n = positive_int(n, f"{what}: n")
+    if n > MAX_SAMPLES:  # refuse before allocating: n=10**11 asked NumPy for hundreds of GiB
+        raise ConfigError(f"{what}: n={n:,} is more than the {MAX_SAMPLES:,} samples a toy dataset may have")
     if n < k:
         raise ConfigError(f"{what}: n={n} is fewer than the {k} classes; use n >= {k}")
     return [n // k + (1 if c < n % k else 0) for c in range(k)]

@@ -98,13 +98,20 @@ class Record:
             return r"\text{" + tex_escape(self.formula) + "}"
         return f"{to_latex(self.symbol)} {to_latex(self.op)} " + " = ".join(to_latex(p) for p in self.right())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, latex: bool = True) -> dict[str, Any]:
+        """The record as JSON-able data (see ``schema.py``); ``latex=False`` leaves out ``latex_symbol`` and
+        ``latex``, whose writing is most of the time this takes."""
+        data = {
             "kind": self.kind, "phase": self.phase, "layer": self.layer, "neuron": self.neuron,
             "indices": list(self.indices), "key": self.key, "sample": self.sample, "symbol": self.symbol,
-            "latex_symbol": to_latex(self.symbol), "expression": self.expression, "formula": self.formula,
-            "latex": self.latex, "value": json_number(self.value), "note": self.note, "op": self.op,
+            "latex_symbol": "", "expression": self.expression, "formula": self.formula, "latex": "",
+            "value": json_number(self.value), "note": self.note, "op": self.op,
         }
+        if latex:
+            data["latex_symbol"], data["latex"] = to_latex(self.symbol), self.latex
+        else:
+            del data["latex_symbol"], data["latex"]
+        return data
 
 
 # ----------------------------------------------------------------------------- symbols

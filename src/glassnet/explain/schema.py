@@ -74,7 +74,9 @@ def _array(a: Any) -> Any:
     return out.tolist()
 
 
-def trace_to_dict(trace: Trace) -> dict[str, Any]:
+def trace_to_dict(trace: Trace, latex: bool = True) -> dict[str, Any]:
+    """``trace`` as data in this schema; ``latex=False`` leaves out each record's ``latex_symbol`` and ``latex``
+    (most of the time this takes; the result then no longer validates against ``trace.schema.json``)."""
     from glassnet import __version__
 
     return {
@@ -99,5 +101,5 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
                    for l, rec in enumerate(trace.step.layers, start=1)],
         "digits": trace.digits,
         "phases": list(PHASES),
-        "records": [r.to_dict() for r in trace.records],
+        "records": [r.to_dict(latex) for r in trace.records],
     }

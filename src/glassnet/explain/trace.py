@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from glassnet.core.checks import check_inputs
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, get_optimizer
-from glassnet.errors import ConfigError, GlassnetTypeError
+from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
 from glassnet.explain.hooks import StepRecord, recording
 from glassnet.explain.ledger import Ledger, estimate_terms, parse_neurons
 from glassnet.explain.records import Record
@@ -132,11 +132,16 @@ class Trace:
 
         return to_latex(self, document, max_records)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The trace as JSON-able data in the ``glassnet-trace`` schema, version 1 (see ``schema.py``)."""
+    def to_dict(self, latex: bool = True) -> dict[str, Any]:
+        """The trace as JSON-able data in the ``glassnet-trace`` schema, version 1 (see ``schema.py``).
+
+        ``latex=False`` leaves out each record's ``latex_symbol`` and ``latex`` (for readers that have no use
+        for them, like the HTML report: typesetting is most of the time this takes); every other field is the
+        same, but the result no longer validates against the schema, where both are required.
+        """
         from glassnet.explain.schema import trace_to_dict
 
-        return trace_to_dict(self)
+        return trace_to_dict(self, latex)
 
     def to_json(self, indent: int | None = 2) -> str:
         """:meth:`to_dict` as a JSON string (strict JSON: NaN or inf are written as null)."""
@@ -226,6 +231,8 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         )
     if not isinstance(digits, int) or not 1 <= digits <= 17:
         raise ConfigError(f"digits must be an integer from 1 to 17, got {digits!r}")
+    if rows is not None and (len(rows) != X.shape[0] or not all(isinstance(r, (int, np.integer)) for r in rows)):
+        raise ShapeError(f"rows must give one row number per sample: {X.shape[0]} sample(s), got {list(rows)!r:.80}")
     opt = None
     if optimizer is not None:
         opt = get_optimizer(optimizer, lr)

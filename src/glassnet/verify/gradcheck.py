@@ -14,7 +14,7 @@ Kinks: ReLU and leaky ReLU have no derivative at 0. An entry whose ``+eps`` and 
 put some pre-activation ``Z`` of a kinked layer on different sides of the kink is reported as a kink
 crossing and left out of the error, not counted as a bug.
 
-Next read: ``doctor.py``, the same idea for code glassnet did not write.
+Next read: ``usercode.py`` and ``diagnose.py``, then ``doctor.py``: the same idea for code glassnet did not write.
 """
 
 from __future__ import annotations

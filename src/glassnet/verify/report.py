@@ -4,7 +4,7 @@ A :class:`Report` prints as a table, converts to plain data with :meth:`Report.t
 shows as an HTML table in a notebook (``_repr_html_``), and says whether everything passed (``.ok``).
 ``gradcheck``, ``doctor.check_gradients`` and ``doctor.check_step`` all build one.
 
-Next read: ``gradcheck.py`` (glassnet's own networks), then ``doctor.py`` (the user's own code).
+Next read: ``numeric.py`` (central differences), then ``gradcheck.py`` (glassnet's own networks).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ledger of one training step, in the compact shape the HTML report's page consumes.
 
-:func:`ledger` turns a trace in the ``glassnet-trace`` JSON schema (``glassnet.explain(...).to_dict()``,
-see ``glassnet/explain/schema.py``) into ordered records ``{section, symbol, op, expr, value, note, refs}``
-plus per-neuron and per-edge values for the diagram's tooltips. ``expr`` is the formula without its
+:func:`ledger` turns a trace in the ``glassnet-trace`` JSON schema (``glassnet.explain(...).to_dict()``, with or
+without ``latex``; see ``glassnet/explain/schema.py``) into ordered records ``{section, symbol, op, expr, value,
+note, refs}`` plus per-neuron and per-edge values for the diagram's tooltips. ``expr`` is the formula without its
 leading ``symbol op`` and its trailing ``= value`` (the page prints both itself); ``refs`` lists the
 diagram elements a record involves, found from the symbols in it (``z^(1)_2``, ``w^(1)_{1,2}``,
 ``b^(2)_1``, ``delta^(2)_1``, ``a^(0)_1`` or ``x_1``: layer in the superscript, neurons from 1).

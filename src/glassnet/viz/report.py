@@ -16,8 +16,8 @@ What goes into the page, and how it stays small:
 - ledgers: one step on each of ``ledger_samples`` samples at ``ledger_snapshots`` of the snapshots
   (first and last included; fewer if they would pass ``max_ledger_bytes``); the page shows the ledger of
   the nearest such snapshot and says which.
-  A ledger is ``glassnet.explain(...).to_dict()`` (the ``glassnet-trace`` JSON), made compact by
-  :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
+  A ledger is ``glassnet.explain(...).to_dict(latex=False)`` (the ``glassnet-trace`` JSON without its
+  LaTeX), made compact by :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
 - weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6); if they
   would pass ``max_param_bytes`` (a wide network), the page keeps fewer snapshots and says so.
 - curves: at most :data:`~glassnet.viz.snapshots.MAX_CURVE_POINTS` epochs; points: at most ``max_points``.
@@ -46,10 +46,12 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError
+from glassnet.explain import explain
 from glassnet.viz.ledger import ledger
 from glassnet.viz.snapshots import Run, thin
 
 RESOLUTIONS = (48, 40, 32, 24, 16)
+MAX_RESOLUTION = 256
 
 
 def _pack(raw: bytes) -> str:
@@ -104,25 +106,6 @@ def neuron_maps(net: Network, snapshots: list[dict[str, NDArray[Any]]], grid: ND
     return coded.astype(np.uint8).tobytes(), ranges
 
 
-def _trace(net: Network, x: NDArray[Any], Y: NDArray[Any], optimizer: Optimizer) -> dict[str, Any]:
-    """One step on one sample as ``glassnet-trace`` JSON data (``Trace.to_dict()``) without the LaTeX fields.
-
-    The page has no use for LaTeX, and writing it is most of the time ``to_dict`` takes (about 30 s for the
-    24 ledgers of a 2-16-16-1 network); every other field is the same. The network is left unchanged.
-    """
-    from glassnet.explain import explain
-    from glassnet.explain.records import json_number
-    from glassnet.explain.schema import SCHEMA_NAME, SCHEMA_VERSION
-
-    trace = explain(net, x, Y, optimizer=optimizer)
-    fields = ("kind", "phase", "layer", "neuron", "key", "sample", "symbol", "expression", "formula", "note", "op")
-    return {"schema": SCHEMA_NAME, "version": SCHEMA_VERSION, "loss": trace.loss, "inputs": trace.inputs.tolist(),
-            "params_before": {k: v.tolist() for k, v in trace.params_before.items()},
-            "gradients": {k: v.tolist() for k, v in trace.gradients.items()},
-            "params_after": {k: v.tolist() for k, v in trace.params_after.items()},
-            "records": [{**{f: getattr(r, f) for f in fields}, "value": json_number(r.value)} for r in trace.records]}
-
-
 def _fresh_optimizer(config: dict[str, Any] | None) -> Optimizer:
     config = dict(config or {"name": "sgd", "lr": 0.1})
     name, lr = config.pop("name"), config.pop("lr")
@@ -148,6 +131,9 @@ def check_options(resolution: Any, ledger_samples: Any, ledger_snapshots: Any) -
     resolution = positive_int(resolution, "resolution")
     if resolution < 4:
         raise ConfigError(f"resolution must be at least 4 grid points per side, got {resolution}")
+    if resolution > MAX_RESOLUTION:  # a huge grid would exhaust memory before the page's size limits apply
+        raise ConfigError(f"resolution must be at most {MAX_RESOLUTION} grid points per side (a finer grid only "
+                          f"makes the page larger), got {resolution}")
     return resolution, positive_int(ledger_samples, "ledger_samples"), positive_int(ledger_snapshots, "ledger_snapshots")
 
 
@@ -292,7 +278,9 @@ def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], snapshots: list[tup
 
     def row(k: int) -> list[dict[str, Any]]:
         copy = _clone(net, snapshots[k][1])
-        return [ledger(_trace(copy, X[s:s + 1], Y[s:s + 1], _fresh_optimizer(optimizer))) for s in samples]
+        # The page has no use for LaTeX, and typesetting it is most of the time to_dict takes.
+        return [ledger(explain(copy, X[s:s + 1], Y[s:s + 1], optimizer=_fresh_optimizer(optimizer)).to_dict(latex=False))
+                for s in samples]
 
     try:
         final = row(last)

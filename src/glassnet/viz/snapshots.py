@@ -13,7 +13,7 @@ at the k-th snapshot) and, in the metadata under ``"run"``, the snapshot epochs,
 :data:`MAX_CURVE_POINTS` epochs of them) and the training settings. ``glassnet.load`` reads it as a plain
 model; :func:`load_run` reads the recording too. ``glassnet train --report r.html --out run.npz`` writes one.
 
-Next read: ``report.py``.
+Next read: ``ledger.py`` (the page's form of one step's trace), then ``report.py``.
 """
 
 from __future__ import annotations

@@ -10,12 +10,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from glassnet.core.network import Network
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
 from glassnet.errors import ConfigError
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the examples in each epilog as written and shows defaults."""
+    """Keeps the examples in each epilog as written and shows defaults: only real ones (not None or a
+    flag's False), and not where the help already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return text
+        return super()._get_help_string(action)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
@@ -31,16 +39,21 @@ def add_data_arguments(parser: argparse.ArgumentParser, required: bool = True) -
     parser.add_argument("--data-seed", type=int, default=None, help="seed of a generated dataset")
 
 
+def show_note(message: Warning | str, *_: Any, **__: Any) -> None:
+    """A warning as one line ``glassnet: note: ...`` on stderr (the CLI's ``warnings.showwarning``)."""
+    print(f"glassnet: note: {message}", file=sys.stderr)
+
+
 @contextmanager
 def notes() -> Iterator[None]:
-    """Print the warnings raised inside as one-line ``glassnet: note: ...`` messages on stderr."""
+    """Print the warnings raised inside, every one even if repeated, as notes (:func:`show_note`) at the end."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             yield
         finally:
             for warning in caught:
-                print(f"glassnet: note: {warning.message}", file=sys.stderr)
+                show_note(warning.message)
 
 
 def read_data(args: argparse.Namespace) -> Dataset:
@@ -56,13 +69,40 @@ def read_data(args: argparse.Namespace) -> Dataset:
     return get_dataset(name, **{key: value for key, value in given.items() if value is not None})
 
 
-def model_inputs(net: Any, data: Dataset, model: str) -> Any:
-    """``data.X`` as ``net`` expects it: the column count checked and, for a model trained with
-    ``--standardize``, the training split's standardisation (kept in the model file) applied."""
+def add_network_arguments(p: argparse.ArgumentParser) -> None:
+    """A saved model, or a fresh network described by ``--layers`` (for commands that look at one network)."""
+    p.add_argument("model", nargs="?", default=None, help="a saved model (.npz); or build a fresh one with --layers")
+    p.add_argument("--layers", default=None, help="sizes of a fresh network, e.g. 2,3,1 (instead of MODEL)")
+    p.add_argument("--activation", default="sigmoid", help="hidden activation of a fresh network")
+    p.add_argument("--output-activation", default=None,
+                   help="output activation of a fresh network (default: sigmoid for bce, softmax for cross_entropy, "
+                        "else --activation)")
+    p.add_argument("--loss", default="mse", help="loss of a fresh network: mse, bce or cross_entropy")
+    p.add_argument("--seed", type=int, default=0, help="seed of a fresh network's weights")
+
+
+def load_network(args: argparse.Namespace) -> Network:
+    """The model file, or a fresh network from ``--layers`` (see :func:`add_network_arguments`)."""
+    if (args.model is None) == (args.layers is None):
+        raise ConfigError(f"give exactly one of: a model file (glassnet {args.command} model.npz ...) or --layers 2,3,1 "
+                          "for a fresh network")
+    if args.model is not None:
+        from glassnet.io import load
+
+        return load(args.model)
+    return Network.from_sizes(parse_sizes(args.layers), activation=args.activation,
+                              output_activation=args.output_activation, loss=args.loss, seed=args.seed)
+
+
+def model_inputs(net: Any, data: Dataset, model: str | None) -> Any:
+    """``data.X`` as ``net`` (from the file ``model``, or a fresh one when None) expects it: the column count
+    checked and, for a model trained with ``--standardize``, the training split's standardisation (kept in the
+    model file) applied."""
     from glassnet.errors import ShapeError
 
     if data.X.shape[1] != net.n_in:
-        raise ShapeError(f"{model} expects {net.n_in} feature column(s); {data.name or 'the data'} has {data.X.shape[1]}")
+        raise ShapeError(f"{model or 'the network'} expects {net.n_in} feature column(s); "
+                         f"{data.name or 'the data'} has {data.X.shape[1]}")
     if "standardize" in net.metadata:
         from glassnet.datasets import Standardizer
 

@@ -9,7 +9,14 @@ from typing import Any
 from glassnet.core.network import Network
 from glassnet.core.optimizers import get_optimizer
 from glassnet.errors import ConfigError
-from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, parse_sizes, read_data
+from glassnet.interfaces.cli.common import (
+    HelpFormatter,
+    add_data_arguments,
+    add_network_arguments,
+    load_network,
+    model_inputs,
+    read_data,
+)
 
 EXAMPLES = """examples:
   glassnet explain --layers 2,3,1 --seed 0 --data xor --sample 1
@@ -26,7 +33,7 @@ Symbols: z^(l)_j, a^(l)_j, w^(l)_{i,j}, b^(l)_j, delta^(l)_j with layer l and ne
 DRAW_EXAMPLES = """examples:
   glassnet draw xor.npz -o net.png
   glassnet draw --layers 2,3,1 --seed 0 -o net.svg
-  glassnet draw xor.npz --data xor --sample 2 -o step.png     (annotated with that sample's numbers)
+  glassnet draw xor.npz --data xor --sample 2 -o step.png     # annotated with that sample's numbers
 """
 
 
@@ -58,26 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                                              "(needs --data)")
     d.add_argument("-o", "--out", required=True, help="image file: .png, .svg or .pdf")
     d.set_defaults(func=run_draw)
-
-
-def add_network_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", nargs="?", default=None, help="a saved model (.npz); or build a fresh one with --layers")
-    p.add_argument("--layers", default=None, help="sizes of a fresh network, e.g. 2,3,1 (instead of MODEL)")
-    p.add_argument("--activation", default="sigmoid", help="hidden activation of a fresh network")
-    p.add_argument("--loss", default="mse", help="loss of a fresh network: mse, bce or cross_entropy")
-    p.add_argument("--seed", type=int, default=0, help="seed of a fresh network's weights")
-
-
-def load_network(args: argparse.Namespace) -> Network:
-    """The model file, or a fresh network from ``--layers``."""
-    if (args.model is None) == (args.layers is None):
-        raise ConfigError("give exactly one of: a model file (glassnet explain model.npz ...) or --layers 2,3,1 "
-                          "for a fresh network")
-    if args.model is not None:
-        from glassnet.io import load
-
-        return load(args.model)
-    return Network.from_sizes(parse_sizes(args.layers), activation=args.activation, loss=args.loss, seed=args.seed)
 
 
 def pick_rows(args: argparse.Namespace, n_rows: int) -> list[int]:
@@ -112,8 +99,9 @@ def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, ne
     from glassnet.explain import explain
 
     data = read_data(args)
-    rows = pick_rows(args, data.X.shape[0])
-    return explain(net, data.X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows)
+    X = model_inputs(net, data, args.model)  # standardised as in training, if it was
+    rows = pick_rows(args, X.shape[0])
+    return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,11 @@ import argparse
 import importlib
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 from glassnet.errors import GlassnetError
+from glassnet.interfaces.cli.common import show_note
 
 # Each module defines register(subparsers), which adds its subcommand and sets func=run(args) -> int.
 COMMANDS = [
@@ -24,6 +26,16 @@ COMMANDS = [
     "glassnet.interfaces.cli.report",
 ]
 
+EXAMPLES = """examples:
+  glassnet demo                   # the 2-3-1 sigmoid network learning XOR, every number shown
+  glassnet train --data xor --layers 2,3,1 --lr 0.5 --epochs 5000 --out xor.npz
+  glassnet explain xor.npz --data xor --sample 0
+  glassnet gradcheck xor.npz --data xor
+  glassnet doctor my_net.py       # check the backprop of your own NumPy code
+
+Start with `glassnet demo`. `glassnet COMMAND --help` shows the options and examples of each command.
+"""
+
 EXIT_USER_ERROR = 2
 EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
@@ -33,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glassnet",
         description="glassnet: dense neural networks in plain NumPy whose every number you can see and check.",
-        epilog="Start with `glassnet demo`. `glassnet COMMAND --help` shows examples for each command.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     from glassnet import __version__
@@ -42,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(name).register(subparsers)
+    for choice in subparsers._choices_actions:  # each command's --help opens with its one-line summary
+        command = subparsers.choices[choice.dest]
+        command.description = command.description or f"glassnet {choice.dest}: {choice.help}."
     return parser
 
 
@@ -52,11 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # Warnings while a command runs (e.g. fit's HealthWarning) as one-line notes, not source lines.
+            warnings.showwarning = show_note
+            return int(args.func(args) or 0)
     except GlassnetError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"glassnet: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # permission denied, disk full, ...: the machine's answer, not a glassnet bug
+        if args.debug:
+            traceback.print_exc()
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"glassnet: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("glassnet: interrupted", file=sys.stderr)

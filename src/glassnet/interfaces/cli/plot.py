@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("model", help="model file written by `glassnet train --out` or Network.save")
     add_data_arguments(p, required=False)
     p.add_argument("--kind", required=True, choices=KINDS, help="what to draw")
-    p.add_argument("-o", "--out", required=True, help="image file to write (.png, .svg, .pdf, ...)")
+    p.add_argument("-o", "--out", required=True, help="image file: .png, .svg or .pdf")
     p.set_defaults(func=run)
 
 

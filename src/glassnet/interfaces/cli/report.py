@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def add_report_options(p: argparse.ArgumentParser) -> None:
+def add_report_options(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Options shared with ``glassnet train --report``."""
     p.add_argument("--resolution", type=int, default=32, help="grid points per side of the boundary and neuron maps")
     p.add_argument("--ledger-samples", type=int, default=4, help="samples the page offers a step ledger for")
@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- glassnet train --report
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--report", default=None, metavar="FILE.html",
-                   help="also write the HTML training report (with --out, the model file keeps the recorded run)")
-    p.add_argument("--snapshots", type=int, default=200, help="with --report: most parameter snapshots to record")
-    add_report_options(p)
+    group = p.add_argument_group("HTML training report (the options after --report apply with it)")
+    group.add_argument("--report", default=None, metavar="FILE.html",
+                       help="also write the HTML training report (with --out, the model file keeps the recorded run)")
+    group.add_argument("--snapshots", type=int, default=200, help="most parameter snapshots to record")
+    add_report_options(group)
 
 
 @contextmanager

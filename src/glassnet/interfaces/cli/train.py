@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from glassnet.checkpoint import saved_epoch
 from glassnet.core.network import Network
 from glassnet.core.optimizers import get_optimizer
 from glassnet.core.training import History
@@ -27,6 +28,10 @@ EXAMPLES = """examples:
                  --epochs 5000 --out xor.npz
   glassnet train --data iris.csv --target species --layers 4,8,3 --activation tanh --loss cross_entropy \\
                  --optimizer adam --lr 0.01 --batch-size 16 --epochs 200 --out iris.npz
+  glassnet train --data xor --layers 2,3,1 --epochs 100000 --checkpoint xor.ckpt --resume --out xor.npz
+      (run it again after a crash or Ctrl-C: it continues where the checkpoint left off, bit for bit)
+  glassnet train --data moons --layers 2,16,16,1 --activation tanh --loss bce --optimizer adam --lr 0.02 \\
+                 --epochs 1000 --val-split 0.2 --standardize --plot curves.png --out run.npz --report report.html
 """
 
 
@@ -58,15 +63,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--plot", default=None, help="save the loss/accuracy curves to this image file (needs matplotlib)")
     p.add_argument("--out", default=None, help="where to save the trained model (.npz)")
     add_train_options(p)
+    p.add_argument("--checkpoint", default=None,
+                   help="save the training state to this file every --checkpoint-every epochs, at the end and on Ctrl-C")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="epochs between checkpoints (default: about 100 checkpoints per run)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint if the file exists, else start fresh: after a crash, run the "
+                        "same command again")
     p.set_defaults(func=run)
 
 
 def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]:
     """``history.to_dict()`` thinned to at most ``max_points`` evenly spaced epochs (always the first and
     last), with their numbers under ``"epoch"``, so a long run stays small in the model file."""
+    from glassnet.viz.snapshots import thin
+
     data = history.to_dict()
-    n = len(history.loss)
-    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)}) if n > max_points else range(n)
+    keep = thin(len(history.loss), max_points).tolist()
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         data[key] = [data[key][i] for i in keep if i < len(data[key])]
     data["epoch"] = [i + 1 for i in keep]
@@ -83,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         )
     net = Network.from_sizes(sizes, activation=args.activation, output_activation=args.output_activation,
                              init=args.init, loss=args.loss, l2=args.l2, seed=args.seed, dtype=args.dtype)
-    options = {"momentum": args.momentum} if args.optimizer.lower() == "sgd" and args.momentum else {}
+    options = {"momentum": args.momentum} if args.momentum else {}  # Adam refuses it, with a clear message
     optimizer = get_optimizer(args.optimizer, args.lr, **options)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     X, y, validation = data.X, data.y, None
@@ -99,23 +112,31 @@ def run(args: argparse.Namespace) -> int:
         net.metadata["standardize"] = scaler.to_dict()
     print(f"training {net} on {data.name or args.data} ({X.shape[0]} samples"
           f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}", flush=True)
+    if (args.resume or args.checkpoint_every is not None) and not args.checkpoint:
+        raise ConfigError("--resume and --checkpoint-every need --checkpoint FILE, e.g. --checkpoint run.ckpt --resume")
+    if args.resume and (done := saved_epoch(args.checkpoint)) is not None:
+        print(f"resuming from {args.checkpoint} after epoch {done} of {args.epochs}", flush=True)
     started = time.perf_counter()
     with recording(args) as recorders:
         history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
                           validation_data=validation,
-                          callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress), *recorders])
+                          callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress), *recorders],
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
         net.metadata["classes"] = list(data.classes)
     net.metadata["feature_names"] = list(data.feature_names)
     net.metadata["history"] = history_metadata(history)  # `glassnet plot MODEL --kind loss` draws it
-    summary = [f"final loss {history.loss[-1]:.6f}"]
+    summary = [f"final loss {history.loss[-1]:.6f}"] if history.loss else ["no epoch completed"]
     if history.accuracy:
         summary.append(f"accuracy {history.accuracy[-1]:.3f}")
     summary.append(f"{history.epochs} epochs in {seconds:.2f} s")
     if history.stopped == "interrupted":
         summary.append("stopped early by Ctrl-C")
     print("done: " + ", ".join(summary))
+    if args.checkpoint:
+        again = "; run the same command with --resume to continue" if history.stopped == "interrupted" else ""
+        print(f"checkpoint saved to {args.checkpoint} (epoch {history.epochs}){again}")
     if args.plot and history.loss:
         from glassnet.viz.plots import plot_history, save_figure
 

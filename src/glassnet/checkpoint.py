@@ -1,0 +1,274 @@
+"""Checkpoints: everything a training run needs to continue later exactly as if it never stopped.
+
+``fit(X, y, ..., checkpoint="run.ckpt", checkpoint_every=10, resume=True)`` writes the file every 10
+epochs and when training ends (also on Ctrl-C). Run the same call again after a crash or a kill and it
+continues from the last checkpoint; the result is bit for bit the one of an uninterrupted run.
+
+Bit-identical resumption needs every number that decides what happens next:
+
+- the parameters (``"0.W"``, ``"0.b"``, ...), as in a model file;
+- the optimizer's state per parameter: SGD's velocity, Adam's ``m``, ``v`` and step count ``t``;
+- the network's random-generator state (``net.rng``), which draws each epoch's shuffling order;
+- the history so far, the epoch and step counters.
+
+A checkpoint is a glassnet model file (:mod:`glassnet.io`: ``.npz`` + JSON, checksummed, written
+atomically) with extra arrays ``optimizer:<param>:<key>`` and ``history:<name>`` and a ``"checkpoint"``
+metadata section, so ``glassnet.load("run.ckpt")`` also gives the network as it was at that epoch.
+Checkpoints are taken at epoch ends only: an epoch cut short by Ctrl-C is discarded and redone on resume.
+
+The run's settings (architecture, seed, optimizer and its settings, batch size, shuffling, a SHA-256
+of the training and validation data) are stored too; resuming with different ones is refused, since
+the result would match neither run. Only ``epochs`` may grow, to train a finished run for longer.
+
+Next read: ``interfaces/cli/train.py`` (``--checkpoint``, ``--resume``).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.checks import positive_int
+from glassnet.core.network import Network
+from glassnet.core.optimizers import Optimizer
+from glassnet.core.training import History
+from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
+from glassnet.io import checksum, network_metadata, read, save
+
+CHECKPOINT_VERSION = 1
+HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
+# Architecture entries of the metadata that must match between the checkpoint and the network resuming it.
+ARCHITECTURE = ("layers", "loss", "l2", "dtype", "seed")
+
+
+def data_fingerprint(*arrays: NDArray[Any] | None) -> str:
+    """SHA-256 of the arrays' positions, shapes, dtypes and bytes (``None`` for an absent one)."""
+    return checksum({str(i): a for i, a in enumerate(arrays) if a is not None})
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON would give it back (tuples become lists), so saved and current settings compare equal."""
+    return json.loads(json.dumps(value))
+
+
+def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shapes the checkpoint's own arrays must have, from its metadata (see :func:`glassnet.io.read`)."""
+    section: Any = meta.get("checkpoint")
+    try:
+        params: dict[str, tuple[int, ...]] = {f"{i}.W": (s["n_in"], s["n_out"]) for i, s in enumerate(meta["layers"])}
+        params.update({f"{i}.b": (s["n_out"],) for i, s in enumerate(meta["layers"])})
+        shapes: dict[str, tuple[int, ...]] = {}
+        for name, entries in section["optimizer_state"].items():
+            for key, value in entries.items():
+                if value is None:  # stored as an array of the parameter's shape
+                    shapes[f"optimizer:{name}:{key}"] = params[name]
+        for key in HISTORY_LISTS:
+            length = section["history"][key]
+            if not isinstance(length, int) or length < 0:
+                raise ValueError(length)
+            shapes[f"history:{key}"] = (length,)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ModelFileError("the file is not a glassnet checkpoint, or its checkpoint section is damaged "
+                             "(a model saved with Network.save is not a checkpoint)") from None
+    return shapes
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
+    """Read and verify a checkpoint; returns ``(metadata, arrays)``. Raises :class:`ModelFileError`."""
+    try:
+        meta, arrays = read(path, _shapes_rule)
+    except ModelFileError as exc:
+        message = str(exc)
+        if not message.startswith(str(path)):
+            message = f"{path}: {message}"
+        raise ModelFileError(f"{message}. Delete it, or give another checkpoint path, to start over") from None
+    if meta["checkpoint"].get("version") != CHECKPOINT_VERSION:
+        raise ModelFileError(f"{path} is checkpoint version {meta['checkpoint'].get('version')!r}; this glassnet "
+                             f"resumes version {CHECKPOINT_VERSION}")
+    return meta, arrays
+
+
+def saved_epoch(path: str | os.PathLike[str]) -> int | None:
+    """The epoch a checkpoint file was taken at, or ``None`` if there is no file (a damaged one raises)."""
+    if not os.path.exists(path):
+        return None
+    return int(read_checkpoint(path)[0]["checkpoint"]["epoch"])
+
+
+class Checkpointer:
+    """Saves and restores training state for :func:`glassnet.core.training.fit`; a fit callback.
+
+    Parameters
+    ----------
+    path : str or path
+        The checkpoint file.
+    every : int, optional
+        Save every ``every`` epochs (and always when training ends). ``None``: about 100 saves per run.
+    settings : dict
+        The fit settings that must match on resume (see the module docstring).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], every: int | None, settings: dict[str, Any]) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise GlassnetTypeError(f"checkpoint must be a file path (str or pathlib.Path), got {type(path).__name__}")
+        self.path = path
+        self.every = 0 if every is None else positive_int(every, "checkpoint_every")
+        # One entry per setting (optimizer settings flattened), so a refusal names exactly what differs.
+        flat = {key: value for key, value in settings.items() if key != "optimizer"}
+        flat.update({f"optimizer {key}": value for key, value in settings.get("optimizer", {}).items()})
+        self.settings = _plain(flat)
+        self.saved_at = 0
+        self.previous_seconds = 0.0
+        self.pending: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ starting: fresh or resumed
+    def begin(self, net: Network, opt: Optimizer, history: History, epochs: int, resume: bool) -> int:
+        """Restore the state from the file when resuming; returns the number of epochs already done."""
+        self.net, self.opt, self.history = net, opt, history
+        self.started = time.perf_counter()
+        if not self.every:
+            self.every = max(1, epochs // 100)
+        exists = os.path.exists(self.path)
+        if exists and not resume:
+            raise ConfigError(
+                f"checkpoint {self.path} already exists; pass resume=True (--resume) to continue that run, or delete "
+                "the file (or choose another path) to start a new one. glassnet does not overwrite it unasked"
+            )
+        if not exists:
+            return 0
+        self._remove_stale_temporaries()
+        meta, arrays = read_checkpoint(self.path)
+        self._check_section(meta["checkpoint"], arrays)
+        self._check_same_run(meta, epochs)
+        self._restore(meta, arrays)  # only after every check: a refused checkpoint leaves the network as it was
+        self.saved_at = int(meta["checkpoint"]["epoch"])
+        return self.saved_at
+
+    def _remove_stale_temporaries(self) -> None:
+        """A writer killed mid-write leaves its temporary file (never the checkpoint itself) behind."""
+        folder, name = os.path.split(os.fspath(self.path))
+        for tmp in glob.glob(os.path.join(glob.escape(folder or "."), f".{glob.escape(name)}.*.tmp")):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _check_section(self, section: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        """Types and values of the checkpoint section (a hand-made file can pass the checksum)."""
+        def damaged(what: str) -> ModelFileError:
+            return ModelFileError(f"{self.path}: the checkpoint's {what} is damaged. Delete it, or give another "
+                                  "checkpoint path, to start over")
+
+        counts = [section.get(key) for key in ("epoch", "steps")]
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise damaged("epoch or step count")
+        if not isinstance(section.get("seconds"), (int, float)) or not isinstance(section.get("settings"), dict):
+            raise damaged("time or settings")
+        if section["history"]["loss"] != section["epoch"]:
+            raise damaged("history (its length is not the epoch count)")
+        params = self.net.parameters()
+        for name, entries in section["optimizer_state"].items():
+            if name not in params or not isinstance(entries, dict):
+                raise damaged(f"optimizer state ({name!r} is not a parameter of this network)")
+            for key, value in entries.items():
+                if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                    raise damaged(f"optimizer state ({name}: {key} = {value!r})")
+        if not all(np.isfinite(a).all() for a in arrays.values()):
+            raise damaged("arrays (NaN or inf inside)")
+        rng_state = section.get("rng")
+        probe = type(self.net.rng.bit_generator)()  # try the state on a spare generator, not on the network's
+        if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(probe).__name__:
+            raise damaged("random-generator state (it is for another generator)")
+        try:
+            probe.state = rng_state
+        except (TypeError, ValueError, KeyError, OverflowError):
+            raise damaged("random-generator state") from None
+
+    def _check_same_run(self, meta: dict[str, Any], epochs: int) -> None:
+        current = {key: value for key, value in _plain(network_metadata(self.net)).items() if key in ARCHITECTURE}
+        saved = {key: meta.get(key) for key in ARCHITECTURE}
+        saved_settings = meta["checkpoint"].get("settings", {})
+        differences = [f"{key}: {saved[key]!r} in the checkpoint, {current[key]!r} now"
+                       for key in ARCHITECTURE if saved[key] != current[key]]
+        differences += [f"{key}: {saved_settings.get(key)!r} in the checkpoint, {self.settings[key]!r} now"
+                        for key in self.settings if saved_settings.get(key) != self.settings[key]]
+        if differences:
+            raise ConfigError(
+                f"checkpoint {self.path} belongs to a different run, so resuming it would match neither run: "
+                + "; ".join(differences) + ". Resume with the same settings, or delete the file (or choose another "
+                "path) to start over"
+            )
+        done = int(meta["checkpoint"]["epoch"])
+        if done > epochs:
+            raise ConfigError(f"checkpoint {self.path} is at epoch {done}, beyond epochs={epochs}; "
+                              f"ask for at least {done} epochs to resume it")
+
+    def _restore(self, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        section = meta["checkpoint"]
+        params = self.net.parameters()
+        self.net.set_parameters({key: arrays[key] for key in params})
+        self.opt.state = {name: {key: arrays[f"optimizer:{name}:{key}"].copy() if value is None else value
+                                 for key, value in entries.items()}
+                          for name, entries in section["optimizer_state"].items()}
+        self.net.rng.bit_generator.state = section["rng"]
+        for key in HISTORY_LISTS:
+            getattr(self.history, key)[:] = arrays[f"history:{key}"].tolist()
+        self.history.epochs = int(section["epoch"])
+        self.history.steps = int(section["steps"])
+        self.previous_seconds = float(section["seconds"])
+
+    # ------------------------------------------------------------------ saving at epoch ends
+    def _capture(self, epoch: int, copy: bool) -> dict[str, Any]:
+        """The state after ``epoch``; ``copy`` takes copies so later steps cannot change it."""
+        take = (lambda a: a.copy()) if copy else (lambda a: a)
+        return {
+            "epoch": epoch, "steps": self.history.steps,
+            "seconds": self.previous_seconds + time.perf_counter() - self.started,
+            "params": {key: take(p) for key, p in self.net.parameters().items()},
+            "optimizer": {name: {key: take(v) if isinstance(v, np.ndarray) else v for key, v in entries.items()}
+                          for name, entries in self.opt.state.items()},
+            "rng": self.net.rng.bit_generator.state,
+            # Lengths only: fit only appends to the history, so the lists' first entries never change.
+            "history": {key: len(getattr(self.history, key)) for key in HISTORY_LISTS},
+        }
+
+    def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
+        due = epoch % self.every == 0
+        state = self._capture(epoch, copy=not due)
+        if due:
+            self._write(state)
+        else:
+            self.pending = state
+
+    def on_train_end(self, net: Network, history: History) -> None:
+        history.seconds += self.previous_seconds
+        if self.pending is not None and self.pending["epoch"] > self.saved_at:
+            self._write(self.pending)
+
+    def _write(self, state: dict[str, Any]) -> None:
+        arrays: dict[str, NDArray[Any]] = {}
+        optimizer_state: dict[str, dict[str, Any]] = {}
+        for name, entries in state["optimizer"].items():
+            optimizer_state[name] = {}
+            for key, value in entries.items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"optimizer:{name}:{key}"] = value
+                    optimizer_state[name][key] = None
+                else:
+                    optimizer_state[name][key] = value
+        for key, length in state["history"].items():
+            arrays[f"history:{key}"] = np.fromiter(getattr(self.history, key), np.float64, count=length)
+        section = {
+            "version": CHECKPOINT_VERSION, "epoch": state["epoch"], "steps": state["steps"],
+            "seconds": state["seconds"], "rng": state["rng"], "settings": self.settings,
+            "optimizer_state": optimizer_state, "history": state["history"],
+        }
+        save(self.net, self.path, arrays=arrays, sections={"checkpoint": section}, parameters=state["params"])
+        self.saved_at = state["epoch"]
+        self.pending = None

@@ -1,0 +1,63 @@
+"""The README's first Python examples (the 2-3-1 network, one explained step) run as written and print
+what their comments say; every file its "Where each concept lives" table names exists."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def python_blocks(heading: str) -> list[str]:
+    """The Python code blocks of the README section that starts with ``heading`` (up to the next ``## ``)."""
+    section = README.read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_the_2_3_1_tour_prints_the_history_it_shows(tmp_path, monkeypatch, capsys):
+    (block,) = python_blocks("## The 2-3-1 network in Python")
+    shown = re.search(r"print\(history\)\s+# (History\(.*\))", block)
+    assert shown is not None
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(block, str(README), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert shown[1] in out.splitlines()
+    assert set(namespace["grads"]) == {"0.W", "0.b", "1.W", "1.b"}
+    for key, p in namespace["net"].parameters().items():
+        assert (namespace["same"].parameters()[key] == p).all()
+
+
+def test_the_explained_step_prints_the_formulas_it_shows(tmp_path, monkeypatch, capsys):
+    (block,) = python_blocks("## Every number of one training step")
+    # The commented formulas after print(trace.to_text()); a line starting with "=" continues the one before.
+    shown: list[str] = []
+    for line in re.findall(r"^#\s+(.*)$", block, flags=re.M):
+        if line.startswith("= ") and shown:
+            shown[-1] += " " + line
+        else:
+            shown.append(line)
+    assert len(shown) == 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"gn": __import__("glassnet")}
+    exec(compile(block, str(README), "exec"), namespace)
+    out = [line.strip() for line in capsys.readouterr().out.splitlines()]
+    for formula in shown:
+        assert formula in out, formula
+    assert (tmp_path / "net.png").stat().st_size > 0
+
+
+def test_every_file_in_the_where_each_concept_lives_table_exists():
+    root = README.parent
+    table = README.read_text().split("## Where each concept lives", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "`" in line.split("|")[-2]]
+    assert len(rows) > 20
+    for row in rows:
+        folder = None
+        for name in re.findall(r"`([^`]+)`", row.split("|")[-2]):
+            if name.startswith(("src/", "examples/", "tests/")):
+                path = root / name
+                folder = path if name.endswith("/") else folder
+            else:  # a file named after its folder: `src/glassnet/viz/` (`report.py`, ...)
+                assert folder is not None, row
+                path = folder / name
+            assert path.exists(), (row, name)
