@@ -114,3 +114,22 @@ def test_monitor_leaves_the_layer_caches_as_training_left_them():
         runs.append((net.layers[0].cache["Z"].copy(), {k: v.copy() for k, v in net.parameters().items()}))
     assert np.array_equal(runs[0][0], runs[1][0])
     assert all(np.array_equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+
+
+def test_update_ratio_of_a_large_matrix_is_measured_on_a_sample_close_to_the_exact_ratio():
+    from glassnet.verify.health import HealthMonitor
+
+    rng = np.random.default_rng(0)
+    net = gn.Network([Dense(300, 40, "relu"), Dense(40, 1, "identity")], loss="mse", seed=0)
+    monitor = HealthMonitor()
+    X = rng.normal(size=(50, 300))
+    monitor.on_train_begin(net, {"n_samples": 50, "batch_size": 50, "epochs": 5, "X": X, "Y": X[:, :1]})
+    (key, stride, before), (_, small_stride, small) = monitor.snapshot
+    assert key == "0.W" and stride == 2 and before.size == 6000 and small_stride == 1 and small.size == 40
+    W = net.layers[0].params["W"]
+    exact_before = W.copy()
+    W += 0.01 * rng.normal(size=W.shape)  # "one epoch" of updates
+    exact = np.linalg.norm(W - exact_before) / np.linalg.norm(exact_before)
+    sampled = np.linalg.norm(W.ravel()[::stride] - before) / np.linalg.norm(before)
+    assert sampled == pytest.approx(exact, rel=0.05)  # the sample tells the same size of step
+    assert HealthMonitor.observes_only  # fit need not re-check its fast path after the monitor ran

@@ -94,11 +94,15 @@ def labels_kind(Y: NDArray[Any]) -> str | None:
     return "onehot" if np.all(Y.sum(axis=1) == 1) else None
 
 
-def count_correct(A: NDArray[Any], Y: NDArray[Any], kind: str) -> int:
-    """Number of rows whose prediction from outputs ``A`` matches the targets ``Y``."""
-    if kind == "binary":
-        return int(np.count_nonzero((A[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return int(np.count_nonzero(A.argmax(axis=1) == Y.argmax(axis=1)))
+def target_labels(Y: NDArray[Any], kind: str) -> NDArray[Any]:
+    """The class of each row of targets ``Y``: ``y > 0.5`` (binary) or the one-hot column (``argmax``)."""
+    return Y[:, 0] > 0.5 if kind == "binary" else Y.argmax(axis=1)
+
+
+def count_correct(A: NDArray[Any], labels: NDArray[Any], kind: str) -> int:
+    """Number of rows whose prediction from outputs ``A`` matches ``labels`` (from :func:`target_labels`)."""
+    predicted = A[:, 0] > 0.5 if kind == "binary" else A.argmax(axis=1)
+    return int(np.count_nonzero(predicted == labels))
 
 
 @contextmanager
@@ -198,6 +202,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         X_val = check_inputs(validation_data[0], net.n_in, net.dtype)
         Y_val = net._targets(validation_data[1], X_val.shape[0])
         val_kind = labels_kind(Y_val)
+        val_labels: Any = target_labels(Y_val, val_kind) if val_kind else None
     print_every = 0 if not verbose else max(1, epochs // 10) if verbose is True else positive_int(verbose, "verbose")
 
     if monitor:
@@ -221,8 +226,11 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
                                     "X": X, "Y": Y})
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
-    # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs.
+    # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs,
+    # unless every callback declares that it only looks (``observes_only = True``, as the health monitor does).
     run_step = fast.step_function(net)
+    recheck = not all(getattr(cb, "observes_only", False) for cb in callbacks)
+    labels: Any = target_labels(Y, kind) if kind else None  # once, not per step
     started = time.perf_counter()
     with _defer_ctrl_c() as ctrl_c:
         for epoch in range(done + 1, epochs + 1):
@@ -242,10 +250,10 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                 history.steps += 1
                 total += loss * Xb.shape[0]
                 if kind:
-                    correct += count_correct(net.layers[-1].cache["A"], Yb, kind)
+                    correct += count_correct(net.layers[-1].cache["A"], labels[rows], kind)
                 for on_batch_end in on_batch:
                     on_batch_end(net, epoch, step, loss)
-                if on_batch:
+                if on_batch and recheck:
                     run_step = fast.step_function(net)
             if ctrl_c[0]:
                 history.stopped = "interrupted"
@@ -261,7 +269,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                 history.val_loss.append(net._loss_value(Y_val))
                 logs["val_loss"] = history.val_loss[-1]
                 if val_kind:
-                    history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], Y_val, val_kind) / len(Y_val))
+                    history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], val_labels, val_kind) / len(Y_val))
                     logs["val_accuracy"] = history.val_accuracy[-1]
             if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()))
@@ -272,7 +280,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             if stop:
                 history.stopped = "callback"
                 break
-            if callbacks:
+            if callbacks and recheck:
                 run_step = fast.step_function(net)
     history.seconds = time.perf_counter() - started
     for cb in callbacks:

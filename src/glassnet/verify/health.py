@@ -10,7 +10,8 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
 * ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
 * ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
-* ``update_ratio``  the size of one step relative to the weights, far from about 1e-3 (lr too high or low).
+* ``update_ratio``  the size of one step relative to the weights, far from about 1e-3 (lr too high or low);
+  measured on at most ``SAMPLE`` (4096) evenly spaced weights of each matrix.
 * ``stuck``         at the end, the loss has not moved over the last half of training while still near chance
   level (not earlier: XOR-like problems sit on a plateau for a while before they learn).
 
@@ -22,6 +23,7 @@ Next read: ``gallery/`` (the backprop bugs the doctor recognises, as programs yo
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
@@ -67,6 +69,8 @@ class HealthMonitor:
     """
 
     SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
+    SAMPLE = 4096      # weights per matrix kept for the update ratio (evenly spaced; all of them in smaller matrices)
+    observes_only = True  # only reads the network: fit need not re-check its fast path after each look
     # per-step change relative to the weights; healthy is about 1e-3, these are "far" (Adam's first step is lr itself)
     RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
 
@@ -74,13 +78,14 @@ class HealthMonitor:
         self.max_rows = max_rows
         self.warned: set[str] = set()
         self.next_look = 1
-        self.snapshot: dict[str, Array] | None = None
+        self.snapshot: list[tuple[str, int, Array]] | None = None
         self.losses: dict[int, float] = {}
 
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
         self.net = net
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
+        self.epochs = info.get("epochs", 0)
         if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at
             self.X = self.Y = None
             return
@@ -88,7 +93,8 @@ class HealthMonitor:
         rows = np.unique(np.linspace(0, info["n_samples"] - 1, min(info["n_samples"], self.max_rows)).astype(int))
         self.X, self.Y = info["X"][rows], info["Y"][rows]
         self.chance = chance_loss(net.loss_fn.name, self.Y)
-        self.snapshot = {k: v.copy() for k, v in net.parameters().items() if k.endswith(".W")}
+        self.Y_spread = self.Y.std(axis=0) + 1e-12 if len(self.Y) > 1 and self.Y.std() > 0 else None  # once, not per look
+        self._take_snapshot()
         start = self._look()
         self.losses[0] = start
         far_above = start > 3 * self.chance + 0.1
@@ -109,7 +115,8 @@ class HealthMonitor:
             return
         self.next_look = 2 * epoch
         self.losses[epoch] = logs["loss"]
-        self.snapshot = {k: v.copy() for k, v in net.parameters().items() if k.endswith(".W")}  # for the next epoch
+        if epoch != self.epochs:  # for the next epoch's update ratio (there is none after the last)
+            self._take_snapshot()
         self._inspect(epoch)
 
     def on_train_end(self, net: Any, history: Any) -> None:
@@ -119,20 +126,21 @@ class HealthMonitor:
         self._stuck(history.epochs)
 
     # ----------------------------------------------------------------- the checks
-    def _look(self) -> float:
-        """Loss on the sampled rows; their Z and A go to ``self.caches``, the layers keep the caches training left."""
+    def _look(self, loss_too: bool = True) -> float:
+        """Loss on the sampled rows (NaN unless ``loss_too``); their Z and A go to ``self.caches``, the layers
+        keep the caches training left."""
         saved = [layer.cache for layer in self.net.layers]
         self.net._forward(self.X)
-        loss = float(self.net._loss_value(self.Y))
+        loss = float(self.net._loss_value(self.Y)) if loss_too else math.nan
         self.caches = [layer.cache for layer in self.net.layers]
         for layer, cache in zip(self.net.layers, saved):
             layer.cache = cache  # leave the caches as training left them
         return loss
 
     def _inspect(self, epoch: int) -> None:
-        self._look()
-        A_out, Y = self.caches[-1]["A"], self.Y
-        if Y is not None and len(A_out) > 1 and Y.std() > 0 and np.all(A_out.std(axis=0) <= 1e-3 * (Y.std(axis=0) + 1e-12)):
+        self._look(loss_too=False)  # the epoch's loss is in the logs already
+        A_out = self.caches[-1]["A"]
+        if self.Y_spread is not None and np.all(A_out.std(axis=0) <= 1e-3 * self.Y_spread):
             self._warn("collapsed", f"after epoch {epoch} the network outputs the same value {A_out[0].round(4).tolist()} "
                        "for every sample while the targets vary",
                        "The output no longer depends on the input: all hidden units are identical (symmetric start), "
@@ -160,15 +168,23 @@ class HealthMonitor:
                                "recovers (a 'dead' unit); the layer has fewer units than you think.",
                                "lower the learning rate, use init='he', or try activation='leaky_relu'")
 
+    def _take_snapshot(self) -> None:
+        """Keep at most ``SAMPLE`` evenly spaced weights of each matrix: enough for the update ratio's size,
+        without copying (and later subtracting) every weight of a large network."""
+        self.snapshot = []
+        for i, layer in enumerate(self.net.layers):
+            stride = max(1, layer.params["W"].size // self.SAMPLE)
+            self.snapshot.append((f"{i}.W", stride, layer.params["W"].ravel()[::stride].copy()))
+
     def _update_ratio(self, epoch: int) -> None:
         if self.snapshot is None:
             return
-        params = self.net.parameters()
-        for key, before in self.snapshot.items():
-            size = float(np.linalg.norm(before))
+        for (key, stride, before), layer in zip(self.snapshot, self.net.layers):
+            size = math.sqrt(np.dot(before, before))  # np.linalg.norm, without its wrapper
             if size == 0:
                 continue
-            ratio = float(np.linalg.norm(params[key] - before)) / size / self.steps_per_epoch
+            change = layer.params["W"].ravel()[::stride] - before
+            ratio = math.sqrt(np.dot(change, change)) / size / self.steps_per_epoch
             if ratio > self.RATIO_HIGH or (0 < ratio < self.RATIO_LOW and self._moving_matters(epoch)):
                 high = ratio > self.RATIO_HIGH
                 self._warn("update_ratio", f"in epoch {epoch} one step changed {key} by about {ratio:.1e} of its size",
