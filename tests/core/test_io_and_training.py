@@ -116,6 +116,17 @@ def test_history_records_validation_loss_and_accuracy():
     assert history.val_accuracy[-1] == np.mean(net.predict(X) == y)
 
 
+def test_training_accuracy_is_that_of_each_batch_before_its_update():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    for sizes, loss, y in (([3, 4, 1], "bce", (X[:, 0] > 0).astype(float)),
+                           ([3, 4, 3], "cross_entropy", rng.integers(0, 3, size=40))):
+        net = gn.Network.from_sizes(sizes, activation="tanh", loss=loss, seed=2)
+        expected = np.mean(net.predict(X) == y)  # one full batch: its predictions come before the update
+        history = net.fit(X, y, epochs=1, lr=0.5, monitor=False)
+        assert 0 < expected < 1 and history.accuracy == [expected]
+
+
 def test_predict_and_predict_proba():
     X, y = gn.datasets.xor()
     net = gn.Network.from_sizes([2, 3, 1], loss="bce", seed=0)

@@ -174,8 +174,10 @@ def all_finite(loss: float, grads: Array) -> bool:
 
 
 def _mean(a: Array) -> float:
-    # np.mean's own arithmetic (sum, then divide by the count as an intp), without its Python wrapper.
-    return float(a.dtype.type(np.add.reduce(a, None) / np.intp(a.size)))
+    # np.mean's own arithmetic without its Python wrapper: the sum, divided by the count in float64
+    # (NumPy promotes float32 / intp to float64), rounded back to the array's dtype.
+    value = float(np.add.reduce(a, None)) / a.size
+    return value if a.dtype == np.float64 else float(a.dtype.type(value))
 
 
 class _LayerWork:
@@ -197,6 +199,7 @@ class _LayerWork:
         self.dX = None if first else np.empty((n, layer.n_in), dtype)
         self.G = self.dZ  # the loss gradient, for the output layer (its own buffer when it is dA, not dZ)
         self.X: Array | None = None
+        self.cache: dict[str, Any] = {"X": None, "Z": self.Z, "A": self.A}  # layer.cache after a step; "X" set per step
 
     def forward(self, X: Array) -> Array:
         Z, A, T = self.Z, self.A, self.T
@@ -209,13 +212,15 @@ class _LayerWork:
         elif kind == "tanh":
             np.tanh(Z, A)
         elif kind == "sigmoid":
-            # Sigmoid.forward: exp(-|z|), then 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0.
+            # Sigmoid.forward: e = exp(-|z|), then 1 / (1 + e) where z >= 0 and e / (1 + e) where z < 0.
+            # Both numerators are exp(min(z, 0)): exp(0) = 1 exactly, and -|z| = z for z < 0, so this is
+            # the same division, bit for bit, without a mask and a masked second division.
             np.copysign(Z, -1.0, T)  # -|z|, bit for bit, in one pass
             np.exp(T, T)
             np.add(T, 1.0, self.T2)
-            np.divide(1.0, self.T2, A)
-            np.less(Z, 0, self.mask)
-            np.divide(T, self.T2, A, where=self.mask)
+            np.minimum(Z, 0.0, out=A)
+            np.exp(A, A)
+            np.divide(A, self.T2, A)
         elif kind == "softmax":
             np.maximum.reduce(Z, axis=1, out=self.rows, keepdims=True)
             np.subtract(Z, self.rows, T)
@@ -301,6 +306,7 @@ class Plan:
         self.w_tmp = [np.empty_like(layer.params["W"]) for layer in self.layers] if self.l2 else []
         self.work: dict[int, list[_LayerWork]] = {}
         self.opt_states: weakref.WeakKeyDictionary[Optimizer, _FlatState] = weakref.WeakKeyDictionary()
+        self.last_optimizer: tuple[Callable[[], Any], Any] = (lambda: None, None)  # (weak reference, its state)
         # What must not change for this plan to stay right (checked by unchanged() after user code runs):
         # the objects and their instance attributes (a hook adds one), the live parameter arrays and
         # activations, and the class methods the plan stands in for.
@@ -359,7 +365,8 @@ class Plan:
                 np.multiply(w.W, self.l2, tmp)
                 np.add(w.gW, tmp, w.gW)
         for layer, w, grads in zip(self.layers, work, self.grads):
-            layer.cache = {"X": w.X, "Z": w.Z, "A": w.A}  # type: ignore[dict-item]
+            w.cache["X"] = w.X
+            layer.cache = w.cache
             layer.grads = grads
         if not all_finite(loss, self.gflat):
             from glassnet.core.network import diverged
@@ -406,16 +413,19 @@ class Plan:
 
     # ------------------------------------------------------------------------------------ optimizer
     def update(self, optimizer: Optimizer) -> None:
-        state = self.opt_states.get(optimizer)
-        if state is None:
-            kind = type(optimizer)
-            plain = kind in _ORIGINAL_OPT and (kind.update, kind.update_one) == _ORIGINAL_OPT[kind]
-            if plain and _plain(optimizer, _OPT_METHODS):
-                state = _FlatAdam(self) if kind is Adam else _FlatSGD(self)
-            else:
-                state = _Readable(self)
-            self.opt_states[optimizer] = state
-        elif not _plain(optimizer, _OPT_METHODS):
+        last, state = self.last_optimizer  # most steps use the previous step's optimizer: no dictionary lookup
+        if last() is not optimizer:
+            state = self.opt_states.get(optimizer)
+            if state is None:
+                kind = type(optimizer)
+                plain = kind in _ORIGINAL_OPT and (kind.update, kind.update_one) == _ORIGINAL_OPT[kind]
+                if plain and _plain(optimizer, _OPT_METHODS):
+                    state = _FlatAdam(self) if kind is Adam else _FlatSGD(self)
+                else:
+                    state = _Readable(self)
+                self.opt_states[optimizer] = state
+            self.last_optimizer = (weakref.ref(optimizer), state)
+        if not _plain(optimizer, _OPT_METHODS):
             state = _Readable(self)
         state.update(optimizer)
 

@@ -95,14 +95,14 @@ def labels_kind(Y: NDArray[Any]) -> str | None:
 
 
 def target_labels(Y: NDArray[Any], kind: str) -> NDArray[Any]:
-    """The class of each row of targets ``Y``: ``y > 0.5`` (binary) or the one-hot column (``argmax``)."""
-    return Y[:, 0] > 0.5 if kind == "binary" else Y.argmax(axis=1)
+    """The class of each row of targets ``Y``: ``y > 0.5`` (binary, one column) or the one-hot column (``argmax``)."""
+    return Y > 0.5 if kind == "binary" else Y.argmax(axis=1)
 
 
 def count_correct(A: NDArray[Any], labels: NDArray[Any], kind: str) -> int:
     """Number of rows whose prediction from outputs ``A`` matches ``labels`` (from :func:`target_labels`)."""
-    predicted = A[:, 0] > 0.5 if kind == "binary" else A.argmax(axis=1)
-    return int(np.count_nonzero(predicted == labels))
+    predicted = A > 0.5 if kind == "binary" else A.argmax(axis=1)
+    return int(np.add.reduce(predicted == labels, None))  # the count of True (np.count_nonzero, minus its wrapper)
 
 
 @contextmanager
