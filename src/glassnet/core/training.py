@@ -226,6 +226,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
                                     "X": X, "Y": Y})
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
+    on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs,
     # unless every callback declares that it only looks (``observes_only = True``, as the health monitor does).
     run_step = fast.step_function(net)
@@ -274,8 +275,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()))
             stop = False
-            for cb in callbacks:
-                if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(net, epoch, logs):
+            for on_epoch_end in on_epoch:
+                if on_epoch_end(net, epoch, logs):
                     stop = True
             if stop:
                 history.stopped = "callback"
