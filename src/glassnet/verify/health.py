@@ -92,6 +92,11 @@ class HealthMonitor:
         # Evenly spaced rows, so data sorted by class still gives a fair sample.
         rows = np.unique(np.linspace(0, info["n_samples"] - 1, min(info["n_samples"], self.max_rows)).astype(int))
         self.X, self.Y = info["X"][rows], info["Y"][rows]
+        # Look in pieces of at most a training batch, so that no product of a look is larger than a training step's:
+        # a larger one can wake BLAS threads that training does not use, which then spin on the other cores for a
+        # while. Small networks (under 64k multiply-adds per layer and piece) look at all rows at once.
+        widest = max(layer.params["W"].size for layer in net.layers)
+        self.piece = max(info["batch_size"], 65536 // widest, 1)
         self.chance = chance_loss(net.loss_fn.name, self.Y)
         self.Y_spread = self.Y.std(axis=0) + 1e-12 if len(self.Y) > 1 and self.Y.std() > 0 else None  # once, not per look
         self._take_snapshot()
@@ -129,8 +134,16 @@ class HealthMonitor:
     def _look(self, loss_too: bool = True) -> float:
         """Loss on the sampled rows (NaN unless ``loss_too``); their Z and A go to ``self.caches``, the layers
         keep the caches training left."""
-        saved = [layer.cache for layer in self.net.layers]
-        self.net._forward(self.X)
+        layers, X = self.net.layers, self.X
+        assert X is not None  # looks happen only when fit shared its data
+        saved = [layer.cache for layer in layers]
+        pieces = []
+        for start in range(0, len(X), self.piece):
+            self.net._forward(X[start:start + self.piece])
+            pieces.append([layer.cache for layer in layers])
+        if len(pieces) > 1:  # one cache per layer over all the rows looked at
+            for i, layer in enumerate(layers):
+                layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A")}
         loss = float(self.net._loss_value(self.Y)) if loss_too else math.nan
         self.caches = [layer.cache for layer in self.net.layers]
         for layer, cache in zip(self.net.layers, saved):
