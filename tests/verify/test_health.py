@@ -133,3 +133,19 @@ def test_update_ratio_of_a_large_matrix_is_measured_on_a_sample_close_to_the_exa
     sampled = np.linalg.norm(W.ravel()[::stride] - before) / np.linalg.norm(before)
     assert sampled == pytest.approx(exact, rel=0.05)  # the sample tells the same size of step
     assert HealthMonitor.observes_only  # fit need not re-check its fast path after the monitor ran
+
+
+def test_look_in_pieces_of_a_training_batch_sees_what_one_look_sees():
+    from glassnet.verify.health import HealthMonitor
+
+    rng = np.random.default_rng(3)
+    net = gn.Network([Dense(300, 40, "relu"), Dense(40, 1, "sigmoid")], loss="bce", seed=0)
+    X, Y = rng.normal(size=(50, 300)), (rng.random((50, 1)) > 0.5).astype(float)
+    monitor = HealthMonitor()
+    monitor.on_train_begin(net, {"n_samples": 50, "batch_size": 10, "epochs": 5, "X": X, "Y": Y})
+    assert monitor.piece == 10  # 65536 // 12000 multiply-adds per row is less than a batch
+    loss = monitor._look()
+    assert all(len(cache["A"]) == 50 for cache in monitor.caches)
+    expected = net.forward(X)
+    np.testing.assert_allclose(monitor.caches[-1]["A"], expected, rtol=1e-12)
+    assert loss == pytest.approx(net.loss(X, Y), rel=1e-12)
