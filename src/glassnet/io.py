@@ -299,6 +299,8 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
         raise ModelFileError(f"{source} is truncated or is not a glassnet model file (BadZipFile: {exc})") from None
     except (EOFError, OSError, KeyError, ValueError, NotImplementedError, zipfile.LargeZipFile) as exc:
         raise ModelFileError(f"{source} is truncated or is not a glassnet model file ({type(exc).__name__}: {exc})") from None
+    except RuntimeError as exc:  # zipfile's answer to a member flagged as encrypted
+        raise ModelFileError(f"{source} is not a glassnet model file ({exc}); glassnet never writes encrypted files") from None
     body = {key: value for key, value in meta.items() if key != "checksum"}
     if checksum(arrays, body if meta["format_version"] >= 2 else None) != meta.get("checksum"):
         raise ModelFileError(f"{source} is corrupted: its checksum does not match its contents")

@@ -180,6 +180,13 @@ def make_case(name: str, tmp: Path) -> Path:
         write_archive(path, members)
     elif name == "extra_not_a_dict":
         forged(path, extra=[1, 2])
+    elif name == "encrypted_flag":  # every central-directory entry claims encryption (flag bit 0)
+        data = bytearray(blob)
+        at = data.find(b"PK\x01\x02")
+        while at != -1:
+            data[at + 8] |= 0x01
+            at = data.find(b"PK\x01\x02", at + 4)
+        path.write_bytes(bytes(data))
     else:
         raise AssertionError(name)
     return path
@@ -222,6 +229,7 @@ CASES = [  # (case, words every message must contain)
     ("weight_changed", "corrupted"),
     ("weights_swapped_with_valid_crc", "checksum does not match"),
     ("extra_not_a_dict", "'extra' is not a dictionary"),
+    ("encrypted_flag", "never writes encrypted files"),
 ]
 
 
