@@ -145,3 +145,39 @@ def test_binary_and_other_delimiters(tmp_path):
     with pytest.raises(gn.DataError, match="pass delimiter="):
         load_csv(semi)
     assert load_csv(semi, delimiter=";").X.tolist() == [[1, 2], [3, 4]]
+
+
+# The core CLI's use of load_csv: errors that say where, training on a named target.
+def test_text_labels_are_sorted_into_classes(tmp_path):
+    path = write(tmp_path, "a,b,label\n0,0,no\n0,1,yes\n1,0,yes\n1,1,no\n")
+    data = load_csv(path, target="label")
+    assert data.feature_names == ["a", "b"] and data.classes == ["no", "yes"]
+    assert np.array_equal(data.y, [0, 1, 1, 0]) and data.X.shape == (4, 2)
+
+
+def test_no_header_integer_target_by_index(tmp_path):
+    path = write(tmp_path, "1,0.5,3\n2,1.5,4\n")
+    X, y = load_csv(path, target=0)
+    assert np.array_equal(y, [1, 2]) and np.array_equal(X, [[0.5, 3], [1.5, 4]])
+
+
+@pytest.mark.parametrize("text,target,words", [
+    ("a,b,y\n1,x,0\n", "y", ["line 2", "column 'b'", "'x' is not a number"]),
+    ("a,b,y\n1,2,0\n", "label", ["no target column 'label'", "columns are a, b, y"]),
+    ("a,b,y\n1,2\n", "y", ["line 2", "2 fields", "has 3"]),
+    ("", -1, ["empty"]),
+    ("a,b,y\n", "y", ["no data rows"]),
+])
+def test_csv_errors_say_where(tmp_path, text, target, words):
+    with pytest.raises(gn.DataError) as info:
+        load_csv(write(tmp_path, text), target=target)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_cli_trains_on_csv_with_named_target(cli, tmp_path):
+    path = write(tmp_path, "x1,x2,out\n0,0,0\n0,1,1\n1,0,1\n1,1,1\n")
+    code, out, err = cli("train", "--data", str(path), "--target", "out", "--layers", "2,2,1", "--epochs", "300",
+                         "--lr", "2", "--no-progress")
+    assert code == 0, err
+    assert "accuracy 1.000" in out
