@@ -214,6 +214,14 @@ class Network:
             A = layer.forward(A)
         return A
 
+    def layer_outputs(self, X: Any) -> list[Array]:
+        """Every layer's output ``A`` for ``X``, first layer first (each ``(n_samples, n_out)``).
+
+        The pictures of hidden units (plots, the HTML report) read these; the last one is ``forward(X)``.
+        """
+        self._forward(check_inputs(X, self.n_in, self.dtype))
+        return [layer.cache["A"] for layer in self.layers]
+
     def _targets(self, y: Any, n_rows: int) -> Array:
         return check_targets(y, self.loss_fn.name, self.n_out, n_rows, self.dtype)
 

@@ -160,11 +160,7 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
     X = _two_inputs(net, X, "plot_neurons")
     resolution = _check_resolution(resolution)
     gx, gy, grid = _plane(X, resolution, padding)
-    activations: list[NDArray[Any]] = []
-    A: NDArray[Any] = grid
-    for layer in net.layers:  # the forward pass by hand, to keep every layer's output
-        A = layer.forward(A)
-        activations.append(A)
+    activations = net.layer_outputs(grid)
     rows = activations if include_output else activations[:-1]
     if not rows:
         raise ConfigError("the network has no hidden layer; use include_output=True to see its outputs")

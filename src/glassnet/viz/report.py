@@ -91,11 +91,8 @@ def neuron_maps(net: Network, snapshots: list[dict[str, NDArray[Any]]], grid: ND
     (snapshot-major, then layer, then unit, then grid rows) and per snapshot the ``[lo, hi]`` of each map.
     """
     maps, ranges = [], []
-    grid = grid.astype(net.dtype)
     for params in snapshots:
-        copy = _clone(net, params)
-        copy._forward(grid)
-        A = np.concatenate([layer.cache["A"] for layer in copy.layers], axis=1).T  # (units, points)
+        A = np.concatenate(_clone(net, params).layer_outputs(grid), axis=1).T  # (units, points)
         lo, hi = A.min(axis=1, keepdims=True), A.max(axis=1, keepdims=True)
         maps.append(np.round((A - lo) / np.where(hi > lo, hi - lo, 1.0) * 255).astype(np.int16))
         ranges.append(np.column_stack([lo[:, 0], hi[:, 0]]).round(7).tolist())
