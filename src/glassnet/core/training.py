@@ -273,7 +273,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                     history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], val_labels, val_kind) / len(Y_val))
                     logs["val_accuracy"] = history.val_accuracy[-1]
             if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
-                print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()))
+                print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()),
+                      flush=True)
             stop = False
             for on_epoch_end in on_epoch:
                 if on_epoch_end(net, epoch, logs):

@@ -150,15 +150,3 @@ class ProgressCallback:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-
-
-class PrintEvery:
-    """Prints the loss (and accuracy) every ``every`` epochs, plus the first and the last."""
-
-    def __init__(self, every: int, epochs: int) -> None:
-        self.every, self.epochs = every, epochs
-
-    def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
-        if self.every and (epoch % self.every == 0 or epoch == 1 or epoch == self.epochs):
-            width = len(str(self.epochs))
-            print(f"epoch {epoch:>{width}}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()), flush=True)

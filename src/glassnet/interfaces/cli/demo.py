@@ -9,7 +9,7 @@ import numpy as np
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
 from glassnet.datasets import xor
-from glassnet.interfaces.cli.common import HelpFormatter, PrintEvery
+from glassnet.interfaces.cli.common import HelpFormatter
 
 EXAMPLES = """examples:
   glassnet demo
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"data: XOR, inputs {X.tolist()}, targets {y.tolist()}")
     print(f"cost before training: {net.loss(X, y):.6f}\n")
     history = net.fit(X, y, epochs=args.epochs, optimizer="sgd", lr=args.lr,
-                      callbacks=[PrintEvery(max(1, args.epochs // 10), args.epochs)])
+                      verbose=max(1, args.epochs // 10))
     print(f"\ncost after {history.epochs} epochs: {history.loss[-1]:.6f}\n")
     print("learned parameters (W is (inputs, units): W[i, j] connects input i to unit j):")
     with np.printoptions(precision=4, suppress=True):

@@ -14,7 +14,6 @@ from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
-    PrintEvery,
     ProgressCallback,
     add_data_arguments,
     notes,
@@ -99,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     options = {"momentum": args.momentum} if args.momentum else {}  # Adam refuses it, with a clear message
     optimizer = get_optimizer(args.optimizer, args.lr, **options)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
+    if every < 0:
+        raise ConfigError(f"--print-every must be 0 (print nothing) or a positive number of epochs, got {every}")
     X, y, validation = data.X, data.y, None
     if args.val_split is not None:
         X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     with recording(args) as recorders:
         history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
                           validation_data=validation,
-                          callbacks=[PrintEvery(every, args.epochs), ProgressCallback(not args.no_progress), *recorders],
+                          verbose=every, callbacks=[ProgressCallback(not args.no_progress), *recorders],
                           checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
