@@ -129,6 +129,12 @@ def _defer_ctrl_c() -> Iterator[list[bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
+def take_rows(A: NDArray[Any], rows: Any) -> NDArray[Any]:
+    """``A[rows]`` for a slice or an index array from :func:`batches`; ``take`` gathers rows about 3x faster
+    than fancy indexing for a small batch (same values, a new C-ordered array)."""
+    return A[rows] if isinstance(rows, slice) else A.take(rows, axis=0)
+
+
 def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterator[Any]:
     """Row selections for one epoch: slices in order, or index arrays following ``order``."""
     for start in range(0, n_rows, batch_size):
@@ -240,7 +246,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             for step, rows in enumerate(batches(n_rows, size, order), start=1):
                 if ctrl_c[0]:
                     break
-                Xb, Yb = X[rows], Y[rows]
+                Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
                 try:
                     loss = run_step(Xb, Yb, opt)
                 except TrainingDiverged as exc:
@@ -251,7 +257,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                 history.steps += 1
                 total += loss * Xb.shape[0]
                 if kind:
-                    correct += count_correct(net.layers[-1].cache["A"], labels[rows], kind)
+                    correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
                 for on_batch_end in on_batch:
                     on_batch_end(net, epoch, step, loss)
                 if on_batch and recheck:
