@@ -5,6 +5,8 @@ this process's CPU time, all its threads together), the final loss (scored by
 ``configs.final_loss``), peak memory (``ru_maxrss``) and minor page faults per step over the timed
 repeats (after a warm-up, so this is the steady state). ``--peer gemm`` measures the machine's
 matrix-multiply peak instead (best of several large square products, in this process's dtype).
+``--peer monitor-paired`` times glassnet ``fit`` with and without its health monitor, alternating in this
+one process, for the monitor's cost without the process-to-process noise of comparing two cells.
 """
 
 from __future__ import annotations
@@ -65,6 +67,35 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     }
 
 
+def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int) -> dict[str, Any]:
+    """``fit()`` (monitor on) and ``fit(monitor=False)`` back to back, ``2 * repeats`` pairs, the order of each
+    pair alternating. ``ratios`` are the per-pair speed ratios on/off (time off / time on)."""
+    from configs import make_problem
+    from peers import PEERS
+
+    problem = make_problem(config, mode)
+    on, off = PEERS["glassnet-fit"](problem, dtype), PEERS["glassnet-nomonitor"](problem, dtype)
+
+    def seconds(trainer: Any) -> float:
+        trainer.reset()
+        start = time.perf_counter()
+        trainer.train()
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        seconds(on), seconds(off)
+    ratios, seconds_on, seconds_off = [], [], []
+    for i in range(2 * max(1, repeats)):
+        if i % 2:
+            t_off, t_on = seconds(off), seconds(on)
+        else:
+            t_on, t_off = seconds(on), seconds(off)
+        seconds_on.append(t_on)
+        seconds_off.append(t_off)
+        ratios.append(t_off / t_on)
+    return {"ratios": ratios, "seconds_on": seconds_on, "seconds_off": seconds_off}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -77,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.peer == "gemm":
         result = gemm_peak(args.dtype, args.gemm_n, max(3, args.repeats))
+    elif args.peer == "monitor-paired":
+        result = run_paired_monitor(args.config, args.dtype, args.mode, args.repeats, args.warmup)
     else:
         result = run_cell(args.config, args.peer, args.dtype, args.mode, args.repeats, args.warmup)
     print(json.dumps(result))

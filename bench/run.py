@@ -37,7 +37,8 @@ SRC = HERE.parent / "src"
 # (peer, dtype) cells run for every config, in this order (peers of one config run back to back).
 CELLS = [("glassnet-fit", "float64"), ("glassnet-fit", "float32"), ("glassnet-step", "float64"),
          ("glassnet-step", "float32"), ("glassnet-nomonitor", "float64"), ("numpy", "float64"), ("numpy", "float32"),
-         ("torch", "float32"), ("torch", "float64"), ("sklearn", "float64")]
+         ("torch", "float32"), ("torch", "float64"), ("sklearn", "float64"), ("sklearn", "float32")]
+PAIRED = "monitor-paired"  # fit with and without the health monitor, alternating in one process (float64)
 MODES = {"full": {"repeats": 5, "warmup": 1}, "quick": {"repeats": 3, "warmup": 1}, "smoke": {"repeats": 1, "warmup": 0}}
 
 # Issue 5's targets: (config, description, key into the ratios, minimum or maximum).
@@ -49,14 +50,16 @@ TARGETS = [
     ("tiny", "glassnet/plain-NumPy >= 0.8", "gn64/numpy64", 0.8), ("tiny", "glassnet/plain-NumPy >= 0.8", "gn32/numpy32", 0.8),
     ("moons", "glassnet/plain-NumPy >= 0.8", "gn64/numpy64", 0.8), ("moons", "glassnet/plain-NumPy >= 0.8", "gn32/numpy32", 0.8),
     ("wide", "glassnet/plain-NumPy >= 1.5", "gn64/numpy64", 1.5), ("wide", "glassnet/plain-NumPy >= 1.5", "gn32/numpy32", 1.5),
-    ("moons", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0),
-    ("digits", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0),
+    ("moons", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0), ("moons", "glassnet/scikit-learn >= 2", "gn32/sklearn32", 2.0),
+    ("digits", "glassnet/scikit-learn >= 2", "gn64/sklearn64", 2.0), ("digits", "glassnet/scikit-learn >= 2", "gn32/sklearn32", 2.0),
     ("wide", "float32 at >= 75% of GEMM peak", "gn32/gemm32", 0.75),
     ("wide", "page faults per step < 50 (f32)", "faults32", -50.0),
     ("wide", "page faults per step < 50 (f64)", "faults64", -50.0),
     ("wide", "peak memory <= 1.2x plain NumPy (f32)", "mem32/numpy32", -1.2),
     ("wide", "peak memory <= 1.2x plain NumPy (f64)", "mem64/numpy64", -1.2),
 ] + [(c, "health monitor (default) costs <= 5%", "monitor64", 0.95) for c in ("tiny", "moons", "digits", "wide")]
+# monitor64: fit with/without the monitor alternating in one process (PAIRED); monitor64-cells compares two
+# cells (two processes), whose +-15% process-to-process noise hides a 5% difference.
 
 RTOL = {"float64": 1e-6, "float32": 2e-3, "sklearn": 0.2}
 
@@ -101,6 +104,10 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
         return
     if "error" in cell:
         return
+    if "ratios" in cell:  # the paired monitor cell
+        for name in ("ratios", "seconds_on", "seconds_off"):
+            cell[name] = cell[name] + result[name]
+        return
     for name in ("samples_per_s", "samples_per_cpu_s", "seconds"):
         cell[name] = cell[name] + result[name]
     cell["peak_mb"] = max(cell["peak_mb"], result["peak_mb"])
@@ -121,8 +128,9 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
     pairs = {"gn64/torch32": ("glassnet-fit/float64", "torch/float32"), "gn32/torch32": ("glassnet-fit/float32", "torch/float32"),
              "gn64/numpy64": ("glassnet-fit/float64", "numpy/float64"), "gn32/numpy32": ("glassnet-fit/float32", "numpy/float32"),
              "gn64/sklearn64": ("glassnet-fit/float64", "sklearn/float64"),
+             "gn32/sklearn32": ("glassnet-fit/float32", "sklearn/float32"),
              "step/fit64": ("glassnet-step/float64", "glassnet-fit/float64"),
-             "monitor64": ("glassnet-fit/float64", "glassnet-nomonitor/float64"),
+             "monitor64-cells": ("glassnet-fit/float64", "glassnet-nomonitor/float64"),
              "torch64/torch32": ("torch/float64", "torch/float32"),
              "after/before64": ("glassnet-fit/float64", BASELINE + "glassnet-fit/float64"),
              "after/before32": ("glassnet-fit/float32", BASELINE + "glassnet-fit/float32")}
@@ -130,6 +138,9 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
         ra, rb = rate(a), rate(b)
         if ra and rb:
             out[name] = ra / rb
+    paired = cells.get(f"{PAIRED}/float64", {}).get("ratios")
+    if paired and clock == "median":  # the monitor's cost measured inside one process (see cell.run_paired_monitor)
+        out["monitor64"] = statistics.median(paired)
     for bits, dtype in (("64", "float64"), ("32", "float32")):
         gn = cells.get(f"glassnet-fit/{dtype}", {})
         ref = cells.get(f"numpy/{dtype}", {})
@@ -245,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = [(peer, dtype, args.src.resolve()) for peer, dtype in cells_to_run]
         if args.baseline:
             plan += [(BASELINE + "glassnet-fit", dtype, args.baseline.resolve()) for dtype in ("float64", "float32")]
+        if not wanted or PAIRED in wanted or "glassnet-nomonitor" in wanted:
+            plan.append((PAIRED, "float64", args.src.resolve()))
         # Rounds: every cell once per round (a fresh process each time), so that a slow spell of a shared
         # machine falls on all peers alike instead of on whichever ran then.
         for _ in range(args.rounds):
@@ -256,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
             if "error" in cell:
                 print(f"{peer:<22}{dtype:<9}  FAILED: {cell['error']}")
                 all_ok = False
+                continue
+            if peer == PAIRED:
+                rs = cell["ratios"]
+                print(f"{peer:<22}{dtype:<9}  monitor on/off speed in one process: median {statistics.median(rs):.3f} "
+                      f"over {len(rs)} pairs ({min(rs):.3f}..{max(rs):.3f}); fit {statistics.median(cell['seconds_on']):.3f} s "
+                      f"on, {statistics.median(cell['seconds_off']):.3f} s off")
                 continue
             lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
             print(f"{peer:<22}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"

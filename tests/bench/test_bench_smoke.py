@@ -4,6 +4,7 @@ equal-loss check is present, passes on real runs and fails on a wrong answer. Sp
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_smoke_run_prints_tables_writes_json_and_passes_the_equal_loss_check(tmp
     assert report["mode"] == "smoke" and report["loss_check_ok"] is True
     moons = report["configs"]["moons"]
     expected = {"glassnet-fit/float64", "glassnet-fit/float32", "glassnet-step/float64", "numpy/float64",
-                "numpy/float32", "torch/float32", "torch/float64", "sklearn/float64"}
+                "numpy/float32", "torch/float32", "torch/float64", "sklearn/float64", "sklearn/float32"}
     assert expected <= set(moons["cells"])
     for key in expected:
         cell = moons["cells"][key]
@@ -49,8 +50,12 @@ def test_smoke_run_prints_tables_writes_json_and_passes_the_equal_loss_check(tmp
     assert {"torch/float32", "torch/float64", "sklearn/float64", "glassnet-fit/float64",
             "glassnet fit == step (float64)"} <= checked
     assert all(c["ok"] for c in moons["loss_check"]["comparisons"])
-    for key in ("gn64/torch32", "gn32/torch32", "gn64/numpy64", "gn64/sklearn64"):
+    for key in ("gn64/torch32", "gn32/torch32", "gn64/numpy64", "gn64/sklearn64", "gn32/sklearn32", "monitor64"):
         assert moons["ratios"][key] > 0
+    paired = moons["cells"]["monitor-paired/float64"]  # monitor on and off alternating in one process
+    assert len(paired["ratios"]) == len(paired["seconds_on"]) == len(paired["seconds_off"]) >= 2
+    assert moons["ratios"]["monitor64"] == statistics.median(paired["ratios"])
+    assert "monitor on/off speed in one process" in text
     assert {t["key"] for t in report["targets"] if t["config"] == "moons"} >= {"gn64/torch32", "gn64/sklearn64"}
 
 
@@ -91,3 +96,18 @@ def test_rounds_pool_repeats_and_baseline_must_match_bit_for_bit(bench_modules: 
     assert by_cell["glassnet fit == baseline fit (float64)"] is False
     run.merge(cells, "numpy/float64", {**first, "final_loss": 0.3})
     assert any(c["ok"] is False and c.get("note") for c in run.loss_checks("digits", cells))
+
+
+def test_paired_monitor_rounds_pool_their_pairs_and_give_the_monitor_ratio(bench_modules: Any) -> None:
+    run = bench_modules
+    cells: dict[str, Any] = {}
+    key = run.PAIRED + "/float64"
+    run.merge(cells, key, {"ratios": [0.90, 0.96], "seconds_on": [1.0, 1.0], "seconds_off": [0.9, 0.96]})
+    run.merge(cells, key, {"ratios": [0.99], "seconds_on": [1.0], "seconds_off": [0.99]})
+    assert cells[key]["ratios"] == [0.90, 0.96, 0.99]
+    cells["glassnet-fit/float64"] = {"median": 94.0, "faults_per_step": 0.0}
+    cells["glassnet-nomonitor/float64"] = {"median": 100.0}
+    r = run.ratios(cells, {}, 1)
+    assert r["monitor64"] == 0.96  # the paired median, not the two cells' 0.94
+    assert r["monitor64-cells"] == pytest.approx(0.94)
+    assert not run.loss_checks("moons", cells) or all(c["cell"] != key for c in run.loss_checks("moons", cells))

@@ -5,8 +5,9 @@ off). It looks at the network rarely, at epochs 1, 2, 4, 8, ... (exponential bac
 never per step, so even a tiny network trained for thousands of epochs pays almost nothing. Each look is
 one forward pass over at most ``max_rows`` training rows. What it checks:
 
-* ``initial_loss``  the loss before training far from its chance level (the loss of always predicting the
-  targets' mean / class frequencies): badly scaled targets or initial weights.
+* ``initial_loss``  the loss before training (the first step's, computed before its update) far from its chance
+  level (the loss of always predicting the targets' mean / class frequencies): badly scaled targets or
+  initial weights.
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
 * ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
 * ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
@@ -80,6 +81,7 @@ class HealthMonitor:
         self.next_look = 1
         self.snapshot: list[tuple[str, int, Array]] | None = None
         self.losses: dict[int, float] = {}
+        self.first_step = False
 
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
@@ -100,18 +102,12 @@ class HealthMonitor:
         self.chance = chance_loss(net.loss_fn.name, self.Y)
         self.Y_spread = self.Y.std(axis=0) + 1e-12 if len(self.Y) > 1 and self.Y.std() > 0 else None  # once, not per look
         self._take_snapshot()
-        start = self._look()
-        self.losses[0] = start
-        far_above = start > 3 * self.chance + 0.1
-        # Constant targets (chance level 0) have no meaningful chance level to compare with.
-        if self.chance > 0 and (far_above or (self.chance > 0.05 and start < self.chance / 20)):
-            self._warn("initial_loss", f"the loss before training is {start:.4g}, far "
-                       f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of always "
-                       "predicting the targets' mean or class frequencies)",
-                       "A network starting far above chance makes confident wrong predictions: targets on a large "
-                       "scale, or initial weights that are too large. Far below chance before any training usually "
-                       "means the answer leaks into the inputs.",
-                       "standardise the targets (and inputs), and use init='glorot' or 'he'")
+        self.first_step = True  # the loss before training is the first step's loss (its forward pass comes first)
+
+    def on_batch_end(self, net: Any, epoch: int, step: int, loss: float) -> None:
+        if self.first_step:
+            self.first_step = False
+            self._initial_loss(loss)
 
     def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
         if self.snapshot is not None:  # one epoch after a look: how far did the weights move?
@@ -131,6 +127,20 @@ class HealthMonitor:
         self._stuck(history.epochs)
 
     # ----------------------------------------------------------------- the checks
+    def _initial_loss(self, start: float) -> None:
+        """``start``: the loss of the first training batch, computed before its update (no extra forward pass)."""
+        self.losses[0] = start
+        far_above = start > 3 * self.chance + 0.1
+        # Constant targets (chance level 0) have no meaningful chance level to compare with.
+        if self.chance > 0 and (far_above or (self.chance > 0.05 and start < self.chance / 20)):
+            self._warn("initial_loss", f"the loss before training is {start:.4g}, far "
+                       f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of always "
+                       "predicting the targets' mean or class frequencies)",
+                       "A network starting far above chance makes confident wrong predictions: targets on a large "
+                       "scale, or initial weights that are too large. Far below chance before any training usually "
+                       "means the answer leaks into the inputs.",
+                       "standardise the targets (and inputs), and use init='glorot' or 'he'")
+
     def _look(self, loss_too: bool = True) -> float:
         """Loss on the sampled rows (NaN unless ``loss_too``); their Z and A go to ``self.caches``, the layers
         keep the caches training left."""
