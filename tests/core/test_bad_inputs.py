@@ -84,3 +84,25 @@ def test_divergence_stops_with_last_finite_parameters():
     for key, value in net.parameters().items():
         assert np.isfinite(value).all()
         assert np.array_equal(value, reference.parameters()[key]), key
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_finiteness_check_of_data_finds_every_nan_and_inf_and_accepts_huge_finite_values(dtype):
+    import warnings
+
+    from glassnet.core.checks import all_finite, as_matrix
+
+    big = np.finfo(dtype).max
+    huge = np.full((5, 3), big, dtype)  # finite, but their sum overflows: the one-sum shortcut must not reject them
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no overflow warning reaches the user
+        assert all_finite(huge) and as_matrix(huge, "X", dtype) is not None
+    for bad in (np.nan, np.inf, -np.inf):
+        X = huge.copy()
+        X[3, 2] = bad
+        assert not all_finite(X)
+        with pytest.raises(DataError, match=r"row\(s\) \(3\) and column\(s\) 2"):
+            as_matrix(X, "X", dtype)
+    both = np.zeros((2, 2), dtype)
+    both[0, 0], both[1, 1] = np.inf, -np.inf  # their sum is NaN: still caught
+    assert not all_finite(both)

@@ -3,6 +3,7 @@ raise an error that says what is wrong, where, and how to fix it."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,9 +51,20 @@ def as_parameter(value: Any, what: str, dtype: Any) -> NDArray[Any]:
     if array.dtype.kind not in "biuf":
         raise GlassnetTypeError(f"{what} has dtype {array.dtype}; parameters must be real numbers")
     array = np.array(array, dtype=dtype)
-    if not np.isfinite(array).all():
+    if not all_finite(array):
         raise ConfigError(f"{what} contains NaN or inf; parameters must be finite")
     return array
+
+
+def all_finite(a: NDArray[Any]) -> bool:
+    """True if no element of the float array ``a`` is NaN or inf.
+
+    One sum finds any NaN or inf (they propagate into it) without allocating a boolean array the size of
+    ``a``; only when the sum is not finite (NaN/inf, or finite values whose sum overflowed) is every element
+    looked at.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(np.add.reduce(a, None)) or bool(np.isfinite(a).all())
 
 
 def _where_not_finite(M: NDArray[Any], what: str) -> str:
@@ -93,7 +105,7 @@ def as_matrix(data: Any, what: str, dtype: Any) -> NDArray[Any]:
     if M.shape[0] == 0:
         raise DataError(f"{what} is empty (0 rows); training and prediction need at least one sample")
     M = M.astype(dtype, copy=False)
-    if not np.isfinite(M).all():
+    if not all_finite(M):
         raise DataError(_where_not_finite(M, what))
     return M
 

@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import activations as acts
+from glassnet.core.checks import all_finite as all_finite_array
 from glassnet.core.layers import Dense
 from glassnet.core.losses import BinaryCrossEntropy, CrossEntropy, MeanSquaredError
 from glassnet.core.optimizers import SGD, Adam, Optimizer
@@ -164,13 +165,11 @@ def step(net: Network, X: Array, Y: Array, optimizer: Optimizer) -> float:
 def all_finite(loss: float, grads: Array) -> bool:
     """``Network._step``'s check (loss and every gradient finite) on the flat gradient array.
 
-    One sum finds any NaN/inf; only when the sum is not finite (NaN/inf, or finite values that
-    overflowed) is every element looked at.
+    ``checks.all_finite``'s one sum, without its ``errstate`` on the (per step) path where the sum is finite.
     """
     if math.isfinite(loss) and math.isfinite(np.add.reduce(grads)):
         return True
-    with np.errstate(over="ignore"):
-        return math.isfinite(loss) and bool(np.isfinite(grads).all())
+    return math.isfinite(loss) and all_finite_array(grads)
 
 
 def _mean(a: Array) -> float:

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import fast
-from glassnet.core.checks import as_parameter, check_inputs, check_seed, check_targets
+from glassnet.core.checks import all_finite, as_parameter, check_inputs, check_seed, check_targets
 from glassnet.core.layers import Dense
 from glassnet.core.losses import Loss, get_loss
 from glassnet.core.optimizers import Optimizer, get_optimizer
@@ -200,7 +200,7 @@ class Network:
         X = check_inputs(X, self.n_in, self.dtype)
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
             A = self._forward(X)
-        if not np.isfinite(A).all():
+        if not all_finite(A):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
             raise DataError(
                 f"the network's outputs overflowed to NaN or inf for {len(rows)} row(s) of X (first: row {rows[0]}, "
