@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import sys
 import time
@@ -67,9 +68,12 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     }
 
 
-def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int) -> dict[str, Any]:
-    """``fit()`` (monitor on) and ``fit(monitor=False)`` back to back, ``2 * repeats`` pairs, the order of each
-    pair alternating. ``ratios`` are the per-pair speed ratios on/off (time off / time on)."""
+def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int,
+                       budget_s: float = 6.0) -> dict[str, Any]:
+    """``fit()`` (monitor on) and ``fit(monitor=False)`` back to back, pair after pair, the order of each pair
+    alternating: at least ``2 * repeats`` pairs, more (up to 200) while they fit in ``budget_s`` seconds,
+    since a few percent is within one fit's noise. ``ratios`` are the per-pair speed ratios on/off
+    (time off / time on)."""
     from configs import make_problem
     from peers import PEERS
 
@@ -82,10 +86,13 @@ def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup:
         trainer.train()
         return time.perf_counter() - start
 
-    for _ in range(warmup):
-        seconds(on), seconds(off)
+    pair = 0.0
+    for _ in range(max(1, warmup)):
+        pair = seconds(on) + seconds(off)
+    budget = budget_s if mode != "smoke" else 0.0
+    n_pairs = min(200, max(2 * max(1, repeats), math.ceil(budget / max(pair, 1e-9))))
     ratios, seconds_on, seconds_off = [], [], []
-    for i in range(2 * max(1, repeats)):
+    for i in range(n_pairs):
         if i % 2:
             t_off, t_on = seconds(off), seconds(on)
         else:

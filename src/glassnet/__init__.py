@@ -52,6 +52,7 @@ from glassnet.errors import (
     GlassnetTypeError,
     MissingDependency,
     ModelFileError,
+    OutputFileError,
     ShapeError,
     TrainingDiverged,
     UserCodeError,
@@ -65,6 +66,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
-    "MissingDependency", "ModelFileError", "Network", "ShapeError", "Trace", "TrainingDiverged", "UserCodeError",
-    "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
+    "MissingDependency", "ModelFileError", "Network", "OutputFileError", "ShapeError", "Trace", "TrainingDiverged",
+    "UserCodeError", "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -12,7 +12,9 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
     ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV,
     │                                     outputs that overflow
     ├── ModelFileError     (ValueError)   missing, truncated, corrupted, forged or foreign model and checkpoint
-    │                                     files; files that cannot be written
+    │                                     files; model files that cannot be written
+    ├── OutputFileError    (ValueError)   another file glassnet was asked to write (report, picture, trace,
+    │                                     predictions) that cannot be written there: no such folder, a folder
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
     │                                     Dense where a list of layers belongs)
     ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
@@ -61,6 +63,10 @@ class DataError(GlassnetError, ValueError):
 
 class ModelFileError(GlassnetError, ValueError):
     """A model or checkpoint file that is missing, truncated, corrupted, of another version or foreign."""
+
+
+class OutputFileError(GlassnetError, ValueError):
+    """A report, picture, trace or predictions file that cannot be written where asked (no such folder, a folder)."""
 
 
 class GlassnetTypeError(GlassnetError, TypeError):

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
-from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
+from glassnet.errors import ConfigError, GlassnetError, GlassnetTypeError, ModelFileError
 
 FORMAT = "glassnet-model"
 FORMAT_VERSION = 2
@@ -49,20 +49,23 @@ ShapeRule = Callable[[dict[str, Any]], dict[str, tuple[int, ...]]]
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb",
+                 error: type[GlassnetError] = ModelFileError) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; on success flush, fsync and rename it to ``path``.
 
     On an exception (or a crash, or a kill) the target is untouched: it is only ever replaced by a
-    complete file, in one rename. The temporary file is removed on an exception.
+    complete file, in one rename. The temporary file is removed on an exception. A path that cannot
+    be written (no such folder, a folder) raises ``error``: :class:`ModelFileError` for model and
+    checkpoint files, :class:`OutputFileError` for everything else glassnet writes.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise GlassnetTypeError(f"a file path must be a string or a pathlib.Path, got {type(path).__name__}")
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise ModelFileError(f"cannot write {target}: folder {folder} does not exist")
+        raise error(f"cannot write {target}: folder {folder} does not exist")
     if target.is_dir():
-        raise ModelFileError(f"cannot write {target}: it is a folder; give a file name inside it")
+        raise error(f"cannot write {target}: it is a folder; give a file name inside it")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         _give_usual_permissions(fd, target)

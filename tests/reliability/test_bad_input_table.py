@@ -235,7 +235,11 @@ EXPLAIN: list[Row] = [
     ("explain: unknown format", lambda t: explain(net(), X, Y).render("html"), gn.ConfigError, "unknown format 'html'"),
     ("explain: unknown optimizer", lambda t: explain(net(), X, Y, optimizer="rms"), gn.ConfigError, "unknown optimizer 'rms'"),
     ("explain: row labels not one per sample", lambda t: explain(net(), X, Y, rows=[10]), gn.ShapeError, "one row number per sample: 4 sample(s), got [10]"),
-    ("explain: save into a folder", lambda t: explain(net(), X, Y).save(t), gn.ModelFileError, "is a folder"),
+    ("explain: save into a folder", lambda t: explain(net(), X, Y).save(t), gn.OutputFileError, "is a folder"),
+    ("explain: save into a missing folder", lambda t: explain(net(), X, Y).save(t / "no" / "t.md"), gn.OutputFileError,
+     "/no does not exist"),
+    ("diagram: save into a missing folder", lambda t: gn.plot_network(net(), path=t / "no" / "d.svg"), gn.OutputFileError,
+     "/no does not exist"),
 ]
 
 # ----------------------------------------------------------------------------- scikit-learn estimators (sklearn.py)

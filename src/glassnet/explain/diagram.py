@@ -145,10 +145,11 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
 
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
     """Save ``fig`` atomically; the format (png, svg, pdf) comes from the suffix."""
+    from glassnet.errors import OutputFileError
     from glassnet.io import atomic_write
 
     kind = Path(path).suffix.lower().lstrip(".") or "png"
     if kind not in ("png", "svg", "pdf"):
         raise ConfigError(f"cannot save a figure as {kind!r}; use a .png, .svg or .pdf file name")
-    with atomic_write(path, "wb") as handle:
+    with atomic_write(path, "wb", OutputFileError) as handle:
         fig.savefig(handle, format=kind, dpi=150, bbox_inches="tight")

@@ -162,11 +162,12 @@ class Trace:
 
     def save(self, path: str | os.PathLike[str], format: str | None = None) -> None:
         """Write the trace to ``path`` atomically, in ``format`` or the one its suffix names (.txt .md .tex .json)."""
+        from glassnet.errors import OutputFileError
         from glassnet.io import atomic_write
 
         fmt = format or {".md": "md", ".tex": "tex", ".json": "json"}.get(Path(path).suffix.lower(), "text")
         text = self.render(fmt)
-        with atomic_write(path, "w") as handle:
+        with atomic_write(path, "w", OutputFileError) as handle:
             handle.write(text if text.endswith("\n") else text + "\n")
 
     def __repr__(self) -> str:

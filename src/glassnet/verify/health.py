@@ -92,7 +92,8 @@ class HealthMonitor:
             self.X = self.Y = None
             return
         # Evenly spaced rows, so data sorted by class still gives a fair sample.
-        rows = np.unique(np.linspace(0, info["n_samples"] - 1, min(info["n_samples"], self.max_rows)).astype(int))
+        n = info["n_samples"]  # spaced >= 1 apart when n > max_rows, so the truncated positions are distinct
+        rows = np.arange(n) if n <= self.max_rows else np.linspace(0, n - 1, self.max_rows).astype(int)
         self.X, self.Y = info["X"][rows], info["Y"][rows]
         # Look in pieces of at most a training batch, so that no product of a look is larger than a training step's:
         # a larger one can wake BLAS threads that training does not use, which then spin on the other cores for a
@@ -100,7 +101,8 @@ class HealthMonitor:
         widest = max(layer.params["W"].size for layer in net.layers)
         self.piece = max(info["batch_size"], 65536 // widest, 1)
         self.chance = chance_loss(net.loss_fn.name, self.Y)
-        self.Y_spread = self.Y.std(axis=0) + 1e-12 if len(self.Y) > 1 and self.Y.std() > 0 else None  # once, not per look
+        Y_range = np.ptp(self.Y, axis=0)
+        self.Y_range = Y_range + 1e-12 if Y_range.any() else None  # once, not per look
         self._take_snapshot()
         self.first_step = True  # the loss before training is the first step's loss (its forward pass comes first)
 
@@ -163,7 +165,7 @@ class HealthMonitor:
     def _inspect(self, epoch: int) -> None:
         self._look(loss_too=False)  # the epoch's loss is in the logs already
         A_out = self.caches[-1]["A"]
-        if self.Y_spread is not None and np.all(A_out.std(axis=0) <= 1e-3 * self.Y_spread):
+        if self.Y_range is not None and np.all(np.ptp(A_out, axis=0) <= 1e-3 * self.Y_range):
             self._warn("collapsed", f"after epoch {epoch} the network outputs the same value {A_out[0].round(4).tolist()} "
                        "for every sample while the targets vary",
                        "The output no longer depends on the input: all hidden units are identical (symmetric start), "
@@ -173,8 +175,9 @@ class HealthMonitor:
             name, A, Z = layer.activation.name, cache["A"], cache["Z"]
             if name in ("sigmoid", "tanh"):
                 slope = A * (1 - A) * 4 if name == "sigmoid" else 1 - A * A  # both 1 at the centre
-                flat = np.mean(slope < self.SATURATED, axis=0) >= 0.95
-                if flat.mean() >= 0.5:
+                # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
+                flat = np.count_nonzero(slope < self.SATURATED, axis=0) / len(A) >= 0.95
+                if np.count_nonzero(flat) / flat.size >= 0.5:
                     self._warn("saturated", f"after epoch {epoch}, {int(flat.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) are saturated for at least 95% of the samples",
                                f"In its flat tails the {name}'s derivative is almost 0, so almost no gradient flows "
@@ -183,7 +186,7 @@ class HealthMonitor:
                                "or lower the learning rate")
             if name == "relu":
                 dead = np.all(Z <= 0, axis=0)
-                if dead.mean() >= 0.25:  # one dead unit among many is common and harmless; a quarter is not
+                if np.count_nonzero(dead) / dead.size >= 0.25:  # one dead unit among many is common and harmless; a quarter is not
                     self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} ReLU units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
                                f"{np.flatnonzero(dead).tolist()[:10]})",

@@ -326,9 +326,10 @@ def write_report(path: str | os.PathLike[str], net: Network, X: Any, y: Any, run
 
     ``options`` go to :func:`report_data` (``data_name``, ``warnings``, ``resolution``, ``ledger_samples``, ...).
     """
+    from glassnet.errors import OutputFileError
     from glassnet.io import atomic_write
 
     page = render_html(*report_data(net, X, y, run, **options)).encode("utf-8")
-    with atomic_write(path) as handle:
+    with atomic_write(path, "wb", OutputFileError) as handle:
         handle.write(page)
     return len(page)

@@ -135,9 +135,10 @@ def write_worksheet(args: argparse.Namespace, trace: Any) -> int:
     sheet = Worksheet(trace)
     text = sheet.to_latex() if fmt == "tex" else sheet.to_markdown()
     if args.out:
+        from glassnet.errors import OutputFileError
         from glassnet.io import atomic_write
 
-        with atomic_write(args.out, "w") as handle:
+        with atomic_write(args.out, "w", OutputFileError) as handle:
             handle.write(text)
         print(f"wrote a worksheet of {len(sheet.questions)} blanks, with the answer key, to {args.out}")
     else:

@@ -7,6 +7,7 @@ import csv
 
 import numpy as np
 
+from glassnet.errors import OutputFileError
 from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
 from glassnet.io import atomic_write, load
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
               *[f"output_{j}" for j in range(net.n_out)], "prediction"]
     rows = [[*map(_fmt, x), *map(_fmt, o), _fmt(p)] for x, o, p in zip(data.X, outputs, labels)]
     if args.out:
-        with atomic_write(args.out, "w") as handle:
+        with atomic_write(args.out, "w", OutputFileError) as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
