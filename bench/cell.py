@@ -69,7 +69,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
 
 
 def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int,
-                       budget_s: float = 6.0) -> dict[str, Any]:
+                       budget_s: float = 10.0) -> dict[str, Any]:
     """``fit()`` (monitor on) and ``fit(monitor=False)`` back to back, pair after pair, the order of each pair
     alternating: at least ``2 * repeats`` pairs, more (up to 200) while they fit in ``budget_s`` seconds,
     since a few percent is within one fit's noise. ``ratios`` are the per-pair speed ratios on/off

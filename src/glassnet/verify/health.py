@@ -5,9 +5,9 @@ off). It looks at the network rarely, at epochs 1, 2, 4, 8, ... (exponential bac
 never per step, so even a tiny network trained for thousands of epochs pays almost nothing. Each look is
 one forward pass over at most ``max_rows`` training rows. What it checks:
 
-* ``initial_loss``  the loss before training (the first step's, computed before its update) far from its chance
-  level (the loss of always predicting the targets' mean / class frequencies): badly scaled targets or
-  initial weights.
+* ``initial_loss``  the loss before training (on at most one training batch of the sampled rows) far from its
+  chance level (the loss of always predicting the targets' mean / class frequencies): badly scaled targets
+  or initial weights.
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
 * ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
 * ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
@@ -81,7 +81,6 @@ class HealthMonitor:
         self.next_look = 1
         self.snapshot: list[tuple[str, int, Array]] | None = None
         self.losses: dict[int, float] = {}
-        self.first_step = False
 
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
@@ -104,12 +103,10 @@ class HealthMonitor:
         Y_range = np.ptp(self.Y, axis=0)
         self.Y_range = Y_range + 1e-12 if Y_range.any() else None  # once, not per look
         self._take_snapshot()
-        self.first_step = True  # the loss before training is the first step's loss (its forward pass comes first)
-
-    def on_batch_end(self, net: Any, epoch: int, step: int, loss: float) -> None:
-        if self.first_step:
-            self.first_step = False
-            self._initial_loss(loss)
+        # The loss before training on at most one training batch of the sampled rows, evenly spread: one forward
+        # pass no larger than a training step's (a fraction of a percent of fit, even for one short epoch).
+        every = -(-len(self.X) // info["batch_size"])
+        self._initial_loss(self._look(rows=slice(None, None, every)))
 
     def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
         if self.snapshot is not None:  # one epoch after a look: how far did the weights move?
@@ -130,7 +127,7 @@ class HealthMonitor:
 
     # ----------------------------------------------------------------- the checks
     def _initial_loss(self, start: float) -> None:
-        """``start``: the loss of the first training batch, computed before its update (no extra forward pass)."""
+        """``start``: the loss before training."""
         self.losses[0] = start
         far_above = start > 3 * self.chance + 0.1
         # Constant targets (chance level 0) have no meaningful chance level to compare with.
@@ -143,11 +140,11 @@ class HealthMonitor:
                        "means the answer leaks into the inputs.",
                        "standardise the targets (and inputs), and use init='glorot' or 'he'")
 
-    def _look(self, loss_too: bool = True) -> float:
-        """Loss on the sampled rows (NaN unless ``loss_too``); their Z and A go to ``self.caches``, the layers
-        keep the caches training left."""
-        layers, X = self.net.layers, self.X
-        assert X is not None  # looks happen only when fit shared its data
+    def _look(self, loss_too: bool = True, rows: slice = slice(None)) -> float:
+        """Loss on the sampled rows (those of them that ``rows`` picks; NaN unless ``loss_too``); their Z and A go
+        to ``self.caches``, the layers keep the caches training left."""
+        assert self.X is not None and self.Y is not None  # looks happen only when fit shared its data
+        layers, X = self.net.layers, self.X[rows]
         saved = [layer.cache for layer in layers]
         pieces = []
         for start in range(0, len(X), self.piece):
@@ -156,7 +153,7 @@ class HealthMonitor:
         if len(pieces) > 1:  # one cache per layer over all the rows looked at
             for i, layer in enumerate(layers):
                 layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A")}
-        loss = float(self.net._loss_value(self.Y)) if loss_too else math.nan
+        loss = float(self.net._loss_value(self.Y[rows])) if loss_too else math.nan
         self.caches = [layer.cache for layer in self.net.layers]
         for layer, cache in zip(self.net.layers, saved):
             layer.cache = cache  # leave the caches as training left them
