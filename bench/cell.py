@@ -100,7 +100,39 @@ def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup:
         seconds_on.append(t_on)
         seconds_off.append(t_off)
         ratios.append(t_off / t_on)
-    return {"ratios": ratios, "seconds_on": seconds_on, "seconds_off": seconds_off}
+    return {"ratios": ratios, "seconds_on": seconds_on, "seconds_off": seconds_off,
+            "hook_check_s": hook_checks_per_fit(off, problem.config)}
+
+
+def hook_checks_per_fit(trainer: Any, c: Any) -> float:
+    """Seconds per ``fit`` of the only code that runs because explanations (tracing) exist, while none is on:
+    the fast path's checks that nothing is hooked (network and optimizer, once per fit and again after a
+    callback that may change the network) and the flag each step reads to know they were made. Timed
+    directly, since their share of a fit is far below what two timed fits can tell apart."""
+    from glassnet.core import fast
+    from glassnet.core.optimizers import get_optimizer
+
+    net, opt, n = trainer.net, get_optimizer(c.optimizer, c.lr), 20000
+
+    def per_call(check: Any, *args: Any) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            check(*args)
+        return (time.perf_counter() - start) / n
+
+    plan = fast.plan_for(net)
+    if plan is None:
+        return 0.0
+    plan.optimizer_state(opt)  # its flat state made once, as the first step of a fit does
+    start = time.perf_counter()
+    for _ in range(n):
+        plan.optimizer_checked  # noqa: B018 (the attribute read each step makes, less the loop around it)
+    middle = time.perf_counter()
+    for _ in range(n):
+        pass
+    flag_read = max(0.0, (middle - start) - (time.perf_counter() - middle)) / n
+    steps = c.epochs * c.steps_per_epoch
+    return per_call(fast.step_function, net) + per_call(plan.optimizer_state, opt) + steps * flag_read
 
 
 def main(argv: list[str] | None = None) -> int:

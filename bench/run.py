@@ -59,7 +59,8 @@ TARGETS = [
     ("wide", "page faults per step < 50 (f64)", "faults64", -50.0),
     ("wide", "peak memory <= 1.2x plain NumPy (f32)", "mem32/numpy32", -1.2),
     ("wide", "peak memory <= 1.2x plain NumPy (f64)", "mem64/numpy64", -1.2),
-] + [(c, "health monitor (default) costs <= 5%", "monitor64", 0.95) for c in ("tiny", "moons", "digits", "wide")]
+] + [(c, "health monitor (default) costs <= 5%", "monitor64", 0.95) for c in ("tiny", "moons", "digits", "wide")] + [
+    (c, "tracing off costs nothing measurable (< 0.1%)", "tracing-off64", -0.001) for c in ("tiny", "moons", "digits", "wide")]
 # monitor64: fit with/without the monitor alternating in one process (PAIRED), best time against best time;
 # monitor64-cells compares two cells (two processes), whose +-15% process-to-process noise hides a 5% difference.
 
@@ -109,6 +110,7 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     if "ratios" in cell:  # the paired monitor cell
         for name in ("ratios", "seconds_on", "seconds_off"):
             cell[name] = cell[name] + result[name]
+        cell["hook_check_s"] = [*_as_list(cell.get("hook_check_s")), *_as_list(result.get("hook_check_s"))]
         return
     for name in ("samples_per_s", "samples_per_cpu_s", "seconds"):
         cell[name] = cell[name] + result[name]
@@ -117,6 +119,10 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     cell["rounds_agree"] = cell.get("rounds_agree", True) and result["final_loss"] == cell["final_loss"]
     cell["median"] = statistics.median(cell["samples_per_s"])
     cell["median_cpu"] = statistics.median(cell["samples_per_cpu_s"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int, clock: str = "median") -> dict[str, float]:
@@ -146,6 +152,8 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
         # is the closest to what the code itself costs (timeit's rule); the median of the pairs' ratios beside it.
         out["monitor64"] = min(paired["seconds_off"]) / min(paired["seconds_on"])
         out["monitor64-pairs"] = statistics.median(paired["ratios"])
+        if "hook_check_s" in paired:  # what tracing costs while it is off, as a share of a fit without the monitor
+            out["tracing-off64"] = max(_as_list(paired["hook_check_s"])) / min(paired["seconds_off"])
     for bits, dtype in (("64", "float64"), ("32", "float32")):
         gn = cells.get(f"glassnet-fit/{dtype}", {})
         ref = cells.get(f"numpy/{dtype}", {})
@@ -280,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 on, off = cell["seconds_on"], cell["seconds_off"]
                 print(f"{peer:<22}{dtype:<9}  monitor on/off in one process, {len(rs)} pairs: best {min(off) / min(on):.3f} "
                       f"({min(on):.4f} s on, {min(off):.4f} s off), median of pairs {statistics.median(rs):.3f} "
-                      f"({min(rs):.3f}..{max(rs):.3f})")
+                      f"({min(rs):.3f}..{max(rs):.3f}); tracing off: hook checks "
+                      f"{1e6 * max(_as_list(cell.get('hook_check_s'))):.1f} us per fit")
                 continue
             lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
             print(f"{peer:<22}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"

@@ -56,7 +56,8 @@ def test_smoke_run_prints_tables_writes_json_and_passes_the_equal_loss_check(tmp
     assert len(paired["ratios"]) == len(paired["seconds_on"]) == len(paired["seconds_off"]) >= 2
     assert moons["ratios"]["monitor64"] == min(paired["seconds_off"]) / min(paired["seconds_on"])
     assert moons["ratios"]["monitor64-pairs"] == statistics.median(paired["ratios"])
-    assert "monitor on/off in one process" in text
+    assert "monitor on/off in one process" in text and "tracing off: hook checks" in text
+    assert 0 < moons["ratios"]["tracing-off64"] < 0.01  # microseconds of checks against a fit of milliseconds
     assert {t["key"] for t in report["targets"] if t["config"] == "moons"} >= {"gn64/torch32", "gn64/sklearn64"}
 
 
@@ -103,13 +104,14 @@ def test_paired_monitor_rounds_pool_their_pairs_and_give_the_monitor_ratio(bench
     run = bench_modules
     cells: dict[str, Any] = {}
     key = run.PAIRED + "/float64"
-    run.merge(cells, key, {"ratios": [0.90, 0.96], "seconds_on": [1.0, 1.1], "seconds_off": [0.9, 1.056]})
-    run.merge(cells, key, {"ratios": [0.99], "seconds_on": [1.2], "seconds_off": [1.188]})
+    run.merge(cells, key, {"ratios": [0.90, 0.96], "seconds_on": [1.0, 1.1], "seconds_off": [0.9, 1.056], "hook_check_s": 1e-6})
+    run.merge(cells, key, {"ratios": [0.99], "seconds_on": [1.2], "seconds_off": [1.188], "hook_check_s": 3e-6})
     assert cells[key]["ratios"] == [0.90, 0.96, 0.99] and cells[key]["seconds_on"] == [1.0, 1.1, 1.2]
     cells["glassnet-fit/float64"] = {"median": 94.0, "faults_per_step": 0.0}
     cells["glassnet-nomonitor/float64"] = {"median": 100.0}
     r = run.ratios(cells, {}, 1)
     assert r["monitor64"] == pytest.approx(0.9)  # best off (0.9 s) / best on (1.0 s), not the two cells' 0.94
     assert r["monitor64-pairs"] == 0.96
+    assert r["tracing-off64"] == pytest.approx(3e-6 / 0.9)  # the slowest check against the fastest fit
     assert r["monitor64-cells"] == pytest.approx(0.94)
     assert not run.loss_checks("moons", cells) or all(c["cell"] != key for c in run.loss_checks("moons", cells))

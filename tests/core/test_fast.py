@@ -206,6 +206,41 @@ def test_monkeypatched_dense_class_falls_back(monkeypatch) -> None:
     assert seen.count(10) == 9
 
 
+@pytest.mark.parametrize("between", ["callback", "manual steps"])
+def test_optimizer_hooked_between_steps_is_respected(between) -> None:
+    """The fast path checks the optimizer once after user code ran (not every step): a hook installed by a
+    callback, or between two manual net.step calls, still sees every later update."""
+    net = build("tanh", "sigmoid", "bce")
+    X, y = data("bce", 1)
+    opt = gn.Adam(lr=0.01)
+    seen = []
+
+    def hook() -> None:
+        original = opt.update_one
+        opt.update_one = lambda name, p, g: seen.append(name) or original(name, p, g)
+
+    if between == "callback":
+        class InstallHook:
+            def on_epoch_end(self, net, epoch, logs):
+                if epoch == 1:
+                    hook()
+
+        net.fit(X, y, epochs=3, batch_size=10, optimizer=opt, callbacks=[InstallHook()], monitor=False)
+        assert len(seen) == 6 * 6  # epochs 2 and 3: three steps each, six parameters each
+    else:
+        Y = net._targets(y, len(X))
+        net.step(X[:10], Y[:10], opt)
+        hook()
+        net.step(X[:10], Y[:10], opt)
+        net.step(X[10:20], Y[10:20], opt)
+        assert len(seen) == 2 * 6
+    del opt.update_one
+    before = {k: v.copy() for k, v in net.parameters().items()}
+    net.fit(X, y, epochs=1, batch_size=10, optimizer=opt, monitor=False)  # unhooked: the fast path again, state kept
+    assert not any(np.array_equal(before[k], v) for k, v in net.parameters().items())
+    assert fast.plan_for(net) is not None
+
+
 def test_custom_optimizer_gets_the_live_parameters() -> None:
     class Halve(gn.core.Optimizer):
         def update_one(self, name, p, g):

@@ -139,6 +139,7 @@ def plan_for(net: Network) -> Plan | None:
     """The fast plan of ``net`` (built on first use), or ``None`` when the readable path must run."""
     plan = _plans.get(net)
     if plan is not None and plan.unchanged(net):
+        plan.optimizer_checked = False  # user code may have run since the last step: update checks the optimizer again
         return plan
     if readable_only(net):
         return None
@@ -306,6 +307,7 @@ class Plan:
         self.work: dict[int, list[_LayerWork]] = {}
         self.opt_states: weakref.WeakKeyDictionary[Optimizer, _FlatState] = weakref.WeakKeyDictionary()
         self.last_optimizer: tuple[Callable[[], Any], Any] = (lambda: None, None)  # (weak reference, its state)
+        self.optimizer_checked = False  # last_optimizer's state checked since user code last ran (see update)
         # What must not change for this plan to stay right (checked by unchanged() after user code runs):
         # the objects and their instance attributes (a hook adds one), the live parameter arrays and
         # activations, and the class methods the plan stands in for.
@@ -412,21 +414,26 @@ class Plan:
 
     # ------------------------------------------------------------------------------------ optimizer
     def update(self, optimizer: Optimizer) -> None:
-        last, state = self.last_optimizer  # most steps use the previous step's optimizer: no dictionary lookup
-        if last() is not optimizer:
-            state = self.opt_states.get(optimizer)
-            if state is None:
-                kind = type(optimizer)
-                plain = kind in _ORIGINAL_OPT and (kind.update, kind.update_one) == _ORIGINAL_OPT[kind]
-                if plain and _plain(optimizer, _OPT_METHODS):
-                    state = _FlatAdam(self) if kind is Adam else _FlatSGD(self)
-                else:
-                    state = _Readable(self)
-                self.opt_states[optimizer] = state
+        # Most steps use the previous step's optimizer, already checked since user code last ran (plan_for
+        # clears optimizer_checked): no lookup and no hook check on those steps.
+        last, state = self.last_optimizer
+        if last() is not optimizer or not self.optimizer_checked:
+            state = self.optimizer_state(optimizer)
             self.last_optimizer = (weakref.ref(optimizer), state)
-        if not _plain(optimizer, _OPT_METHODS):
-            state = _Readable(self)
+            self.optimizer_checked = True
         state.update(optimizer)
+
+    def optimizer_state(self, optimizer: Optimizer) -> _FlatState:
+        """What updates ``optimizer``: its flat state, or the readable update when it is hooked or custom."""
+        kind = type(optimizer)
+        plain = kind in _ORIGINAL_OPT and (kind.update, kind.update_one) == _ORIGINAL_OPT[kind]
+        if not plain or not _plain(optimizer, _OPT_METHODS):
+            return _Readable(self)
+        state = self.opt_states.get(optimizer)
+        if state is None:
+            state = _FlatAdam(self) if kind is Adam else _FlatSGD(self)
+            self.opt_states[optimizer] = state
+        return state
 
 
 class _FlatState:

@@ -183,7 +183,8 @@ class HealthMonitor:
                                "or lower the learning rate")
             if name == "relu":
                 dead = np.all(Z <= 0, axis=0)
-                if np.count_nonzero(dead) / dead.size >= 0.25:  # one dead unit among many is common and harmless; a quarter is not
+                # one dead unit among many is common and harmless; a quarter is not
+                if np.count_nonzero(dead) / dead.size >= 0.25:
                     self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} ReLU units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
                                f"{np.flatnonzero(dead).tolist()[:10]})",
