@@ -23,20 +23,28 @@ import numpy as np
 
 
 def gemm_peak(dtype: str, n: int, repeats: int) -> dict[str, Any]:
+    gemm = square_gemm(dtype, n)
+    return {"gflops": max(gemm() for _ in range(repeats)), "n": n}
+
+
+def square_gemm(dtype: str, n: int) -> Any:
+    """A function that multiplies two n x n matrices once and returns the GFLOP/s it reached."""
     rng = np.random.default_rng(0)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     C = np.empty((n, n), dtype)
     np.matmul(A, B, out=C)
-    best = 0.0
-    for _ in range(repeats):
+
+    def gemm() -> float:
         t = time.perf_counter()
         np.matmul(A, B, out=C)
-        best = max(best, 2.0 * n**3 / (time.perf_counter() - t) / 1e9)
-    return {"gflops": best, "n": n}
+        return 2.0 * n**3 / (time.perf_counter() - t) / 1e9
+
+    return gemm
 
 
-def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup: int) -> dict[str, Any]:
+def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup: int,
+             gemm_n: int = 0) -> dict[str, Any]:
     from configs import final_loss, make_problem
     from peers import PEERS
 
@@ -46,7 +54,10 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     for _ in range(warmup):
         trainer.reset()
         trainer.train()
-    rates, cpu_rates, faults, times = [], [], 0, []
+    # With gemm_n, a square product right after each timed run: the peak that run's GFLOP/s is a fraction of,
+    # measured under the same conditions (a shared machine's speed drifts between cells minutes apart).
+    gemm = square_gemm(dtype, gemm_n) if gemm_n else None
+    rates, cpu_rates, faults, times, peaks = [], [], 0, [], []
     steps = c.epochs * c.steps_per_epoch
     train_loss = 0.0
     for _ in range(repeats):
@@ -59,12 +70,15 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
         times.append(elapsed)
         rates.append(c.epochs * c.n_samples / elapsed)
         cpu_rates.append(c.epochs * c.n_samples / max(cpu, 1e-9))
+        if gemm is not None:
+            peaks.append(max(gemm(), gemm()))
     loss = final_loss(c, trainer.params(), problem.X, problem.Y)
     return {
         "samples_per_s": rates, "samples_per_cpu_s": cpu_rates, "seconds": times, "steps": steps, "final_loss": loss,
         "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],
+        **({"gemm_gflops": peaks} if peaks else {}),
     }
 
 
@@ -150,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.peer == "monitor-paired":
         result = run_paired_monitor(args.config, args.dtype, args.mode, args.repeats, args.warmup)
     else:
-        result = run_cell(args.config, args.peer, args.dtype, args.mode, args.repeats, args.warmup)
+        result = run_cell(args.config, args.peer, args.dtype, args.mode, args.repeats, args.warmup,
+                          args.gemm_n if args.config == "wide" and args.peer == "glassnet-fit" else 0)
     print(json.dumps(result))
     return 0
 

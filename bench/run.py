@@ -84,7 +84,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src:
         opts["repeats"] = CONFIGS[config].repeats
     cmd = [sys.executable, str(HERE / "cell.py"), "--config", config, "--peer", peer, "--dtype", dtype, "--mode", mode,
            "--repeats", str(opts["repeats"]), "--warmup", str(opts["warmup"])]
-    if peer == "gemm" and mode == "smoke":
+    if mode == "smoke":
         cmd += ["--gemm-n", "256"]
     proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -112,8 +112,9 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
             cell[name] = cell[name] + result[name]
         cell["hook_check_s"] = [*_as_list(cell.get("hook_check_s")), *_as_list(result.get("hook_check_s"))]
         return
-    for name in ("samples_per_s", "samples_per_cpu_s", "seconds"):
-        cell[name] = cell[name] + result[name]
+    for name in ("samples_per_s", "samples_per_cpu_s", "seconds", "gemm_gflops"):
+        if name in cell:
+            cell[name] = cell[name] + result[name]
     cell["peak_mb"] = max(cell["peak_mb"], result["peak_mb"])
     cell["faults_per_step"] = max(cell["faults_per_step"], result["faults_per_step"])
     cell["rounds_agree"] = cell.get("rounds_agree", True) and result["final_loss"] == cell["final_loss"]
@@ -161,7 +162,13 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
             continue
         if "median" in gn:
             out[f"gflops{bits}"] = gn["median"] * flops / 1e9
-            if gemm.get(dtype):
+            peaks = gn.get("gemm_gflops")
+            if peaks and len(peaks) == len(gn["samples_per_s"]):
+                # each timed run against the square product measured right after it (cell.run_cell)
+                out[f"gn{bits}/gemm{bits}"] = statistics.median(
+                    rate * flops / 1e9 / peak for rate, peak in zip(gn["samples_per_s"], peaks))
+                out[f"gn{bits}/gemm{bits}-start"] = out[f"gflops{bits}"] / gemm[dtype] if gemm.get(dtype) else 0.0
+            elif gemm.get(dtype):
                 out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / gemm[dtype]
             out[f"faults{bits}"] = gn["faults_per_step"]
         if "peak_mb" in gn and "peak_mb" in ref:
