@@ -54,10 +54,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     for _ in range(warmup):
         trainer.reset()
         trainer.train()
-    # With gemm_n, a square product right after each timed run: the peak that run's GFLOP/s is a fraction of,
-    # measured under the same conditions (a shared machine's speed drifts between cells minutes apart).
-    gemm = square_gemm(dtype, gemm_n) if gemm_n else None
-    rates, cpu_rates, faults, times, peaks = [], [], 0, [], []
+    rates, cpu_rates, faults, times = [], [], 0, []
     steps = c.epochs * c.steps_per_epoch
     train_loss = 0.0
     for _ in range(repeats):
@@ -70,16 +67,19 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
         times.append(elapsed)
         rates.append(c.epochs * c.n_samples / elapsed)
         cpu_rates.append(c.epochs * c.n_samples / max(cpu, 1e-9))
-        if gemm is not None:
-            peaks.append(max(gemm(), gemm()))
     loss = final_loss(c, trainer.params(), problem.X, problem.Y)
-    return {
+    result = {
         "samples_per_s": rates, "samples_per_cpu_s": cpu_rates, "seconds": times, "steps": steps, "final_loss": loss,
         "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],
-        **({"gemm_gflops": peaks} if peaks else {}),
     }
+    if gemm_n:
+        # The peak these runs' GFLOP/s are a fraction of, measured right after them in the same process (a shared
+        # machine's speed drifts between cells minutes apart); after peak_mb, whose figure its matrices would swell.
+        gemm = square_gemm(dtype, gemm_n)
+        result["gemm_gflops"] = [max(gemm() for _ in range(max(3, repeats)))]
+    return result
 
 
 def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int,

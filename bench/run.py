@@ -93,6 +93,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src:
     if "samples_per_s" in result:
         result["median"] = statistics.median(result["samples_per_s"])
         result["median_cpu"] = statistics.median(result["samples_per_cpu_s"])
+        result["best"] = max(result["samples_per_s"])
     return result
 
 
@@ -120,6 +121,7 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     cell["rounds_agree"] = cell.get("rounds_agree", True) and result["final_loss"] == cell["final_loss"]
     cell["median"] = statistics.median(cell["samples_per_s"])
     cell["median_cpu"] = statistics.median(cell["samples_per_cpu_s"])
+    cell["best"] = max(cell["samples_per_s"])
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -127,7 +129,8 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int, clock: str = "median") -> dict[str, float]:
-    """Speed ratios of the issue's targets; ``clock="median_cpu"`` uses samples per CPU-second instead of wall clock."""
+    """Speed ratios of the issue's targets, from each cell's median samples/s; ``clock="median_cpu"`` uses samples
+    per CPU-second instead, ``clock="best"`` each cell's fastest run (the speed ratios only)."""
 
     def rate(key: str) -> float | None:
         cell = cells.get(key, {})
@@ -163,10 +166,8 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
         if "median" in gn:
             out[f"gflops{bits}"] = gn["median"] * flops / 1e9
             peaks = gn.get("gemm_gflops")
-            if peaks and len(peaks) == len(gn["samples_per_s"]):
-                # each timed run against the square product measured right after it (cell.run_cell)
-                out[f"gn{bits}/gemm{bits}"] = statistics.median(
-                    rate * flops / 1e9 / peak for rate, peak in zip(gn["samples_per_s"], peaks))
+            if peaks:  # against the square product measured right after the timed runs, in their process (one per round)
+                out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / statistics.median(peaks)
                 out[f"gn{bits}/gemm{bits}-start"] = out[f"gflops{bits}"] / gemm[dtype] if gemm.get(dtype) else 0.0
             elif gemm.get(dtype):
                 out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / gemm[dtype]
@@ -304,27 +305,32 @@ def main(argv: list[str] | None = None) -> int:
                   f"{cell['faults_per_step']:>12.1f}{cell['final_loss']:>14.8f}")
         r = ratios(cells, gemm, c.matmul_flops_per_sample())
         r_cpu = ratios(cells, gemm, c.matmul_flops_per_sample(), "median_cpu")
+        r_best = ratios(cells, gemm, c.matmul_flops_per_sample(), "best")
         checks = loss_checks(name, cells)
         ok = all(ch["ok"] is not False for ch in checks)  # no comparisons at all: --peers left out numpy
         all_ok &= ok
         print("ratios: " + ", ".join(f"{k} {v:.3g}" for k, v in r.items()))
         print("ratios per CPU-second (threads summed; see README): " + ", ".join(f"{k} {v:.3g}" for k, v in r_cpu.items()))
+        print("ratios of each cell's fastest run (slow spells of the machine only ever lower a run; see README): "
+              + ", ".join(f"{k} {v:.3g}" for k, v in r_best.items()))
         bad = [ch["cell"] for ch in checks if ch["ok"] is False]
         verdict = "not run (needs the numpy peer)" if not checks else "passed" if ok else "FAILED for " + ", ".join(bad)
         print(f"equal-loss check: {verdict} ({len(checks)} comparisons)")
         report["configs"][name] = {"config": {k: getattr(c, k) for k in ("sizes", "hidden", "output", "loss", "optimizer", "lr",
                                                                          "batch_size", "epochs", "n_samples")},
-                                   "cells": cells, "ratios": r, "ratios_cpu": r_cpu,
+                                   "cells": cells, "ratios": r, "ratios_cpu": r_cpu, "ratios_best": r_best,
                                    "loss_check": {"ok": ok, "comparisons": checks}}
     targets = []
-    print("\n== targets (issue 5), ratios from this run")
+    print("\n== targets (issue 5), ratios from this run: medians (the verdict), and of each cell's fastest run")
     for config, text, key, bound in TARGETS:
         value = report["configs"].get(config, {}).get("ratios", {}).get(key)
         if config not in names or value is None:
             continue
+        best = report["configs"][config].get("ratios_best", {}).get(key)
         met = value >= bound if bound > 0 else value < -bound if "faults" in key else value <= -bound
-        targets.append({"config": config, "target": text, "key": key, "value": value, "met": met})
-        print(f"{config:<8}{text:<42}{key:<16}{value:>9.3g}  {'met' if met else 'MISSED'}")
+        targets.append({"config": config, "target": text, "key": key, "value": value, "met": met, "best": best})
+        print(f"{config:<8}{text:<46}{key:<16}{value:>9.3g}{fmt(best, '.3g'):>9}  {'met' if met else 'MISSED'}"
+              + ("" if best is None or (best >= bound) == met else f" (fastest runs: {'met' if best >= bound else 'missed'})"))
     report["targets"] = targets
     report["loss_check_ok"] = all_ok
     report["loadavg_end"] = list(os.getloadavg())

@@ -80,11 +80,14 @@ def test_ratios_and_gemm_fraction(bench_modules: Any) -> None:
     assert r["gn32/torch32"] == 2.0 and r["gn32/numpy32"] == 3.0
     assert r["gflops32"] == pytest.approx(300.0 * 1e6 / 1e9) and r["gn32/gemm32"] == pytest.approx(0.3)
     assert r["faults32"] == 2.0 and r["mem32/numpy32"] == pytest.approx(1.1)
-    # With a GEMM peak measured after each timed run, each run is divided by its own peak; median of those.
-    cells["glassnet-fit/float32"].update(samples_per_s=[200.0, 300.0, 400.0], gemm_gflops=[0.4, 1.0, 2.0])
+    # With a GEMM peak measured in the cell's process after its timed runs (one per round): their median.
+    cells["glassnet-fit/float32"]["gemm_gflops"] = [0.4, 0.5, 2.0]
     r = bench_modules.ratios(cells, {"float32": 1.0}, 1_000_000)
-    assert r["gn32/gemm32"] == pytest.approx(0.3)  # median of 0.5, 0.3, 0.2
+    assert r["gn32/gemm32"] == pytest.approx(0.6)  # 0.3 GFLOP/s against 0.5
     assert r["gn32/gemm32-start"] == pytest.approx(0.3)  # against the peak measured at the start of the run
+    cells["glassnet-fit/float32"]["best"], cells["torch/float32"]["best"] = 400.0, 160.0
+    best = bench_modules.ratios(cells, {"float32": 1.0}, 1_000_000, "best")
+    assert best["gn32/torch32"] == 2.5 and "gn32/gemm32" not in best  # fastest runs: speed ratios only
 
 
 def test_rounds_pool_repeats_and_baseline_must_match_bit_for_bit(bench_modules: Any) -> None:
