@@ -111,7 +111,8 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     if "ratios" in cell:  # the paired monitor cell
         for name in ("ratios", "seconds_on", "seconds_off"):
             cell[name] = cell[name] + result[name]
-        cell["hook_check_s"] = [*_as_list(cell.get("hook_check_s")), *_as_list(result.get("hook_check_s"))]
+        for name in ("hook_check_s", "best_ratio"):  # one per round (process)
+            cell[name] = [*_as_list(cell.get(name)), *_as_list(result.get(name))]
         return
     for name in ("samples_per_s", "samples_per_cpu_s", "seconds", "gemm_gflops"):
         if name in cell:
@@ -152,9 +153,11 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
             out[name] = ra / rb
     paired = cells.get(f"{PAIRED}/float64", {})
     if paired.get("ratios") and clock == "median":  # the monitor's cost measured inside one process (cell.run_paired_monitor)
-        # Best time off / best time on: other work on the machine only ever adds time, so the fastest of many runs
-        # is the closest to what the code itself costs (timeit's rule); the median of the pairs' ratios beside it.
-        out["monitor64"] = min(paired["seconds_off"]) / min(paired["seconds_on"])
+        # Best time off / best time on within one process (other work on the machine only ever adds time, so the
+        # fastest of many runs is the closest to what the code itself costs: timeit's rule), the median over the
+        # rounds' processes; the median of all pairs' ratios beside it.
+        out["monitor64"] = statistics.median(_as_list(paired.get("best_ratio"))) if "best_ratio" in paired else (
+            min(paired["seconds_off"]) / min(paired["seconds_on"]))
         out["monitor64-pairs"] = statistics.median(paired["ratios"])
         if "hook_check_s" in paired:  # what tracing costs while it is off, as a share of a fit without the monitor
             out["tracing-off64"] = max(_as_list(paired["hook_check_s"])) / min(paired["seconds_off"])
@@ -168,7 +171,8 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
             peaks = gn.get("gemm_gflops")
             if peaks:  # against the square product measured right after the timed runs, in their process (one per round)
                 out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / statistics.median(peaks)
-                out[f"gn{bits}/gemm{bits}-start"] = out[f"gflops{bits}"] / gemm[dtype] if gemm.get(dtype) else 0.0
+                if gemm.get(dtype):
+                    out[f"gn{bits}/gemm{bits}-start"] = out[f"gflops{bits}"] / gemm[dtype]
             elif gemm.get(dtype):
                 out[f"gn{bits}/gemm{bits}"] = out[f"gflops{bits}"] / gemm[dtype]
             out[f"faults{bits}"] = gn["faults_per_step"]

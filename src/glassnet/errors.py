@@ -14,7 +14,8 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
     ├── ModelFileError     (ValueError)   missing, truncated, corrupted, forged or foreign model and checkpoint
     │                                     files; model files that cannot be written
     ├── OutputFileError    (ValueError)   another file glassnet was asked to write (report, picture, trace,
-    │                                     predictions) that cannot be written there: no such folder, a folder
+    │                                     worksheet, predictions) that cannot be written there: no such folder,
+    │                                     a folder
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
     │                                     Dense where a list of layers belongs)
     ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
@@ -66,7 +67,8 @@ class ModelFileError(GlassnetError, ValueError):
 
 
 class OutputFileError(GlassnetError, ValueError):
-    """A report, picture, trace or predictions file that cannot be written where asked (no such folder, a folder)."""
+    """A report, picture, trace, worksheet or predictions file that cannot be written where asked (no such folder,
+    a folder)."""
 
 
 class GlassnetTypeError(GlassnetError, TypeError):

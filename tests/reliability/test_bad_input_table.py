@@ -306,6 +306,11 @@ CLI: list[tuple[str, list[str], str]] = [  # (case, argv, words on stderr); exit
      "more than the 10,000,000 samples a toy dataset may have"),
     ("report into a missing folder", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "no/such/r.html"],
      "folder no/such does not exist"),
+    ("worksheet into a missing folder", ["explain", "--layers", "2,3,1", "--data", "xor", "--worksheet", "--out", "no/w.md"],
+     "cannot write no/w.md: folder no does not exist"),
+    ("trace into a missing folder", ["explain", "--layers", "2,3,1", "--data", "xor", "--out", "no/t.md"],
+     "cannot write no/t.md: folder no does not exist"),
+    ("drawing into a missing folder", ["draw", "--layers", "2,3,1", "-o", "no/d.svg"], "cannot write no/d.svg: folder no"),
     ("report with zero snapshots", ["train", "--data", "xor", "--layers", "2,3,1", "--report", "r.html", "--snapshots", "0"],
      "must be a positive integer, got 0"),
 ]
@@ -329,6 +334,25 @@ def test_cli_predict_refuses_a_damaged_model_and_data_of_the_wrong_width(cli, tm
     assert code == 2 and "expects 3 feature column(s); xor has 2" in err
     code, _, err = cli("predict", str(tmp_path / "three.npz"), "--data", "xor", "--out", str(tmp_path))
     assert code == 2
+    gn.Network.from_sizes([2, 2, 1], seed=0).save(tmp_path / "two.npz")
+    code, _, err = cli("predict", str(tmp_path / "two.npz"), "--data", "xor", "--out", str(tmp_path / "no" / "p.csv"))
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+
+
+def test_reports_pictures_and_traces_that_cannot_be_written_raise_output_file_error(tmp_path):
+    """Not ModelFileError: the file is not a model. (Model files keep ModelFileError, see test_model_files.)"""
+    from glassnet.viz.report import write_report
+
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 2, 1], seed=0)
+    for write in (lambda: write_report(tmp_path / "no" / "r.html", net, X, y),
+                  lambda: explain(net, X, y).save(tmp_path / "no" / "t.json"),
+                  lambda: gn.plot_network(net, path=tmp_path / "no" / "d.png")):
+        with pytest.raises(gn.OutputFileError, match="does not exist") as info:
+            write()
+        assert not isinstance(info.value, gn.ModelFileError)
+    with pytest.raises(gn.ModelFileError, match="does not exist"):
+        net.save(tmp_path / "no" / "m.npz")
 
 
 def test_cli_report_refuses_a_grid_that_would_exhaust_memory(cli, tmp_path):

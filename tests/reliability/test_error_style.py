@@ -16,7 +16,7 @@ cli_main = importlib.import_module("glassnet.interfaces.cli.main")  # the packag
 
 def test_hierarchy_is_one_family_with_builtin_parents():
     for cls, builtin in [(gn.ConfigError, ValueError), (gn.ShapeError, ValueError), (gn.DataError, ValueError),
-                         (gn.ModelFileError, ValueError), (gn.GlassnetTypeError, TypeError),
+                         (gn.ModelFileError, ValueError), (gn.OutputFileError, ValueError), (gn.GlassnetTypeError, TypeError),
                          (gn.TrainingDiverged, ArithmeticError)]:
         assert issubclass(cls, gn.GlassnetError) and issubclass(cls, builtin)
         assert cls.__name__ in gn.errors.__doc__

@@ -149,3 +149,29 @@ def test_look_in_pieces_of_a_training_batch_sees_what_one_look_sees():
     expected = net.forward(X)
     np.testing.assert_allclose(monitor.caches[-1]["A"], expected, rtol=1e-12)
     assert loss == pytest.approx(net.loss(X, Y), rel=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 200])
+def test_loss_before_training_is_taken_on_at_least_64_rows_whatever_the_batch(batch_size):
+    """A handful of rows would make the comparison with the chance level a coin toss for small batches."""
+    from glassnet.verify.health import HealthMonitor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    y = (X @ np.array([1.0, -2.0, 0.5]))[:, None]
+    y = (y - y.mean()) / y.std()
+    wide = gn.Network([Dense(3, 400, "relu"), Dense(400, 1, "identity")], loss="mse", seed=0)  # looks in pieces
+    for net in (wide, gn.Network([Dense(3, 8, "relu"), Dense(8, 1, "identity")], loss="mse", seed=0)):
+        monitor = HealthMonitor()
+        monitor.on_train_begin(net, {"n_samples": 200, "batch_size": batch_size, "epochs": 1, "X": X, "Y": y})
+        every = max(1, 200 // max(monitor.piece, 64))
+        assert len(X[::every]) >= 64
+        assert monitor.losses[0] == pytest.approx(net.loss(X[::every], y[::every]), rel=1e-12)
+    # So whether a start is "far from chance" does not depend on the batch size (it did with batch-sized looks).
+    for seed in range(20):
+        verdicts = []
+        for batch in (batch_size, 200):
+            net = gn.Network([Dense(3, 8, "tanh"), Dense(8, 1, "identity")], loss="mse", seed=seed)
+            found, _ = _fit(net, X, y, epochs=1, lr=1e-9, batch_size=batch)
+            verdicts.append("initial_loss" in found)
+        assert verdicts[0] == verdicts[1], seed

@@ -17,10 +17,12 @@ loss and optimizer), only faster:
   first layer).
 - **Cache-sized chunks** for the optimizer on large networks, so its dozen passes stay in cache.
 
-A :class:`Plan` is built per network on first use by ``fit`` and ``Network.step``. Each step it checks
-that the network is still plain (built-in layer, activation, loss and optimizer classes, no method
-replaced on an instance, e.g. by ``glassnet.explain``'s recording hooks); otherwise it hands the
-step to the readable ``Network._step``. Set ``glassnet.core.fast.enabled = False`` to always use the
+A :class:`Plan` is built per network on first use by ``fit`` and ``Network.step``. Whenever user code
+may have run (every ``net.step`` call; in ``fit`` at the start and after each callback that is not
+marked ``observes_only``) it checks that the network and the optimizer are still plain (built-in layer,
+activation, loss and optimizer classes, no method replaced on an instance, e.g. by ``glassnet.explain``'s
+recording hooks); otherwise it hands the step to the readable ``Network._step`` (or the optimizer's own
+``update``). Set ``glassnet.core.fast.enabled = False`` to always use the
 readable path. After each step ``layer.cache`` and ``layer.grads`` hold that step's arrays, as the
 readable path leaves them (workspace views: they are overwritten by the next step; copy what you keep).
 ``Network`` packs its parameters when it is built; a network whose parameter arrays were replaced

@@ -234,7 +234,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs,
-    # unless every callback declares that it only looks (``observes_only = True``, as the health monitor does).
+    # unless every callback declares that it only looks (``observes_only = True``, as the health monitor does: such a
+    # callback must not hook or replace any part of the network or the optimizer).
     run_step = fast.step_function(net)
     recheck = not all(getattr(cb, "observes_only", False) for cb in callbacks)
     labels: Any = target_labels(Y, kind) if kind else None  # once, not per step

@@ -5,9 +5,9 @@ off). It looks at the network rarely, at epochs 1, 2, 4, 8, ... (exponential bac
 never per step, so even a tiny network trained for thousands of epochs pays almost nothing. Each look is
 one forward pass over at most ``max_rows`` training rows. What it checks:
 
-* ``initial_loss``  the loss before training (on at most one training batch of the sampled rows) far from its
-  chance level (the loss of always predicting the targets' mean / class frequencies): badly scaled targets
-  or initial weights.
+* ``initial_loss``  the loss before training (on at least 64 of the sampled rows) far from its chance level
+  (the loss of always predicting the targets' mean / class frequencies): badly scaled targets or initial
+  weights.
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
 * ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
 * ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
@@ -71,7 +71,10 @@ class HealthMonitor:
 
     SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
     SAMPLE = 4096      # weights per matrix kept for the update ratio (evenly spaced; all of them in smaller matrices)
-    observes_only = True  # only reads the network: fit need not re-check its fast path after each look
+    INITIAL_ROWS = 64  # the loss before training is taken on at least this many of the sampled rows
+    # Only reads the network (never hooks or replaces its parts or the optimizer's): fit need not re-check its
+    # fast path after each look.
+    observes_only = True
     # per-step change relative to the weights; healthy is about 1e-3, these are "far" (Adam's first step is lr itself)
     RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
 
@@ -103,9 +106,9 @@ class HealthMonitor:
         Y_range = np.ptp(self.Y, axis=0)
         self.Y_range = Y_range + 1e-12 if Y_range.any() else None  # once, not per look
         self._take_snapshot()
-        # The loss before training on at most one training batch of the sampled rows, evenly spread: one forward
-        # pass no larger than a training step's (a fraction of a percent of fit, even for one short epoch).
-        every = -(-len(self.X) // info["batch_size"])
+        # The loss before training on an evenly spread part of the sampled rows: at least INITIAL_ROWS of them (fewer
+        # make the comparison with the chance level noisy) and all of them when a look is one piece anyway.
+        every = max(1, len(self.X) // max(self.piece, self.INITIAL_ROWS))
         self._initial_loss(self._look(rows=slice(None, None, every)))
 
     def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
