@@ -115,7 +115,8 @@ def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup:
         seconds_off.append(t_off)
         ratios.append(t_off / t_on)
     return {"ratios": ratios, "seconds_on": seconds_on, "seconds_off": seconds_off,
-            "best_ratio": min(seconds_off) / min(seconds_on), "hook_check_s": hook_checks_per_fit(off, problem.config)}
+            # one value per process, as lists so that rounds pool like the pairs
+            "best_ratio": [min(seconds_off) / min(seconds_on)], "hook_check_s": [hook_checks_per_fit(off, problem.config)]}
 
 
 def hook_checks_per_fit(trainer: Any, c: Any) -> float:

@@ -109,10 +109,8 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     if "error" in cell:
         return
     if "ratios" in cell:  # the paired monitor cell
-        for name in ("ratios", "seconds_on", "seconds_off"):
+        for name in ("ratios", "seconds_on", "seconds_off", "best_ratio", "hook_check_s"):
             cell[name] = cell[name] + result[name]
-        for name in ("hook_check_s", "best_ratio"):  # one per round (process)
-            cell[name] = [*_as_list(cell.get(name)), *_as_list(result.get(name))]
         return
     for name in ("samples_per_s", "samples_per_cpu_s", "seconds", "gemm_gflops"):
         if name in cell:
@@ -123,10 +121,6 @@ def merge(cells: dict[str, dict[str, Any]], key: str, result: dict[str, Any]) ->
     cell["median"] = statistics.median(cell["samples_per_s"])
     cell["median_cpu"] = statistics.median(cell["samples_per_cpu_s"])
     cell["best"] = max(cell["samples_per_s"])
-
-
-def _as_list(value: Any) -> list[Any]:
-    return [] if value is None else value if isinstance(value, list) else [value]
 
 
 def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int, clock: str = "median") -> dict[str, float]:
@@ -156,11 +150,10 @@ def ratios(cells: dict[str, dict[str, Any]], gemm: dict[str, float], flops: int,
         # Best time off / best time on within one process (other work on the machine only ever adds time, so the
         # fastest of many runs is the closest to what the code itself costs: timeit's rule), the median over the
         # rounds' processes; the median of all pairs' ratios beside it.
-        out["monitor64"] = statistics.median(_as_list(paired.get("best_ratio"))) if "best_ratio" in paired else (
-            min(paired["seconds_off"]) / min(paired["seconds_on"]))
+        out["monitor64"] = statistics.median(paired["best_ratio"])
         out["monitor64-pairs"] = statistics.median(paired["ratios"])
-        if "hook_check_s" in paired:  # what tracing costs while it is off, as a share of a fit without the monitor
-            out["tracing-off64"] = max(_as_list(paired["hook_check_s"])) / min(paired["seconds_off"])
+        # what tracing costs while it is off, as a share of a fit without the monitor
+        out["tracing-off64"] = max(paired["hook_check_s"]) / min(paired["seconds_off"])
     for bits, dtype in (("64", "float64"), ("32", "float32")):
         gn = cells.get(f"glassnet-fit/{dtype}", {})
         ref = cells.get(f"numpy/{dtype}", {})
@@ -301,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{peer:<22}{dtype:<9}  monitor on/off in one process, {len(rs)} pairs: best {min(off) / min(on):.3f} "
                       f"({min(on):.4f} s on, {min(off):.4f} s off), median of pairs {statistics.median(rs):.3f} "
                       f"({min(rs):.3f}..{max(rs):.3f}); tracing off: hook checks "
-                      f"{1e6 * max(_as_list(cell.get('hook_check_s'))):.1f} us per fit")
+                      f"{1e6 * max(cell['hook_check_s']):.1f} us per fit")
                 continue
             lo, hi = min(cell["samples_per_s"]), max(cell["samples_per_s"])
             print(f"{peer:<22}{dtype:<9}{fmt(cell['median']):>12}{fmt(lo) + '..' + fmt(hi):>22}{fmt(cell['median_cpu']):>11}"
