@@ -32,6 +32,9 @@ class Finding:
         Whether this parameter passed (a loss scale shared by most parameters counts as passed).
     details : dict
         Numbers behind the verdict (errors, factors, entries), all JSON-able.
+    line, source : int and str, optional
+        For the doctor of a script as written: the line of the user's file (1-based) where the wrong thing
+        happens, and that line's text.
     """
 
     param: str
@@ -39,10 +42,15 @@ class Finding:
     message: str
     ok: bool
     details: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+    source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"param": self.param, "verdict": self.verdict, "message": self.message, "ok": self.ok,
-                "details": dict(self.details)}
+        out = {"param": self.param, "verdict": self.verdict, "message": self.message, "ok": self.ok,
+               "details": dict(self.details)}
+        if self.line is not None or self.source is not None:
+            out.update(line=self.line, source=self.source)
+        return out
 
 
 @dataclass

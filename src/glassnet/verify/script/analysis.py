@@ -1,0 +1,460 @@
+"""The doctor for a script as written: from one watched pass of the training loop to findings in words.
+
+:func:`diagnose_source` does, in order:
+
+1. find the training loop (``source.py``) and run the script up to it (``runner.reach_loop``);
+2. run one pass of the body watching every float array and number the script has: the values whose
+   update lines move them (``W -= lr * dW``, ``W = W - ...``, in-place changes) are the candidate
+   parameters; the expression the loop prints (or a variable such as ``cost``) is the cost;
+3. keep the candidates the cost depends on: those are the parameters (accumulators and stored
+   activations are not);
+4. run the body *frozen* at the parameters (every parameter put back after every line): the cost it
+   computes is the cost at exactly those parameters, so central differences of it give the true gradient,
+   and the change each update line made is the step it meant to take;
+5. compare each parameter's step with ``-lr x gradient``: a factor shared by the parameters is the
+   normalisation of the cost the update descends (one note); the rest are findings, each with its line.
+
+Next read: ``causes.py`` (what a wrong step means, in an expert's words).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from glassnet.errors import ConfigError, UserCodeError
+from glassnet.verify.report import Report
+from glassnet.verify.script import causes
+from glassnet.verify.script.runner import Body, Run, loop_items, reach_loop
+from glassnet.verify.script.source import COST_NAME, Loop, cost_candidates, find_loop, parse, update_lines
+from glassnet.verify.script.state import Path, candidates, copy_value, is_float_array, parse_path
+
+LR_NAME = re.compile(r"(^|_)(lr|learning_?rate|alpha|eta|rate|step_?size|learnrate|l_?rate)($|_)", re.IGNORECASE)
+PARAM_NAME = re.compile(r"^(w|b|weight|weights|bias|biases|theta|param|params|kernel|coef|intercept)?"
+                        r"(_?[a-z]*\d*)*$", re.IGNORECASE)
+PROBE_SECONDS = 20.0  # the time the finite differences may take before entries are sampled
+
+
+@dataclass
+class Param:
+    """One parameter found in the script: where it lives and its value at the start of the loop."""
+
+    path: Path
+    value: Any
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+    @property
+    def size(self) -> int:
+        return int(np.size(self.value))
+
+    @property
+    def dtype(self) -> np.dtype:  # type: ignore[type-arg]
+        return self.value.dtype if isinstance(self.value, np.ndarray) else np.dtype(np.float64)
+
+
+@dataclass
+class Study:
+    """Everything learned about the script, handed to ``causes.py`` to be put into words."""
+
+    filename: str
+    lines: list[str]
+    loop: Loop
+    body: Body
+    params: list[Param]
+    cost_expr: str
+    cost_origin: str
+    first: Run                      # the real first pass (parameters free)
+    frozen: Run                     # the pass frozen at the starting parameters
+    steps: dict[str, np.ndarray]    # each parameter's intended step (frozen pass)
+    real_steps: dict[str, np.ndarray | None]
+    gradient: dict[str, np.ndarray]  # the true gradient of the cost (central differences), on ``entries``
+    entries: dict[str, np.ndarray]
+    tolerance: dict[str, np.ndarray]
+    kinks: dict[str, np.ndarray]
+    lrs: dict[str, tuple[float, str]]  # parameter -> (its rate, where the rate comes from)
+    lr: tuple[float, str] | None
+    n_rows: int | None
+    cost: float
+    notes: list[str] = field(default_factory=list)
+    accumulators: list[Path] = field(default_factory=list)
+    updates: list[Any] = field(default_factory=list)
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+
+
+def diagnose_source(source: str, filename: str = "<script>", namespace: dict[str, Any] | None = None, *,
+                    loss: str | None = None, params: list[str] | None = None, loop_line: int | None = None) -> Report:
+    """Diagnose the training loop of ``source`` as written.
+
+    Parameters
+    ----------
+    source : str
+        The whole script (or a notebook cell: pad it with blank lines so line numbers match the cell).
+    filename : str
+        Its name: findings cite lines of it.
+    namespace : dict, optional
+        Variables the script may use that it does not define (a notebook's earlier cells). Copied, never changed.
+    loss : str, optional
+        An expression in the script's names that computes the cost from the current parameters.
+    params : list of str, optional
+        The parameters, as the script names them (``W1``, ``self.b1``, ``weights[0]``).
+    loop_line : int, optional
+        The first line of the training loop, when the doctor picks another one.
+
+    Returns
+    -------
+    Report
+        One finding per parameter; ``details["line"]``/``["source"]`` name the line of the user's file.
+    """
+    tree = parse(source, filename)
+    loop = find_loop(tree, loop_line)
+    lines = source.splitlines()
+    linecache.cache[filename] = (len(source), None, [line + "\n" for line in lines], filename)
+    env = _fresh_namespace(filename, namespace)
+    reached = reach_loop(compile(tree, filename, "exec"), loop, filename, env)
+    items = loop_items(loop, reached.env)
+    body = Body(loop, filename, reached.env, items, _lines_in_function_loops(tree))
+    study = _study(tree, lines, loop, body, filename, loss, params)
+    report = causes.findings(study)
+    report.notes.insert(0, _summary(study, reached.seconds))
+    return report
+
+
+def _fresh_namespace(filename: str, namespace: dict[str, Any] | None) -> dict[str, Any]:
+    env: dict[str, Any] = {"__name__": "__main__", "__file__": filename, "__builtins__": builtins}
+    if namespace:
+        from glassnet.verify.script.state import Snapshot
+
+        snap = Snapshot({k: v for k, v in namespace.items() if not k.startswith("_")})
+        env.update({k: v for k, v in namespace.items() if not k.startswith("_")})
+        snap.restore(env)  # copies: the notebook's own arrays stay as they are
+    return env
+
+
+def _lines_in_function_loops(tree: ast.Module) -> set[int]:
+    lines: set[int] = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, (ast.For, ast.While)):
+                    for stmt in node.body:
+                        lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+    return lines
+
+
+def _statements(tree: ast.Module) -> dict[int, ast.stmt]:
+    """The innermost simple statement starting at each line."""
+    found: dict[int, ast.stmt] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr)):
+            found.setdefault(node.lineno, node)
+    return found
+
+
+def _last_name(path: Path) -> str:
+    kind, key = path.steps[-1]
+    return str(key) if kind != "item" else str(Path(path.steps[:-1]).steps[-1][1])
+
+
+def _param_like(path: Path, run: Run, statements: dict[int, ast.stmt]) -> bool:
+    """Whether ``path`` changed like a parameter: in place, or by a statement that reads it to write it."""
+    for change in run.of(path):
+        if change.delta is not None and change.in_place:
+            return True
+        stmt = statements.get(change.line)
+        value = getattr(stmt, "value", None)
+        if value is None:
+            continue
+        read = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+        read |= {n.attr for n in ast.walk(value) if isinstance(n, ast.Attribute)}
+        if _last_name(path) in read or isinstance(stmt, ast.AugAssign):
+            return True
+    return False
+
+
+def _permutation(before: Any, after: Any) -> bool:
+    a, b = np.asarray(before), np.asarray(after)
+    return a.shape == b.shape and a.size > 1 and not np.array_equal(a, b) and np.array_equal(np.sort(a, None),
+                                                                                             np.sort(b, None))
+
+
+def _perturbed(value: Any, rng: np.random.Generator, scale: float = 1e-3) -> Any:
+    if isinstance(value, np.ndarray):
+        return value + (scale * (np.abs(value) + 0.1) * rng.standard_normal(value.shape)).astype(value.dtype)
+    return float(value) + scale * (abs(float(value)) + 0.1) * float(rng.standard_normal())
+
+
+def _scalar(value: Any) -> float | None:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if a.size != 1 or not np.isfinite(a).all():
+        return None
+    return float(a.reshape(-1)[0])
+
+
+def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename: str, loss: str | None,
+           given: list[str] | None) -> Study:
+    env = body.env
+    targets = {n.id for n in ast.walk(loop.node.target) if isinstance(n, ast.Name)} if isinstance(loop.node, ast.For) else set()
+    if given:
+        found = {parse_path(text, env): None for text in given}
+        watch = list(found)
+    else:
+        watch = [p for p, _ in candidates(env) if p.root not in targets and not p.root.startswith("__gn")]
+    start = {p: copy_value(p.get(env)) for p in watch}
+    first = body.run(0, watch=watch)
+    if first.error is not None:
+        raise causes.body_error(first, lines, filename)
+    statements = _statements(tree)
+    changed = list(dict.fromkeys(c.path for c in first.changes))
+    if given:
+        movers = watch
+    else:
+        movers = [p for p in changed if _param_like(p, first, statements)
+                  and not _permutation(start[p], p.get(env)) and not COST_NAME.match(_last_name(p))]
+    updates = update_lines(tree, lines, loop)
+    # accumulators and momentum buffers: read by another mover's update line
+    read_by_updates = {n for u in updates for n in u.names} | {u.text for u in updates}
+    rng = np.random.default_rng(0)
+
+    # The cost: an expression the loop prints (or a cost-like variable) that the movers change.
+    exprs = [(loss, "given with --loss")] if loss else [(c.expr, c.origin) for c in cost_candidates(loop)]
+    if not exprs:
+        raise ConfigError(f"{loop.where} prints no cost and has no variable named cost, loss or error, so the doctor "
+                          "cannot tell what it minimises. Give the cost with --loss EXPR, an expression in your "
+                          "script's names computed from the current parameters, e.g. --loss \"np.mean((y - "
+                          "predict(X)) ** 2)\"")
+
+    def evaluate(theta: dict[Path, Any] | None, frozen: bool, watch_: list[Path] = ()) -> tuple[list[Any], Run]:  # type: ignore[assignment]
+        if loss:
+            body.restore()
+            for p, v in (theta or {}).items():
+                p.set(env, copy_value(v))
+            return [_scalar(body.value(loss))], Run()
+        run = body.run(0, watch=list(watch_), start=theta, freeze=theta if frozen else None)
+        if run.error is not None:
+            raise causes.body_error(run, lines, filename)
+        return [_scalar(body.value(e)) for e, _ in exprs], run
+
+    base, _ = evaluate(None, False)
+    if not movers:
+        raise ConfigError(f"no parameter changed during the first pass of {loop.where}: no line in it (or in the "
+                          "functions it calls) updated an array or number that existed before the loop. If the update "
+                          "happens only in later iterations, or the parameters are somewhere the doctor does not look, "
+                          "name them with --params W1,b1,W2,b2")
+    moved = {p: _perturbed(start[p], rng) for p in movers}
+    shifted, _ = evaluate(moved, False)
+    live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b]
+    if not live:
+        shown = ", ".join(f"`{e}`" for e, _ in exprs[:4])
+        raise ConfigError(f"found {len(movers)} value(s) your loop updates ({', '.join(map(str, movers[:6]))}) but none "
+                          f"of the costs it computes ({shown}) depends on them. Give the cost with --loss EXPR, an "
+                          "expression in your script's names computed from the current parameters")
+    pick = live[0]
+    cost_expr, cost_origin = exprs[pick]
+
+    # The parameters: movers the cost depends on when frozen at a shifted value.
+    params: list[Param] = []
+    for p in movers:
+        if given:
+            params.append(Param(p, start[p]))
+            continue
+        if any(str(p) == name or _last_name(p) == name for name in read_by_updates - {str(p)}) and len(movers) > 1:
+            if _is_accumulator(p, updates):
+                continue
+        values, _ = evaluate({p: moved[p]}, True)
+        if values[pick] is not None and values[pick] != base[pick]:
+            params.append(Param(p, start[p]))
+    if not params:
+        raise ConfigError(f"the cost `{cost_expr}` does not depend on any value the loop updates; give the parameters "
+                          "with --params or the cost with --loss")
+    params.extend(_still_params(env, start, params, watch, changed, evaluate, pick, base, rng))
+    theta = {p.path: p.value for p in params}
+    frozen_values, frozen = evaluate(theta, True, [p.path for p in params])
+    cost = frozen_values[pick]
+    if cost is None:
+        raise ConfigError(f"the cost `{cost_expr}` is not one finite number at the loop's start")
+    steps = {}
+    for p in params:
+        total = np.zeros(np.shape(p.value))
+        for change in frozen.of(p.path):
+            if change.delta is not None:
+                total = total + change.delta
+        steps[p.name] = total
+    real_steps = {}
+    body.run(0)  # the real first pass again, to read where the parameters got to
+    for p in params:
+        after = p.path.get(env)
+        real_steps[p.name] = (np.asarray(after, dtype=np.float64) - np.asarray(p.value, dtype=np.float64)
+                              if np.shape(after) == np.shape(p.value) else None)
+    gradient, entries, tolerance, kinks = _differences(params, theta, lambda t: evaluate(t, True)[0][pick], frozen, cost)
+    lrs, lr = _rates(params, frozen, updates, env)
+    n_rows = first.row_passes or _rows(env, params)
+    accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates)]
+    return Study(filename, lines, loop, body, params, cost_expr, cost_origin, first, frozen, steps, real_steps,
+                 gradient, entries, tolerance, kinks, lrs, lr, n_rows, cost, accumulators=accumulators,
+                 updates=updates)
+
+
+def _is_accumulator(path: Path, updates: list[Any]) -> bool:
+    """Whether another update line reads ``path`` (``W -= lr * dW`` reads ``dW``): a gradient or momentum buffer."""
+    text, last = str(path), _last_name(path)
+    for u in updates:
+        if u.target in (text, last) or u.target.endswith("." + last):
+            continue
+        if text in u.names or last in u.names or re.search(rf"\b{re.escape(text)}\b", u.text.split("=", 1)[-1]):
+            return True
+    return False
+
+
+def _still_params(env: dict[str, Any], start: dict[Path, Any], params: list[Param], watch: list[Path],
+                  changed: list[Path], evaluate: Any, pick: int, base: list[Any],
+                  rng: np.random.Generator) -> list[Param]:
+    """Values named like parameters, beside the found ones, that the cost depends on but no line changes."""
+    found = {p.path for p in params}
+    roots = {p.path.steps[:-1] for p in params if len(p.path.steps) > 1}
+    names = {p.path.root for p in params}
+    out = []
+    for p in watch:
+        if p in found or p in changed or not (is_float_array(start[p]) or isinstance(start[p], float)):
+            continue
+        sibling = (len(p.steps) > 1 and p.steps[:-1] in roots) or (len(p.steps) == 1 and _sibling_name(p.root, names))
+        if not sibling or not PARAM_NAME.match(_last_name(p)) or re.search(r"grad|delta|^d[A-Z_a-z]", _last_name(p)):
+            continue
+        values, _ = evaluate({p: _perturbed(start[p], rng)}, True)
+        if values[pick] is not None and values[pick] != base[pick]:
+            out.append(Param(p, start[p]))
+    return out
+
+
+def _sibling_name(name: str, names: set[str]) -> bool:
+    stem = re.sub(r"[\d_]+$", "", name).lower()
+    return any(re.sub(r"[\d_]+$", "", n).lower() == stem for n in names) or stem in ("w", "b", "bias", "weights",
+                                                                                      "weight", "biases")
+
+
+def _differences(params: list[Param], theta: dict[Path, Any], cost: Any, frozen: Run, base: float) -> tuple[
+        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Central differences of the frozen cost, with a step chosen per dtype and a rounding bound per entry."""
+    seconds = max(frozen.seconds, 1e-4)
+    total = sum(p.size for p in params)
+    budget = max(1, int(PROBE_SECONDS / (2 * seconds)))
+    per_tensor = None if 2 * total * seconds <= PROBE_SECONDS else max(3, budget // max(1, len(params)))
+    rng = np.random.default_rng(0)
+    gradient, entries, tolerance, kinks = {}, {}, {}, {}
+    for p in params:
+        value = np.array(p.value, dtype=np.float64)
+        flat = value.reshape(-1)
+        idx = np.arange(flat.size) if per_tensor is None or flat.size <= per_tensor else np.sort(
+            rng.choice(flat.size, per_tensor, replace=False))
+        eps = float(np.finfo(p.dtype).eps)
+        g, tol, kink = np.empty(len(idx)), np.empty(len(idx)), np.zeros(len(idx), dtype=bool)
+        for k, i in enumerate(idx):
+            h = eps ** (1 / 3) * max(1.0, abs(flat[i]))
+            up, down = flat.copy(), flat.copy()
+            up[i] += h
+            down[i] -= h
+            hi, lo = cost(_with(theta, p, up, value.shape)), cost(_with(theta, p, down, value.shape))
+            if hi is None or lo is None:
+                raise ConfigError(f"the cost is not finite when `{p.name}` moves by {h:.2g}; the doctor needs a cost "
+                                  "that is finite near the starting parameters")
+            g[k] = (hi - lo) / (2 * h)
+            # rounding of the cost's own dtype, magnified by the division by the step
+            tol[k] = 8 * eps * max(abs(hi), abs(lo), abs(base), 1e-30) / h
+            # a kink (relu) between the two probes: the one-sided slopes disagree
+            kink[k] = abs((hi - base) / h - (base - lo) / h) > 100 * tol[k] + 1e-3 * abs(g[k]) + 1e-12
+        gradient[p.name], entries[p.name], tolerance[p.name], kinks[p.name] = g, idx, tol, kink
+    return gradient, entries, tolerance, kinks
+
+
+def _with(theta: dict[Path, Any], p: Param, flat: np.ndarray, shape: tuple[int, ...]) -> dict[Path, Any]:
+    out = dict(theta)
+    value = flat.reshape(shape)
+    out[p.path] = value.astype(p.dtype) if isinstance(p.value, np.ndarray) else float(value)
+    return out
+
+
+def _rates(params: list[Param], frozen: Run, updates: list[Any], env: dict[str, Any]) -> tuple[
+        dict[str, tuple[float, str]], tuple[float, str] | None]:
+    """Each parameter's learning rate, read off the lines that changed it: a name like ``lr``, a number, or 1."""
+    by_line = {u.line: u for u in updates}
+    rates: dict[str, tuple[float, str]] = {}
+    for p in params:
+        lines = [c.line for c in frozen.of(p.path)]
+        rate: tuple[float, str] = (1.0, "none")
+        for line in lines[-1:] + lines[:-1]:
+            u = by_line.get(line)
+            if u is None:
+                continue
+            named = [(float(env[n]), n) for n in u.names if LR_NAME.search(n) and _positive(env.get(n))]
+            named += _attribute_rates(u.text, env)
+            if named:
+                rate = named[0]
+                break
+            literal = [x for x in u.literals if 0 < x < 1]
+            if literal:
+                rate = (literal[0], "literal")
+                break
+        rates[p.name] = rate
+    names = [(v, n) for n, v in env.items() if isinstance(n, str) and LR_NAME.search(n) and _positive(v)
+             and not n.startswith("_")]
+    used = [r for r in rates.values() if r[1] not in ("none", "literal")]
+    lr = used[0] if used else (names[0][0], names[0][1]) if names else None
+    return rates, lr
+
+
+def _attribute_rates(text: str, env: dict[str, Any]) -> list[tuple[float, str]]:
+    """``self.lr`` or ``self.learning_rate`` on an update line: its value from an object in the namespace."""
+    out = []
+    for match in re.finditer(r"\b(\w+)\.(\w+)\b", text.split("=", 1)[-1]):
+        owner, attr = match.groups()
+        if not LR_NAME.search(attr):
+            continue
+        objects = [env[owner]] if owner in env else [v for v in env.values() if hasattr(v, "__dict__")]
+        for obj in objects:
+            value = getattr(obj, attr, None)
+            if _positive(value):
+                out.append((float(value), f"{owner}.{attr}"))
+                break
+    return out
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and 0 < float(value) < 100
+
+
+def _rows(env: dict[str, Any], params: list[Param]) -> int | None:
+    """The number of samples: the most common leading size of the data arrays (not the parameters)."""
+    ids = {id(p.value) for p in params}
+    sizes = [v.shape[0] for v in env.values() if isinstance(v, np.ndarray) and v.ndim >= 1 and v.size > 1
+             and id(v) not in ids]
+    return max(set(sizes), key=sizes.count) if sizes else None
+
+
+def _summary(study: Study, seconds: float) -> str:
+    names = ", ".join(f"`{p.name}`" for p in study.params)
+    lr = f"learning rate `{study.lr[1]}` = {study.lr[0]:g}" if study.lr else "no learning-rate variable"
+    runs = study.body.runs
+    return (f"read {study.loop.where}: parameters {names}; {lr}; cost `{study.cost_expr}` ({study.cost_origin}) = "
+            f"{study.cost:.6g}. Ran the script up to the loop ({seconds:.2f} s), then {runs} single passes of its body "
+            f"({study.body.seconds:.2f} s), never the whole training")
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+__all__ = ["Param", "Study", "UserCodeError", "diagnose_source"]

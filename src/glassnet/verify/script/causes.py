@@ -1,0 +1,313 @@
+"""What each parameter's step says about the learner's code, in the words an expert would use.
+
+For parameter ``p`` with learning rate ``r`` (the ``lr`` on its update line, or 1 where there is none),
+the *observed gradient* is ``g_obs = -step / r``, the step taken in the frozen pass. The gradient of
+the printed cost ``g`` comes from central differences. A factor ``c`` with ``g_obs = c * g`` shared by
+the parameters is the cost's normalisation (the update descends ``c x`` the printed cost): one note,
+never a fault. A parameter whose ``g_obs`` is not ``c * g`` is a finding, named by its pattern: changed
+inside the row loop, never moved, uphill, one tensor summed where the others average, a hard-coded rate,
+and the patterns of ``diagnose.py`` (zero, transposed, one neuron, per-sample factors).
+
+Next read: ``isolate.py`` (running all this in a subprocess with a time limit).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.errors import UserCodeError
+from glassnet.verify import diagnose as dx
+from glassnet.verify.report import Finding, Report
+from glassnet.verify.script.state import Path
+
+if TYPE_CHECKING:
+    from glassnet.verify.script.analysis import Param, Study
+    from glassnet.verify.script.runner import Run
+
+
+class LoopRaised(Exception):
+    """The loop body raised: the report says where and, for shape errors, what the shapes mean."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+def body_error(run: Run, lines: list[str], filename: str) -> LoopRaised:
+    """The report for a loop body that raised (a transposed gradient is the usual shape error)."""
+    assert run.error is not None  # noqa: S101 - callers pass failed runs only
+    line = run.error_line or 0
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    message = f"your training loop raised {run.error} on line {line} `{text}`"
+    shapes = [tuple(int(x) for x in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d, ]*)\)", str(run.error))]
+    if len(shapes) >= 2 and shapes[0] and shapes[0][::-1] == shapes[1] and shapes[0] != shapes[1]:
+        message += (f": shapes {shapes[0]} and {shapes[1]} are transposes of each other, so a gradient is computed in "
+                    "the other weight layout. For W of shape (n_in, n_out) (Z = X @ W) use dW = X.T @ dZ; for W of "
+                    "shape (n_out, n_in) (Z = W @ X) use dW = dZ @ X.T")
+    elif "broadcast" in str(run.error) or "mismatch" in str(run.error) or "shapes" in str(run.error):
+        message += ": the shapes of a gradient and its parameter (or of a delta and the next layer's weights) disagree"
+    target = re.match(r"\s*([\w.\[\]'\"]+)\s*[-+*/]?=", text)
+    finding = Finding(target.group(1) if target else "loop", "error", message, False,
+                      {"line": line, "source": text, "traceback": run.error.user_traceback}, line=line, source=text)
+    return LoopRaised(Report(f"glassnet doctor {filename}", [finding], columns=("line",)))
+
+
+def _tol(study: Study, p: Param) -> tuple[float, np.ndarray]:
+    rtol = 2e-3 if p.dtype == np.float32 else 1e-5
+    return rtol, study.tolerance[p.name]
+
+
+def _observed(study: Study, p: Param) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``g_obs`` and ``g`` on the checked entries (kinks left out), and the rounding bound of ``g``."""
+    idx = study.entries[p.name]
+    rate = study.lrs[p.name][0]
+    obs = -study.steps[p.name].reshape(-1)[idx] / rate
+    keep = ~study.kinks[p.name]
+    return obs[keep], study.gradient[p.name][keep], study.tolerance[p.name][keep]
+
+
+def _close(obs: np.ndarray, target: np.ndarray, tol: np.ndarray, rtol: float) -> bool:
+    scale = max(float(np.abs(obs).max(initial=0.0)), float(np.abs(target).max(initial=0.0)), 1e-300)
+    return bool(np.all(np.abs(obs - target) <= rtol * scale + tol))
+
+
+def _factor(obs: np.ndarray, g: np.ndarray, tol: np.ndarray, rtol: float, c: float = 1.0) -> float | None:
+    """The ``k`` with ``obs == k * c * g`` within tolerance (``None`` when not proportional)."""
+    gg = float(np.dot(g, g))
+    if gg == 0.0 or float(np.abs(g).max()) <= 10 * float(tol.max(initial=0.0)) + 1e-12:
+        return None
+    k = float(np.dot(obs, g)) / gg / c
+    return k if k != 0.0 and _close(obs, k * c * g, abs(k * c) * tol, rtol) else None
+
+
+NICE = (1.0, 2.0, 0.5)
+
+
+def _niceness(c: float, n: int | None) -> float:
+    options = list(NICE) + ([n, n / 2, 2 * n, 1 / n, 2 / n] if n else [])
+    return min(abs(c - o) / abs(o) for o in options)
+
+
+def shared_factor(study: Study) -> tuple[float, list[str]]:
+    """The normalisation shared by the parameters (1.0 when none is), and which parameters share it."""
+    factors = {}
+    for p in study.params:
+        obs, g, tol = _observed(study, p)
+        k = _factor(obs, g, tol, _tol(study, p)[0])
+        if k is not None and k > 0:
+            factors[p.name] = k
+    groups: list[list[str]] = []
+    for name, k in factors.items():
+        for group in groups:
+            if abs(factors[group[0]] - k) <= 1e-3 * abs(k):
+                group.append(name)
+                break
+        else:
+            groups.append([name])
+    if not groups:
+        return 1.0, []
+    best = max(groups, key=lambda g: (len(g), -_niceness(factors[g[0]], study.n_rows)))
+    return float(np.mean([factors[n] for n in best])), best
+
+
+def normalisation_note(c: float, n: int | None, cost: str) -> str:
+    """One note on the cost the updates descend, relative to the printed one (a choice, not a bug)."""
+    near = lambda x, y: abs(x - y) <= 1e-3 * abs(y)
+    readings = [(1.0, "exactly the cost it prints")]
+    if n:
+        readings += [(float(n), f"the sum over the {n} rows where `{cost}` is the mean"),
+                     (n / 2, f"half the sum over the {n} rows (1/2 sum of squares) where `{cost}` is the mean; "
+                             f"N/2 = {n / 2:g}"),
+                     (2.0 * n, f"the sum over the {n} rows, without the 1/2 of the squares' derivative, where "
+                               f"`{cost}` is the mean"),
+                     (1.0 / n, f"the mean over the {n} rows where `{cost}` is the sum"),
+                     (2.0 / n, f"the mean over the {n} rows where `{cost}` is 1/2 the sum")]
+    readings += [(2.0, f"twice `{cost}`: the derivative 2 (o - t) of a square where the cost halves it, or the gradient "
+                       "has an extra factor 2"),
+                 (0.5, f"half of `{cost}`: the gradient of 1/2 (t - o)**2 (delta = o - t) where the cost is (t - o)**2")]
+    reading = next((text for value, text in readings if near(c, value)), None)
+    if near(c, 1.0):
+        return f"normalisation: your updates descend {reading}"
+    head = f"normalisation: your updates descend {c:.4g} x `{cost}`"
+    head += f": {reading}" if reading else ""
+    return (head + f". This is the cost's scale, not a bug: the learning rate acts like {c:.4g} x lr on the printed "
+            "cost (every parameter is judged against that)")
+
+
+def findings(study: Study) -> Report:
+    """The doctor's report: one finding per parameter, each naming its line, and the notes."""
+    c, sharing = shared_factor(study)
+    report = Report(f"glassnet doctor {study.filename}", columns=("line", "rate", "factor"))
+    if sharing:
+        report.notes.append(normalisation_note(c, study.n_rows, study.cost_expr))
+    for p in study.params:
+        report.findings.append(_judge(study, p, c))
+    _notes(study, report, c)
+    return report
+
+
+def _first_line(study: Study, p: Param, inner: bool | None = None) -> tuple[int | None, str]:
+    changes = [ch for ch in study.frozen.of(p.path) if inner is None or ch.in_row_loop == inner]
+    if not changes:
+        changes = [ch for ch in study.first.of(p.path) if inner is None or ch.in_row_loop == inner]
+    if not changes:
+        line = _static_update(study, p)
+        return (line, study.line_text(line)) if line else (None, "")
+    return changes[0].line, study.line_text(changes[0].line)
+
+
+def _static_update(study: Study, p: Param, inner: bool = False) -> int | None:
+    """The line whose statement updates ``p`` (outside the row loop unless ``inner``), read from the source."""
+    text, last = p.name, str(p.path.steps[-1][1])
+    for u in study.updates:
+        if u.in_inner_loop == inner and (u.target == text or u.target.endswith("." + last)) and u.line:
+            return int(u.line)
+    return None
+
+
+def _finding(p: Param, verdict: str, message: str, ok: bool, line: int | None, study: Study,
+             **details: Any) -> Finding:
+    source = study.line_text(line) if line else None
+    details = {"line": line, "source": source, **details}
+    return Finding(p.name, verdict, message, ok, details, line=line, source=source)
+
+
+def _judge(study: Study, p: Param, c: float) -> Finding:
+    obs, g, tol = _observed(study, p)
+    rtol = _tol(study, p)[0]
+    rate, rate_from = study.lrs[p.name]
+    changes = study.frozen.of(p.path)
+    inner = [ch for ch in changes if ch.in_row_loop]
+    line, text = _first_line(study, p)
+    k = _factor(obs, g, tol, rtol, c)
+    details = {"rate": rate, "factor": k}
+    where = f"line {line} `{text}`" if line else "no line"
+    if not changes and float(np.abs(g).max(initial=0.0)) > float(tol.max(initial=0.0)) * 10:
+        return _still(study, p, line)
+    if float(np.abs(g).max(initial=0.0)) <= 10 * float(tol.max(initial=0.0)) + 1e-300 and not changes:
+        return _finding(p, "ok", f"`{p.name}` has no gradient here and does not move", True, line, study, **details)
+    others_outside = [q for q in study.params if q is not p and study.frozen.of(q.path)
+                      and not any(ch.in_row_loop for ch in study.frozen.of(q.path))]
+    if inner and others_outside and not (k is not None and abs(k - 1) <= 1e-3):
+        return _changed_in_loop(study, p, inner, c, k, details)
+    if k is not None and abs(k - 1) <= 1e-3:
+        lr = study.lr
+        if rate_from == "literal" and lr is not None and abs(rate - lr[0]) > 1e-12 * lr[0]:
+            return _finding(p, "hardcoded_lr", f"`{p.name}` is updated on {where} with the number {rate:g} written "
+                            f"in, not `{lr[1]}` = {lr[0]:g} like the other parameters: a hard-coded learning rate, "
+                            f"so this parameter learns {rate / lr[0]:.3g} x as fast, and changing `{lr[1]}` does not "
+                            f"reach it. Write `{lr[1]}` there", False, line, study, **details)
+        how = "once per row (stochastic gradient descent)" if inner and not others_outside else "by -lr x gradient"
+        return _finding(p, "ok", f"`{p.name}` moves downhill {how}, on {where}", True, line, study, **details)
+    if k is not None and k < 0 and abs(k + 1) <= 1e-3:
+        return _finding(p, "uphill", f"`{p.name}` moves uphill (+lr x gradient) on {where}: the step climbs the cost. "
+                        "Its gradient has the wrong sign (a delta of (target - output) where (output - target) belongs) "
+                        "or the update adds it: use `-=`", False, line, study, **details)
+    n = study.n_rows
+    if k is not None and n and (abs(k - n) <= 1e-3 * n or abs(k - 1 / n) <= 1e-3 / n):
+        what = "summed over the rows where the other gradients average" if k > 1 else \
+            "averaged over the rows where the other gradients sum"
+        return _finding(p, "mean_vs_sum", f"`{p.name}`'s step is {k:.4g} x what the other parameters' steps imply "
+                        f"(N = {n} rows): its gradient is {what} (e.g. a missing or extra `/ {n}`), so it learns "
+                        f"{k:.4g} x as fast. Line {line}: `{text}`", False, line, study, **details)
+    if k is not None:
+        return _finding(p, "scaled", f"`{p.name}` moves along its gradient but {k:.4g} x as far as the others "
+                        f"({where}): " + dx.explain_factor(k, n, shared=False), False, line, study, **details)
+    # not along the gradient at all: the patterns of diagnose.py, on the full tensor when every entry was checked
+    shape = np.shape(p.value)
+    full = len(study.entries[p.name]) == p.size and not study.kinks[p.name].any()
+    if full and len(shape) == 2:
+        a = (-study.steps[p.name] / rate).reshape(shape)
+        nv = study.gradient[p.name].reshape(shape)
+        verdict, ok, message, more = dx.diagnose(p.name, a, nv, c, n)
+        return _finding(p, verdict, message + f". Its update: {where}", ok, line, study, **details, **more)
+    cos = float(np.dot(obs, g) / (np.linalg.norm(obs) * np.linalg.norm(g) + 1e-300))
+    return _finding(p, "wrong", f"`{p.name}`'s step is not along its gradient (cosine {cos:.3f}): check the chain rule "
+                    f"for the gradient used on {where}: the delta it uses and what multiplies it", False, line, study,
+                    cosine=cos, **details)
+
+
+def _changed_in_loop(study: Study, p: Param, inner: list[Any], c: float, k: float | None,
+                     details: dict[str, Any]) -> Finding:
+    """The learner's bug: the parameter itself changed in the row loop, where its gradient was to be summed."""
+    line = inner[0].line
+    text = study.line_text(line)
+    after = _static_update(study, p)
+    accumulator = _accumulator_of(study, p, after)
+    direction = ""
+    if k is not None and k < 0:
+        rate = -k * study.lrs[p.name][0]
+        lr = study.lr
+        direction = (f" Summed over the rows, it moves by +{rate:.3g} x its gradient, where the other parameters move "
+                     "by -lr x theirs: the gradient is *added*, "
+                     + (f"with learning rate {rate:.3g} instead of `{lr[1]}` = {lr[0]:g}, " if lr else "")
+                     + "once per row, so it climbs the cost (gradient ascent).")
+    message = (f"`{p.name}` is changed inside the row loop, on line {line} `{text}`, while its gradient is being "
+               f"accumulated: the parameter itself moves {len(inner)} times, once per row.")
+    message += direction
+    if accumulator is not None:
+        acc_name, acc_value = accumulator
+        zero = acc_value is not None and np.all(np.asarray(acc_value) == 0)
+        fixed = re.sub(rf"^\s*{re.escape(p.name)}\b", acc_name, text)
+        message += (f" Meanwhile `{acc_name}`{' stays 0' if zero else ''}, so line {after} "
+                    f"`{study.line_text(after or 0)}` applies nothing. You meant `{fixed}`.")
+    elif after is None:
+        message += (" Accumulate its gradient in the row loop (`d += ...`) and subtract `lr * d` after the loop, as for "
+                    "the other parameters.")
+    return _finding(p, "changed_in_loop", message, False, line, study, accumulator=accumulator[0] if accumulator else None,
+                    **details)
+
+
+def _accumulator_of(study: Study, p: Param, line: int | None) -> tuple[str, Any] | None:
+    """The gradient the update after the loop subtracts (``bias_11_gradient`` in ``bias_11 -= lr * bias_11_gradient``)."""
+    if line is None:
+        return None
+    for u in study.updates:
+        if u.line == line:
+            for name in u.names:
+                if name != p.path.root and not re.search(r"lr|learning|rate|alpha|eta", name, re.IGNORECASE):
+                    return name, study.body.value(name)
+    return None
+
+
+def _still(study: Study, p: Param, line: int | None) -> Finding:
+    if line is not None:
+        acc = _accumulator_of(study, p, line)
+        extra = f": its gradient `{acc[0]}` stays 0 (nothing is ever added to it)" if acc else ""
+        return _finding(p, "still", f"`{p.name}` never moves although the cost depends on it: its update on line {line} "
+                        f"`{study.line_text(line)}` changes nothing{extra}. Accumulate its gradient in the row loop",
+                        False, line, study)
+    return _finding(p, "still", f"`{p.name}` never moves although the cost depends on it: no line of the loop updates "
+                    "it. Compute its gradient and subtract lr x gradient like the other parameters", False, None, study)
+
+
+def _notes(study: Study, report: Report, c: float) -> None:
+    bad = [f for f in report.findings if f.verdict == "changed_in_loop"]
+    good = [f.param for f in report.findings if f.ok]
+    if bad and good:
+        report.notes.append(f"with the in-loop changes of {', '.join(f'`{f.param}`' for f in bad)} taken out (every "
+                            f"line computed at the same parameters), {', '.join(f'`{n}`' for n in good)} step exactly "
+                            "along the gradient: they are right, and only moved oddly because the others changed "
+                            "under them during the row loop")
+    kinks = sum(int(k.sum()) for k in study.kinks.values())
+    if kinks:
+        report.notes.append(f"{kinks} entries sit at a kink of the cost (a relu at 0), where the slope is not defined; "
+                            "they were left out of the comparison")
+    sampled = [p.name for p in study.params if len(study.entries[p.name]) < p.size]
+    if sampled:
+        report.notes.append(f"checked a sample of entries of {', '.join(sampled)} (the finite differences would take "
+                            "too long for all of them)")
+    if any(p.dtype == np.float32 for p in study.params):
+        worst = max(float(t.max(initial=0.0)) for t in study.tolerance.values())
+        report.notes.append(f"float32: the finite differences use a step of about 5e-3 and their rounding limits the "
+                            f"comparison to about {worst:.1g} per entry; steps within that count as equal")
+    for acc in study.accumulators:
+        report.notes.append(f"`{acc}` exists before the loop and keeps its value from one epoch to the next: if it is a "
+                            "gradient accumulator, set it to zero at the start of every epoch")
+
+
+def path_text(path: Path) -> str:
+    return str(path)

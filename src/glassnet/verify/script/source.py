@@ -1,0 +1,309 @@
+"""Reading the learner's script as text: where the training loop is, which lines are inside its row loop,
+which lines update what, and which expressions the loop prints as its cost.
+
+Nothing here runs the script; ``runner.py`` does. The training loop is the outermost ``for``/``while`` (at
+module level, or in a function or method) whose body updates something: an augmented assignment such as
+``W -= lr * dW``, or ``W = W - ...``, directly or in a function of the same file that the body calls.
+
+Next read: ``state.py`` (the script's variables when it reaches the loop).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+from dataclasses import dataclass, field
+
+from glassnet.errors import ConfigError
+
+COST_NAME = re.compile(r"^(total_?|epoch_?|sum_?|mean_?|avg_?|running_?|train_?)?(cost|loss|error|err|mse|sse|j)"
+                       r"(_?(sum|total|value|epoch|train|avg|mean))?$", re.IGNORECASE)
+EPOCH_NAME = re.compile(r"epoch|iter|step|n_?iter|num|round|it$|^i$|^e$|^_$", re.IGNORECASE)
+
+
+@dataclass
+class Loop:
+    """The training loop found in the script.
+
+    Attributes
+    ----------
+    node : ast.For | ast.While
+        The loop statement (its line numbers are the user's file's).
+    function : ast.FunctionDef | None
+        The function or method that holds it; ``None`` at module level.
+    inner_lines : set of int
+        Lines inside loops nested in the training loop's body (the row or batch loop).
+    body_lines : set of int
+        Every line of the loop's body.
+    """
+
+    node: ast.For | ast.While
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None
+    inner_lines: set[int] = field(default_factory=set)
+    body_lines: set[int] = field(default_factory=set)
+
+    @property
+    def line(self) -> int:
+        return self.node.lineno
+
+    @property
+    def where(self) -> str:
+        if self.function is None:
+            return f"the loop at line {self.line}"
+        return f"the loop at line {self.line} (in {self.function.name}())"
+
+
+def parse(source: str, filename: str) -> ast.Module:
+    """The script's syntax tree; a syntax error becomes a :class:`ConfigError` naming the line."""
+    try:
+        return ast.parse(source, filename)
+    except SyntaxError as exc:
+        raise ConfigError(f"{filename} line {exc.lineno}: {exc.msg}; glassnet doctor reads scripts that Python can run"
+                          ) from None
+
+
+def _lines(nodes: list[ast.stmt]) -> set[int]:
+    out: set[int] = set()
+    for node in nodes:
+        out.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return out
+
+
+def _functions(tree: ast.Module) -> dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every function and method of the file by its name (methods of different classes share a name)."""
+    found: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.setdefault(node.name, []).append(node)
+    return found
+
+
+def _called(nodes: list[ast.stmt]) -> set[str]:
+    names = set()
+    for node in nodes:
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call):
+                f = call.func
+                names.add(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "")
+    return names
+
+
+def _is_update(node: ast.AST) -> bool:
+    """``p -= ...``, ``p += ...``, ``p = p - ...``/``p + ...``: a statement that moves something by a step."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)):
+        return not isinstance(node.target, ast.Name) or not COST_NAME.match(node.target.id)
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp):
+        target = ast.dump(node.targets[0])
+        return isinstance(node.value.op, (ast.Sub, ast.Add)) and ast.dump(node.value.left) == target
+    return False
+
+
+def _updates(nodes: list[ast.stmt], functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]],
+             seen: set[str]) -> int:
+    """How many update statements run in ``nodes``, counting those of the file's functions they call."""
+    count = sum(1 for n in nodes for sub in ast.walk(n) if _is_update(sub))
+    for name in _called(nodes) - seen:
+        seen.add(name)
+        for fn in functions.get(name, []):
+            count += _updates(fn.body, functions, seen)
+    return count
+
+
+def _loops(tree: ast.Module) -> list[tuple[ast.For | ast.While, ast.FunctionDef | ast.AsyncFunctionDef | None]]:
+    """Every outermost loop of the module and of each function, with the function that holds it."""
+    found: list[tuple[ast.For | ast.While, ast.FunctionDef | ast.AsyncFunctionDef | None]] = []
+
+    def visit(nodes: list[ast.stmt], owner: ast.FunctionDef | ast.AsyncFunctionDef | None) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.For, ast.While)):
+                found.append((node, owner))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                visit(node.body, node)
+            elif isinstance(node, ast.ClassDef):
+                visit(node.body, None)
+            elif isinstance(node, (ast.If, ast.With, ast.Try)):
+                for block in ("body", "orelse", "finalbody"):
+                    visit(getattr(node, block, []), owner)
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body, owner)
+
+    visit(tree.body, None)
+    return found
+
+
+def _header_looks_like_epochs(node: ast.For | ast.While) -> bool:
+    if isinstance(node, ast.While):
+        return True
+    names = [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)]
+    iterated = ast.unparse(node.iter)
+    return any(EPOCH_NAME.search(n) for n in names) or "range" in iterated or "epoch" in iterated.lower()
+
+
+def find_loop(tree: ast.Module, line: int | None = None) -> Loop:
+    """The training loop: the one at ``line`` if given, else the best outermost loop that updates something.
+
+    Raises
+    ------
+    ConfigError
+        When no loop updates anything (with the loops seen), or ``line`` is not a loop's first line.
+    """
+    functions = _functions(tree)
+    if line is not None:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.For, ast.While)) and node.lineno == line:
+                return _describe(tree, node)
+        raise ConfigError(f"line {line} is not the first line of a for or while loop; give --loop the line of your "
+                          "training loop's `for epoch in ...:`")
+    scored = []
+    for order, (node, owner) in enumerate(_loops(tree)):
+        updates = _updates(node.body, functions, set())
+        if updates:
+            nested = any(isinstance(n, (ast.For, ast.While)) for b in node.body for n in ast.walk(b))
+            score = updates + 5 * _header_looks_like_epochs(node) + 2 * nested
+            scored.append((score, -order, node))
+    if not scored:
+        raise ConfigError("found no training loop: no for/while loop updates a parameter (a line such as "
+                          "`W -= learning_rate * dW` or `W = W - lr * dW`, in the loop or in a function it calls). "
+                          "Point at it with --loop LINE (the line of `for epoch in ...:`)")
+    return _describe(tree, max(scored, key=lambda s: (s[0], s[1]))[2])
+
+
+def _describe(tree: ast.Module, node: ast.For | ast.While) -> Loop:
+    owner = None
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(n is node for n in ast.walk(fn)):
+            if owner is None or fn.lineno > owner.lineno:  # the innermost function holding it
+                owner = fn
+    inner: set[int] = set()
+    for stmt in node.body:
+        for sub in ast.walk(stmt):
+            if isinstance(sub, (ast.For, ast.While)):
+                inner |= _lines(sub.body)
+    return Loop(node, owner, inner, _lines(node.body))
+
+
+@dataclass
+class UpdateLine:
+    """A statement that writes a parameter: its line, text, and the names and numbers that scale its step."""
+
+    line: int
+    text: str
+    target: str
+    in_inner_loop: bool
+    names: list[str]
+    literals: list[float]
+
+
+def update_lines(tree: ast.Module, lines: list[str], loop: Loop) -> list[UpdateLine]:
+    """Every update-like statement in the loop body and in the file's functions it calls, in file order."""
+    functions = _functions(tree)
+    nodes: list[tuple[ast.AST, bool]] = []
+    seen: set[str] = set()
+
+    def collect(body: list[ast.stmt], inner: bool) -> None:
+        for stmt in body:
+            for sub in ast.walk(stmt):
+                if _is_update(sub) or (isinstance(sub, ast.Assign) and len(sub.targets) == 1):
+                    nodes.append((sub, inner or sub.lineno in loop.inner_lines))
+        for name in _called(body) - seen:
+            seen.add(name)
+            for fn in functions.get(name, []):
+                collect(fn.body, inner)
+
+    collect(loop.node.body, False)
+    out = []
+    for node, inner in nodes:
+        target = node.target if isinstance(node, ast.AugAssign) else node.targets[0]  # type: ignore[attr-defined]
+        value = node.value  # type: ignore[attr-defined]
+        names = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)]
+        literals = [float(n.value) for n in ast.walk(value)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
+        out.append(UpdateLine(node.lineno, lines[node.lineno - 1].strip(), ast.unparse(target), inner, names, literals))
+    return sorted(out, key=lambda u: u.line)
+
+
+@dataclass
+class CostCandidate:
+    """An expression that may hold the script's cost, and why it was picked (``print``, a name, ``append``)."""
+
+    expr: str
+    origin: str
+    rank: int
+
+
+def cost_candidates(loop: Loop) -> list[CostCandidate]:
+    """Expressions the loop prints, names like ``cost``/``loss``, and values it appends to a list, best first."""
+    found: list[CostCandidate] = []
+
+    def add(expr: ast.expr, origin: str, rank: int) -> None:
+        if isinstance(expr, ast.Constant):
+            return
+        text = ast.unparse(expr)
+        if not any(c.expr == text for c in found):
+            found.append(CostCandidate(text, origin, rank))
+
+    for stmt in loop.node.body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                for arg in node.args:
+                    for value in _printed(arg):
+                        add(value, f"printed at line {node.lineno}", 0)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
+                  and node.args):
+                add(node.args[0], f"appended at line {node.lineno}", 2)
+            elif isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for t in targets:
+                    if isinstance(t, (ast.Name, ast.Attribute)):
+                        name = t.id if isinstance(t, ast.Name) else t.attr
+                        if COST_NAME.match(name):
+                            # a total accumulated over the rows beats a per-row value
+                            inner = node.lineno in loop.inner_lines
+                            add(t, f"`{ast.unparse(t)}`, line {node.lineno}",
+                                1 if (isinstance(node, ast.AugAssign) or not inner) else 3)
+    return sorted(found, key=lambda c: c.rank)
+
+
+def _printed(arg: ast.expr) -> list[ast.expr]:
+    """The values a ``print`` argument shows: the fields of an f-string, ``.format``/``%`` arguments, or itself."""
+    if isinstance(arg, ast.JoinedStr):
+        return [v.value for v in arg.values if isinstance(v, ast.FormattedValue)]
+    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format":
+        return list(arg.args)
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod) and isinstance(arg.left, ast.Constant):
+        return list(arg.right.elts) if isinstance(arg.right, ast.Tuple) else [arg.right]
+    if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id in ("str", "round", "float"):
+        return list(arg.args[:1])
+    return [arg]
+
+
+def body_module(loop: Loop, filename: str) -> tuple[object, bool]:
+    """The loop's body compiled on its own, as one pass of a one-item loop (so ``break``/``continue`` work).
+
+    A ``for`` loop's target is bound from ``__gn_item__``; a ``return`` inside a function's loop raises
+    ``__GnReturn__`` (both names are put in the namespace by the runner). Returns the code and whether the
+    body contains a ``return``.
+    """
+    node = loop.node
+    target = node.target if isinstance(node, ast.For) else ast.Name("__gn_once__", ast.Store())
+    body = [_ReturnToRaise().visit(stmt) for stmt in copy.deepcopy(node.body)]
+    once = ast.For(target=copy.deepcopy(target), iter=ast.Tuple([ast.Name("__gn_item__", ast.Load())], ast.Load()),
+                   body=body, orelse=[], type_comment=None)
+    ast.copy_location(once, node)
+    module = ast.Module(body=[once], type_ignores=[])
+    ast.fix_missing_locations(module)
+    has_return = any(isinstance(n, ast.Return) for s in node.body for n in ast.walk(s))
+    return compile(module, filename, "exec"), has_return
+
+
+class _ReturnToRaise(ast.NodeTransformer):
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return node  # a nested function's own return stays
+
+    def visit_Lambda(self, node: ast.Lambda) -> ast.Lambda:
+        return node
+
+    def visit_Return(self, node: ast.Return) -> ast.stmt:
+        raise_ = ast.Raise(exc=ast.Name("__GnReturn__", ast.Load()), cause=None)
+        return ast.copy_location(raise_, node)

@@ -1,0 +1,175 @@
+"""The script's variables when it reaches its training loop, and how to put them back exactly.
+
+A variable is reached by a :class:`Path`: a name, then attributes and list or dict entries
+(``W1``, ``self.b1``, ``net.layers[0].W``, ``params['W2']``), spelled as the script spells it.
+:func:`candidates` lists every path to a float array or number: the parameters are among them.
+:class:`Snapshot` keeps deep copies of the namespace (and of NumPy's and ``random``'s global random
+state) so every run of the loop body starts from the same point.
+
+Next read: ``runner.py`` (running the loop body once, watched).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MAX_DEPTH = 4          # self.layers[0].W is three steps below its name
+MAX_ITEMS = 64         # lists longer than this are data, not a list of layers
+
+
+@dataclass(frozen=True)
+class Path:
+    """Where a value lives: ``steps[0]`` is a name, then ``("attr", name)`` or ``("item", key)`` steps."""
+
+    steps: tuple[tuple[str, Any], ...]
+
+    def __str__(self) -> str:
+        text = str(self.steps[0][1])
+        for kind, key in self.steps[1:]:
+            text += f".{key}" if kind == "attr" else f"[{key!r}]"
+        return text
+
+    @property
+    def root(self) -> str:
+        return str(self.steps[0][1])
+
+    def get(self, env: dict[str, Any]) -> Any:
+        value = env[self.steps[0][1]]
+        for kind, key in self.steps[1:]:
+            value = getattr(value, key) if kind == "attr" else value[key]
+        return value
+
+    def set(self, env: dict[str, Any], new: Any) -> None:
+        """Rebind the path to ``new`` (a tuple entry cannot be rebound: its array is written in place)."""
+        if len(self.steps) == 1:
+            env[self.steps[0][1]] = new
+            return
+        owner = Path(self.steps[:-1]).get(env)
+        kind, key = self.steps[-1]
+        if kind == "attr":
+            setattr(owner, key, new)
+        elif isinstance(owner, tuple):
+            np.copyto(owner[key], new)
+        else:
+            owner[key] = new
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (float, np.floating)) or (isinstance(value, (int, np.integer)) and not isinstance(value, bool))
+
+
+def is_float_array(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size > 0
+
+
+def _skip(name: str, value: Any) -> bool:
+    return (name.startswith("__") or isinstance(value, (types.ModuleType, type, types.FunctionType,
+                                                        types.BuiltinFunctionType, types.MethodType)))
+
+
+def candidates(env: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
+    """Every path below the namespace that holds a float array or a number, with its value."""
+    seen: set[int] = set()
+
+    def walk(value: Any, steps: tuple[tuple[str, Any], ...], depth: int) -> Iterator[tuple[Path, Any]]:
+        if is_float_array(value) or is_number(value):
+            yield Path(steps), value
+            return
+        if depth >= MAX_DEPTH or id(value) in seen:
+            return
+        if isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_ITEMS:
+            seen.add(id(value))
+            for i, item in enumerate(value):
+                yield from walk(item, (*steps, ("item", i)), depth + 1)
+        elif isinstance(value, dict) and 0 < len(value) <= MAX_ITEMS:
+            seen.add(id(value))
+            for key, item in value.items():
+                if isinstance(key, (str, int)):
+                    yield from walk(item, (*steps, ("item", key)), depth + 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (np.ndarray, np.random.Generator,
+                                                                    np.random.RandomState)):
+            seen.add(id(value))
+            for key, item in list(vars(value).items()):
+                if not key.startswith("__") and not callable(item):
+                    yield from walk(item, (*steps, ("attr", key)), depth + 1)
+
+    for name, value in list(env.items()):
+        if not _skip(name, value) and name != "__builtins__":
+            yield from walk(value, (("name", name),), 0)
+
+
+def parse_path(text: str, env: dict[str, Any]) -> Path:
+    """``"self.W1"``, ``"weights[0]"`` or ``"p['b']"`` as a :class:`Path` (for ``--params``)."""
+    import ast
+
+    from glassnet.errors import ConfigError
+
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        raise ConfigError(f"--params entry {text!r} is not a Python name or expression like W1, self.W1 or "
+                          "weights[0]") from None
+    steps: list[tuple[str, Any]] = []
+    while not isinstance(node, ast.Name):
+        if isinstance(node, ast.Attribute):
+            steps.append(("attr", node.attr))
+            node = node.value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            steps.append(("item", node.slice.value))
+            node = node.value
+        else:
+            raise ConfigError(f"--params entry {text!r}: give names, attributes or constant indices, "
+                              "e.g. W1, self.W1, weights[0], params['W1']")
+    path = Path((("name", node.id), *reversed(steps)))
+    try:
+        value = path.get(env)
+    except (KeyError, AttributeError, IndexError, TypeError):
+        raise ConfigError(f"--params entry {text!r} does not exist when the script reaches its training loop; "
+                          f"the names there are: {', '.join(sorted(k for k in env if not k.startswith('_'))[:30])}"
+                          ) from None
+    if not (is_float_array(value) or is_number(value)):
+        raise ConfigError(f"--params entry {text!r} holds {type(value).__name__}, not an array of floats or a number")
+    return path
+
+
+class Snapshot:
+    """Deep copies of a namespace's values (aliasing kept) and of the global random states.
+
+    Modules, functions and classes are kept as they are; a value that cannot be copied (an open file)
+    is kept by reference and named in :attr:`shared`.
+    """
+
+    def __init__(self, env: dict[str, Any]) -> None:
+        self.values: dict[str, Any] = {}
+        self.shared: list[str] = []
+        memo: dict[int, Any] = {}
+        for name, value in env.items():
+            if _skip(name, value) or name == "__builtins__":
+                continue
+            try:
+                self.values[name] = copy.deepcopy(value, memo)
+            except Exception:  # noqa: BLE001 - anything that cannot be copied is shared, and said so
+                self.shared.append(name)
+        self.np_state = np.random.get_state()
+        self.py_state = random.getstate()
+
+    def restore(self, env: dict[str, Any]) -> None:
+        """Put every copied value back into ``env`` (fresh copies each time) and reset the random states."""
+        env.update(copy.deepcopy(self.values))
+        np.random.set_state(self.np_state)
+        random.setstate(self.py_state)
+
+
+def copy_value(value: Any) -> Any:
+    return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def as_array(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
