@@ -263,8 +263,12 @@ class Body:
                     sys.settrace(None)
         except GnReturn:
             pass
-        except (KeyboardInterrupt, SystemExit):
+        except KeyboardInterrupt:
             raise
+        except SystemExit as exc:
+            result.error = UserCodeError(f"the loop body called sys.exit({exc.code!r})", user_traceback(exc))
+            lines = [f.lineno for f in _frames(exc.__traceback__) if f.filename == self.filename]
+            result.error_line = lines[-1] if lines else None
         except Exception as exc:  # noqa: BLE001 - the user's loop body raised: reported with its line
             tb = exc.__traceback__
             lines = [f.lineno for f in _frames(tb) if f.filename == self.filename]

@@ -1,0 +1,651 @@
+"""The dense network a learner's NumPy script computes, and the gradient each classic backprop bug gives it.
+
+A doctor that reads a training script as written gets the script's parameters (its own names: ``W1``,
+``self.b1``, ``weights[0]``), a callable ``cost(theta)`` that reruns the script's printed cost, the data
+arrays of the script and the step each update line took. This module answers two questions:
+
+* :func:`infer_stack`: which stack ``X -> dense -> f -> ... -> dense -> f_out -> loss`` is it? Every
+  structure the shapes allow (weight order, layout, a bias per layer or none, X and y, activations, loss)
+  is scored against ``cost`` at the parameters and at three perturbed copies shared by all candidates:
+  at most four calls of ``cost``, however many candidates there are.
+* :func:`hypotheses` and :func:`match`: which bug gives the observed gradient? A hypothesis is the whole
+  set of gradients a learner's code with that bug computes; ``match`` keeps those proportional to it.
+
+Conventions. Inside, everything is in row layout, one sample per row: ``A0 = X`` of shape ``(N, n0)``,
+``Z_l = A_{l-1} @ W_l + b_l`` with ``W_l`` of shape ``(n_{l-1}, n_l)``, ``A_l = f_l(Z_l)``, and the cost is
+``scale * sum of per-entry losses``. A script in column layout (``Z = W @ A + b``, ``W`` of shape
+``(n_out, n_in)``, ``A`` of shape ``(features, samples)``) computes the transpose of all that; :class:`Stack`
+converts at the edges (``weight``, ``own``, ``to_script``), so each formula is written once, in row layout.
+
+Next read: ``intermediates.py`` (checking a learner's dZ, dA, dW, db tensor by tensor).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.activations import get_activation
+from glassnet.errors import ConfigError, ShapeError
+
+Array = NDArray[Any]
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")  # tried for the hidden layers (all the same), preferred first
+OUTPUT = ("sigmoid", "softmax", "linear", "tanh", "relu", "leaky_relu")
+LOSSES = {"squared_error": "squared error", "binary_cross_entropy": "binary cross-entropy",
+          "categorical_cross_entropy": "categorical cross-entropy"}
+ALIASES = {"mse": "squared_error", "se": "squared_error", "bce": "binary_cross_entropy",
+           "cce": "categorical_cross_entropy", "cross_entropy": "categorical_cross_entropy"}
+PERTURBATIONS = 3
+
+
+def activate(name: str, Z: Array) -> Array:
+    """``A = f(Z)``, softmax over each row's units."""
+    return get_activation(name).forward(Z)
+
+
+def slope(name: str, Z: Array, A: Array) -> Array:
+    """``f'(Z)`` entry by entry (not for softmax, whose derivative is a Jacobian)."""
+    return get_activation(name).backward(Z, A, np.ones_like(Z))
+
+
+def learner_derivative(name: str, x: Array) -> Array:
+    """The derivative as learners write it, from the activation's output: sigmoid ``x (1 - x)``, tanh ``1 - x**2``,
+    relu ``x > 0``, leaky relu ``1 or 0.01``, linear ``1`` (softmax: its diagonal ``x (1 - x)``). Right when ``x = f(z)``."""
+    if name in ("sigmoid", "softmax"):
+        return x * (1 - x)
+    if name == "tanh":
+        return 1 - x * x
+    if name in ("relu", "leaky_relu"):
+        return np.where(x > 0, 1.0, 0.0 if name == "relu" else 0.01).astype(x.dtype)
+    return np.ones_like(x)
+
+
+def entry_loss(loss: str, A: Array, Y: Array) -> Array:
+    """Per-entry loss: squared error ``(a - y)**2``, BCE ``-(y log a + (1 - y) log(1 - a))``, CE ``-y log a``."""
+    with np.errstate(all="ignore"):
+        if loss == "squared_error":
+            return (A - Y) ** 2
+        if loss == "binary_cross_entropy":
+            return -(Y * np.log(A) + (1 - Y) * np.log(1 - A))
+        return -Y * np.log(A)
+
+
+def loss_slope(loss: str, A: Array, Y: Array) -> Array:
+    """``d entry_loss / dA``: ``2 (a - y)``, ``(a - y) / (a (1 - a))``, ``-y / a``."""
+    with np.errstate(all="ignore"):
+        if loss == "squared_error":
+            return 2 * (A - Y)
+        if loss == "binary_cross_entropy":
+            return (A - Y) / (A * (1 - A))
+        return -Y / A
+
+
+def fused(activation: str, loss: str) -> bool:
+    """Whether the output activation's derivative cancels in ``dLoss/dZ`` (see :func:`output_delta`)."""
+    return (activation, loss) in {("sigmoid", "binary_cross_entropy"), ("softmax", "categorical_cross_entropy"),
+                                  ("sigmoid", "categorical_cross_entropy")}
+
+
+def output_delta(activation: str, loss: str, Z: Array, A: Array, Y: Array) -> Array:
+    """``d sum_loss / dZ_L``. Fused: sigmoid + BCE ``a - y``; softmax + CE ``a * sum_k y_k - y`` (``a - y`` for one-hot
+    rows); sigmoid + CE ``-y (1 - a)``. Otherwise ``dA * f'(Z)`` (softmax: its Jacobian ``a * (dA - sum_k dA_k a_k)``)."""
+    if (activation, loss) == ("sigmoid", "binary_cross_entropy"):
+        return A - Y
+    if (activation, loss) == ("softmax", "categorical_cross_entropy"):
+        return A * Y.sum(axis=1, keepdims=True) - Y
+    if (activation, loss) == ("sigmoid", "categorical_cross_entropy"):
+        return -Y * (1 - A)
+    dA = loss_slope(loss, A, Y)
+    return get_activation(activation).backward(Z, A, dA) if activation == "softmax" else dA * slope(activation, Z, A)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One dense layer as the script writes it: ``layout`` "row" is ``Z = A @ W + b``, "column" is ``Z = W @ A + b``."""
+
+    weight: str
+    bias: str | None
+    layout: str
+    activation: str
+    n_in: int
+    n_out: int
+
+
+@dataclass
+class Tweak:
+    """What a buggy backprop does differently from :meth:`Stack.backprop`; all fields empty is the right backprop.
+
+    ``out(Z_L, A_L, Y, dA_L)`` replaces ``dZ_L``; ``slope[l](Z_l, A_l)`` replaces ``f_l'(Z_l)``; ``through[l](dZ_{l+1},
+    W_{l+1})`` replaces ``dA_l = dZ_{l+1} @ W_{l+1}.T``; ``inputs[l](Z_{l-1}, A_{l-1})`` replaces ``A_{l-1}`` in ``dW_l``;
+    ``bias_all`` sums ``db_l`` over every axis; ``transpose`` transposes ``dW_l``. All arrays in row layout.
+    """
+
+    out: Callable[[Array, Array, Array, Array], Array] | None = None
+    slope: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    through: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    inputs: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    bias_all: set[int] = field(default_factory=set)
+    transpose: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Stack:
+    """A dense feed-forward network read off a script: its layers, loss, cost scale and data.
+
+    ``X`` has shape ``(N, n_in)`` and ``Y`` shape ``(N, k)`` whatever the script's layout (labels one-hot);
+    ``shapes`` holds every parameter's own shape; ``vector_output`` is true when the last weight is a vector
+    ``w`` (``X @ w`` has shape ``(N,)``). ``cost_calls`` and ``ties`` say how inference went.
+    """
+
+    layers: list[Layer]
+    loss: str
+    scale: float
+    X_name: str
+    y_name: str
+    X: Array
+    Y: Array
+    shapes: dict[str, tuple[int, ...]]
+    vector_output: bool = False
+    cost_calls: int = 0
+    ties: list[str] = field(default_factory=list)
+
+    @property
+    def layout(self) -> str:
+        return self.layers[0].layout
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    def weight(self, theta: dict[str, Any], l: int, dtype: Any = np.float64) -> Array:
+        """``W_l`` (1-based ``l``) in row layout, shape ``(n_in, n_out)``."""
+        W = np.asarray(theta[self.layers[l - 1].weight], dtype=dtype)
+        return W.reshape(-1, 1) if W.ndim == 1 else W.T if self.layout == "column" else W
+
+    def bias(self, theta: dict[str, Any], l: int, dtype: Any = np.float64) -> Array:
+        layer = self.layers[l - 1]
+        return np.zeros(layer.n_out, dtype) if layer.bias is None else np.asarray(theta[layer.bias], dtype).reshape(-1)
+
+    def own(self, name: str, g: Array) -> Array:
+        """Row-layout gradient ``g`` of parameter ``name`` in the parameter's own shape."""
+        is_weight = any(layer.weight == name for layer in self.layers)
+        if is_weight and self.layout == "column" and len(self.shapes[name]) == 2:
+            g = g.T
+        return g.reshape(self.shapes[name])
+
+    def forward(self, theta: dict[str, Any], X: Array | None = None, dtype: Any = np.float64) -> tuple[list, list]:
+        """Row-layout ``Zs, As`` with ``As[0] = Zs[0] = X`` and ``Zs[l], As[l]`` of shape ``(N, n_l)``."""
+        A = (self.X if X is None else X).astype(dtype)
+        Zs, As = [A], [A]
+        with np.errstate(all="ignore"):
+            for l, layer in enumerate(self.layers, 1):
+                Z = A @ self.weight(theta, l, dtype) + self.bias(theta, l, dtype)
+                A = activate(layer.activation, Z)
+                Zs.append(Z)
+                As.append(A)
+        return Zs, As
+
+    def cost(self, theta: dict[str, Any]) -> float:
+        """``scale * sum of per-entry losses`` over all samples and outputs."""
+        return float(self.scale) * float(entry_loss(self.loss, self.forward(theta)[1][-1], self.Y).sum())
+
+    def backprop(self, theta: dict[str, Any], tweak: Tweak | None = None, rows: Any = None,
+                 dtype: Any = np.float64) -> tuple[dict[str, Array], dict[str, Array]]:
+        """Gradients (own shapes) and row-layout ``dA{l}, dZ{l}, dW{l}, db{l}`` of ``scale * sum loss`` over ``rows``.
+
+        ``dZ_L = scale * output_delta``; then per layer ``dW_l = A_{l-1}.T @ dZ_l``, ``db_l = dZ_l.sum(axis=0)``,
+        ``dA_{l-1} = dZ_l @ W_l.T``, ``dZ_{l-1} = dA_{l-1} * f'(Z_{l-1})``; a :class:`Tweak` swaps one of these.
+        """
+        t, s, L = tweak or Tweak(), float(self.scale), len(self.layers)
+        X, Y = (self.X, self.Y) if rows is None else (self.X[rows], self.Y[rows])
+        Zs, As = self.forward(theta, X, dtype)
+        Y, out = Y.astype(dtype), self.layers[-1].activation
+        grads: dict[str, Array] = {}
+        inter: dict[str, Array] = {}
+        with np.errstate(all="ignore"):
+            dA = s * loss_slope(self.loss, As[L], Y)
+            if t.out is not None:
+                dZ = t.out(Zs[L], As[L], Y, dA)
+            elif L in t.slope:
+                dZ = dA * t.slope[L](Zs[L], As[L])
+            else:
+                dZ = s * output_delta(out, self.loss, Zs[L], As[L], Y)
+            for l in range(L, 0, -1):
+                layer = self.layers[l - 1]
+                A_in = t.inputs[l](Zs[l - 1], As[l - 1]) if l in t.inputs else As[l - 1]
+                dW = A_in.T @ dZ
+                db = np.full(layer.n_out, dZ.sum(), dtype) if l in t.bias_all else dZ.sum(axis=0)
+                dW = dW.T if l in t.transpose else dW
+                inter.update({f"dA{l}": dA, f"dZ{l}": dZ, f"dW{l}": dW, f"db{l}": db})
+                grads[layer.weight] = self.own(layer.weight, dW)
+                if layer.bias is not None:
+                    grads[layer.bias] = self.own(layer.bias, db)
+                if l > 1:
+                    W, below, Z, A = self.weight(theta, l, dtype), self.layers[l - 2].activation, Zs[l - 1], As[l - 1]
+                    dA = t.through[l - 1](dZ, W) if l - 1 in t.through else dZ @ W.T
+                    dZ = dA * (t.slope[l - 1](Z, A) if l - 1 in t.slope else slope(below, Z, A))
+        return grads, inter
+
+    def gradients(self, theta: dict[str, Any]) -> dict[str, Array]:
+        """The exact gradient of :meth:`cost` in each parameter's own shape."""
+        return self.backprop(theta)[0]
+
+    def row_gradients(self, theta: dict[str, Any], i: int) -> dict[str, Array]:
+        """The gradient of sample ``i``'s term alone (times ``scale``)."""
+        return self.backprop(theta, rows=[i])[0]
+
+    def to_script(self, key: str, g: Array) -> Array:
+        """Row-layout tensor ``key`` (``Z2``, ``dA1``, ``dW1``, ``db2``, ``A0``) as the script holds it."""
+        kind, l = re.fullmatch(r"(d?[ZAWb])(\d+)", key).groups()  # type: ignore[union-attr]
+        layer = self.layers[int(l) - 1] if int(l) else None
+        if kind == "dW" and layer is not None:
+            return self.own(layer.weight, g)
+        if kind == "db" and layer is not None:
+            return self.own(layer.bias, g) if layer.bias else g
+        if self.vector_output and int(l) == len(self.layers):
+            return g.reshape(-1)
+        return g.T if self.layout == "column" else g
+
+    def from_script(self, key: str, g: Array) -> Array:
+        """The inverse of :meth:`to_script`: the script's tensor ``key`` in row layout."""
+        kind, l = re.fullmatch(r"(d?[ZAWb])(\d+)", key).groups()  # type: ignore[union-attr]
+        layer = self.layers[int(l) - 1] if int(l) else None
+        if kind == "dW" and layer is not None:
+            return g.reshape(-1, 1) if g.ndim == 1 else g.T if self.layout == "column" else g
+        if kind == "db":
+            return g.reshape(-1)
+        if self.vector_output and int(l) == len(self.layers):
+            return g.reshape(-1, 1)
+        return g.T if self.layout == "column" else g
+
+    def intermediates(self, theta: dict[str, Any], dtype: Any = np.float64) -> dict[str, Array]:
+        """``A0 = X`` and per layer ``Z{l}, A{l}, dZ{l}, dA{l}, dW{l}, db{l}`` (1-based), in the script's layout."""
+        Zs, As = self.forward(theta, dtype=dtype)
+        _, inter = self.backprop(theta, dtype=dtype)
+        found = {"A0": As[0]} | {f"{k}{l}": v[l] for l in range(1, len(self.layers) + 1) for k, v in (("Z", Zs), ("A", As))}
+        found |= {k: v for k, v in inter.items() if k[:2] != "db" or self.layers[int(k[2:]) - 1].bias}
+        return {k: self.to_script(k, v) for k, v in found.items()}
+
+    def describe(self) -> str:
+        """One line: ``2 -> 3 sigmoid -> 1 sigmoid, squared error, cost = 1/4 x sum over rows (the mean)``."""
+        chain = " -> ".join([str(self.layers[0].n_in)] + [f"{x.n_out} {x.activation}" for x in self.layers])
+        N, k = self.n_samples, self.layers[-1].n_out
+        frac = Fraction(self.scale).limit_denominator(100000)
+        number = str(frac) if abs(float(frac) - self.scale) <= 1e-12 * self.scale else f"{self.scale:.6g}"
+        readings = {1.0: "the sum", 0.5: "half the sum", 1 / N: "the mean" if k == 1 else f"the mean over the {N} rows",
+                    1 / (2 * N): "half the mean" if k == 1 else f"half the mean over the {N} rows"}
+        if k > 1:
+            readings |= {1 / (N * k): f"the mean over all {N} x {k} entries", 1 / (2 * N * k): "half the mean over all entries"}
+        reading = next((text for v, text in readings.items() if abs(v - self.scale) <= 1e-12 * v), None)
+        over = "rows" if k == 1 else "rows and outputs"
+        layout = "" if self.layout == "row" else "; column layout (Z = W @ A + b)"
+        return (f"{chain}, {LOSSES[self.loss]}, cost = {number} x sum over {over}" + (f" ({reading})" if reading else "")
+                + layout)
+
+
+def _natural(name: str) -> list[Any]:
+    """Sort key that puts ``W2`` before ``W10`` and ``weights[0]`` before ``weights[1]``."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", name)]
+
+
+def _chains(params: dict[str, Array], d: int, layout: str, used: tuple[str, ...] = ()) -> Iterator[list[tuple[str, int, int]]]:
+    """Every ordering of weights that chains from ``d`` inputs, as ``(name, n_in, n_out)``; a vector ``w`` ends a chain."""
+    for name in sorted(params, key=_natural):
+        p = params[name]
+        if name in used or p.ndim not in (1, 2) or (p.ndim == 1 and p.size != d):
+            continue
+        n_in, n_out = (d, 1) if p.ndim == 1 else p.shape if layout == "row" else p.shape[::-1]
+        if n_in != d:
+            continue
+        yield [(name, n_in, n_out)]
+        if p.ndim == 2:
+            for rest in _chains(params, n_out, layout, (*used, name)):
+                yield [(name, n_in, n_out), *rest]
+
+
+def _fits_bias(p: Array, n: int) -> bool:
+    return p.size == n and p.ndim <= 2 and sum(s > 1 for s in p.shape) <= 1
+
+
+def _biases(rest: list[str], params: dict[str, Array], widths: list[int]) -> Iterator[list[str | None]]:
+    """Every way to give each leftover parameter to a different layer of its width."""
+    slots: list[str | None] = [None] * len(widths)
+
+    def assign(i: int) -> Iterator[list[str | None]]:
+        if i == len(rest):
+            yield list(slots)
+            return
+        for l, n in enumerate(widths):
+            if slots[l] is None and _fits_bias(params[rest[i]], n):
+                slots[l] = rest[i]
+                yield from assign(i + 1)
+                slots[l] = None
+
+    yield from assign(0)
+
+
+def _targets(data: dict[str, Array], x_name: str, N: int, k: int) -> Iterator[tuple[str, Array]]:
+    """Arrays that can be the targets of N samples and k outputs, as ``(name, Y of shape (N, k))``."""
+    for name in sorted(data, key=_natural):
+        y = data[name]
+        if name == x_name:
+            continue
+        if y.ndim == 1 and y.size == N and k == 1:
+            yield name, y[:, None]
+        elif y.ndim == 1 and y.size == N and np.all(y == np.round(y)) and y.min() >= 0 and y.max() < k:
+            yield name, np.eye(k)[y.astype(int)]  # class labels
+        for shape, Y in (((N, k), y), ((k, N), y.T)):
+            if y.shape == shape and not (shape == (k, N) and N == k and np.array_equal(y, y.T)):
+                yield name, Y
+
+
+def _losses(out: str, Y: Array) -> Iterator[str]:
+    yield "squared_error"
+    if Y.min() >= 0 and Y.max() <= 1 and out in ("sigmoid", "softmax"):
+        yield from (["binary_cross_entropy"] if out == "sigmoid" else []) + ["categorical_cross_entropy"]
+
+
+def candidates(params: dict[str, Array], data: dict[str, Any], activations: list[str] | None = None,
+               losses: tuple[str, ...] | None = None) -> Iterator[Stack]:
+    """Every stack (with ``scale = 1``) the shapes of ``params`` and ``data`` allow, the likeliest first.
+
+    ``activations`` (one per layer) and ``losses`` restrict the search; by default the hidden layers share one of
+    :data:`HIDDEN` and the output takes one of :data:`OUTPUT`.
+    """
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in data.items()
+              if np.asarray(v).dtype.kind in "fiub" and np.all(np.isfinite(np.asarray(v, dtype=np.float64)))}
+    shapes = {k: tuple(np.shape(v)) for k, v in params.items()}
+    for layout in ("row", "column"):
+        for x_name, X in sorted(arrays.items(), key=lambda kv: _natural(kv[0])):
+            if X.ndim != 2:
+                continue
+            Xr = X if layout == "row" else X.T
+            for chain in _chains(params, Xr.shape[1], layout):
+                rest = [n for n in sorted(params, key=_natural) if n not in {c[0] for c in chain}]
+                for biases in _biases(rest, params, [c[2] for c in chain]):
+                    for y_name, Y in _targets(arrays, x_name, Xr.shape[0], chain[-1][2]):
+                        for acts in _activations(len(chain), chain[-1][2], activations):
+                            for loss in losses or tuple(_losses(acts[-1], Y)):
+                                layers = [Layer(w, b, layout, f, i, o) for (w, i, o), b, f in zip(chain, biases, acts)]
+                                yield Stack(layers, loss, 1.0, x_name, y_name, Xr, Y, shapes, params[chain[-1][0]].ndim == 1)
+
+
+def _activations(L: int, k: int, given: list[str] | None) -> Iterator[list[str]]:
+    if given is not None:
+        if len(given) == L:
+            yield list(given)
+        return
+    for hidden in HIDDEN if L > 1 else ("linear",):
+        for out in OUTPUT:
+            if out != "softmax" or k > 1:
+                yield [hidden] * (L - 1) + [out]
+
+
+def _nice(scale: float, stack: Stack, tol: float) -> float:
+    """``scale`` snapped to 1, 1/2, 1/N, 1/(2N), 1/(Nk), ... when it is one of them to ``tol``."""
+    N, k = stack.n_samples, stack.layers[-1].n_out
+    for v in (1.0, 0.5, 1 / N, 1 / (2 * N), 1 / (N * k), 1 / (2 * N * k), 1 / k, 1 / (2 * k), 2 / N, 2 / (N * k)):
+        if abs(scale - v) <= tol * v:
+            return v
+    return scale
+
+
+def _perturb(theta: dict[str, Array], rng: np.random.Generator) -> dict[str, Array]:
+    """A copy of ``theta`` moved by about 20% of each tensor's size (plus 0.02), in the tensor's own dtype."""
+    moved = {}
+    for name, p in theta.items():
+        spread = 0.2 * float(np.sqrt(np.mean(p.astype(np.float64) ** 2))) + 0.02
+        moved[name] = (p + spread * rng.standard_normal(p.shape)).astype(p.dtype)
+    return moved
+
+
+def infer_stack(params: dict[str, Any], data: dict[str, Any], cost: Callable[[dict[str, Any]], float],
+                rng_seed: int = 0) -> Stack | None:
+    """The dense stack whose ``scale * sum loss`` reproduces ``cost``, or None when no candidate does.
+
+    Parameters
+    ----------
+    params : dict of name -> float array
+        The script's parameters in the script's own shapes. Never modified (``cost`` gets copies).
+    data : dict of name -> array
+        Arrays of the script's namespace; X is one of shape ``(N, n_in)`` (row) or ``(n_in, N)`` (column), y one of
+        ``(N,)``, ``(N, 1)``, ``(N, k)``, ``(1, N)``, ``(k, N)`` or class labels ``(N,)``.
+    cost : callable
+        ``cost(theta) -> float``, the script's own cost at parameter values ``theta``.
+    rng_seed : int
+        Seed of the three perturbed parameter sets.
+
+    Returns
+    -------
+    Stack or None
+        The first candidate (in order of preference) that matches at ``params`` and at three perturbations of it with
+        one ``scale``, to 1e-7 relative (1e-3 when any parameter or X is float32). ``cost`` is called at most 4 times.
+    """
+    theta = {k: np.asarray(v) for k, v in params.items()}
+    bad = [k for k, v in theta.items() if v.dtype.kind != "f"]
+    if bad:
+        raise ShapeError(f"parameters {bad} are not float arrays (dtype {theta[bad[0]].dtype}); pass the script's floats")
+    low = any(v.dtype.itemsize < 8 for v in theta.values()) or any(
+        np.asarray(v).dtype.kind == "f" and np.asarray(v).dtype.itemsize < 8 for v in data.values())
+    tol = 1e-3 if low else 1e-7
+    stacks = list(candidates(theta, data))
+    calls = 0
+
+    def run(point: dict[str, Array]) -> float:
+        nonlocal calls
+        calls += 1
+        return float(cost({k: v.copy() for k, v in point.items()}))
+
+    if not stacks:
+        return None
+    c0 = run(theta)
+    alive = []
+    for stack in stacks:
+        m = stack.cost(theta)
+        if np.isfinite(c0) and c0 > 0 and np.isfinite(m) and m > 0:
+            alive.append((stack, _nice(c0 / m, stack, tol)))
+    rng = np.random.default_rng(rng_seed)
+    for _ in range(PERTURBATIONS):
+        if not alive:
+            break
+        point = _perturb(theta, rng)
+        c = run(point)
+        alive = [(s, r) for s, r in alive if abs(r * s.cost(point) - c) <= tol * abs(c)]
+    if not alive:
+        return None
+    best = alive[0][0]
+    best.scale, best.cost_calls = alive[0][1], calls
+    for other, r in alive[1:4]:
+        other.scale = r
+        best.ties.append(other.describe())
+    return best
+
+
+@dataclass
+class Hypothesis:
+    """One bug, and the gradient of every parameter that code with the bug computes (right ones where it does not reach).
+
+    ``bug`` is the id (see :func:`hypotheses`), ``where`` the layer, ``cause`` what an expert would say, ``layer`` the
+    1-based layer (None for a bug of every layer), ``variant`` which form of the bug.
+    """
+
+    bug: str
+    where: str
+    cause: str
+    gradients: dict[str, Array]
+    layer: int | None = None
+    variant: str = ""
+
+
+def _same(g: dict[str, Array], h: dict[str, Array]) -> bool:
+    top = max(float(np.abs(v).max(initial=0.0)) for v in h.values())
+    return all(np.allclose(g[k], h[k], rtol=1e-12, atol=1e-14 * top) for k in h)
+
+
+def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
+    """The gradients a learner's backprop computes with each classic bug, at ``theta`` and the stack's scale.
+
+    The first hypothesis is ``none`` (the right gradients). Each bug below is tried at every layer ``l`` it applies to
+    (row layout; ``g`` is the learner's derivative from the output, :func:`learner_derivative`; ``s`` the scale); a bug
+    that changes nothing at ``theta`` (relu's derivative at z, ...) is left out, and so is a copy of an earlier one.
+
+    * ``derivative_at_z`` (sigmoid, tanh): ``f_l'`` is ``g(Z_l)`` = ``z (1 - z)`` or ``1 - z**2`` instead of ``g(A_l)``.
+    * ``derivative_twice``: variant ``at_f_of_a``, ``f_l'`` is ``f'(A_l)`` = ``sigmoid(a) (1 - sigmoid(a))``, the
+      activation applied twice; ``squared``, ``f_l'**2``; ``after_fused`` (sigmoid + BCE or softmax + CE output),
+      ``dZ_L = s (A - Y) * A (1 - A)``: the derivative multiplied into a delta that already contains it.
+    * ``derivative_missing``: ``f_l'`` is 1 (at the output only for a loss not fused with the activation).
+    * ``derivative_on_error`` (output): ``dZ_L = s g(A - Y)`` or ``-s g(Y - A)`` (the update adds then), also with
+      ``g = f'`` proper (``sigmoid(e) (1 - sigmoid(e))``): ``f'(error)`` instead of ``error * f'(a)``.
+    * ``no_backprop_through_weights`` (hidden): ``dA_l = dZ_{l+1}.sum(axis=1, keepdims=True)`` broadcast over the units
+      (variant ``sum``), or ``dA_l = dZ_{l+1}`` when the widths agree (``elementwise``); the ``@ W.T`` is missing.
+    * ``untransposed_backprop`` (hidden, ``W_{l+1}`` square): ``dA_l = dZ_{l+1} @ W_{l+1}``, no ``.T``.
+    * ``preactivation_as_input`` (``l >= 2``): ``dW_l = Z_{l-1}.T @ dZ_l`` instead of ``A_{l-1}.T @ dZ_l``.
+    * ``activations_overwritten`` (``l >= 2``): ``dW_l = g(A_{l-1}).T @ dZ_l``: ``A_{l-1}`` was overwritten in place
+      by its derivative before ``dW_l`` was computed.
+    * ``bias_sum_all_axes``: ``db_l = dZ_l.sum()`` in every entry of ``b_l``, instead of ``dZ_l.sum(axis=0)``.
+    * ``transposed`` (``W_l`` square): ``dW_l.T``.
+    * ``last_row_only``: every gradient is ``s`` times the last sample's term alone (assigned, not accumulated).
+    * ``sign``: every gradient negated.
+    """
+    right = stack.gradients(theta)
+    found = [Hypothesis("none", "every parameter", "the backprop is right", right)]
+    L, N, s, row = len(stack.layers), stack.n_samples, float(stack.scale), stack.layout == "row"
+
+    def add(bug: str, l: int | None, cause: str, tweak: Tweak | None = None, grads: dict | None = None, variant: str = "") -> None:
+        g = grads if grads is not None else stack.backprop(theta, tweak)[0]
+        if all(np.all(np.isfinite(v)) for v in g.values()) and not any(_same(g, h.gradients) for h in found):
+            layer = stack.layers[l - 1] if l else None
+            where = "every parameter" if layer is None else f"layer {l} ({layer.weight}" + (f", {layer.bias})" if layer.bias else ")")
+            found.append(Hypothesis(bug, where, cause, g, l, variant))
+
+    for l in range(L, 0, -1):
+        layer, f, a, z = stack.layers[l - 1], stack.layers[l - 1].activation, f"a{l}", f"z{l}"
+        words = "the output layer" if l == L else "the hidden layer" if L == 2 else f"hidden layer {l}"
+        right_g = {"sigmoid": f"{a} * (1 - {a})", "tanh": f"1 - {a}**2", "relu": f"({z} > 0)",
+                   "leaky_relu": f"np.where({z} > 0, 1, 0.01)", "softmax": f"{a} * (1 - {a})"}.get(f, "1")
+        if f in ("sigmoid", "tanh", "relu", "leaky_relu") and not (l == L and fused(f, stack.loss)):
+            if f in ("sigmoid", "tanh"):
+                add("derivative_at_z", l, f"{words}'s derivative is taken at z ({f}_derivative({z})) where the function expects "
+                    f"the activation {a} = {f}({z}): use {right_g}", Tweak(slope={l: lambda Z, A, f=f: learner_derivative(f, Z)}))
+                add("derivative_twice", l, f"{words}'s derivative is computed from {f}({a}), applying the {f} twice (a "
+                    f"derivative function that calls {f} itself, given {a}): use {right_g}",
+                    Tweak(slope={l: lambda Z, A, f=f: slope(f, A, activate(f, A))}), variant="at_f_of_a")
+            add("derivative_twice", l, f"{words}'s delta is multiplied by the derivative {right_g} twice: multiply once",
+                Tweak(slope={l: lambda Z, A, f=f: slope(f, Z, A) ** 2}), variant="squared")
+            add("derivative_missing", l, f"{words}'s delta is never multiplied by the activation's derivative: "
+                f"dZ{l} = dA{l} * {right_g}", Tweak(slope={l: lambda Z, A: np.ones_like(Z)}))
+        if l == L and fused(f, stack.loss):
+            add("derivative_twice", l, f"the output delta of {LOSSES[stack.loss]} on a {f} output, a{L} - y, already "
+                f"contains the {f}'s derivative; multiplying it by {a} * (1 - {a}) again is wrong: use dZ{L} = a{L} - y",
+                Tweak(out=lambda Z, A, Y, dA, f=f: s * output_delta(f, stack.loss, Z, A, Y) * learner_derivative(f, A)),
+                variant="after_fused")
+        if l == L and f in ("sigmoid", "tanh", "relu", "leaky_relu"):
+            for err, sign in (("y - a", -1.0), ("a - y", 1.0)):
+                for form, fn in (("", learner_derivative), ("proper ", lambda f, e: slope(f, e, activate(f, e)))):
+                    add("derivative_on_error", l, f"the output delta is the {form}{f} derivative of the error "
+                        f"({f}_derivative({err})) instead of the error times the derivative at the output: use "
+                        f"dZ{L} = ({err}) * {right_g}", variant=f"{form}{err}",
+                        tweak=Tweak(out=lambda Z, A, Y, dA, f=f, sign=sign, fn=fn: sign * s * fn(f, sign * (A - Y))))
+        if l < L:
+            W, up = stack.layers[l].weight, stack.layers[l].n_out
+            back = f"dZ{l + 1} @ {W}.T" if row else f"{W}.T @ dZ{l + 1}"
+            add("no_backprop_through_weights", l, f"{words}'s delta takes the delta of the layer above summed (or "
+                f"broadcast) over its units, not sent back through its weights: use dA{l} = {back}", variant="sum",
+                tweak=Tweak(through={l: lambda dZ, W_: np.repeat(dZ.sum(axis=1, keepdims=True), layer.n_out, axis=1)}))
+            if up == layer.n_out:
+                add("no_backprop_through_weights", l, f"{words}'s delta multiplies the delta of the layer above entry "
+                    f"by entry, not sent back through its weights: use dA{l} = {back}", variant="elementwise",
+                    tweak=Tweak(through={l: lambda dZ, W_: dZ}))
+                add("untransposed_backprop", l, f"{words}'s delta is sent back through {W} untransposed ({W} is square, so "
+                    f"the shapes fit): use dA{l} = {back}", Tweak(through={l: lambda dZ, W_: dZ @ W_}))
+        if l >= 2 and stack.layers[l - 2].activation != "linear":
+            below, a_in, dW = stack.layers[l - 2].activation, f"a{l - 1}", (lambda x: f"{x}.T @ dZ{l}" if row else f"dZ{l} @ {x}.T")
+            add("preactivation_as_input", l, f"{layer.weight}'s gradient uses the pre-activation z{l - 1} where it needs the "
+                f"layer's input {a_in} = {below}(z{l - 1}): use d{layer.weight} = {dW(a_in)}",
+                Tweak(inputs={l: lambda Z, A: Z}))
+            add("activations_overwritten", l, f"{layer.weight}'s gradient uses the derivative of {a_in} instead of {a_in}: "
+                f"{a_in} was overwritten in place by its derivative before d{layer.weight} = {dW(a_in)} was computed; "
+                "put the derivative in a new array", Tweak(inputs={l: lambda Z, A, f=below: learner_derivative(f, A)}))
+        if layer.bias is not None and layer.n_out > 1:
+            axis = "axis=0" if row else "axis=1, keepdims=True"
+            add("bias_sum_all_axes", l, f"{layer.bias}'s gradient sums dZ{l} over every axis, adding the {layer.n_out} units "
+                f"together: sum over the samples only, dZ{l}.sum({axis})", Tweak(bias_all={l}))
+        if layer.n_in == layer.n_out and len(stack.shapes[layer.weight]) == 2:
+            add("transposed", l, f"{layer.weight}'s gradient is transposed (square, so the shape fits): use "
+                f"d{layer.weight} = " + ("a{}.T @ dZ{}" if row else "dZ{1} @ a{0}.T").format(l - 1, l), Tweak(transpose={l}))
+    if N > 1:
+        add("last_row_only", None, f"the gradients hold only the last sample's term: they are assigned (dW = ...) in the loop "
+            f"over samples instead of accumulated (dW += ...): add up all {N} samples' terms",
+            grads=stack.row_gradients(theta, N - 1))
+    add("sign", None, "every gradient has the wrong sign: the output delta is y - a while the update subtracts "
+        "lr * gradient; use a - y (or add the step)", grads={k: -v for k, v in right.items()})
+    return found
+
+
+def _fit(h: dict[str, Array], g: dict[str, Array], names: list[str], top: float, tol: float) -> tuple[float, float] | None:
+    """``(c, error)`` with ``h == c * g`` on ``names`` to ``tol`` relative per tensor (floor: 1e-3 of ``top``), ``c > 0``."""
+    gg = sum(float(np.vdot(g[n], g[n])) for n in names)
+    if gg == 0.0:
+        return None
+    c = sum(float(np.vdot(h[n], g[n])) for n in names) / gg
+    if not c > 0:
+        return None
+    errors = [float(np.abs(h[n] - c * g[n]).max(initial=0.0))
+              / max(float(np.abs(h[n]).max(initial=0.0)), c * float(np.abs(g[n]).max(initial=0.0)), 1e-3 * top, 1e-300)
+              for n in names]
+    return (c, max(errors)) if max(errors) <= tol else None
+
+
+def match(stack: Stack, theta: dict[str, Any], g_obs: dict[str, Any], hypotheses: list[Hypothesis],
+          rtol: float | None = None) -> list[tuple[Hypothesis, float]]:
+    """The hypotheses whose gradients are ``factor * g_obs`` for every observed parameter, best first.
+
+    ``factor`` is one positive number shared by all parameters (the learner's normalisation may differ from the printed
+    cost by N, 2, ...). When no hypothesis matches that way, one tensor may be off by ``N``, ``1/N`` (sum instead of
+    mean, or the reverse) or ``-1`` while the others match: that comes back as a new hypothesis (``tensor_factor``,
+    ``tensor_sign`` for the right backprop, else the bug's own id) whose gradients are ``factor * g_obs``.
+
+    ``rtol`` defaults to 1e-6 for float64 (gradients agree to ~1e-8; ``-step / lr`` adds ``ulp(theta) / lr``) and 1e-3
+    when ``g_obs`` or the parameters are float32. Empty when nothing matches (noise, or a bug not in the list).
+    """
+    names = [n for n in stack.shapes if n in g_obs]
+    if not names:
+        raise ConfigError(f"none of the observed gradients {sorted(g_obs)} is a parameter of the stack {sorted(stack.shapes)}")
+    g = {}
+    for n in names:
+        obs = np.asarray(g_obs[n])
+        if obs.size != int(np.prod(stack.shapes[n])):
+            raise ShapeError(f"the observed gradient of {n!r} has shape {obs.shape}; the parameter has {stack.shapes[n]}")
+        g[n] = obs.astype(np.float64).reshape(stack.shapes[n])
+    low = any(np.asarray(v).dtype.itemsize < 8 for v in [*(g_obs[n] for n in names), *(theta[n] for n in names)])
+    tol = rtol if rtol is not None else 1e-3 if low else 1e-6
+    N, full, partial = stack.n_samples, [], []
+    for h in hypotheses:
+        top = max(float(np.abs(h.gradients[n]).max(initial=0.0)) for n in names)
+        if (fit := _fit(h.gradients, g, names, top, tol)) is not None:
+            full.append((fit[1], h, fit[0]))
+    for h in [] if full or len(names) < 2 else hypotheses:
+        top = max(float(np.abs(h.gradients[n]).max(initial=0.0)) for n in names)
+        for odd in names:
+            fit = _fit(h.gradients, g, [n for n in names if n != odd], top, tol)
+            for q, bug, text in ((1 / N, "tensor_factor", f"summed over the {N} samples where the others are averaged: "
+                                  f"divide it by {N}"), (N, "tensor_factor", f"averaged over the {N} samples where the others "
+                                  "are summed"), (-1.0, "tensor_sign", "of the wrong sign while the others are right")):
+                if fit is None or (q != -1 and N == 1):
+                    continue
+                c, want = fit[0], h.gradients[odd]
+                scale_t = max(float(np.abs(want).max(initial=0.0)), 1e-3 * top, 1e-300)
+                err = float(np.abs(want - q * c * g[odd]).max(initial=0.0)) / scale_t
+                if err <= tol:
+                    cause = f"`{odd}`'s gradient is {text}"
+                    grads = dict(h.gradients) | {odd: want / q}
+                    derived = (Hypothesis(bug, odd, cause, grads, None, "") if h.bug == "none" else
+                               Hypothesis(h.bug, f"{h.where}; {odd}", f"{h.cause}; and {cause}", grads, h.layer, h.variant))
+                    partial.append((max(err, fit[1]), derived, c))
+    return [(h, c) for _, h, c in sorted(full, key=lambda t: t[0]) + sorted(partial, key=lambda t: t[0])]
