@@ -488,6 +488,42 @@ def _same(g: dict[str, Array], h: dict[str, Array]) -> bool:
     return all(np.allclose(g[k], h[k], rtol=1e-12, atol=1e-14 * top) for k in h)
 
 
+def _slope_bug(f: str, kind: str) -> Callable[[Array, Array], Array]:
+    """``f'(Z)`` as buggy code computes it (``kind``: at_z, at_f_of_a, squared, missing, of_output)."""
+    def bad(Z: Array, A: Array) -> Array:
+        if kind == "at_z":
+            return learner_derivative(f, Z)
+        if kind == "at_f_of_a":
+            return slope(f, A, activate(f, A))
+        if kind == "squared":
+            return slope(f, Z, A) ** 2
+        return np.ones_like(Z) if kind == "missing" else learner_derivative(f, A)
+    return bad
+
+
+def _error_bug(f: str, sign: float, proper: bool, s: float) -> Callable[[Array, Array, Array, Array], Array]:
+    """``dZ_L = sign * s * g(sign * (A - Y))``: the derivative of the error (``g = f'`` itself when ``proper``)."""
+    def bad(Z: Array, A: Array, Y: Array, dA: Array) -> Array:
+        e = sign * (A - Y)
+        return sign * s * (slope(f, e, activate(f, e)) if proper else learner_derivative(f, e))
+    return bad
+
+
+def _fused_twice(f: str, loss: str, s: float) -> Callable[[Array, Array, Array, Array], Array]:
+    """``dZ_L = s * output_delta * g(A)``: a fused delta multiplied by the output activation's derivative again."""
+    return lambda Z, A, Y, dA: s * output_delta(f, loss, Z, A, Y) * learner_derivative(f, A)
+
+
+def _layer_words(stack: Stack, l: int) -> tuple[str, str, str]:
+    """How a cause names layer ``l``, its right derivative, and the formula of ``dW_l`` from input ``a{l-1}``."""
+    L, f, a, z = len(stack.layers), stack.layers[l - 1].activation, f"a{l}", f"z{l}"
+    words = "the output layer" if l == L else "the hidden layer" if L == 2 else f"hidden layer {l}"
+    right = {"sigmoid": f"{a} * (1 - {a})", "tanh": f"1 - {a}**2", "relu": f"({z} > 0)",
+             "leaky_relu": f"np.where({z} > 0, 1, 0.01)", "softmax": f"{a} * (1 - {a})"}.get(f, "1")
+    dW = f"a{l - 1}.T @ dZ{l}" if stack.layout == "row" else f"dZ{l} @ a{l - 1}.T"
+    return words, right, dW
+
+
 def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
     """The gradients a learner's backprop computes with each classic bug, at ``theta`` and the stack's scale.
 
@@ -517,68 +553,65 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
     found = [Hypothesis("none", "every parameter", "the backprop is right", right)]
     L, N, s, row = len(stack.layers), stack.n_samples, float(stack.scale), stack.layout == "row"
 
-    def add(bug: str, l: int | None, cause: str, tweak: Tweak | None = None, grads: dict | None = None, variant: str = "") -> None:
+    def add(bug: str, l: int | None, cause: str, tweak: Tweak | None = None, grads: dict | None = None,
+            variant: str = "") -> None:
         g = grads if grads is not None else stack.backprop(theta, tweak)[0]
         if all(np.all(np.isfinite(v)) for v in g.values()) and not any(_same(g, h.gradients) for h in found):
             layer = stack.layers[l - 1] if l else None
-            where = "every parameter" if layer is None else f"layer {l} ({layer.weight}" + (f", {layer.bias})" if layer.bias else ")")
+            where = "every parameter" if layer is None else f"layer {l} ({', '.join(filter(None, (layer.weight, layer.bias)))})"
             found.append(Hypothesis(bug, where, cause, g, l, variant))
 
     for l in range(L, 0, -1):
         layer, f, a, z = stack.layers[l - 1], stack.layers[l - 1].activation, f"a{l}", f"z{l}"
-        words = "the output layer" if l == L else "the hidden layer" if L == 2 else f"hidden layer {l}"
-        right_g = {"sigmoid": f"{a} * (1 - {a})", "tanh": f"1 - {a}**2", "relu": f"({z} > 0)",
-                   "leaky_relu": f"np.where({z} > 0, 1, 0.01)", "softmax": f"{a} * (1 - {a})"}.get(f, "1")
+        (words, right_g, dW), W = _layer_words(stack, l), layer.weight
         if f in ("sigmoid", "tanh", "relu", "leaky_relu") and not (l == L and fused(f, stack.loss)):
             if f in ("sigmoid", "tanh"):
                 add("derivative_at_z", l, f"{words}'s derivative is taken at z ({f}_derivative({z})) where the function expects "
-                    f"the activation {a} = {f}({z}): use {right_g}", Tweak(slope={l: lambda Z, A, f=f: learner_derivative(f, Z)}))
+                    f"the activation {a} = {f}({z}): use {right_g}", Tweak(slope={l: _slope_bug(f, "at_z")}))
                 add("derivative_twice", l, f"{words}'s derivative is computed from {f}({a}), applying the {f} twice (a "
                     f"derivative function that calls {f} itself, given {a}): use {right_g}",
-                    Tweak(slope={l: lambda Z, A, f=f: slope(f, A, activate(f, A))}), variant="at_f_of_a")
+                    Tweak(slope={l: _slope_bug(f, "at_f_of_a")}), variant="at_f_of_a")
             add("derivative_twice", l, f"{words}'s delta is multiplied by the derivative {right_g} twice: multiply once",
-                Tweak(slope={l: lambda Z, A, f=f: slope(f, Z, A) ** 2}), variant="squared")
+                Tweak(slope={l: _slope_bug(f, "squared")}), variant="squared")
             add("derivative_missing", l, f"{words}'s delta is never multiplied by the activation's derivative: "
-                f"dZ{l} = dA{l} * {right_g}", Tweak(slope={l: lambda Z, A: np.ones_like(Z)}))
+                f"dZ{l} = dA{l} * {right_g}", Tweak(slope={l: _slope_bug(f, "missing")}))
         if l == L and fused(f, stack.loss):
             add("derivative_twice", l, f"the output delta of {LOSSES[stack.loss]} on a {f} output, a{L} - y, already "
                 f"contains the {f}'s derivative; multiplying it by {a} * (1 - {a}) again is wrong: use dZ{L} = a{L} - y",
-                Tweak(out=lambda Z, A, Y, dA, f=f: s * output_delta(f, stack.loss, Z, A, Y) * learner_derivative(f, A)),
-                variant="after_fused")
+                Tweak(out=_fused_twice(f, stack.loss, s)), variant="after_fused")
         if l == L and f in ("sigmoid", "tanh", "relu", "leaky_relu"):
             for err, sign in (("y - a", -1.0), ("a - y", 1.0)):
-                for form, fn in (("", learner_derivative), ("proper ", lambda f, e: slope(f, e, activate(f, e)))):
-                    add("derivative_on_error", l, f"the output delta is the {form}{f} derivative of the error "
+                for proper in (False, True):
+                    add("derivative_on_error", l, f"the output delta is the{' proper' * proper} {f} derivative of the error "
                         f"({f}_derivative({err})) instead of the error times the derivative at the output: use "
-                        f"dZ{L} = ({err}) * {right_g}", variant=f"{form}{err}",
-                        tweak=Tweak(out=lambda Z, A, Y, dA, f=f, sign=sign, fn=fn: sign * s * fn(f, sign * (A - Y))))
+                        f"dZ{L} = ({err}) * {right_g}", Tweak(out=_error_bug(f, sign, proper, s)),
+                        variant=("proper " if proper else "") + err)
         if l < L:
-            W, up = stack.layers[l].weight, stack.layers[l].n_out
-            back = f"dZ{l + 1} @ {W}.T" if row else f"{W}.T @ dZ{l + 1}"
+            above, width = stack.layers[l].weight, layer.n_out
+            back = f"dZ{l + 1} @ {above}.T" if row else f"{above}.T @ dZ{l + 1}"
             add("no_backprop_through_weights", l, f"{words}'s delta takes the delta of the layer above summed (or "
                 f"broadcast) over its units, not sent back through its weights: use dA{l} = {back}", variant="sum",
-                tweak=Tweak(through={l: lambda dZ, W_: np.repeat(dZ.sum(axis=1, keepdims=True), layer.n_out, axis=1)}))
-            if up == layer.n_out:
+                tweak=Tweak(through={l: lambda dZ, W_: np.repeat(dZ.sum(axis=1, keepdims=True), W_.shape[0], axis=1)}))
+            if stack.layers[l].n_out == width:
                 add("no_backprop_through_weights", l, f"{words}'s delta multiplies the delta of the layer above entry "
                     f"by entry, not sent back through its weights: use dA{l} = {back}", variant="elementwise",
                     tweak=Tweak(through={l: lambda dZ, W_: dZ}))
-                add("untransposed_backprop", l, f"{words}'s delta is sent back through {W} untransposed ({W} is square, so "
-                    f"the shapes fit): use dA{l} = {back}", Tweak(through={l: lambda dZ, W_: dZ @ W_}))
+                add("untransposed_backprop", l, f"{words}'s delta is sent back through {above} untransposed ({above} is "
+                    f"square, so the shapes fit): use dA{l} = {back}", Tweak(through={l: lambda dZ, W_: dZ @ W_}))
         if l >= 2 and stack.layers[l - 2].activation != "linear":
-            below, a_in, dW = stack.layers[l - 2].activation, f"a{l - 1}", (lambda x: f"{x}.T @ dZ{l}" if row else f"dZ{l} @ {x}.T")
-            add("preactivation_as_input", l, f"{layer.weight}'s gradient uses the pre-activation z{l - 1} where it needs the "
-                f"layer's input {a_in} = {below}(z{l - 1}): use d{layer.weight} = {dW(a_in)}",
-                Tweak(inputs={l: lambda Z, A: Z}))
-            add("activations_overwritten", l, f"{layer.weight}'s gradient uses the derivative of {a_in} instead of {a_in}: "
-                f"{a_in} was overwritten in place by its derivative before d{layer.weight} = {dW(a_in)} was computed; "
-                "put the derivative in a new array", Tweak(inputs={l: lambda Z, A, f=below: learner_derivative(f, A)}))
+            below, a_in = stack.layers[l - 2].activation, f"a{l - 1}"
+            add("preactivation_as_input", l, f"{W}'s gradient uses the pre-activation z{l - 1} where it needs the "
+                f"layer's input {a_in} = {below}(z{l - 1}): use d{W} = {dW}", Tweak(inputs={l: lambda Z, A: Z}))
+            add("activations_overwritten", l, f"{W}'s gradient uses the derivative of {a_in} instead of {a_in}: {a_in} was "
+                f"overwritten in place by its derivative before d{W} = {dW} was computed; put the derivative in a new array",
+                Tweak(inputs={l: _slope_bug(below, "of_output")}))
         if layer.bias is not None and layer.n_out > 1:
             axis = "axis=0" if row else "axis=1, keepdims=True"
             add("bias_sum_all_axes", l, f"{layer.bias}'s gradient sums dZ{l} over every axis, adding the {layer.n_out} units "
                 f"together: sum over the samples only, dZ{l}.sum({axis})", Tweak(bias_all={l}))
-        if layer.n_in == layer.n_out and len(stack.shapes[layer.weight]) == 2:
-            add("transposed", l, f"{layer.weight}'s gradient is transposed (square, so the shape fits): use "
-                f"d{layer.weight} = " + ("a{}.T @ dZ{}" if row else "dZ{1} @ a{0}.T").format(l - 1, l), Tweak(transpose={l}))
+        if layer.n_in == layer.n_out and len(stack.shapes[W]) == 2:
+            add("transposed", l, f"{W}'s gradient is transposed (square, so the shape fits): use d{W} = {dW}",
+                Tweak(transpose={l}))
     if N > 1:
         add("last_row_only", None, f"the gradients hold only the last sample's term: they are assigned (dW = ...) in the loop "
             f"over samples instead of accumulated (dW += ...): add up all {N} samples' terms",

@@ -227,11 +227,13 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
                   and not _permutation(start[p], p.get(env)) and not COST_NAME.match(_last_name(p))]
     updates = update_lines(tree, lines, loop)
     # accumulators and momentum buffers: read by another mover's update line
-    read_by_updates = {n for u in updates for n in u.names} | {u.text for u in updates}
+    read_by_updates = {n for u in updates if u.is_update for n in u.names}
     rng = np.random.default_rng(0)
 
     # The cost: an expression the loop prints (or a cost-like variable) that the movers change.
     exprs = [(loss, "given with --loss")] if loss else [(c.expr, c.origin) for c in cost_candidates(loop)]
+    if not loss:
+        exprs += _guessed_costs(env, start, first, watch, movers, exprs)
     if not exprs:
         raise ConfigError(f"{loop.where} prints no cost and has no variable named cost, loss or error, so the doctor "
                           "cannot tell what it minimises. Give the cost with --loss EXPR, an expression in your "
@@ -257,36 +259,33 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
                           "name them with --params W1,b1,W2,b2")
     moved = {p: _perturbed(start[p], rng) for p in movers}
     shifted, _ = evaluate(moved, False)
-    live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b]
+    live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b][:6]
     if not live:
         shown = ", ".join(f"`{e}`" for e, _ in exprs[:4])
         raise ConfigError(f"found {len(movers)} value(s) your loop updates ({', '.join(map(str, movers[:6]))}) but none "
                           f"of the costs it computes ({shown}) depends on them. Give the cost with --loss EXPR, an "
                           "expression in your script's names computed from the current parameters")
-    pick = live[0]
-    cost_expr, cost_origin = exprs[pick]
 
-    # The parameters: movers the cost depends on when frozen at a shifted value.
+    # The parameters: movers some live cost depends on when frozen at a shifted value.
     params: list[Param] = []
     for p in movers:
         if given:
             params.append(Param(p, start[p]))
             continue
-        if any(str(p) == name or _last_name(p) == name for name in read_by_updates - {str(p)}) and len(movers) > 1:
-            if _is_accumulator(p, updates):
-                continue
+        if len(movers) > 1 and _is_accumulator(p, updates):
+            continue
         values, _ = evaluate({p: moved[p]}, True)
-        if values[pick] is not None and values[pick] != base[pick]:
+        if any(values[i] is not None and values[i] != base[i] for i in live):
             params.append(Param(p, start[p]))
     if not params:
-        raise ConfigError(f"the cost `{cost_expr}` does not depend on any value the loop updates; give the parameters "
-                          "with --params or the cost with --loss")
-    params.extend(_still_params(env, start, params, watch, changed, evaluate, pick, base, rng))
+        raise ConfigError(f"the cost `{exprs[live[0]][0]}` does not depend on any value the loop updates; give the "
+                          "parameters with --params or the cost with --loss")
+    params.extend(_still_params(env, start, params, watch, changed, evaluate, live, base, rng))
     theta = {p.path: p.value for p in params}
     frozen_values, frozen = evaluate(theta, True, [p.path for p in params])
-    cost = frozen_values[pick]
-    if cost is None:
-        raise ConfigError(f"the cost `{cost_expr}` is not one finite number at the loop's start")
+    live = [i for i in live if frozen_values[i] is not None]
+    if not live:
+        raise ConfigError(f"the cost `{exprs[0][0]}` is not one finite number at the loop's start")
     steps = {}
     for p in params:
         total = np.zeros(np.shape(p.value))
@@ -300,20 +299,68 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         after = p.path.get(env)
         real_steps[p.name] = (np.asarray(after, dtype=np.float64) - np.asarray(p.value, dtype=np.float64)
                               if np.shape(after) == np.shape(p.value) else None)
-    gradient, entries, tolerance, kinks = _differences(params, theta, lambda t: evaluate(t, True)[0][pick], frozen, cost)
+    differences = _differences(params, theta, lambda t: evaluate(t, True)[0], frozen, frozen_values, live)
     lrs, lr = _rates(params, frozen, updates, env)
     n_rows = first.row_passes or _rows(env, params)
     accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates)]
-    return Study(filename, lines, loop, body, params, cost_expr, cost_origin, first, frozen, steps, real_steps,
-                 gradient, entries, tolerance, kinks, lrs, lr, n_rows, cost, accumulators=accumulators,
-                 updates=updates)
+    studies = []
+    for rank, i in enumerate(live):
+        gradient, entries, tolerance, kinks = differences[i]
+        study = Study(filename, lines, loop, body, params, exprs[i][0], exprs[i][1], first, frozen, steps, real_steps,
+                      gradient, entries, tolerance, kinks, lrs, lr, n_rows, float(frozen_values[i]),
+                      accumulators=accumulators, updates=updates)
+        # the cost the updates descend: the one most parameters step along with one shared factor
+        explained = len(causes.shared_factor(study)[1])
+        studies.append((explained, -rank, study))
+    best = max(studies, key=lambda s: (s[0], s[1]))[2]
+    if best.cost_origin.startswith("guessed"):
+        best.notes.append(f"your loop computes no cost the doctor could find, so it used `{best.cost_expr}` "
+                          f"({best.cost_origin}): the cost your updates descend most consistently. If your network "
+                          "minimises something else, give it with --loss EXPR")
+    return best
+
+
+OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)
+
+
+def _guessed_costs(env: dict[str, Any], start: dict[Path, Any], first: Run, watch: list[Path], movers: list[Path],
+                   exprs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """For a loop that computes no cost: squared error (and cross-entropy) of an output against a target.
+
+    Outputs are arrays the body computes (new names, or values it rewrote); targets are arrays that existed
+    before the loop, did not change and have the output's shape.
+    """
+    changed = {c.path for c in first.changes}
+    targets = [p for p in watch if p not in changed and isinstance(start[p], np.ndarray) and start[p].size > 1]
+    for p, value in candidates(env, integers=True):
+        if p not in start and isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 1:
+            targets.append(p)  # integer labels created before the loop are not watched (not floats)
+    outputs = [p for p, value in candidates(env) if isinstance(value, np.ndarray) and value.size > 1 and
+               (p not in start or (p in changed and p not in movers)) and not p.root.startswith("__gn")]
+    outputs.sort(key=lambda p: (not OUTPUT_NAME.search(_last_name(p)), -len(str(p))))
+    guesses: list[tuple[str, str]] = []
+    for out in outputs:
+        o = np.asarray(out.get(env))
+        for t in targets:
+            tv = np.asarray(t.get(env))
+            if tv.shape != o.shape or str(t) == str(out):
+                continue
+            guesses.append((f"np.mean(({out} - {t}) ** 2)", f"guessed: mean squared error of `{out}` against `{t}`"))
+            if np.all((tv == 0) | (tv == 1)) and np.all((o > 0) & (o < 1)):
+                guesses.append((f"-np.mean({t} * np.log({out}) + (1 - {t}) * np.log(1 - {out}))",
+                                f"guessed: cross-entropy of `{out}` against `{t}`"))
+        if len(guesses) >= 6:
+            break
+    if "np" not in env:
+        guesses = [(g.replace("np.", "__import__('numpy')."), why) for g, why in guesses]
+    return guesses[:6]
 
 
 def _is_accumulator(path: Path, updates: list[Any]) -> bool:
     """Whether another update line reads ``path`` (``W -= lr * dW`` reads ``dW``): a gradient or momentum buffer."""
     text, last = str(path), _last_name(path)
     for u in updates:
-        if u.target in (text, last) or u.target.endswith("." + last):
+        if not u.is_update or u.target in (text, last) or u.target.endswith("." + last) or u.target.startswith(last + "["):
             continue
         if text in u.names or last in u.names or re.search(rf"\b{re.escape(text)}\b", u.text.split("=", 1)[-1]):
             return True
@@ -321,7 +368,7 @@ def _is_accumulator(path: Path, updates: list[Any]) -> bool:
 
 
 def _still_params(env: dict[str, Any], start: dict[Path, Any], params: list[Param], watch: list[Path],
-                  changed: list[Path], evaluate: Any, pick: int, base: list[Any],
+                  changed: list[Path], evaluate: Any, live: list[int], base: list[Any],
                   rng: np.random.Generator) -> list[Param]:
     """Values named like parameters, beside the found ones, that the cost depends on but no line changes."""
     found = {p.path for p in params}
@@ -335,7 +382,7 @@ def _still_params(env: dict[str, Any], start: dict[Path, Any], params: list[Para
         if not sibling or not PARAM_NAME.match(_last_name(p)) or re.search(r"grad|delta|^d[A-Z_a-z]", _last_name(p)):
             continue
         values, _ = evaluate({p: _perturbed(start[p], rng)}, True)
-        if values[pick] is not None and values[pick] != base[pick]:
+        if any(values[i] is not None and values[i] != base[i] for i in live):
             out.append(Param(p, start[p]))
     return out
 
@@ -346,38 +393,44 @@ def _sibling_name(name: str, names: set[str]) -> bool:
                                                                                       "weight", "biases")
 
 
-def _differences(params: list[Param], theta: dict[Path, Any], cost: Any, frozen: Run, base: float) -> tuple[
-        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Central differences of the frozen cost, with a step chosen per dtype and a rounding bound per entry."""
+def _differences(params: list[Param], theta: dict[Path, Any], cost: Any, frozen: Run, base: list[Any],
+                 picks: list[int]) -> dict[int, tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                    dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """Central differences of each picked cost (all from the same frozen runs), with a step chosen per dtype
+    and a rounding bound per entry; for each pick: gradient, entries checked, tolerance, kinks."""
     seconds = max(frozen.seconds, 1e-4)
     total = sum(p.size for p in params)
     budget = max(1, int(PROBE_SECONDS / (2 * seconds)))
     per_tensor = None if 2 * total * seconds <= PROBE_SECONDS else max(3, budget // max(1, len(params)))
     rng = np.random.default_rng(0)
-    gradient, entries, tolerance, kinks = {}, {}, {}, {}
+    out: dict[int, tuple[dict[str, np.ndarray], ...]] = {i: ({}, {}, {}, {}) for i in picks}
     for p in params:
         value = np.array(p.value, dtype=np.float64)
         flat = value.reshape(-1)
         idx = np.arange(flat.size) if per_tensor is None or flat.size <= per_tensor else np.sort(
             rng.choice(flat.size, per_tensor, replace=False))
         eps = float(np.finfo(p.dtype).eps)
-        g, tol, kink = np.empty(len(idx)), np.empty(len(idx)), np.zeros(len(idx), dtype=bool)
+        g, tol = np.empty((len(picks), len(idx))), np.empty((len(picks), len(idx)))
+        kink = np.zeros((len(picks), len(idx)), dtype=bool)
         for k, i in enumerate(idx):
             h = eps ** (1 / 3) * max(1.0, abs(flat[i]))
             up, down = flat.copy(), flat.copy()
             up[i] += h
             down[i] -= h
-            hi, lo = cost(_with(theta, p, up, value.shape)), cost(_with(theta, p, down, value.shape))
-            if hi is None or lo is None:
-                raise ConfigError(f"the cost is not finite when `{p.name}` moves by {h:.2g}; the doctor needs a cost "
-                                  "that is finite near the starting parameters")
-            g[k] = (hi - lo) / (2 * h)
-            # rounding of the cost's own dtype, magnified by the division by the step
-            tol[k] = 8 * eps * max(abs(hi), abs(lo), abs(base), 1e-30) / h
-            # a kink (relu) between the two probes: the one-sided slopes disagree
-            kink[k] = abs((hi - base) / h - (base - lo) / h) > 100 * tol[k] + 1e-3 * abs(g[k]) + 1e-12
-        gradient[p.name], entries[p.name], tolerance[p.name], kinks[p.name] = g, idx, tol, kink
-    return gradient, entries, tolerance, kinks
+            his, los = cost(_with(theta, p, up, value.shape)), cost(_with(theta, p, down, value.shape))
+            for j, pick in enumerate(picks):
+                hi, lo, mid = his[pick], los[pick], base[pick]
+                if hi is None or lo is None:
+                    hi = lo = mid = float("nan")
+                g[j, k] = (hi - lo) / (2 * h)
+                # rounding of the cost's own dtype, magnified by the division by the step
+                tol[j, k] = 8 * eps * max(abs(hi), abs(lo), abs(mid), 1e-30) / h
+                # a kink (relu) between the two probes: the one-sided slopes disagree
+                kink[j, k] = abs((hi - mid) / h - (mid - lo) / h) > 100 * tol[j, k] + 1e-3 * abs(g[j, k]) + 1e-12
+        for j, pick in enumerate(picks):
+            gradient, entries, tolerance, kinks = out[pick]
+            gradient[p.name], entries[p.name], tolerance[p.name], kinks[p.name] = g[j], idx, tol[j], kink[j]
+    return out  # type: ignore[return-value]
 
 
 def _with(theta: dict[Path, Any], p: Param, flat: np.ndarray, shape: tuple[int, ...]) -> dict[Path, Any]:

@@ -118,13 +118,13 @@ def normalisation_note(c: float, n: int | None, cost: str) -> str:
     near = lambda x, y: abs(x - y) <= 1e-3 * abs(y)
     readings = [(1.0, "exactly the cost it prints")]
     if n:
-        readings += [(float(n), f"the sum over the {n} rows where `{cost}` is the mean"),
-                     (n / 2, f"half the sum over the {n} rows (1/2 sum of squares) where `{cost}` is the mean; "
-                             f"N/2 = {n / 2:g}"),
-                     (2.0 * n, f"the sum over the {n} rows, without the 1/2 of the squares' derivative, where "
-                               f"`{cost}` is the mean"),
-                     (1.0 / n, f"the mean over the {n} rows where `{cost}` is the sum"),
-                     (2.0 / n, f"the mean over the {n} rows where `{cost}` is 1/2 the sum")]
+        readings += [(float(n), f"e.g. the sum over the {n} rows where `{cost}` is their mean"),
+                     (n / 2, f"e.g. half the sum of squares over the {n} rows (1/2 sum) where `{cost}` is their "
+                             f"mean; N/2 = {n / 2:g}"),
+                     (2.0 * n, f"e.g. the sum over the {n} rows, with the 2 of the squares' derivative, where "
+                               f"`{cost}` is their mean"),
+                     (1.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is their sum"),
+                     (2.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is half their sum")]
     readings += [(2.0, f"twice `{cost}`: the derivative 2 (o - t) of a square where the cost halves it, or the gradient "
                        "has an extra factor 2"),
                  (0.5, f"half of `{cost}`: the gradient of 1/2 (t - o)**2 (delta = o - t) where the cost is (t - o)**2")]
@@ -146,24 +146,26 @@ def findings(study: Study) -> Report:
     for p in study.params:
         report.findings.append(_judge(study, p, c))
     _notes(study, report, c)
+    report.notes.extend(study.notes)
     return report
 
 
 def _first_line(study: Study, p: Param, inner: bool | None = None) -> tuple[int | None, str]:
+    """The line that changed ``p``; where that is a call (``W1, b1 = update(...)``), the update inside it."""
     changes = [ch for ch in study.frozen.of(p.path) if inner is None or ch.in_row_loop == inner]
     if not changes:
         changes = [ch for ch in study.first.of(p.path) if inner is None or ch.in_row_loop == inner]
-    if not changes:
-        line = _static_update(study, p)
-        return (line, study.line_text(line)) if line else (None, "")
-    return changes[0].line, study.line_text(changes[0].line)
+    line = changes[0].line if changes else None
+    if line is None or not any(u.line == line and u.is_update for u in study.updates):
+        line = _static_update(study, p) or line
+    return (line, study.line_text(line)) if line else (None, "")
 
 
 def _static_update(study: Study, p: Param, inner: bool = False) -> int | None:
     """The line whose statement updates ``p`` (outside the row loop unless ``inner``), read from the source."""
     text, last = p.name, str(p.path.steps[-1][1])
     for u in study.updates:
-        if u.in_inner_loop == inner and (u.target == text or u.target.endswith("." + last)) and u.line:
+        if u.is_update and u.in_inner_loop == inner and (u.target in (text, last) or u.target.endswith("." + last)):
             return int(u.line)
     return None
 
@@ -180,7 +182,9 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
     rtol = _tol(study, p)[0]
     rate, rate_from = study.lrs[p.name]
     changes = study.frozen.of(p.path)
-    inner = [ch for ch in changes if ch.in_row_loop]
+    # changes inside a nested loop count as per-row only when the parameter moves more than once (a loop over
+    # the layers moves each parameter once)
+    inner = [ch for ch in changes if ch.in_row_loop] if len(changes) > 1 else []
     line, text = _first_line(study, p)
     k = _factor(obs, g, tol, rtol, c)
     details = {"rate": rate, "factor": k}
@@ -190,7 +194,7 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
     if float(np.abs(g).max(initial=0.0)) <= 10 * float(tol.max(initial=0.0)) + 1e-300 and not changes:
         return _finding(p, "ok", f"`{p.name}` has no gradient here and does not move", True, line, study, **details)
     others_outside = [q for q in study.params if q is not p and study.frozen.of(q.path)
-                      and not any(ch.in_row_loop for ch in study.frozen.of(q.path))]
+                      and not (len(study.frozen.of(q.path)) > 1 and any(ch.in_row_loop for ch in study.frozen.of(q.path)))]
     if inner and others_outside and not (k is not None and abs(k - 1) <= 1e-3):
         return _changed_in_loop(study, p, inner, c, k, details)
     if k is not None and abs(k - 1) <= 1e-3:

@@ -94,8 +94,8 @@ def _is_update(node: ast.AST) -> bool:
     if isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add)):
         return not isinstance(node.target, ast.Name) or not COST_NAME.match(node.target.id)
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp):
-        target = ast.dump(node.targets[0])
-        return isinstance(node.value.op, (ast.Sub, ast.Add)) and ast.dump(node.value.left) == target
+        target = ast.unparse(node.targets[0])
+        return isinstance(node.value.op, (ast.Sub, ast.Add)) and ast.unparse(node.value.left) == target
     return False
 
 
@@ -193,6 +193,7 @@ class UpdateLine:
     in_inner_loop: bool
     names: list[str]
     literals: list[float]
+    is_update: bool
 
 
 def update_lines(tree: ast.Module, lines: list[str], loop: Loop) -> list[UpdateLine]:
@@ -219,7 +220,8 @@ def update_lines(tree: ast.Module, lines: list[str], loop: Loop) -> list[UpdateL
         names = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)]
         literals = [float(n.value) for n in ast.walk(value)
                     if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
-        out.append(UpdateLine(node.lineno, lines[node.lineno - 1].strip(), ast.unparse(target), inner, names, literals))
+        out.append(UpdateLine(node.lineno, lines[node.lineno - 1].strip(), ast.unparse(target), inner, names, literals,
+                              _is_update(node)))
     return sorted(out, key=lambda u: u.line)
 
 

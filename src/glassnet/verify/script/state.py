@@ -74,12 +74,13 @@ def _skip(name: str, value: Any) -> bool:
                                                         types.BuiltinFunctionType, types.MethodType)))
 
 
-def candidates(env: dict[str, Any]) -> Iterator[tuple[Path, Any]]:
-    """Every path below the namespace that holds a float array or a number, with its value."""
+def candidates(env: dict[str, Any], integers: bool = False) -> Iterator[tuple[Path, Any]]:
+    """Every path below the namespace that holds a float array or a number (or any numeric array), with its value."""
     seen: set[int] = set()
 
     def walk(value: Any, steps: tuple[tuple[str, Any], ...], depth: int) -> Iterator[tuple[Path, Any]]:
-        if is_float_array(value) or is_number(value):
+        if is_float_array(value) or is_number(value) or (integers and isinstance(value, np.ndarray)
+                                                          and value.dtype.kind in "iu" and value.size > 0):
             yield Path(steps), value
             return
         if depth >= MAX_DEPTH or id(value) in seen:
