@@ -1,4 +1,5 @@
 # ruff: noqa
+# ruff: noqa
 # The learner's script, as written: a 2-3-1 sigmoid network by hand, one variable per neuron.
 import numpy as np
 

@@ -88,6 +88,7 @@ class Study:
     notes: list[str] = field(default_factory=list)
     accumulators: list[Path] = field(default_factory=list)
     updates: list[Any] = field(default_factory=list)
+    early: dict[str, tuple[str, int]] = field(default_factory=dict)  # param -> (parameter updated too early, its line)
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
@@ -299,6 +300,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         after = p.path.get(env)
         real_steps[p.name] = (np.asarray(after, dtype=np.float64) - np.asarray(p.value, dtype=np.float64)
                               if np.shape(after) == np.shape(p.value) else None)
+    early = _updated_too_early(body, params, theta, frozen, steps, real_steps)
     differences = _differences(params, theta, lambda t: evaluate(t, True)[0], frozen, frozen_values, live)
     lrs, lr = _rates(params, frozen, updates, env)
     n_rows = first.row_passes or _rows(env, params)
@@ -308,7 +310,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         gradient, entries, tolerance, kinks = differences[i]
         study = Study(filename, lines, loop, body, params, exprs[i][0], exprs[i][1], first, frozen, steps, real_steps,
                       gradient, entries, tolerance, kinks, lrs, lr, n_rows, float(frozen_values[i]),
-                      accumulators=accumulators, updates=updates)
+                      accumulators=accumulators, updates=updates, early=early)
         # the cost the updates descend: the one most parameters step along with one shared factor
         explained = len(causes.shared_factor(study)[1])
         studies.append((explained, -rank, study))
@@ -354,6 +356,35 @@ def _guessed_costs(env: dict[str, Any], start: dict[Path, Any], first: Run, watc
     if "np" not in env:
         guesses = [(g.replace("np.", "__import__('numpy')."), why) for g, why in guesses]
     return guesses[:6]
+
+
+def _updated_too_early(body: Body, params: list[Param], theta: dict[Path, Any], frozen: Run,
+                       steps: dict[str, np.ndarray], real: dict[str, np.ndarray | None]) -> dict[str, tuple[str, int]]:
+    """Parameters whose real step differs from the frozen one because another was updated before their gradient
+    read it (``W2 -= ...`` above ``dA1 = dZ2 @ W2.T``): param -> (the parameter updated too early, its line).
+
+    Only for loops that move each parameter once; per-row updates legitimately see moved parameters.
+    """
+    if any(len(frozen.of(p.path)) > 1 for p in params):
+        return {}
+
+    def off(p: Param, step: np.ndarray | None) -> bool:
+        want = steps[p.name]
+        scale = float(np.abs(want).max(initial=0.0)) + 1e-300
+        return step is None or float(np.abs(step - want).max(initial=0.0)) > 1e-6 * scale
+
+    diverged = [p for p in params if off(p, real[p.name])]
+    if not diverged:
+        return {}
+    order = sorted((p for p in params if frozen.of(p.path)), key=lambda p: frozen.of(p.path)[0].line)
+    for culprit in order:
+        body.run(0, start=theta, freeze={culprit.path: culprit.value})
+        fixed = [q for q in diverged if q is not culprit and not off(q, np.asarray(q.path.get(body.env), dtype=np.float64)
+                                                                   - np.asarray(q.value, dtype=np.float64))]
+        if fixed:
+            line = frozen.of(culprit.path)[0].line
+            return {q.name: (culprit.name, line) for q in fixed}
+    return {}
 
 
 def _is_accumulator(path: Path, updates: list[Any]) -> bool:

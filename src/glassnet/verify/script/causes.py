@@ -197,6 +197,15 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
                       and not (len(study.frozen.of(q.path)) > 1 and any(ch.in_row_loop for ch in study.frozen.of(q.path)))]
     if inner and others_outside and not (k is not None and abs(k - 1) <= 1e-3):
         return _changed_in_loop(study, p, inner, c, k, details)
+    if k is not None and abs(k - 1) <= 1e-3 and p.name in study.early:
+        culprit, at = study.early[p.name]
+        reader = _reader_after(study, culprit, at)
+        return _finding(p, "updated_before_used", f"`{p.name}`'s gradient is computed with `{culprit}` already "
+                        f"updated: line {at} `{study.line_text(at)}` runs before "
+                        + (f"line {reader} `{study.line_text(reader)}` reads it" if reader else "the lines that read it")
+                        + f", so `{p.name}` moves along the gradient at the new `{culprit}`, not the current one. "
+                        "Compute every gradient first, then update all the parameters", False, reader or line, study,
+                        **details)
     if k is not None and abs(k - 1) <= 1e-3:
         lr = study.lr
         if rate_from == "literal" and lr is not None and abs(rate - lr[0]) > 1e-12 * lr[0]:
@@ -217,6 +226,12 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
         return _finding(p, "mean_vs_sum", f"`{p.name}`'s step is {k:.4g} x what the other parameters' steps imply "
                         f"(N = {n} rows): its gradient is {what} (e.g. a missing or extra `/ {n}`), so it learns "
                         f"{k:.4g} x as fast. Line {line}: `{text}`", False, line, study, **details)
+    summed = _summed_over_every_axis(obs, g, c, tol, rtol, np.shape(p.value), full=len(obs) == p.size)
+    if summed:
+        return _finding(p, "bias_sum_all_axes", f"every entry of `{p.name}`'s step is the same number, the sum of the "
+                        f"whole gradient: its gradient is summed over every axis (np.sum(dZ) or dZ.sum()) where it "
+                        f"belongs summed over the rows only: use np.sum(dZ, axis=0) (axis=1, keepdims=True for column "
+                        f"data). Its update: {where}", False, line, study, **details)
     if k is not None:
         return _finding(p, "scaled", f"`{p.name}` moves along its gradient but {k:.4g} x as far as the others "
                         f"({where}): " + dx.explain_factor(k, n, shared=False), False, line, study, **details)
@@ -227,11 +242,29 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
         a = (-study.steps[p.name] / rate).reshape(shape)
         nv = study.gradient[p.name].reshape(shape)
         verdict, ok, message, more = dx.diagnose(p.name, a, nv, c, n)
-        return _finding(p, verdict, message + f". Its update: {where}", ok, line, study, **details, **more)
+        return _finding(p, verdict, message + f". Its update: {where}", ok, line, study, **{**details, **more})
     cos = float(np.dot(obs, g) / (np.linalg.norm(obs) * np.linalg.norm(g) + 1e-300))
     return _finding(p, "wrong", f"`{p.name}`'s step is not along its gradient (cosine {cos:.3f}): check the chain rule "
                     f"for the gradient used on {where}: the delta it uses and what multiplies it", False, line, study,
                     cosine=cos, **details)
+
+
+def _summed_over_every_axis(obs: np.ndarray, g: np.ndarray, c: float, tol: np.ndarray, rtol: float,
+                            shape: tuple[int, ...], full: bool) -> bool:
+    """A bias step whose entries all equal the sum of the true gradient: ``db = np.sum(dZ)``."""
+    if not full or obs.size < 2 or sum(d > 1 for d in shape) != 1:
+        return False
+    total = c * float(g.sum())
+    return bool(np.allclose(obs, total, rtol=max(rtol, 1e-6), atol=float(tol.sum()) * abs(c) + 1e-15))
+
+
+def _reader_after(study: Study, name: str, line: int) -> int | None:
+    """The first line after ``line`` in the loop (or the functions it calls) that reads ``name``."""
+    last = name.split(".")[-1].split("[")[0]
+    for u in study.updates:
+        if u.line > line and (last in u.names or re.search(rf"\b{re.escape(last)}\b", u.text.split("=", 1)[-1])):
+            return int(u.line)
+    return None
 
 
 def _changed_in_loop(study: Study, p: Param, inner: list[Any], c: float, k: float | None,
