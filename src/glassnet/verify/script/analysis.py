@@ -227,8 +227,6 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         movers = [p for p in changed if _param_like(p, first, statements)
                   and not _permutation(start[p], p.get(env)) and not COST_NAME.match(_last_name(p))]
     updates = update_lines(tree, lines, loop)
-    # accumulators and momentum buffers: read by another mover's update line
-    read_by_updates = {n for u in updates if u.is_update for n in u.names}
     rng = np.random.default_rng(0)
 
     # The cost: an expression the loop prints (or a cost-like variable) that the movers change.
@@ -242,14 +240,15 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
                           "predict(X)) ** 2)\"")
 
     def evaluate(theta: dict[Path, Any] | None, frozen: bool, watch_: list[Path] = ()) -> tuple[list[Any], Run]:  # type: ignore[assignment]
+        run = Run()
+        if not loss or watch_:  # with --loss the body runs only for the steps; the cost is the expression
+            run = body.run(0, watch=list(watch_), start=theta, freeze=theta if frozen else None)
+            if run.error is not None:
+                raise causes.body_error(run, lines, filename)
         if loss:
             body.restore()
             for p, v in (theta or {}).items():
                 p.set(env, copy_value(v))
-            return [_scalar(body.value(loss))], Run()
-        run = body.run(0, watch=list(watch_), start=theta, freeze=theta if frozen else None)
-        if run.error is not None:
-            raise causes.body_error(run, lines, filename)
         return [_scalar(body.value(e)) for e, _ in exprs], run
 
     base, _ = evaluate(None, False)
@@ -287,19 +286,19 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     live = [i for i in live if frozen_values[i] is not None]
     if not live:
         raise ConfigError(f"the cost `{exprs[0][0]}` is not one finite number at the loop's start")
-    steps = {}
-    for p in params:
-        total = np.zeros(np.shape(p.value))
-        for change in frozen.of(p.path):
+    steps: dict[str, np.ndarray] = {}
+    for q in params:
+        total = np.zeros(np.shape(q.value))
+        for change in frozen.of(q.path):
             if change.delta is not None:
                 total = total + change.delta
-        steps[p.name] = total
-    real_steps = {}
+        steps[q.name] = total
+    real_steps: dict[str, np.ndarray | None] = {}
     body.run(0)  # the real first pass again, to read where the parameters got to
-    for p in params:
-        after = p.path.get(env)
-        real_steps[p.name] = (np.asarray(after, dtype=np.float64) - np.asarray(p.value, dtype=np.float64)
-                              if np.shape(after) == np.shape(p.value) else None)
+    for q in params:
+        after = q.path.get(env)
+        real_steps[q.name] = (np.asarray(after, dtype=np.float64) - np.asarray(q.value, dtype=np.float64)
+                              if np.shape(after) == np.shape(q.value) else None)
     early = _updated_too_early(body, params, theta, frozen, steps, real_steps)
     differences = _differences(params, theta, lambda t: evaluate(t, True)[0], frozen, frozen_values, live)
     lrs, lr = _rates(params, frozen, updates, env)
@@ -509,7 +508,7 @@ def _attribute_rates(text: str, env: dict[str, Any]) -> list[tuple[float, str]]:
             continue
         objects = [env[owner]] if owner in env else [v for v in env.values() if hasattr(v, "__dict__")]
         for obj in objects:
-            value = getattr(obj, attr, None)
+            value: Any = getattr(obj, attr, None)
             if _positive(value):
                 out.append((float(value), f"{owner}.{attr}"))
                 break

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from glassnet.errors import UserCodeError
 from glassnet.verify import diagnose as dx
 from glassnet.verify.report import Finding, Report
 from glassnet.verify.script.state import Path

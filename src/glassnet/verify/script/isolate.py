@@ -95,7 +95,7 @@ class _Output:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
-        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
             self.count += len(chunk)
             if len(self.head) < KEEP:
                 self.head += chunk[: KEEP - len(self.head)]

@@ -87,6 +87,9 @@ def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, A
                 sys.settrace(None)
     except _Reached:
         pass
+    except Flood:
+        raise ConfigError(f"your script printed more than {FLOOD:,} characters before reaching its training loop "
+                          f"({loop.where}), so the doctor stopped it. It began with:\n{out.getvalue()[:500]}") from None
     except SystemExit as exc:
         if not captured:
             raise UserCodeError(f"your script called sys.exit({exc.code!r}) before reaching its training loop "
@@ -109,16 +112,27 @@ def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, A
     return Reached(body_env, captured["globals"], time.perf_counter() - started, out.getvalue())
 
 
+class Flood(BaseException):
+    """The user's code printed more than :data:`FLOOD` characters before reaching its training loop."""
+
+
+FLOOD = 2_000_000
+
+
 class _Capped(io.TextIOBase):
-    """A stdout that keeps the first 20,000 characters of what the user's code prints and drops the rest."""
+    """A stdout that keeps the first 20,000 characters of what the user's code prints, drops the rest, and
+    stops a flood (an endless loop of prints) by raising :class:`Flood`."""
 
     def __init__(self, into: io.StringIO, limit: int = 20_000) -> None:
-        self.into, self.limit = into, limit
+        self.into, self.limit, self.count = into, limit, 0
 
     def write(self, text: str) -> int:
         room = self.limit - self.into.tell()
         if room > 0:
             self.into.write(text[:room])
+        self.count += len(text)
+        if self.count > FLOOD:
+            raise Flood
         return len(text)
 
 
@@ -208,7 +222,7 @@ class Body:
         last = {p: copy_value(p.get(env)) for p in watched}
         objects = {p: p.get(env) for p in watched}
         result = Run()
-        where = {"line": self.loop.line, "inner": False}
+        where: dict[str, Any] = {"line": self.loop.line, "inner": False}
         body_code = self.code
 
         def check() -> None:
@@ -317,7 +331,7 @@ def _no_show() -> Any:
     """``plt.show()`` and ``input()`` in the loop body would block: make them do nothing while it runs."""
     saved = builtins.input
     builtins.input = lambda *a, **k: ""  # type: ignore[assignment]
-    plt = sys.modules.get("matplotlib.pyplot")
+    plt: Any = sys.modules.get("matplotlib.pyplot")
     show = getattr(plt, "show", None)
     if plt is not None:
         plt.show = lambda *a, **k: None

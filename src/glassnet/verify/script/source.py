@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import re
+import types
 from dataclasses import dataclass, field
 
 from glassnet.errors import ConfigError
@@ -156,7 +157,7 @@ def find_loop(tree: ast.Module, line: int | None = None) -> Loop:
         raise ConfigError(f"line {line} is not the first line of a for or while loop; give --loop the line of your "
                           "training loop's `for epoch in ...:`")
     scored = []
-    for order, (node, owner) in enumerate(_loops(tree)):
+    for order, (node, _owner) in enumerate(_loops(tree)):
         updates = _updates(node.body, functions, set())
         if updates:
             nested = any(isinstance(n, (ast.For, ast.While)) for b in node.body for n in ast.walk(b))
@@ -199,13 +200,13 @@ class UpdateLine:
 def update_lines(tree: ast.Module, lines: list[str], loop: Loop) -> list[UpdateLine]:
     """Every update-like statement in the loop body and in the file's functions it calls, in file order."""
     functions = _functions(tree)
-    nodes: list[tuple[ast.AST, bool]] = []
+    nodes: list[tuple[ast.Assign | ast.AugAssign, bool]] = []
     seen: set[str] = set()
 
     def collect(body: list[ast.stmt], inner: bool) -> None:
         for stmt in body:
             for sub in ast.walk(stmt):
-                if _is_update(sub) or (isinstance(sub, ast.Assign) and len(sub.targets) == 1):
+                if isinstance(sub, ast.AugAssign) or (isinstance(sub, ast.Assign) and len(sub.targets) == 1):
                     nodes.append((sub, inner or sub.lineno in loop.inner_lines))
         for name in _called(body) - seen:
             seen.add(name)
@@ -215,8 +216,8 @@ def update_lines(tree: ast.Module, lines: list[str], loop: Loop) -> list[UpdateL
     collect(loop.node.body, False)
     out = []
     for node, inner in nodes:
-        target = node.target if isinstance(node, ast.AugAssign) else node.targets[0]  # type: ignore[attr-defined]
-        value = node.value  # type: ignore[attr-defined]
+        target = node.target if isinstance(node, ast.AugAssign) else node.targets[0]
+        value = node.value
         names = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)]
         literals = [float(n.value) for n in ast.walk(value)
                     if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)]
@@ -280,7 +281,7 @@ def _printed(arg: ast.expr) -> list[ast.expr]:
     return [arg]
 
 
-def body_module(loop: Loop, filename: str) -> tuple[object, bool]:
+def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     """The loop's body compiled on its own, as one pass of a one-item loop (so ``break``/``continue`` work).
 
     A ``for`` loop's target is bound from ``__gn_item__``; a ``return`` inside a function's loop raises
