@@ -40,6 +40,12 @@ CORRECT = {
     "functions_columns": {"W1", "b1", "W2", "b2"},
     "list_of_layers": {f"{k}[{i}]" for k in ("weights", "biases") for i in range(3)},
     "class_no_cost": {"nn.weights1", "nn.weights2"},
+    # no false alarms: float32, relu kinks, saturated tanh/sigmoid, (1, n) and (n,) biases mixed, one tensor
+    "float32_vectorised": {"W1", "b1", "W2", "b2"},
+    "relu_kinks": {"W1", "b1", "W2", "b2"},
+    "saturated": {"W1", "b1", "W2", "b2"},
+    "bias_shapes_mixed": {"W1", "b1", "W2", "b2"},
+    "single_tensor": {"w"},
 }
 
 

@@ -55,7 +55,7 @@ def body_error(run: Run, lines: list[str], filename: str) -> LoopRaised:
 
 
 def _tol(study: Study, p: Param) -> tuple[float, np.ndarray]:
-    rtol = 2e-3 if p.dtype == np.float32 else 1e-5
+    rtol = 2e-3 if p.dtype == np.float32 else 1e-4  # central differences at a saturated unit are good to ~1e-5
     return rtol, study.tolerance[p.name]
 
 
