@@ -115,6 +115,24 @@ def test_a_planted_bug_flags_exactly_its_parameters(name):
         assert any(f.line == line_of(text, fragment) for f in report.failed()), str(report)
 
 
+SEED = source("seed_fixed")
+
+
+def test_a_gradient_assigned_in_the_row_loop_instead_of_added_is_never_accumulated():
+    text = SEED.replace("weights_11_gradient += error_neural_11 * x", "weights_11_gradient = error_neural_11 * x")
+    report = run(text)
+    assert [(f.param, f.verdict) for f in report.failed()] == [("weights_11", "never_accumulated")], str(report)
+    assert report["weights_11"].line == line_of(text, "weights_11_gradient = error_neural_11 * x")
+
+
+def test_an_accumulator_created_before_the_loop_is_never_reset():
+    text = SEED.replace("    weights_output_gradient = np.zeros(3)\n", "").replace(
+        "for epoch in range(100000):\n", "weights_output_gradient = np.zeros(3)\nfor epoch in range(100000):\n")
+    report = run(text)
+    assert [(f.param, f.verdict) for f in report.failed()] == [("weights_output", "never_reset")], str(report)
+    assert "`weights_output_gradient`" in report["weights_output"].message
+
+
 def test_the_command_line_reports_json_with_lines_and_exit_status(tmp_path):
     seed = SCRIPTS / "seed_bias_bug.py"
     done = subprocess.run([sys.executable, "-m", "glassnet", "doctor", str(seed), "--json"], capture_output=True,

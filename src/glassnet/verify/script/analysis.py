@@ -34,7 +34,7 @@ from glassnet.verify.report import Report
 from glassnet.verify.script import causes
 from glassnet.verify.script.runner import Body, Run, loop_items, reach_loop
 from glassnet.verify.script.source import COST_NAME, Loop, cost_candidates, find_loop, parse, update_lines
-from glassnet.verify.script.state import Path, candidates, copy_value, is_float_array, parse_path
+from glassnet.verify.script.state import Path, Snapshot, candidates, copy_value, is_float_array, parse_path
 
 LR_NAME = re.compile(r"(^|_)(lr|learning_?rate|alpha|eta|rate|step_?size|learnrate|l_?rate)($|_)", re.IGNORECASE)
 PARAM_NAME = re.compile(r"^(w|b|weight|weights|bias|biases|theta|param|params|kernel|coef|intercept)?"
@@ -89,6 +89,7 @@ class Study:
     accumulators: list[Path] = field(default_factory=list)
     updates: list[Any] = field(default_factory=list)
     early: dict[str, tuple[str, int]] = field(default_factory=dict)  # param -> (parameter updated too early, its line)
+    stale: dict[str, str] = field(default_factory=dict)  # param -> the accumulator that carries over between epochs
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
@@ -300,16 +301,17 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         real_steps[q.name] = (np.asarray(after, dtype=np.float64) - np.asarray(q.value, dtype=np.float64)
                               if np.shape(after) == np.shape(q.value) else None)
     early = _updated_too_early(body, params, theta, frozen, steps, real_steps)
+    accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates)]
+    stale = _carried_over(body, params, accumulators, start, updates) if len(body.items) > 1 else {}
     differences = _differences(params, theta, lambda t: evaluate(t, True)[0], frozen, frozen_values, live)
     lrs, lr = _rates(params, frozen, updates, env)
     n_rows = first.row_passes or _rows(env, params)
-    accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates)]
     studies = []
     for rank, i in enumerate(live):
         gradient, entries, tolerance, kinks = differences[i]
         study = Study(filename, lines, loop, body, params, exprs[i][0], exprs[i][1], first, frozen, steps, real_steps,
                       gradient, entries, tolerance, kinks, lrs, lr, n_rows, float(frozen_values[i]),
-                      accumulators=accumulators, updates=updates, early=early)
+                      accumulators=accumulators, updates=updates, early=early, stale=stale)
         # the cost the updates descend: the one most parameters step along with one shared factor
         explained = len(causes.shared_factor(study)[1])
         studies.append((explained, -rank, study))
@@ -384,6 +386,36 @@ def _updated_too_early(body: Body, params: list[Param], theta: dict[Path, Any], 
             line = frozen.of(culprit.path)[0].line
             return {q.name: (culprit.name, line) for q in fixed}
     return {}
+
+
+def _carried_over(body: Body, params: list[Param], accumulators: list[Path], start: dict[Path, Any],
+                  updates: list[Any]) -> dict[str, str]:
+    """Accumulators created before the loop that are never reset: param -> accumulator.
+
+    After the real first pass, the second pass's step is taken twice, frozen at the same parameters: once with
+    the accumulators as the first pass left them, once with them set back to their starting values. A step
+    that differs depends on the last epoch's gradient.
+    """
+    if not accumulators:
+        return {}
+    body.run(0)
+    after_first = Snapshot(body.env)
+    theta1 = {p.path: copy_value(p.path.get(body.env)) for p in params}
+    saved, body.snapshot = body.snapshot, after_first
+    try:
+        carried = body.run(1, watch=list(theta1), start=theta1, freeze=theta1)
+        reset = body.run(1, watch=list(theta1), start={**theta1, **{a: start[a] for a in accumulators}},
+                         freeze=theta1)
+    finally:
+        body.snapshot = saved
+    out = {}
+    for p in params:
+        a = sum((c.delta for c in carried.of(p.path) if c.delta is not None), np.zeros(np.shape(p.value)))
+        b = sum((c.delta for c in reset.of(p.path) if c.delta is not None), np.zeros(np.shape(p.value)))
+        if not np.allclose(a, b, rtol=1e-6, atol=1e-12 * (float(np.abs(b).max(initial=0.0)) + 1e-300)):
+            read = {n for u in updates if u.is_update and u.target in (p.name, _last_name(p.path)) for n in u.names}
+            out[p.name] = str(next((acc for acc in accumulators if _last_name(acc) in read), accumulators[0]))
+    return out
 
 
 def _is_accumulator(path: Path, updates: list[Any]) -> bool:

@@ -196,6 +196,21 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
                       and not (len(study.frozen.of(q.path)) > 1 and any(ch.in_row_loop for ch in study.frozen.of(q.path)))]
     if inner and others_outside and not (k is not None and abs(k - 1) <= 1e-3):
         return _changed_in_loop(study, p, inner, c, k, details)
+    if p.name in study.stale:
+        acc = study.stale[p.name]
+        made = next((u.line for u in study.updates if u.target == acc and u.line < study.loop.line), None)
+        return _finding(p, "never_reset", f"`{p.name}`'s gradient accumulator `{acc}` is created before the training "
+                        "loop" + (f" (line {made} `{study.line_text(made)}`)" if made else "") + " and never set back "
+                        "to zero: from the second epoch on, each update also adds every earlier epoch's gradient. "
+                        f"Set `{acc}` to zero at the start of every epoch, inside the loop", False, made or line,
+                        study, **details)
+    never = _overwritten_in_row_loop(study, p, line)
+    if never and not (k is not None and abs(k - 1) <= 1e-3):
+        at, acc = never
+        return _finding(p, "never_accumulated", f"`{p.name}`'s gradient `{acc}` is assigned, not added to, in the row "
+                        f"loop: line {at} `{study.line_text(at)}` overwrites it in every row, so the update uses only the "
+                        f"last row's gradient. Write `{acc} +=` there (and set it to zero before the row loop)", False,
+                        at, study, **details)
     if k is not None and abs(k - 1) <= 1e-3 and p.name in study.early:
         culprit, at = study.early[p.name]
         reader = _reader_after(study, culprit, at)
@@ -255,6 +270,17 @@ def _summed_over_every_axis(obs: np.ndarray, g: np.ndarray, c: float, tol: np.nd
         return False
     total = c * float(g.sum())
     return bool(np.allclose(obs, total, rtol=max(rtol, 1e-6), atol=float(tol.sum()) * abs(c) + 1e-15))
+
+
+def _overwritten_in_row_loop(study: Study, p: Param, line: int | None) -> tuple[int, str] | None:
+    """``dW = x * delta`` (not ``+=``) inside the row loop, for the gradient that ``p``'s update line subtracts."""
+    acc = _accumulator_of(study, p, line)
+    if acc is None:
+        return None
+    for u in study.updates:
+        if u.target == acc[0] and u.in_inner_loop and not u.is_update and acc[0] not in u.names:
+            return int(u.line), acc[0]
+    return None
 
 
 def _reader_after(study: Study, name: str, line: int) -> int | None:
@@ -341,6 +367,8 @@ def _notes(study: Study, report: Report, c: float) -> None:
         report.notes.append(f"float32: the finite differences use a step of about 5e-3 and their rounding limits the "
                             f"comparison to about {worst:.1g} per entry; steps within that count as equal")
     for acc in study.accumulators:
+        if str(acc) in study.stale.values():
+            continue  # already a finding
         report.notes.append(f"`{acc}` exists before the loop and keeps its value from one epoch to the next: if it is a "
                             "gradient accumulator, set it to zero at the start of every epoch")
 
