@@ -234,6 +234,8 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     exprs = [(loss, "given with --loss")] if loss else [(c.expr, c.origin) for c in cost_candidates(loop)]
     if not loss:
         exprs += _guessed_costs(env, start, first, watch, movers, exprs)
+        body.row_exprs = _row_errors(loop, env) if loop.inner_lines else []
+        exprs += [(e, f"guessed: summed over the rows, `{e}`") for e in body.row_exprs]
     if not exprs:
         raise ConfigError(f"{loop.where} prints no cost and has no variable named cost, loss or error, so the doctor "
                           "cannot tell what it minimises. Give the cost with --loss EXPR, an expression in your "
@@ -250,7 +252,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
             body.restore()
             for p, v in (theta or {}).items():
                 p.set(env, copy_value(v))
-        return [_scalar(body.value(e)) for e, _ in exprs], run
+        return [run.row_sums.get(e) if e in body.row_exprs else _scalar(body.value(e)) for e, _ in exprs], run
 
     base, _ = evaluate(None, False)
     if not movers:
@@ -321,6 +323,20 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
                           f"({best.cost_origin}): the cost your updates descend most consistently. If your network "
                           "minimises something else, give it with --loss EXPR")
     return best
+
+
+def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
+    """``0.5 * np.sum(error ** 2)`` for each error-like name the row loop assigns: summed over the rows by the
+    runner, the squared error of a per-row loop that never adds up its cost."""
+    names = []
+    for node in ast.walk(loop.node):
+        if isinstance(node, ast.Assign) and node.lineno in loop.inner_lines:
+            for t in node.targets:
+                if isinstance(t, ast.Name) and re.fullmatch(r"(output_?|out_?|layer_\d+_?|l\d_?)?(error|err|e|residual)s?",
+                                                            t.id, re.IGNORECASE):
+                    names.append(t.id)
+    numpy = "np" if "np" in env else "__import__('numpy')"
+    return [f"0.5 * {numpy}.sum({n} ** 2)" for n in dict.fromkeys(names)]
 
 
 OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)
@@ -480,6 +496,7 @@ def _differences(params: list[Param], theta: dict[Path, Any], cost: Any, frozen:
             up[i] += h
             down[i] -= h
             his, los = cost(_with(theta, p, up, value.shape)), cost(_with(theta, p, down, value.shape))
+            near: list[Any] | None = None
             for j, pick in enumerate(picks):
                 hi, lo, mid = his[pick], los[pick], base[pick]
                 if hi is None or lo is None:
@@ -487,8 +504,19 @@ def _differences(params: list[Param], theta: dict[Path, Any], cost: Any, frozen:
                 g[j, k] = (hi - lo) / (2 * h)
                 # rounding of the cost's own dtype, magnified by the division by the step
                 tol[j, k] = 8 * eps * max(abs(hi), abs(lo), abs(mid), 1e-30) / h
-                # a kink (relu) between the two probes: the one-sided slopes disagree
-                kink[j, k] = abs((hi - mid) / h - (mid - lo) / h) > 100 * tol[j, k] + 1e-3 * abs(g[j, k]) + 1e-12
+                # a kink (relu at 0) between the probes: the one-sided slopes disagree, and keep disagreeing at a
+                # step 100 x smaller (curvature makes them differ too, but in proportion to the step)
+                gap = abs((hi - mid) / h - (mid - lo) / h)
+                if gap > 100 * tol[j, k] + 1e-3 * abs(g[j, k]) + 1e-12:
+                    if near is None:
+                        small_up, small_down = flat.copy(), flat.copy()
+                        small_up[i] += h / 100
+                        small_down[i] -= h / 100
+                        near = [cost(_with(theta, p, small_up, value.shape)), cost(_with(theta, p, small_down, value.shape))]
+                    shi, slo = near[0][pick], near[1][pick]
+                    if shi is not None and slo is not None:
+                        small_gap = abs((shi - mid) / (h / 100) - (mid - slo) / (h / 100))
+                        kink[j, k] = small_gap > 0.3 * gap and small_gap > 1e4 * tol[j, k]
         for j, pick in enumerate(picks):
             gradient, entries, tolerance, kinks = out[pick]
             gradient[p.name], entries[p.name], tolerance[p.name], kinks[p.name] = g[j], idx, tol[j], kink[j]

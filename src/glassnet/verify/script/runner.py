@@ -158,6 +158,7 @@ class Run:
     error_line: int | None = None
     seconds: float = 0.0
     row_passes: int = 0
+    row_sums: dict[str, float] = field(default_factory=dict)
 
     def of(self, path: Path) -> list[Change]:
         return [c for c in self.changes if c.path == path]
@@ -196,6 +197,7 @@ class Body:
         self.code, self.has_return = body_module(loop, filename)
         self.loop_lines = loop_lines
         self.row_line = min(loop.inner_lines) if loop.inner_lines else None
+        self.row_exprs: list[str] = []  # summed over the rows: the cost of a per-row loop that keeps no total
         env["__GnReturn__"] = GnReturn
         self.snapshot = Snapshot(env)
         self.runs = 0
@@ -222,6 +224,16 @@ class Body:
         last = {p: copy_value(p.get(env)) for p in watched}
         objects = {p: p.get(env) for p in watched}
         result = Run()
+        compiled = [(e, compile(e, "<cost>", "eval")) for e in self.row_exprs]
+
+        def add_rows() -> None:
+            for text, code in compiled:
+                try:
+                    value = float(np.sum(eval(code, env)))
+                except Exception:  # noqa: BLE001 - a name the row has not set yet
+                    continue
+                result.row_sums[text] = result.row_sums.get(text, 0.0) + value
+
         where: dict[str, Any] = {"line": self.loop.line, "inner": False}
         body_code = self.code
 
@@ -259,6 +271,8 @@ class Body:
                     where["inner"] = self._in_row_loop(frame, body_code)
                     if frame.f_code is body_code and frame.f_lineno == self.row_line:
                         result.row_passes += 1
+                        if compiled and result.row_passes > 1:
+                            add_rows()  # the row before this one is complete
                 elif frame.f_back is not None and frame.f_back.f_code.co_filename == self.filename:
                     where["line"] = frame.f_back.f_lineno  # the caller goes on with its own line
                     where["inner"] = self._in_row_loop(frame.f_back, body_code)
@@ -290,6 +304,8 @@ class Body:
             result.error = UserCodeError(f"{type(exc).__name__}: {exc}", user_traceback(exc))
         if watched:
             check()
+        if compiled and result.row_passes and result.error is None:
+            add_rows()  # the last row
         result.seconds = time.perf_counter() - started
         self.runs += 1
         self.seconds += result.seconds
