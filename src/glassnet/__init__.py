@@ -64,6 +64,14 @@ from glassnet.verify.gradcheck import gradcheck
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext glassnet`` in IPython or Jupyter: adds the ``%%doctor`` cell magic (see ``verify/notebook.py``)."""
+    from glassnet.verify.notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
     "MissingDependency", "ModelFileError", "Network", "OutputFileError", "ShapeError", "Trace", "TrainingDiverged",

@@ -22,11 +22,13 @@ import numpy as np
 
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.verify import diagnose as dx
+from glassnet.verify.intermediates import check_intermediates
+from glassnet.verify.notebook import watch
 from glassnet.verify.numeric import central_differences, plan
 from glassnet.verify.report import Finding, Report
 from glassnet.verify.usercode import Params, as_named, call, load_script, loss_value, match_names
 
-__all__ = ["check_gradients", "check_script", "check_step"]
+__all__ = ["check_gradients", "check_intermediates", "check_script", "check_step", "watch"]
 
 RATE_TOL = 0.15  # a parameter whose effective rate is within 15% of lr counts as in line (rows shift the rest)
 

@@ -7,7 +7,8 @@ A learner computes one backward pass through a dense stack by hand and hands ove
 order backprop computes them, output layer first. Per tensor the verdict is:
 
 * ``ok`` (float64 rounding), ``rounding`` (off by about the given dtype's epsilon times the tensor's condition,
-  estimated by running the same pass in float32: ``cond = max(1, rel_error_float32 / eps_float32)``); both pass.
+  estimated by running the same pass in float32: ``cond = max(1, rel_error_float32 / eps_float32)``), ``close``
+  (above that but below ``sqrt(eps)``: the same maths computed another way, e.g. an unfused derivative); all pass.
   A transposed tensor ``(n, k)`` for ``(k, n)`` and a kept dimension ``(n,)`` / ``(1, n)`` / ``(n, 1)`` pass with a note.
 * ``inherited``: wrong, but computed rightly from the learner's own (wrong) input tensor: fix that one first.
 * ``sign``, ``factor``, ``zero``, ``transposed`` (a square tensor), ``shape``, ``wrong``.
@@ -46,7 +47,7 @@ def build_stack(params: dict[str, Any], X: Any, y: Any, activations: list[str], 
         if f not in (OUTPUT if i == len(activations) - 1 else HIDDEN):
             raise unknown_name("activation", f, OUTPUT if i == len(activations) - 1 else HIDDEN)
     theta = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    stack = next(candidates(theta, {"X": X, "y": y}, list(activations), (loss,)), None)
+    stack = next((group[0] for group in candidates(theta, {"X": X, "y": y}, list(activations), (loss,)) if group), None)
     if stack is None:
         raise ShapeError(f"the parameters {({k: v.shape for k, v in theta.items()})} do not form a dense stack of "
                          f"{len(activations)} layers on X of shape {np.shape(X)} with y of shape {np.shape(y)}")
@@ -209,6 +210,10 @@ def check_intermediates(given: dict[str, Any], stack: Stack | None = None, theta
             elif rel <= tol:
                 finding = Finding(name, "rounding", f"`{name}` is right to rounding: relative error {rel:.2g}, at the level of "
                                   f"{got.dtype}'s epsilon {eps:.2g} x condition ~{cond:.3g}{note}", True, details)
+            elif rel <= np.sqrt(eps):
+                finding = Finding(name, "close", f"`{name}` agrees to {rel:.2g}: above rounding ({tol:.2g}) but far below any "
+                                  "formula error, so an equivalent formula computed another way (an unfused derivative, a "
+                                  f"clipped log){note}", True, details)
             else:
                 verdict, message, extra = _verdict(name, aligned, want, max(tol, 1e-9), stack.n_samples, own)
                 details |= extra

@@ -17,11 +17,18 @@ Conventions. Inside, everything is in row layout, one sample per row: ``A0 = X``
 ``(n_out, n_in)``, ``A`` of shape ``(features, samples)``) computes the transpose of all that; :class:`Stack`
 converts at the edges (``weight``, ``own``, ``to_script``), so each formula is written once, in row layout.
 
+Not covered: a cost with a regularisation term or anything but ``scale * sum of a per-entry loss``; hidden layers with
+different activations (inference tries one shared one); a cost that broadcasts ``(N, 1)`` against ``(N,)`` into
+``(N, N)``; mini-batches (X must be an array of the namespace); targets equal to X (autoencoders); layers other than
+dense. At most ``MAX_GROUPS`` structures are scored, the likeliest (by their names) first.
+
 Next read: ``intermediates.py`` (checking a learner's dZ, dA, dW, db tensor by tensor).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core.activations import get_activation
-from glassnet.errors import ConfigError, ShapeError
+from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
 
 Array = NDArray[Any]
 HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")  # tried for the hidden layers (all the same), preferred first
@@ -42,16 +49,19 @@ LOSSES = {"squared_error": "squared error", "binary_cross_entropy": "binary cros
 ALIASES = {"mse": "squared_error", "se": "squared_error", "bce": "binary_cross_entropy",
            "cce": "categorical_cross_entropy", "cross_entropy": "categorical_cross_entropy"}
 PERTURBATIONS = 3
+MAX_STRUCTURES = 5000  # layouts x weight orders x bias assignments listed (bounds a net of many equal layers)
+MAX_GROUPS = 300  # structures scored against the cost, the likeliest first
+_FUNCTIONS = {name: get_activation(name) for name in set(HIDDEN + OUTPUT)}
 
 
 def activate(name: str, Z: Array) -> Array:
     """``A = f(Z)``, softmax over each row's units."""
-    return get_activation(name).forward(Z)
+    return _FUNCTIONS[name].forward(Z)
 
 
 def slope(name: str, Z: Array, A: Array) -> Array:
     """``f'(Z)`` entry by entry (not for softmax, whose derivative is a Jacobian)."""
-    return get_activation(name).backward(Z, A, np.ones_like(Z))
+    return _FUNCTIONS[name].backward(Z, A, np.ones_like(Z))
 
 
 def learner_derivative(name: str, x: Array) -> Array:
@@ -67,13 +77,17 @@ def learner_derivative(name: str, x: Array) -> Array:
 
 
 def entry_loss(loss: str, A: Array, Y: Array) -> Array:
-    """Per-entry loss: squared error ``(a - y)**2``, BCE ``-(y log a + (1 - y) log(1 - a))``, CE ``-y log a``."""
+    """Per-entry loss: squared error ``(a - y)**2``, BCE ``-(y log a + (1 - y) log(1 - a))``, CE ``-y log a``.
+
+    A term whose weight (``y`` or ``1 - y``) is 0 counts 0 even where its log is ``-inf`` (a class-index cost never
+    takes that log)."""
+    xlog = lambda w, a: np.where(w != 0, w * np.log(np.where(w != 0, a, 1.0)), 0.0)
     with np.errstate(all="ignore"):
         if loss == "squared_error":
             return (A - Y) ** 2
         if loss == "binary_cross_entropy":
-            return -(Y * np.log(A) + (1 - Y) * np.log(1 - A))
-        return -Y * np.log(A)
+            return -(xlog(Y, A) + xlog(1 - Y, 1 - A))
+        return -xlog(Y, A)
 
 
 def loss_slope(loss: str, A: Array, Y: Array) -> Array:
@@ -102,7 +116,7 @@ def output_delta(activation: str, loss: str, Z: Array, A: Array, Y: Array) -> Ar
     if (activation, loss) == ("sigmoid", "categorical_cross_entropy"):
         return -Y * (1 - A)
     dA = loss_slope(loss, A, Y)
-    return get_activation(activation).backward(Z, A, dA) if activation == "softmax" else dA * slope(activation, Z, A)
+    return _FUNCTIONS[activation].backward(Z, A, dA) if activation == "softmax" else dA * slope(activation, Z, A)
 
 
 @dataclass(frozen=True)
@@ -121,13 +135,13 @@ class Layer:
 class Tweak:
     """What a buggy backprop does differently from :meth:`Stack.backprop`; all fields empty is the right backprop.
 
-    ``out(Z_L, A_L, Y, dA_L)`` replaces ``dZ_L``; ``slope[l](Z_l, A_l)`` replaces ``f_l'(Z_l)``; ``through[l](dZ_{l+1},
+    ``out(Z_L, A_L, Y, dA_L)`` replaces ``dZ_L``; ``slope[l](Z_l, A_l, dA_l)`` replaces ``f_l'(Z_l)``; ``through[l](dZ_{l+1},
     W_{l+1})`` replaces ``dA_l = dZ_{l+1} @ W_{l+1}.T``; ``inputs[l](Z_{l-1}, A_{l-1})`` replaces ``A_{l-1}`` in ``dW_l``;
     ``bias_all`` sums ``db_l`` over every axis; ``transpose`` transposes ``dW_l``. All arrays in row layout.
     """
 
     out: Callable[[Array, Array, Array, Array], Array] | None = None
-    slope: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
+    slope: dict[int, Callable[[Array, Array, Array], Array]] = field(default_factory=dict)
     through: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
     inputs: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
     bias_all: set[int] = field(default_factory=set)
@@ -195,16 +209,17 @@ class Stack:
         """``scale * sum of per-entry losses`` over all samples and outputs."""
         return float(self.scale) * float(entry_loss(self.loss, self.forward(theta)[1][-1], self.Y).sum())
 
-    def backprop(self, theta: dict[str, Any], tweak: Tweak | None = None, rows: Any = None,
-                 dtype: Any = np.float64) -> tuple[dict[str, Array], dict[str, Array]]:
+    def backprop(self, theta: dict[str, Any], tweak: Tweak | None = None, rows: Any = None, dtype: Any = np.float64,
+                 fwd: tuple[list, list] | None = None) -> tuple[dict[str, Array], dict[str, Array]]:
         """Gradients (own shapes) and row-layout ``dA{l}, dZ{l}, dW{l}, db{l}`` of ``scale * sum loss`` over ``rows``.
 
         ``dZ_L = scale * output_delta``; then per layer ``dW_l = A_{l-1}.T @ dZ_l``, ``db_l = dZ_l.sum(axis=0)``,
         ``dA_{l-1} = dZ_l @ W_l.T``, ``dZ_{l-1} = dA_{l-1} * f'(Z_{l-1})``; a :class:`Tweak` swaps one of these.
+        ``fwd`` is this :meth:`forward` (all rows, ``dtype``) when the caller already has it.
         """
         t, s, L = tweak or Tweak(), float(self.scale), len(self.layers)
         X, Y = (self.X, self.Y) if rows is None else (self.X[rows], self.Y[rows])
-        Zs, As = self.forward(theta, X, dtype)
+        Zs, As = fwd if fwd is not None and rows is None else self.forward(theta, X, dtype)
         Y, out = Y.astype(dtype), self.layers[-1].activation
         grads: dict[str, Array] = {}
         inter: dict[str, Array] = {}
@@ -213,7 +228,7 @@ class Stack:
             if t.out is not None:
                 dZ = t.out(Zs[L], As[L], Y, dA)
             elif L in t.slope:
-                dZ = dA * t.slope[L](Zs[L], As[L])
+                dZ = dA * t.slope[L](Zs[L], As[L], dA)
             else:
                 dZ = s * output_delta(out, self.loss, Zs[L], As[L], Y)
             for l in range(L, 0, -1):
@@ -229,7 +244,7 @@ class Stack:
                 if l > 1:
                     W, below, Z, A = self.weight(theta, l, dtype), self.layers[l - 2].activation, Zs[l - 1], As[l - 1]
                     dA = t.through[l - 1](dZ, W) if l - 1 in t.through else dZ @ W.T
-                    dZ = dA * (t.slope[l - 1](Z, A) if l - 1 in t.slope else slope(below, Z, A))
+                    dZ = dA * (t.slope[l - 1](Z, A, dA) if l - 1 in t.slope else slope(below, Z, A))
         return grads, inter
 
     def gradients(self, theta: dict[str, Any]) -> dict[str, Array]:
@@ -289,6 +304,7 @@ class Stack:
                 + layout)
 
 
+@functools.lru_cache(maxsize=4096)
 def _natural(name: str) -> list[Any]:
     """Sort key that puts ``W2`` before ``W10`` and ``weights[0]`` before ``weights[1]``."""
     return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", name)]
@@ -351,29 +367,52 @@ def _losses(out: str, Y: Array) -> Iterator[str]:
         yield from (["binary_cross_entropy"] if out == "sigmoid" else []) + ["categorical_cross_entropy"]
 
 
+@functools.lru_cache(maxsize=4096)
+def _hint(name: str) -> str:
+    """"w" or "b" when a name says weight or bias (``W1``, ``self.weights[0]``, ``b_out``, ``bias2``), else ""."""
+    base = re.sub(r"[\[\]\d_]+$", "", name.split(".")[-1]).lower()
+    return "b" if base.startswith("b") else "w" if base.startswith(("w", "theta", "syn")) or "weight" in base else ""
+
+
+def _inversions(names: list[str]) -> int:
+    keys = [_natural(n) for n in names]
+    return sum(keys[i] > keys[j] for i in range(len(keys)) for j in range(i + 1, len(keys)))
+
+
+def _structures(params: dict[str, Array], arrays: dict[str, Array]) -> list[tuple[str, str, list, list]]:
+    """Every (layout, X name, weight chain, bias per layer) the shapes allow, the likeliest first: names that say
+    weight or bias used as such, weights and biases in the order of their names, row layout before column."""
+    def every() -> Iterator[tuple[tuple[int, int], tuple[str, str, list, list]]]:
+        for layout in ("row", "column"):
+            for x_name, X in sorted(arrays.items(), key=lambda kv: _natural(kv[0])):
+                for chain in _chains(params, (X if layout == "row" else X.T).shape[1], layout) if X.ndim == 2 else ():
+                    rest = [n for n in sorted(params, key=_natural) if n not in {c[0] for c in chain}]
+                    for biases in _biases(rest, params, [c[2] for c in chain]):
+                        weights, used = [c[0] for c in chain], [b for b in biases if b]
+                        misnamed = sum(_hint(w) == "b" for w in weights) + sum(_hint(b) == "w" for b in used)
+                        yield (misnamed, _inversions(weights) + _inversions(used)), (layout, x_name, chain, biases)
+
+    return [s for _, s in sorted(itertools.islice(every(), MAX_STRUCTURES), key=lambda t: t[0])]
+
+
 def candidates(params: dict[str, Array], data: dict[str, Any], activations: list[str] | None = None,
-               losses: tuple[str, ...] | None = None) -> Iterator[Stack]:
+               losses: tuple[str, ...] | None = None) -> Iterator[list[Stack]]:
     """Every stack (with ``scale = 1``) the shapes of ``params`` and ``data`` allow, the likeliest first.
 
+    Grouped by structure (layout, X, weight order, biases); a group holds every target, activation and loss for it.
     ``activations`` (one per layer) and ``losses`` restrict the search; by default the hidden layers share one of
     :data:`HIDDEN` and the output takes one of :data:`OUTPUT`.
     """
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in data.items()
-              if np.asarray(v).dtype.kind in "fiub" and np.all(np.isfinite(np.asarray(v, dtype=np.float64)))}
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in data.items() if k not in params
+              and np.asarray(v).dtype.kind in "fiub" and np.all(np.isfinite(np.asarray(v, dtype=np.float64)))}
     shapes = {k: tuple(np.shape(v)) for k, v in params.items()}
-    for layout in ("row", "column"):
-        for x_name, X in sorted(arrays.items(), key=lambda kv: _natural(kv[0])):
-            if X.ndim != 2:
-                continue
-            Xr = X if layout == "row" else X.T
-            for chain in _chains(params, Xr.shape[1], layout):
-                rest = [n for n in sorted(params, key=_natural) if n not in {c[0] for c in chain}]
-                for biases in _biases(rest, params, [c[2] for c in chain]):
-                    for y_name, Y in _targets(arrays, x_name, Xr.shape[0], chain[-1][2]):
-                        for acts in _activations(len(chain), chain[-1][2], activations):
-                            for loss in losses or tuple(_losses(acts[-1], Y)):
-                                layers = [Layer(w, b, layout, f, i, o) for (w, i, o), b, f in zip(chain, biases, acts)]
-                                yield Stack(layers, loss, 1.0, x_name, y_name, Xr, Y, shapes, params[chain[-1][0]].ndim == 1)
+    for layout, x_name, chain, biases in _structures(params, arrays):
+        Xr = arrays[x_name] if layout == "row" else arrays[x_name].T
+        yield [Stack([Layer(w, b, layout, f, i, o) for (w, i, o), b, f in zip(chain, biases, acts)], loss, 1.0,
+                     x_name, y_name, Xr, Y, shapes, params[chain[-1][0]].ndim == 1)
+               for y_name, Y in _targets(arrays, x_name, Xr.shape[0], chain[-1][2])
+               for acts in _activations(len(chain), chain[-1][2], activations)
+               for loss in losses or tuple(_losses(acts[-1], Y))]
 
 
 def _activations(L: int, k: int, given: list[str] | None) -> Iterator[list[str]]:
@@ -401,8 +440,19 @@ def _perturb(theta: dict[str, Array], rng: np.random.Generator) -> dict[str, Arr
     moved = {}
     for name, p in theta.items():
         spread = 0.2 * float(np.sqrt(np.mean(p.astype(np.float64) ** 2))) + 0.02
-        moved[name] = (p + spread * rng.standard_normal(p.shape)).astype(p.dtype)
+        moved[name] = np.asarray(p + spread * rng.standard_normal(p.shape), dtype=p.dtype)
     return moved
+
+
+def _plain_sum(stack: Stack, theta: dict[str, Array], cache: dict[tuple, Array]) -> float:
+    """``sum loss`` of ``stack`` at ``theta``; ``cache`` holds the layers computed for stacks of the same structure."""
+    A, acts = stack.X, ()  # type: Array, tuple[str, ...]
+    for l, layer in enumerate(stack.layers, 1):  # Z_l depends on the activations below it only
+        if (*acts, "z") not in cache:
+            cache[(*acts, "z")] = A @ stack.weight(theta, l) + stack.bias(theta, l)
+        Z, acts = cache[(*acts, "z")], (*acts, layer.activation)
+        A = cache[acts] if acts in cache else cache.setdefault(acts, _FUNCTIONS[layer.activation].forward(Z))
+    return float(entry_loss(stack.loss, A, stack.Y).sum())
 
 
 def infer_stack(params: dict[str, Any], data: dict[str, Any], cost: Callable[[dict[str, Any]], float],
@@ -430,40 +480,47 @@ def infer_stack(params: dict[str, Any], data: dict[str, Any], cost: Callable[[di
     theta = {k: np.asarray(v) for k, v in params.items()}
     bad = [k for k, v in theta.items() if v.dtype.kind != "f"]
     if bad:
-        raise ShapeError(f"parameters {bad} are not float arrays (dtype {theta[bad[0]].dtype}); pass the script's floats")
+        raise GlassnetTypeError(f"parameters {bad} are not float arrays (dtype {theta[bad[0]].dtype}); pass the script's floats")
     low = any(v.dtype.itemsize < 8 for v in theta.values()) or any(
         np.asarray(v).dtype.kind == "f" and np.asarray(v).dtype.itemsize < 8 for v in data.values())
     tol = 1e-3 if low else 1e-7
-    stacks = list(candidates(theta, data))
-    calls = 0
-
-    def run(point: dict[str, Array]) -> float:
-        nonlocal calls
-        calls += 1
-        return float(cost({k: v.copy() for k, v in point.items()}))
-
-    if not stacks:
-        return None
-    c0 = run(theta)
-    alive = []
-    for stack in stacks:
-        m = stack.cost(theta)
-        if np.isfinite(c0) and c0 > 0 and np.isfinite(m) and m > 0:
-            alive.append((stack, _nice(c0 / m, stack, tol)))
     rng = np.random.default_rng(rng_seed)
-    for _ in range(PERTURBATIONS):
-        if not alive:
+    points: list[dict[str, Array]] = []
+    values: list[float] = []  # cost at points[i], each asked of the script once, when a candidate first needs it
+
+    def value(i: int) -> float:
+        while len(points) <= i:
+            points.append(theta if not points else _perturb(theta, rng))
+            values.append(float(cost({k: v.copy() for k, v in points[-1].items()})))
+        return values[i]
+
+    alive: list[tuple[Stack, float]] = []
+    for n, group in enumerate(candidates(theta, data)):  # the first structure with a candidate that fits wins
+        if n == MAX_GROUPS:
             break
-        point = _perturb(theta, rng)
-        c = run(point)
-        alive = [(s, r) for s, r in alive if abs(r * s.cost(point) - c) <= tol * abs(c)]
+        if not group:
+            continue
+        c0 = value(0)
+        if not (np.isfinite(c0) and c0 > 0):
+            return None
+        caches: list[dict[tuple, Array]] = [{} for _ in range(PERTURBATIONS + 1)]  # the group's layers, per point
+        with np.errstate(all="ignore"):
+            scored = [(stack, _plain_sum(stack, theta, caches[0])) for stack in group]
+            alive = [(stack, _nice(c0 / m, stack, tol)) for stack, m in scored if np.isfinite(m) and m > 0]
+            for i in range(1, PERTURBATIONS + 1):
+                if not alive:
+                    break
+                c = value(i)
+                alive = [(s, r) for s, r in alive if abs(r * _plain_sum(s, points[i], caches[i]) - c) <= tol * abs(c)]
+        if alive:
+            break
     if not alive:
         return None
     best = alive[0][0]
-    best.scale, best.cost_calls = alive[0][1], calls
+    best.scale, best.cost_calls = alive[0][1], len(values)
     for other, r in alive[1:4]:
         other.scale = r
-        best.ties.append(other.describe())
+        best.ties.append(f"{other.describe()} (X = {other.X_name}, y = {other.y_name})")
     return best
 
 
@@ -488,9 +545,12 @@ def _same(g: dict[str, Array], h: dict[str, Array]) -> bool:
     return all(np.allclose(g[k], h[k], rtol=1e-12, atol=1e-14 * top) for k in h)
 
 
-def _slope_bug(f: str, kind: str) -> Callable[[Array, Array], Array]:
-    """``f'(Z)`` as buggy code computes it (``kind``: at_z, at_f_of_a, squared, missing, of_output)."""
-    def bad(Z: Array, A: Array) -> Array:
+def _slope_bug(f: str, kind: str, k: float = 1.0) -> Callable[..., Array]:
+    """``f'(Z)`` as buggy code computes it (``kind``: at_z, at_f_of_a, squared, missing, of_output, on_error). ``on_error``
+    is ``g(e)`` of the learner's back-propagated error ``e = dA / k`` (``k < 0``: the error is y - a)."""
+    def bad(Z: Array, A: Array, dA: Array | None = None) -> Array:
+        if kind == "on_error" and dA is not None:
+            return learner_derivative(f, dA / k)
         if kind == "at_z":
             return learner_derivative(f, Z)
         if kind == "at_f_of_a":
@@ -546,19 +606,24 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
       by its derivative before ``dW_l`` was computed.
     * ``bias_sum_all_axes``: ``db_l = dZ_l.sum()`` in every entry of ``b_l``, instead of ``dZ_l.sum(axis=0)``.
     * ``transposed`` (``W_l`` square): ``dW_l.T``.
-    * ``last_row_only``: every gradient is ``s`` times the last sample's term alone (assigned, not accumulated).
+    * ``derivative_on_error`` (hidden, sigmoid or tanh): ``f_l'`` is ``g(dA_l / k)``, the derivative of the learner's own
+      back-propagated error (``k = +-2s`` for squared error, ``+-s`` otherwise: an output error ``a - y`` or ``y - a``).
+    * ``last_row_only``: every gradient (variant ``""``), or one parameter's (variant: its name), is ``s`` times the last
+      sample's term alone: assigned, not accumulated, in the loop over samples.
     * ``sign``: every gradient negated.
     """
-    right = stack.gradients(theta)
+    fwd = stack.forward(theta)
+    right = stack.backprop(theta, fwd=fwd)[0]
     found = [Hypothesis("none", "every parameter", "the backprop is right", right)]
     L, N, s, row = len(stack.layers), stack.n_samples, float(stack.scale), stack.layout == "row"
 
     def add(bug: str, l: int | None, cause: str, tweak: Tweak | None = None, grads: dict | None = None,
-            variant: str = "") -> None:
-        g = grads if grads is not None else stack.backprop(theta, tweak)[0]
+            variant: str = "", where: str = "") -> None:
+        g = grads if grads is not None else stack.backprop(theta, tweak, fwd=fwd)[0]
         if all(np.all(np.isfinite(v)) for v in g.values()) and not any(_same(g, h.gradients) for h in found):
             layer = stack.layers[l - 1] if l else None
-            where = "every parameter" if layer is None else f"layer {l} ({', '.join(filter(None, (layer.weight, layer.bias)))})"
+            names = ", ".join(filter(None, (layer.weight, layer.bias))) if layer else ""
+            where = where or ("every parameter" if layer is None else f"layer {l} ({names})")
             found.append(Hypothesis(bug, where, cause, g, l, variant))
 
     for l in range(L, 0, -1):
@@ -605,6 +670,12 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
             add("activations_overwritten", l, f"{W}'s gradient uses the derivative of {a_in} instead of {a_in}: {a_in} was "
                 f"overwritten in place by its derivative before d{W} = {dW} was computed; put the derivative in a new array",
                 Tweak(inputs={l: _slope_bug(below, "of_output")}))
+        if l < L and f in ("sigmoid", "tanh"):
+            k = s * (2.0 if stack.loss == "squared_error" else 1.0)  # the learner's error is a - y, without the 2 or 1/N
+            for err, sign in (("y - a", -1.0), ("a - y", 1.0)):
+                add("derivative_on_error", l, f"{words}'s delta multiplies the back-propagated error by {f}_derivative of "
+                    f"that error (with output error {err}) instead of the derivative at the layer's output: use "
+                    f"dZ{l} = dA{l} * {right_g}", Tweak(slope={l: _slope_bug(f, "on_error", sign * k)}), variant=err)
         if layer.bias is not None and layer.n_out > 1:
             axis = "axis=0" if row else "axis=1, keepdims=True"
             add("bias_sum_all_axes", l, f"{layer.bias}'s gradient sums dZ{l} over every axis, adding the {layer.n_out} units "
@@ -612,10 +683,15 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
         if layer.n_in == layer.n_out and len(stack.shapes[W]) == 2:
             add("transposed", l, f"{W}'s gradient is transposed (square, so the shape fits): use d{W} = {dW}",
                 Tweak(transpose={l}))
+    last = stack.row_gradients(theta, N - 1)
     if N > 1:
         add("last_row_only", None, f"the gradients hold only the last sample's term: they are assigned (dW = ...) in the loop "
-            f"over samples instead of accumulated (dW += ...): add up all {N} samples' terms",
-            grads=stack.row_gradients(theta, N - 1))
+            f"over samples instead of accumulated (dW += ...): add up all {N} samples' terms", grads=last)
+        for l, layer in enumerate(stack.layers, 1):
+            for name in filter(None, (layer.weight, layer.bias)):
+                add("last_row_only", l, f"`{name}`'s gradient holds only the last sample's term: it is assigned (= ...) in "
+                    f"the loop over samples where the others are accumulated (+=): add up all {N} samples' terms",
+                    grads=right | {name: last[name]}, variant=name, where=f"{name} (layer {l})")
     add("sign", None, "every gradient has the wrong sign: the output delta is y - a while the update subtracts "
         "lr * gradient; use a - y (or add the step)", grads={k: -v for k, v in right.items()})
     return found
@@ -635,14 +711,27 @@ def _fit(h: dict[str, Array], g: dict[str, Array], names: list[str], top: float,
     return (c, max(errors)) if max(errors) <= tol else None
 
 
+def _odd_factors(N: int, free: float) -> list[tuple[float, str, str]]:
+    """``(q, bug, words)``: one tensor's right gradient is ``q`` x the others' factor x what the learner's code gives."""
+    found = [] if N == 1 else [(1 / N, "tensor_factor", f"summed over the {N} samples where the others are averaged: "
+                                f"divide it by {N}"),
+                               (float(N), "tensor_factor", f"averaged over the {N} samples where the others are summed")]
+    found.append((-1.0, "tensor_sign", "of the wrong sign while the others are right"))
+    if free > 0 and abs(free - 1) > 1e-6:
+        found.append((free, "tensor_factor", f"{1 / free:.4g} x what the other parameters' gradients imply: its update line "
+                      "uses another learning rate or normalisation"))
+    return found
+
+
 def match(stack: Stack, theta: dict[str, Any], g_obs: dict[str, Any], hypotheses: list[Hypothesis],
           rtol: float | None = None) -> list[tuple[Hypothesis, float]]:
     """The hypotheses whose gradients are ``factor * g_obs`` for every observed parameter, best first.
 
     ``factor`` is one positive number shared by all parameters (the learner's normalisation may differ from the printed
     cost by N, 2, ...). When no hypothesis matches that way, one tensor may be off by ``N``, ``1/N`` (sum instead of
-    mean, or the reverse) or ``-1`` while the others match: that comes back as a new hypothesis (``tensor_factor``,
-    ``tensor_sign`` for the right backprop, else the bug's own id) whose gradients are ``factor * g_obs``.
+    mean, or the reverse), ``-1`` or, last, any positive factor (another learning rate on its update line) while the
+    others match: that comes back as a new hypothesis (``tensor_factor``, ``tensor_sign`` for the right backprop, else
+    the bug's own id) whose gradients are ``factor * g_obs``.
 
     ``rtol`` defaults to 1e-6 for float64 (gradients agree to ~1e-8; ``-step / lr`` adds ``ulp(theta) / lr``) and 1e-3
     when ``g_obs`` or the parameters are float32. Empty when nothing matches (noise, or a bug not in the list).
@@ -666,19 +755,19 @@ def match(stack: Stack, theta: dict[str, Any], g_obs: dict[str, Any], hypotheses
     for h in [] if full or len(names) < 2 else hypotheses:
         top = max(float(np.abs(h.gradients[n]).max(initial=0.0)) for n in names)
         for odd in names:
-            fit = _fit(h.gradients, g, [n for n in names if n != odd], top, tol)
-            for q, bug, text in ((1 / N, "tensor_factor", f"summed over the {N} samples where the others are averaged: "
-                                  f"divide it by {N}"), (N, "tensor_factor", f"averaged over the {N} samples where the others "
-                                  "are summed"), (-1.0, "tensor_sign", "of the wrong sign while the others are right")):
-                if fit is None or (q != -1 and N == 1):
-                    continue
-                c, want = fit[0], h.gradients[odd]
-                scale_t = max(float(np.abs(want).max(initial=0.0)), 1e-3 * top, 1e-300)
-                err = float(np.abs(want - q * c * g[odd]).max(initial=0.0)) / scale_t
+            if (fit := _fit(h.gradients, g, [n for n in names if n != odd], top, tol)) is None:
+                continue
+            c, want, got = fit[0], h.gradients[odd], g[odd]
+            gg = c * float(np.vdot(got, got))
+            free = float(np.vdot(want, got)) / gg if gg else 0.0  # want = free * c * got, fitted
+            for q, bug, text in _odd_factors(N, free):
+                err = float(np.abs(want - q * c * got).max(initial=0.0)) / max(float(np.abs(want).max(initial=0.0)),
+                                                                              1e-3 * top, 1e-300)
                 if err <= tol:
                     cause = f"`{odd}`'s gradient is {text}"
                     grads = dict(h.gradients) | {odd: want / q}
                     derived = (Hypothesis(bug, odd, cause, grads, None, "") if h.bug == "none" else
                                Hypothesis(h.bug, f"{h.where}; {odd}", f"{h.cause}; and {cause}", grads, h.layer, h.variant))
                     partial.append((max(err, fit[1]), derived, c))
+                    break
     return [(h, c) for _, h, c in sorted(full, key=lambda t: t[0]) + sorted(partial, key=lambda t: t[0])]

@@ -39,7 +39,7 @@ from glassnet.verify.script.state import Path, Snapshot, candidates, copy_value,
 LR_NAME = re.compile(r"(^|_)(lr|learning_?rate|alpha|eta|rate|step_?size|learnrate|l_?rate)($|_)", re.IGNORECASE)
 PARAM_NAME = re.compile(r"^(w|b|weight|weights|bias|biases|theta|param|params|kernel|coef|intercept)?"
                         r"(_?[a-z]*\d*)*$", re.IGNORECASE)
-PROBE_SECONDS = 20.0  # the time the finite differences may take before entries are sampled
+PROBE_SECONDS = 10.0  # the time the finite differences may take before entries are sampled
 
 
 @dataclass
@@ -336,7 +336,8 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
                                                             t.id, re.IGNORECASE):
                     names.append(t.id)
     numpy = "np" if "np" in env else "__import__('numpy')"
-    return [f"0.5 * {numpy}.sum({n} ** 2)" for n in dict.fromkeys(names)]
+    # the error may be the residual (square it) or already the row's cost (add it up)
+    return [g for n in dict.fromkeys(names) for g in (f"0.5 * {numpy}.sum({n} ** 2)", f"{numpy}.sum({n})")]
 
 
 OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)

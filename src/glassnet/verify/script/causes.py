@@ -275,8 +275,8 @@ def _summed_over_every_axis(obs: np.ndarray, g: np.ndarray, c: float, tol: np.nd
 def _overwritten_in_row_loop(study: Study, p: Param, line: int | None) -> tuple[int, str] | None:
     """``dW = x * delta`` (not ``+=``) inside the row loop, for the gradient that ``p``'s update line subtracts."""
     acc = _accumulator_of(study, p, line)
-    if acc is None:
-        return None
+    if acc is None or any(u.line == line and u.in_inner_loop for u in study.updates):
+        return None  # an update inside the row loop uses each row's gradient at once (stochastic descent)
     for u in study.updates:
         if u.target == acc[0] and u.in_inner_loop and not u.is_update and acc[0] not in u.names:
             return int(u.line), acc[0]
@@ -358,6 +358,10 @@ def _notes(study: Study, report: Report, c: float) -> None:
     if kinks:
         report.notes.append(f"{kinks} entries sit at a kink of the cost (a relu at 0), where the slope is not defined; "
                             "they were left out of the comparison")
+    if study.body.rows.cut:
+        report.notes.append(f"each pass ran the first {study.body.rows.limit} of the {study.body.rows.cut} rows of its row "
+                            "loop (every pass the same rows), to keep the check fast; the steps and the cost are those "
+                            "of these rows")
     sampled = [p.name for p in study.params if len(study.entries[p.name]) < p.size]
     if sampled:
         report.notes.append(f"checked a sample of entries of {', '.join(sampled)} (the finite differences would take "

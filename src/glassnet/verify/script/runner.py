@@ -18,6 +18,7 @@ import ast
 import builtins
 import contextlib
 import io
+import itertools
 import sys
 import time
 import types
@@ -174,6 +175,25 @@ def _differs(a: Any, b: Any) -> bool:
         return True
 
 
+class RowCap:
+    """Lets a loop nested in the training loop run at most :attr:`limit` times per pass, and remembers if it cut one."""
+
+    limit = 64
+
+    def __init__(self) -> None:
+        self.cut = 0  # the largest number of rows a capped loop would have run
+
+    def __call__(self, iterable: Any) -> Any:
+        items = list(itertools.islice(iter(iterable), self.limit + 1))
+        if len(items) > self.limit:
+            self.cut = max(self.cut, len(iterable) if hasattr(iterable, "__len__") else self.limit + 1)
+            items = items[: self.limit]
+        return items
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> RowCap:
+        return self  # one cap for every run
+
+
 class Body:
     """One pass of the training loop's body, run again and again from the same starting point.
 
@@ -199,6 +219,7 @@ class Body:
         self.row_line = min(loop.inner_lines) if loop.inner_lines else None
         self.row_exprs: list[str] = []  # summed over the rows: the cost of a per-row loop that keeps no total
         env["__GnReturn__"] = GnReturn
+        env["__gn_rows__"] = self.rows = RowCap()
         self.snapshot = Snapshot(env)
         self.runs = 0
         self.seconds = 0.0

@@ -290,7 +290,7 @@ def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     """
     node = loop.node
     target = node.target if isinstance(node, ast.For) else ast.Name("__gn_once__", ast.Store())
-    body = [_ReturnToRaise().visit(stmt) for stmt in copy.deepcopy(node.body)]
+    body = [_RowsCapped().visit(_ReturnToRaise().visit(stmt)) for stmt in copy.deepcopy(node.body)]
     once = ast.For(target=copy.deepcopy(target), iter=ast.Tuple([ast.Name("__gn_item__", ast.Load())], ast.Load()),
                    body=body, orelse=[], type_comment=None)
     ast.copy_location(once, node)
@@ -298,6 +298,19 @@ def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     ast.fix_missing_locations(module)
     has_return = any(isinstance(n, ast.Return) for s in node.body for n in ast.walk(s))
     return compile(module, filename, "exec"), has_return
+
+
+class _RowsCapped(ast.NodeTransformer):
+    """``for x in ITER:`` nested in the training loop becomes ``for x in __gn_rows__(ITER):``: the runner caps a
+    row loop over a large data set (every pass stops after the same rows, so the passes stay comparable)."""
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.For:
+        self.generic_visit(node)
+        node.iter = ast.copy_location(ast.Call(ast.Name("__gn_rows__", ast.Load()), [node.iter], []), node.iter)
+        return node
 
 
 class _ReturnToRaise(ast.NodeTransformer):
