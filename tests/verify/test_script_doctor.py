@@ -87,10 +87,11 @@ PLANTED = {
                           "b1 -= lr * db1"),
     "updated_before_used": (("    da1 = dz2 @ W2.T\n", "    W2 -= lr * dW2\n    da1 = dz2 @ W2.T\n"), {"W1", "b1"},
                             "updated_before_used", "da1 = dz2 @ W2.T"),
-    "derivative_at_z": (("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1 * (1 - z1 ** 2)"), {"W1", "b1"}, None, None),
-    "derivative_missing": (("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1"), {"W1", "b1"}, None, None),
-    "no_backprop_through_weights": (("da1 = dz2 @ W2.T", "da1 = dz2"), {"W1", "b1"}, None, None),
-    "preactivation_as_input": (("dW2 = a1.T @ dz2", "dW2 = z1.T @ dz2"), {"W2"}, None, None),
+    "derivative_at_z": (("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1 * (1 - z1 ** 2)"), {"W1", "b1"}, "derivative_at_z", None),
+    "derivative_missing": (("dz1 = da1 * (1 - a1 ** 2)", "dz1 = da1"), {"W1", "b1"}, "derivative_missing", None),
+    "no_backprop_through_weights": (("da1 = dz2 @ W2.T", "da1 = dz2"), {"W1", "b1"}, "no_backprop_through_weights",
+                                    None),
+    "preactivation_as_input": (("dW2 = a1.T @ dz2", "dW2 = z1.T @ dz2"), {"W2"}, "preactivation_as_input", None),
 }
 
 

@@ -90,6 +90,8 @@ class Study:
     updates: list[Any] = field(default_factory=list)
     early: dict[str, tuple[str, int]] = field(default_factory=dict)  # param -> (parameter updated too early, its line)
     stale: dict[str, str] = field(default_factory=dict)  # param -> the accumulator that carries over between epochs
+    cost_of: Any = None  # theta by parameter name -> the chosen cost (for testing bug hypotheses on a dense stack)
+    data: dict[str, np.ndarray] = field(default_factory=dict)  # the script's other arrays (X, y, ...)
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
@@ -318,6 +320,12 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         explained = len(causes.shared_factor(study)[1])
         studies.append((explained, -rank, study))
     best = max(studies, key=lambda s: (s[0], s[1]))[2]
+    pick = exprs.index((best.cost_expr, best.cost_origin))
+    by_name = {q.name: q.path for q in params}
+    best.cost_of = lambda t: evaluate({by_name[n]: v for n, v in t.items()}, True)[0][pick]
+    ids = {id(q.value) for q in params}
+    best.data = {str(path): value for path, value in candidates(env, integers=True)
+                 if isinstance(value, np.ndarray) and value.size > 1 and path not in theta and id(value) not in ids}
     if best.cost_origin.startswith("guessed"):
         best.notes.append(f"your loop computes no cost the doctor could find, so it used `{best.cost_expr}` "
                           f"({best.cost_origin}): the cost your updates descend most consistently. If your network "

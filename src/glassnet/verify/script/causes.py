@@ -144,6 +144,8 @@ def findings(study: Study) -> Report:
         report.notes.append(normalisation_note(c, study.n_rows, study.cost_expr))
     for p in study.params:
         report.findings.append(_judge(study, p, c))
+    if any(f.verdict in ("wrong", "partial", "scaled", "transposed") and not f.ok for f in report.findings):
+        _name_the_bug(study, report)
     _notes(study, report, c)
     report.notes.extend(study.notes)
     return report
@@ -261,6 +263,41 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
     return _finding(p, "wrong", f"`{p.name}`'s step is not along its gradient (cosine {cos:.3f}): check the chain rule "
                     f"for the gradient used on {where}: the delta it uses and what multiplies it", False, line, study,
                     cosine=cos, **details)
+
+
+def _name_the_bug(study: Study, report: Report) -> None:
+    """Where the network is a dense stack, test each known bug by the gradient it would produce (``stack.py``):
+    the one that reproduces every parameter's step names the cause; when none does, say so plainly."""
+    from glassnet.verify import stack as st
+
+    theta = {p.name: p.value for p in study.params}
+    if any(len(study.entries[p.name]) < p.size for p in study.params):
+        return
+    try:
+        model = st.infer_stack(theta, study.data, study.cost_of)
+    except Exception:  # noqa: BLE001 - a structure that is not a dense stack: keep the pattern-based words
+        model = None
+    if model is None:
+        report.notes.append("the parameters do not form a dense stack the doctor can rebuild (or its cost is not one it "
+                            "knows), so it could not test which known bug produces these gradients")
+        return
+    g_obs = {p.name: -study.steps[p.name] / study.lrs[p.name][0] for p in study.params}
+    matches = st.match(model, theta, g_obs, st.hypotheses(model, theta))
+    matches = [(h, k) for h, k in matches if h.bug != "none"]
+    report.notes.append(f"the network is {model.describe()}")
+    if not matches:
+        report.notes.append("none of the known bugs (derivative at z, twice, missing or on the error; no backprop through "
+                            "the weights; pre-activations as inputs; overwritten activations; bias summed over every "
+                            "axis; last row only; sign; transposed) reproduces these gradients, so the cause is not named; "
+                            "the findings say how each gradient is off")
+        return
+    hyp = matches[0][0]
+    for i, f in enumerate(report.findings):
+        changed = not np.allclose(hyp.gradients.get(f.param, 0), model.gradients(theta).get(f.param, 0))
+        if not f.ok and changed:
+            report.findings[i] = Finding(f.param, hyp.bug, f"{hyp.cause} (this bug reproduces the step of `{f.param}` "
+                                         f"exactly). Its update: line {f.line} `{f.source}`", False,
+                                         {**f.details, "cause": hyp.bug, "where": hyp.where}, line=f.line, source=f.source)
 
 
 def _summed_over_every_axis(obs: np.ndarray, g: np.ndarray, c: float, tol: np.ndarray, rtol: float,
