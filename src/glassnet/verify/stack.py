@@ -683,6 +683,21 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
         if layer.n_in == layer.n_out and len(stack.shapes[W]) == 2:
             add("transposed", l, f"{W}'s gradient is transposed (square, so the shape fits): use d{W} = {dW}",
                 Tweak(transpose={l}))
+    # A wrong derivative *function* is wrong wherever it is called: the same bug in every layer that uses it.
+    every = [(l, stack.layers[l - 1].activation) for l in range(1, L + 1)
+             if stack.layers[l - 1].activation in ("sigmoid", "tanh") and not (l == L and fused(stack.layers[l - 1].activation,
+                                                                                          stack.loss))]
+    if len(every) >= 2:
+        for bug, kind, cause in (
+                ("derivative_at_z", "at_z", "the derivative function expects the activation a (a * (1 - a)) but every layer "
+                 "gives it the pre-activation z: pass a, or compute the derivative from z"),
+                ("derivative_twice", "at_f_of_a", "the derivative function applies the activation itself "
+                 "(sigmoid(x) * (1 - sigmoid(x))) but every layer gives it the activation a, so the activation is applied "
+                 "twice: give it z, or use a * (1 - a)"),
+                ("derivative_twice", "squared", "every layer's delta is multiplied by the activation's derivative twice"),
+                ("derivative_missing", "missing", "no layer's delta is multiplied by its activation's derivative")):
+            add(bug, None, cause, Tweak(slope={l: _slope_bug(f, kind) for l, f in every}), variant=f"{kind}, every layer",
+                where="every layer")
     last = stack.row_gradients(theta, N - 1)
     if N > 1:
         add("last_row_only", None, f"the gradients hold only the last sample's term: they are assigned (dW = ...) in the loop "

@@ -177,7 +177,8 @@ def load_script(path: str) -> Script:
         raise ConfigError(
             f"{path} lacks {', '.join(missing)}. glassnet doctor needs params() returning your parameters, "
             "loss(params) returning the cost, and gradients(params) returning your gradients and/or step(params) "
-            "doing one training step (optionally lr = your learning rate). See `glassnet doctor --gallery` for examples"
+            "doing one training step (optionally lr = your learning rate). Or give it your training script as it is: "
+            "the doctor reads the training loop as written (`glassnet doctor --gallery` lists examples)"
         )
     lr = getattr(module, "lr", None)
     n = getattr(module, "n_samples", None)

@@ -27,7 +27,7 @@ CASES = [
             "dataset, so the source field points at that dataset. Second bug from the same answer: the update "
             "lines 47-50 use a hard-coded 0.03 although learning_rate = 0.1 is defined (hardcoded_lr); lr is the "
             "rate actually used. Biases start at zero (lines 28, 30) and the answer makes them random as well. "
-            "1,000,000 epochs printing J every epoch, as posted: the full buggy run takes about 80 s. "
+            "1,000,000 epochs printing J every epoch, as posted: the full buggy run takes 65-85 s. "
             "np.random.seed(1) added."
         ),
     },
@@ -134,7 +134,8 @@ CASES = [
             "k loop (line 43) that only counts correct answers, 100 times per batch. Fixed version follows "
             "PR #54 (lines moved out, /batch_size removed). MNIST (1000 images via Keras) replaced by seeded "
             "sparse prototype images; import sys added; print() at the end. 300 iterations as in the book: the "
-            "full buggy run takes about 3 minutes (about 0.5 s per iteration)."
+            "full buggy run takes minutes (about 0.5 s per iteration on an idle machine, so about 3 min; "
+            "about 15 min when the machine was shared)."
         ),
     },
     {
@@ -306,7 +307,7 @@ CASES = [
             "other = activation derivative built with a matrix product (A1.T @ A1, an m x m matrix) and applied "
             "with np.dot instead of an element-wise product. Second learner in the same thread as case 13; same "
             "reconstructed assignment around the posted line. The (m, m) product makes each buggy iteration "
-            "slow: 10000 iterations take 20-60 s depending on load."
+            "slow: 10000 iterations take 20-120 s depending on load."
         ),
     },
     {

@@ -1,57 +1,100 @@
 """``glassnet demo --bias-bug``: the learner's bug, its symptom, the doctor's diagnosis, the fix.
 
-Runs the gallery program ``bias_in_loop.py`` (a hand-written 2-3-1 sigmoid network whose per-row loop
-adds the bias deltas straight into the biases), shows the cost stuck near 0.5, asks
-``glassnet.doctor.check_step`` what is wrong, then runs the same loop with the fix and shows it learn.
+Runs the gallery program ``bias_in_loop.py`` (a hand-written 2-3-1 sigmoid network, one variable per
+neuron, whose row loop adds the bias gradients straight into the biases) as the learner would, with
+``python``, and shows its printed cost stuck near 0.5. Then ``diagnose_file`` reads the same script,
+unchanged, and says what is wrong and on which lines. Last, the fixed twin (``gallery/fixed/``, the same
+script with only the fix made) runs and learns.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import subprocess
+import sys
+import tempfile
 
 from glassnet.verify import gallery
-from glassnet.verify.doctor import check_step
-from glassnet.verify.usercode import load_script
+from glassnet.verify.script.isolate import diagnose_file
 
-STORY = """A learner wrote a 2-3-1 sigmoid network by hand, with a per-row loop over the XOR rows. With the
-bias updates un-commented, the cost sticks near 0.5. The loop ({path}) does, for every row:
+NAME = "bias_in_loop"
+BIASES = {"bias_11", "bias_12", "bias_13", "bias_output"}
+TIMEOUT = 120.0  # seconds for one run of the learner's script
 
-    p["bias_out"] += delta_out          # added straight into the parameter, inside the loop
-    p["bias_hidden"] += delta_hidden
+STORY = """A learner wrote a 2-3-1 sigmoid network by hand for XOR, one variable per neuron, with a loop over
+the four rows inside the epoch loop. The cost gets stuck. The script ({name}) runs as written:
 
-Training it for {epochs} epochs:"""
+    python {name}
+"""
 
-FIX = """The fix: accumulate the bias gradients like the weight gradients and subtract them after the loop:
+DOCTOR = """
+The cost is stuck at {cost:.4f}. Asking the doctor about the same script, unchanged:
 
-    d_bias_out += delta_out             # inside the row loop
-    p["bias_out"] -= lr * d_bias_out    # after it
+    glassnet doctor {name}
+"""
 
-Training the fixed loop from the same start:"""
+FIX = """
+The fix, in the row loop (the fixed twin, {fixed}, differs only in these lines):
+"""
 
 
-def run_bias_bug(epochs: int = 5000) -> int:
-    """Tell the story end to end; returns 0 when the fixed loop learns XOR and the doctor found the bias."""
-    path = gallery.path("bias_in_loop")
-    script = load_script(path)
-    module = script.module
-    every = max(1, epochs // 5)
-    print(STORY.format(path=os.path.basename(path), epochs=epochs))
-    broken = module.train(module.step, module.params(), epochs=epochs, every=every)
+def _run(path: str) -> list[tuple[int, float]]:
+    """Run the script with ``python`` in an empty folder, echo what it prints, return its (epoch, cost) lines."""
+    with tempfile.TemporaryDirectory(prefix="glassnet-demo-") as tmp:
+        done = subprocess.run([sys.executable, path], cwd=tmp, capture_output=True, text=True, timeout=TIMEOUT,
+                              check=False)
+    costs: list[tuple[int, float]] = []
+    for line in done.stdout.splitlines():
+        print("    " + line)
+        fields = line.split()
+        try:
+            costs.append((int(fields[0]), float(fields[-1])))
+        except (ValueError, IndexError):
+            continue
+    if done.returncode != 0 or not costs:
+        print(done.stderr, file=sys.stderr, end="")
+    return costs
 
-    print(f"\nThe cost is stuck at {broken[-1]:.4f}. Asking glassnet's doctor about one step of this loop:\n")
-    report = check_step(module.step, module.params(), module.loss, lr=module.lr)
+
+def _changed_lines(path: str, fixed: str) -> list[tuple[str, str]]:
+    """The code lines the fix changes, as (before, after) pairs (the docstrings differ too, and are left out)."""
+    with open(path, encoding="utf-8") as a, open(fixed, encoding="utf-8") as b:
+        old, new = a.read().splitlines(), b.read().splitlines()
+    old, new = old[old.index("import numpy as np"):], new[new.index("import numpy as np"):]
+    pairs: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag != "equal":
+            pairs.extend(zip(old[i1:i2], new[j1:j2]))
+    return pairs
+
+
+def run_bias_bug() -> int:
+    """Tell the story end to end; 0 when the fixed twin learns and the doctor found exactly the four biases."""
+    path, fixed = gallery.path(NAME), gallery.fixed_path(NAME)
+    print(STORY.format(name=os.path.basename(path)))
+    broken = _run(path)
+    if not broken:
+        print(f"\n{path} printed no cost lines; it should print `epoch cost` every 2000 epochs")
+        return 1
+
+    print(DOCTOR.format(cost=broken[-1][1], name=os.path.basename(path)))
+    report = diagnose_file(path)
     print(report)
+    flagged = {f.param for f in report.findings if not f.ok}
 
-    print("\n" + FIX)
-    p = module.params()
-    fixed = module.train(module.fixed_step, p, epochs=epochs, every=every)
-    outputs = [float(module.forward(p, x)[1]) for x in module.X]
-    print("\npredictions of the fixed network:")
-    for x, t, o in zip(module.X, module.T, outputs):
-        print(f"  x = {x.astype(int).tolist()}  target {int(t)}  output {o:.4f}")
-    learned = all((o > 0.5) == bool(t) for o, t in zip(outputs, module.T))
-    found = {f.param for f in report.findings if f.verdict == "uphill"} == {"bias_hidden", "bias_out"}
-    print(f"\ncost: broken loop {broken[-1]:.4f}, fixed loop {fixed[-1]:.4f}"
-          f" ({'XOR learned' if learned else 'not learned yet: try more epochs'})")
-    return 0 if learned and found else 1
-
+    print(FIX.format(fixed=os.path.relpath(fixed, gallery.FOLDER)))
+    for before, after in _changed_lines(path, fixed):
+        print(f"    - {before.strip()}\n    + {after.strip()}")
+    print(f"\nRunning the fixed twin from the same start:\n\n    python {os.path.relpath(fixed, gallery.FOLDER)}\n")
+    learned = _run(fixed)
+    if not learned:
+        print(f"\n{fixed} printed no cost lines")
+        return 1
+    falls = learned[-1][1] < 0.1 * learned[0][1]
+    print(f"\ncost at epoch {broken[-1][0]}: the learner's script {broken[-1][1]:.4f}, the fixed twin "
+          f"{learned[-1][1]:.4f} ({'XOR learned' if falls else 'not learned'})")
+    if flagged != BIASES:
+        print(f"the doctor flagged {', '.join(sorted(flagged)) or 'nothing'}; the bug is in "
+              f"{', '.join(sorted(BIASES))}")
+    return 0 if falls and flagged == BIASES else 1

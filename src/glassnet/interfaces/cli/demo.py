@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bias_bug:  # a separate story, kept in its own module (interfaces/cli/bias_bug.py)
         from glassnet.interfaces.cli.bias_bug import run_bias_bug
 
-        return run_bias_bug(args.epochs)
+        return run_bias_bug()  # the learner's script runs as written: --epochs, --lr, --seed do not apply
     X, y = xor()
     net = build_xor_network(args.seed)
     print(STORY, end="\n\n")

@@ -68,5 +68,6 @@ def _list_gallery() -> int:
     print("Classic hand-written backprop bugs (glassnet doctor --gallery NAME diagnoses one):\n")
     for name, summary in items.items():
         print(f"  {name:<{width}}  {summary}")
-    print(f"\nThe programs are in {gallery.FOLDER}; run one with python, copy one to start your own.")
+    print(f"\nThe programs are in {gallery.FOLDER}, each a training script that runs as is (python NAME.py), "
+          "with its fixed twin in fixed/NAME.py. Copy one anywhere and run glassnet doctor on it.")
     return 0

@@ -1,13 +1,18 @@
-"""The bug gallery: classic mistakes in hand-written backprop, each a short runnable NumPy program.
+"""The bug gallery: classic mistakes in hand-written backprop, each a learner's training script that runs as is.
 
-Every program is written the way a learner writes a first network (per-row loops, plain arrays or
-one variable per weight) and defines what ``glassnet doctor`` reads: ``params()``, ``loss(params)``,
-``gradients(params)`` and/or ``step(params)``, ``lr`` and ``n_samples``. Run one with
-``python FILE.py`` to see the symptom, and ``glassnet doctor --gallery NAME`` to see the diagnosis.
-Its docstring says the bug and the fix. ``_xor.py`` holds what they share (data, sigmoid, cost).
+Every program is a standalone NumPy script (data inline, no imports beyond NumPy and the standard
+library), written the way learners write their first networks: module-level epoch loops with a loop
+over the rows, vectorised W1/b1/W2/b2 code, a class with ``train``/``forward``/``backward``, a list of
+weight matrices, functions that take and return arrays, one variable per weight; weights in the
+(n_in, n_out) and the (n_out, n_in) layout. Each has one planted bug. Its docstring says, in its
+first line, the bug in one sentence, then "The bug:" (what goes wrong and what you see) and
+"The fix:".
 
-These files are data shipped with the package, not modules of it: they import ``_xor`` from their
-own folder, as a learner's scripts would.
+``python NAME.py`` runs it (copy it anywhere: it needs nothing else); ``glassnet doctor NAME.py``
+(or ``glassnet doctor --gallery NAME``) diagnoses it unchanged. ``fixed/NAME.py`` is its fixed twin:
+the same script with only the fix made, which learns, and which the doctor passes.
+
+These files are data shipped with the package, not modules of it: nothing imports them.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ def path(name: str) -> str:
     if name not in entries():
         raise unknown_name("gallery program", name, entries())
     return os.path.join(FOLDER, name + ".py")
+
+
+def fixed_path(name: str) -> str:
+    """The fixed twin of gallery program ``name``: the same script with only the fix made."""
+    return os.path.join(FOLDER, "fixed", os.path.basename(path(name)))
 
 
 def describe(name: str) -> str:

@@ -1,37 +1,55 @@
-"""The gradient accumulators are never reset between epochs, so old gradients pile up.
+"""The gradient accumulators are made once, before the epoch loop, and never reset: old gradients pile up.
 
-The bug: the accumulators are made once, outside the function, and every call keeps adding to
-them: the second epoch uses the sum of two epochs' gradients, the tenth of ten.
-The fix: set them to zero at the start of every call (every epoch).
+The bug: `dW1 = np.zeros_like(W1)` (and `db1`, `dW2`, `db2`) is written before `for epoch in ...`, so
+each epoch adds its gradient to the sum of all the earlier ones. The first epoch's step is right; the
+tenth moves the weights by the sum of ten epochs' gradients. The steps grow until the sigmoids overflow
+(RuntimeWarning in exp), and the printed cost swings between 0.25 and 0.31 instead of falling.
+
+The fix: set the four accumulators to zero at the start of every epoch, inside the epoch loop.
+
+Run it: python gradient_not_reset.py    Diagnose it: glassnet doctor gradient_not_reset.py
 """
 
 import numpy as np
-from _xor import T, X, forward, loss, lr, n_samples, params, train  # noqa: F401  (glassnet doctor reads these)
 
-d_weights_hidden = np.zeros((2, 3))   # BUG: created once, never reset
-d_bias_hidden = np.zeros(3)
-d_weights_out = np.zeros(3)
-d_bias_out = np.zeros(())
+# XOR
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+Y = np.array([[0], [1], [1], [0]])
 
-
-def gradients(p):
-    for x, t in zip(X, T):
-        h, o = forward(p, x)
-        delta_out = 2 * (o - t) / n_samples * o * (1 - o)
-        delta_hidden = delta_out * p["weights_out"] * h * (1 - h)
-        d_weights_out[...] += delta_out * h
-        d_bias_out[...] += delta_out
-        d_weights_hidden[...] += np.outer(x, delta_hidden)
-        d_bias_hidden[...] += delta_hidden
-    return {"weights_hidden": d_weights_hidden.copy(), "bias_hidden": d_bias_hidden.copy(),
-            "weights_out": d_weights_out.copy(), "bias_out": d_bias_out.copy()}
+np.random.seed(42)
+W1 = np.random.randn(2, 4)
+b1 = np.zeros(4)
+W2 = np.random.randn(4, 1)
+b2 = np.zeros(1)
+alpha = 0.1
 
 
-def step(p):
-    d = gradients(p)
-    for name in p:
-        p[name] -= lr * d[name]
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
 
 
-if __name__ == "__main__":
-    train(step, params())
+dW1 = np.zeros_like(W1)
+db1 = np.zeros_like(b1)
+dW2 = np.zeros_like(W2)
+db2 = np.zeros_like(b2)
+
+for epoch in range(10000):
+    cost = 0
+    for i in range(len(X)):
+        x = X[i]
+        t = Y[i]
+        h = sigmoid(x @ W1 + b1)
+        o = sigmoid(h @ W2 + b2)
+        cost += np.sum((o - t) ** 2) / 2
+        do = (o - t) * o * (1 - o)
+        dh = (W2 @ do) * h * (1 - h)
+        dW2 += np.outer(h, do)
+        db2 += do
+        dW1 += np.outer(x, dh)
+        db1 += dh
+    W1 -= alpha * dW1
+    b1 -= alpha * db1
+    W2 -= alpha * dW2
+    b2 -= alpha * db2
+    if epoch % 1000 == 0:
+        print("epoch", epoch, "cost", cost)

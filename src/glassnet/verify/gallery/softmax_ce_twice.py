@@ -1,57 +1,60 @@
-"""Softmax + cross-entropy: the softmax derivative is applied again after the fused delta p - y.
+"""Softmax with cross-entropy: the softmax's derivative is multiplied in again after the delta P - Y.
 
-A 2-3-2 network whose softmax output gives the probabilities of class 0 and class 1.
-The bug: for softmax with cross-entropy, dcost/dz = (p - y) already includes the softmax's
-derivative; multiplying by p * (1 - p) applies it a second time.
-The fix: delta_out = (p - y) / n_samples.
+The bug: for a softmax output with the cross-entropy loss, the gradient with respect to the scores
+is `(P - Y) / n`: the softmax's derivative is already in it. `dZ2 = (P - Y) / n * P * (1 - P)`
+multiplies by (the diagonal of) that derivative a second time. Every parameter gets a wrong
+gradient, by a factor that differs from example to example and shrinks as P approaches 0 or 1, so
+the loss falls more and more slowly. (With two classes, as here, the result is exactly the gradient of
+the squared error of P: the updates descend another cost than the cross-entropy the loop prints.)
+
+The fix: `dZ2 = (P - Y) / n`.
+
+Run it: python softmax_ce_twice.py    Diagnose it: glassnet doctor softmax_ce_twice.py
 """
 
 import numpy as np
-from _xor import T, X, n_samples, sigmoid
-
-lr = 0.5
-Y = np.eye(2)[T.astype(int)]      # one-hot targets: class 0 -> [1, 0], class 1 -> [0, 1]
 
 
-def params():
-    rng = np.random.default_rng(1)
-    return {"weights_hidden": rng.normal(0, 1, (2, 3)), "bias_hidden": np.zeros(3),
-            "weights_out": rng.normal(0, 1, (3, 2)), "bias_out": np.zeros(2)}
+def init_params(n_in, n_hidden, n_out, seed=1):
+    rng = np.random.default_rng(seed)
+    return {"W1": rng.normal(0, 1, (n_in, n_hidden)), "b1": np.zeros(n_hidden),
+            "W2": rng.normal(0, 1, (n_hidden, n_out)), "b2": np.zeros(n_out)}
 
 
-def softmax(z):
-    e = np.exp(z - z.max())
-    return e / e.sum()
+def softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
 
 
-def loss(p):
-    cost = 0.0
-    for x, y in zip(X, Y):
-        h = sigmoid(x @ p["weights_hidden"] + p["bias_hidden"])
-        prob = softmax(h @ p["weights_out"] + p["bias_out"])
-        cost += -np.sum(y * np.log(prob))
-    return cost / n_samples
+def forward(params, X):
+    H = 1 / (1 + np.exp(-(X @ params["W1"] + params["b1"])))
+    P = softmax(H @ params["W2"] + params["b2"])
+    return H, P
 
 
-def gradients(p):
-    d = {name: np.zeros_like(value) for name, value in p.items()}
-    for x, y in zip(X, Y):
-        h = sigmoid(x @ p["weights_hidden"] + p["bias_hidden"])
-        prob = softmax(h @ p["weights_out"] + p["bias_out"])
-        delta_out = (prob - y) / n_samples * prob * (1 - prob)     # BUG: * prob * (1 - prob) again
-        delta_hidden = (p["weights_out"] @ delta_out) * h * (1 - h)
-        d["weights_out"] += np.outer(h, delta_out)
-        d["bias_out"] += delta_out
-        d["weights_hidden"] += np.outer(x, delta_hidden)
-        d["bias_hidden"] += delta_hidden
-    return d
+def cross_entropy(P, Y):
+    return -np.mean(np.sum(Y * np.log(P), axis=1))
 
 
-if __name__ == "__main__":
-    p = params()
-    for epoch in range(2001):
-        if epoch % 500 == 0:
-            print(f"epoch {epoch:5d}  cost {loss(p):.4f}")
-        d = gradients(p)
-        for name in p:
-            p[name] -= lr * d[name]
+def backward(params, X, Y, H, P):
+    n = len(X)
+    dZ2 = (P - Y) / n * P * (1 - P)
+    dH = dZ2 @ params["W2"].T
+    dZ1 = dH * H * (1 - H)
+    return {"W1": X.T @ dZ1, "b1": dZ1.sum(axis=0), "W2": H.T @ dZ2, "b2": dZ2.sum(axis=0)}
+
+
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+labels = np.array([0, 1, 1, 0])
+Y = np.eye(2)[labels]          # one-hot: class 0 -> [1, 0], class 1 -> [0, 1]
+
+params = init_params(2, 3, 2)
+lr = 1.0
+for epoch in range(5000):
+    H, P = forward(params, X)
+    loss = cross_entropy(P, Y)
+    grads = backward(params, X, Y, H, P)
+    for key in params:
+        params[key] -= lr * grads[key]
+    if epoch % 500 == 0:
+        print(f"epoch {epoch:5d}   cross-entropy {loss:.4f}")

@@ -1,32 +1,55 @@
-"""The cost is a mean over the 4 rows, but the gradient is that of their sum.
+"""The output bias's gradient is summed over the 100 examples where every other gradient takes the mean.
 
-The bug: the output delta lacks the 1 / n_samples of the mean, so every gradient is 4 times too
-large and the learning rate acts 4 times larger than the one written down.
-The fix: divide by n_samples in the delta (or make the cost a sum).
+The bug: `db2 = np.sum(dZ2, axis=0, keepdims=True)` has no `(1 / m)`, while `dW2`, `dW1` and `db1`
+are divided by m = 100. The cost is the mean cross-entropy, so `b2` takes steps 100 times too large.
+The printed cost still falls, so the bug hides: only the RuntimeWarning (divide by zero in log) shows
+that the first steps of `b2` overshoot until the outputs reach exactly 0 or 1.
+
+The fix: `db2 = (1 / m) * np.sum(dZ2, axis=0, keepdims=True)`, like `db1`.
+
+Run it: python sum_vs_mean.py    Diagnose it: glassnet doctor sum_vs_mean.py
 """
 
 import numpy as np
-from _xor import T, X, forward, loss, lr, n_samples, params, train  # noqa: F401  (glassnet doctor reads these)
+
+# four noisy clusters labelled like XOR
+rng = np.random.default_rng(0)
+corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+X = np.repeat(corners, 25, axis=0) + 0.1 * rng.standard_normal((100, 2))
+Y = np.repeat(np.array([[0.0], [1.0], [1.0], [0.0]]), 25, axis=0)
+m = X.shape[0]
+
+np.random.seed(2)
+W1 = np.random.randn(2, 4)
+b1 = np.zeros((1, 4))
+W2 = np.random.randn(4, 1)
+b2 = np.zeros((1, 1))
+learning_rate = 1.0
+num_iterations = 5000
 
 
-def gradients(p):
-    d = {"weights_hidden": np.zeros((2, 3)), "bias_hidden": np.zeros(3), "weights_out": np.zeros(3), "bias_out": 0.0}
-    for x, t in zip(X, T):
-        h, o = forward(p, x)
-        delta_out = 2 * (o - t) * o * (1 - o)        # BUG: no / n_samples, but the cost is a mean
-        delta_hidden = delta_out * p["weights_out"] * h * (1 - h)
-        d["weights_out"] += delta_out * h
-        d["bias_out"] += delta_out
-        d["weights_hidden"] += np.outer(x, delta_hidden)
-        d["bias_hidden"] += delta_hidden
-    return d
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
 
 
-def step(p):
-    d = gradients(p)
-    for name in p:
-        p[name] -= lr * d[name]
+for i in range(num_iterations):
+    Z1 = X @ W1 + b1
+    A1 = np.tanh(Z1)
+    Z2 = A1 @ W2 + b2
+    A2 = sigmoid(Z2)
+    cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
 
+    dZ2 = A2 - Y
+    dW2 = (1 / m) * A1.T @ dZ2
+    db2 = np.sum(dZ2, axis=0, keepdims=True)
+    dZ1 = (dZ2 @ W2.T) * (1 - A1 ** 2)
+    dW1 = (1 / m) * X.T @ dZ1
+    db1 = (1 / m) * np.sum(dZ1, axis=0, keepdims=True)
 
-if __name__ == "__main__":
-    train(step, params())
+    W1 = W1 - learning_rate * dW1
+    b1 = b1 - learning_rate * db1
+    W2 = W2 - learning_rate * dW2
+    b2 = b2 - learning_rate * db2
+
+    if i % 500 == 0:
+        print(f"Cost after iteration {i}: {cost:.6f}")

@@ -1,21 +1,68 @@
-"""All weights start at zero: the hidden units stay identical forever (symmetry is never broken).
+# ruff: noqa
+"""The weights start at zero: every hidden unit computes the same thing and they stay copies forever.
 
-The bug: with zero weights every hidden unit computes the same value and gets the same gradient,
-so the three units remain copies of each other and the network acts as if it had one. The
-gradients and the update are right (they are the shared ones in _xor.py): only the start is wrong.
-The fix: start the weights at small random values, e.g. rng.normal(0, 1, (2, 3)).
+The bug: `np.zeros` for W1 and W2 in `__init__`. Every hidden unit then has the same inputs, the same
+output and the same gradient, so no update can ever make them differ (the symmetry is never broken)
+and the 4 hidden units act like one. One unit cannot compute XOR: the loss stops near 0.46, and the
+hidden weights printed at the end have four identical columns. The gradients and the updates are
+right; only the start is wrong, so a gradient check alone passes.
+
+The fix: start the weights at small random values, e.g. `0.5 * rng.standard_normal((input_size,
+hidden_size))` (and the same for W2); zeros are fine for the biases.
+
+Run it: python zero_init.py    Diagnose it: glassnet doctor zero_init.py
 """
 
 import numpy as np
-from _xor import gradients, loss, lr, n_samples, step, train  # noqa: F401  (glassnet doctor reads these)
 
 
-def params():
-    return {"weights_hidden": np.zeros((2, 3)), "bias_hidden": np.zeros(3),    # BUG: symmetric start
-            "weights_out": np.zeros(3), "bias_out": np.array(0.0)}
+class TwoLayerNet:
+    def __init__(self, input_size, hidden_size, output_size):
+        rng = np.random.default_rng(0)
+        self.params = {}
+        self.params["W1"] = np.zeros((input_size, hidden_size))
+        self.params["b1"] = np.zeros(hidden_size)
+        self.params["W2"] = np.zeros((hidden_size, output_size))
+        self.params["b2"] = np.zeros(output_size)
+
+    def loss(self, X, y):
+        W1, b1 = self.params["W1"], self.params["b1"]
+        W2, b2 = self.params["W2"], self.params["b2"]
+        N = X.shape[0]
+
+        h = 1 / (1 + np.exp(-(X @ W1 + b1)))
+        p = 1 / (1 + np.exp(-(h @ W2 + b2)))
+        loss = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+        grads = {}
+        dscores = (p - y) / N
+        grads["W2"] = h.T @ dscores
+        grads["b2"] = dscores.sum(axis=0)
+        dh = dscores @ W2.T * h * (1 - h)
+        grads["W1"] = X.T @ dh
+        grads["b1"] = dh.sum(axis=0)
+        return loss, grads
+
+    def train(self, X, y, learning_rate=1.0, num_iters=5000, verbose=False):
+        loss_history = []
+        for it in range(num_iters):
+            loss, grads = self.loss(X, y)
+            loss_history.append(loss)
+            for name in self.params:
+                self.params[name] -= learning_rate * grads[name]
+            if verbose and it % 500 == 0:
+                print("iteration %d / %d: loss %f" % (it, num_iters, loss))
+        return loss_history
 
 
-if __name__ == "__main__":
-    p = params()
-    train(step, p)
-    print("hidden weights after training (identical columns):\n", p["weights_hidden"])
+# XOR with noise: 40 points around the corners of the unit square
+rng = np.random.default_rng(1)
+corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+counts = [12, 8, 8, 12]
+X = np.repeat(corners, counts, axis=0) + 0.1 * rng.standard_normal((40, 2))
+y = np.repeat([[0.0], [1.0], [1.0], [0.0]], counts, axis=0)
+
+net = TwoLayerNet(2, 4, 1)
+history = net.train(X, y, verbose=True)
+print("hidden weights after training:")
+print(net.params["W1"])

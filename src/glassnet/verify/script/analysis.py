@@ -220,6 +220,11 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         watch = [p for p, _ in candidates(env) if p.root not in targets and not p.root.startswith("__gn")]
     start = {p: copy_value(p.get(env)) for p in watch}
     first = body.run(0, watch=watch)
+    if first.seconds > 0.5 and first.row_passes > 64:
+        # a slow pass (a large data set, row by row): every pass takes the same first rows, enough for ~0.2 s
+        body.rows.limit = max(32, int(first.row_passes * 0.2 / first.seconds))
+        body.rows.cut = 0
+        first = body.run(0, watch=watch)
     if first.error is not None:
         raise causes.body_error(first, lines, filename)
     statements = _statements(tree)
@@ -235,6 +240,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     # The cost: an expression the loop prints (or a cost-like variable) that the movers change.
     exprs = [(loss, "given with --loss")] if loss else [(c.expr, c.origin) for c in cost_candidates(loop)]
     if not loss:
+        env.setdefault("np", np)  # the guesses below are written with np, as learners write them
         exprs += _guessed_costs(env, start, first, watch, movers, exprs)
         body.row_exprs = _row_errors(loop, env) if loop.inner_lines else []
         exprs += [(e, f"guessed: summed over the rows, `{e}`") for e in body.row_exprs]
@@ -343,11 +349,12 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
                 if isinstance(t, ast.Name) and re.fullmatch(r"(output_?|out_?|layer_\d+_?|l\d_?)?(error|err|e|residual)s?",
                                                             t.id, re.IGNORECASE):
                     names.append(t.id)
-    numpy = "np" if "np" in env else "__import__('numpy')"
+    numpy = "np"
     # the error may be the residual (square it) or already the row's cost (add it up)
     return [g for n in dict.fromkeys(names) for g in (f"0.5 * {numpy}.sum({n} ** 2)", f"{numpy}.sum({n})")]
 
 
+GRADIENT_NAME = re.compile(r"^d[A-Z_a-z]|^D[A-Z]|grad|delta|error|err$|deriv|prime")
 OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)
 
 
@@ -364,7 +371,8 @@ def _guessed_costs(env: dict[str, Any], start: dict[Path, Any], first: Run, watc
         if p not in start and isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 1:
             targets.append(p)  # integer labels created before the loop are not watched (not floats)
     outputs = [p for p, value in candidates(env) if isinstance(value, np.ndarray) and value.size > 1 and
-               (p not in start or (p in changed and p not in movers)) and not p.root.startswith("__gn")]
+               (p not in start or (p in changed and p not in movers)) and not p.root.startswith("__gn")
+               and not GRADIENT_NAME.search(_last_name(p))]
     outputs.sort(key=lambda p: (not OUTPUT_NAME.search(_last_name(p)), -len(str(p))))
     guesses: list[tuple[str, str]] = []
     for out in outputs:
@@ -379,8 +387,6 @@ def _guessed_costs(env: dict[str, Any], start: dict[Path, Any], first: Run, watc
                                 f"guessed: cross-entropy of `{out}` against `{t}`"))
         if len(guesses) >= 6:
             break
-    if "np" not in env:
-        guesses = [(g.replace("np.", "__import__('numpy')."), why) for g, why in guesses]
     return guesses[:6]
 
 

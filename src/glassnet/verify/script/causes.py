@@ -258,6 +258,7 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
         a = (-study.steps[p.name] / rate).reshape(shape)
         nv = study.gradient[p.name].reshape(shape)
         verdict, ok, message, more = dx.diagnose(p.name, a, nv, c, n)
+        verdict = "ok" if ok else verdict  # a step along the shared factor's gradient, to diagnose's tolerance
         return _finding(p, verdict, message + f". Its update: {where}", ok, line, study, **{**details, **more})
     cos = float(np.dot(obs, g) / (np.linalg.norm(obs) * np.linalg.norm(g) + 1e-300))
     return _finding(p, "wrong", f"`{p.name}`'s step is not along its gradient (cosine {cos:.3f}): check the chain rule "

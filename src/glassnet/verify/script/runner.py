@@ -178,9 +178,8 @@ def _differs(a: Any, b: Any) -> bool:
 class RowCap:
     """Lets a loop nested in the training loop run at most :attr:`limit` times per pass, and remembers if it cut one."""
 
-    limit = 64
-
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 2000) -> None:
+        self.limit = limit  # the analysis lowers it when a pass is slow
         self.cut = 0  # the largest number of rows a capped loop would have run
 
     def __call__(self, iterable: Any) -> Any:

@@ -43,6 +43,7 @@ class Loop:
     function: ast.FunctionDef | ast.AsyncFunctionDef | None
     inner_lines: set[int] = field(default_factory=set)
     body_lines: set[int] = field(default_factory=set)
+    owner_class: str | None = None
 
     @property
     def line(self) -> int:
@@ -181,7 +182,9 @@ def _describe(tree: ast.Module, node: ast.For | ast.While) -> Loop:
         for sub in ast.walk(stmt):
             if isinstance(sub, (ast.For, ast.While)):
                 inner |= _lines(sub.body)
-    return Loop(node, owner, inner, _lines(node.body))
+    cls = next((c.name for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and owner is not None
+                and any(f is owner for f in c.body)), None)
+    return Loop(node, owner, inner, _lines(node.body), cls)
 
 
 @dataclass
@@ -291,6 +294,8 @@ def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     node = loop.node
     target = node.target if isinstance(node, ast.For) else ast.Name("__gn_once__", ast.Store())
     body = [_RowsCapped().visit(_ReturnToRaise().visit(stmt)) for stmt in copy.deepcopy(node.body)]
+    if loop.owner_class:
+        body = [_Mangled(loop.owner_class).visit(stmt) for stmt in body]
     once = ast.For(target=copy.deepcopy(target), iter=ast.Tuple([ast.Name("__gn_item__", ast.Load())], ast.Load()),
                    body=body, orelse=[], type_comment=None)
     ast.copy_location(once, node)
@@ -298,6 +303,26 @@ def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     ast.fix_missing_locations(module)
     has_return = any(isinstance(n, ast.Return) for s in node.body for n in ast.walk(s))
     return compile(module, filename, "exec"), has_return
+
+
+class _Mangled(ast.NodeTransformer):
+    """``self.__sigmoid`` inside a method means ``self._Net__sigmoid``: Python mangles private names in a class
+    body, so the loop body of a method, compiled on its own, must be mangled the same way."""
+
+    def __init__(self, cls: str) -> None:
+        self.prefix = "_" + cls.lstrip("_")
+
+    def _mangle(self, name: str) -> str:
+        return self.prefix + name if name.startswith("__") and not name.endswith("__") else name
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.Attribute:
+        self.generic_visit(node)
+        node.attr = self._mangle(node.attr)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        node.id = self._mangle(node.id)
+        return node
 
 
 class _RowsCapped(ast.NodeTransformer):
