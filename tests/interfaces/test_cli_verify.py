@@ -75,9 +75,14 @@ def test_readme_doctor_example_is_a_correct_script(cli, tmp_path):
     code_block = readme.split("# my_net.py\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "my_net.py"
     script.write_text(code_block)
-    code, out, err = cli("doctor", str(script))
+    code, out, err = cli("doctor", str(script), "--json")
     assert code == 0, out + err
-    assert out.count(" ok ") == 8  # four parameters, both checks
+    assert {f["param"] for f in json.loads(out)["findings"] if f["ok"]} == {"W1", "b1", "W2", "b2"}
+    # the change the README describes is found on its line
+    script.write_text(code_block.replace("b1 -= lr * d_h.sum(axis=0)", "b1 += d_h.sum(axis=0)"))
+    code, out, err = cli("doctor", str(script), "--json")
+    bad = [f for f in json.loads(out)["findings"] if not f["ok"]]
+    assert code == 1 and [(f["param"], f["verdict"], f["source"]) for f in bad] == [("b1", "uphill", "b1 += d_h.sum(axis=0)")]
 
 
 def test_gradcheck_command_fails_with_exit_1_on_a_broken_backward(cli, monkeypatch):

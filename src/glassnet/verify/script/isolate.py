@@ -23,7 +23,8 @@ import tempfile
 import threading
 from typing import Any
 
-from glassnet.errors import ConfigError, GlassnetError, UserCodeError
+from glassnet.errors import ConfigError, GlassnetError, OutputFileError, UserCodeError
+from glassnet.io import atomic_write
 from glassnet.verify.report import Finding, Report
 
 OUTPUT_LIMIT = 2_000_000  # characters the script may print before it is stopped as a flood
@@ -153,8 +154,8 @@ def _child(path: str, result: str, options: dict[str, Any]) -> None:
     from glassnet.verify.script.causes import LoopRaised
 
     stack = os.environ.get("GLASSNET_DOCTOR_STACK")
-    if stack:
-        dump = open(stack, "w", encoding="utf-8")  # noqa: SIM115 - kept open for faulthandler until the process ends
+    if stack:  # a scratch file in the parent's temporary folder, kept open for faulthandler until the process ends
+        dump = os.open(stack, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         faulthandler.dump_traceback_later(max(1.0, float(os.environ.get("GLASSNET_DOCTOR_TIMEOUT", "60")) - 1.0),
                                           file=dump)
     sys.argv = [path]
@@ -187,10 +188,8 @@ def _child(path: str, result: str, options: dict[str, Any]) -> None:
 
         answer = {"error": {"type": "internal", "message": f"{type(exc).__name__}: {exc}",
                             "traceback": traceback.format_exc()}}
-    partial = result + ".part"
-    with open(partial, "w", encoding="utf-8") as handle:
+    with atomic_write(result, "w", OutputFileError) as handle:
         json.dump(answer, handle, default=_jsonable)
-    os.replace(partial, result)
 
 
 def _jsonable(value: Any) -> Any:
