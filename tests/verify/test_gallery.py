@@ -90,11 +90,7 @@ PLANTED = {
         flagged={"hidden_weights", "hidden_bias"}, verdicts=None, words=("derivative",),
         bug=((58, "sigmoid_derivative(error_hidden_layer)"),),
         updates=((63, "hidden_weights += inputs.T.dot(d_hidden_layer) * lr"), (64, "hidden_bias += np.sum(d_hidden_layer")),
-        learns_below=0.01,
-        known={"flagged": "the blog-style `hidden_layer_activation += hidden_bias` makes both biases look like "
-                           "gradient accumulators (_is_accumulator), so they are no parameters; the weights get never_reset",
-               "cause": "hidden_weights is called never_reset with `output_bias` as its accumulator",
-               "fixed": "the fixed twin gets the same never_reset false alarm on output_weights and hidden_weights"}),
+        learns_below=0.01),
     "error_not_backpropagated": Planted(
         flagged={"weights[0]", "biases[0]"}, verdicts=None, words=("weights[1]",),
         bug=((50, "delta = delta * a * (1 - a)"),),
@@ -120,9 +116,8 @@ PLANTED = {
         flagged={"params['W1']", "params['b1']", "params['W2']", "params['b2']"}, verdicts=None, words=("derivative",),
         bug=((41, "dZ2 = (P - Y) / n * P * (1 - P)"),),
         updates=((58, "params[key] -= lr * grads[key]"),),
-        known={"flagged": "with two classes the buggy step is exactly the gradient of the guessed cost "
-                         "np.mean((P - Y) ** 2), which the doctor picks over the printed cross-entropy: report OK",
-               "cause": "nothing flagged", "line": "nothing flagged"}),
+        known={"flagged": "b2's step happens to lie along its cross-entropy gradient (two classes), so only W1, b1 "
+                          "and W2 are flagged"}),
     "sum_vs_mean": Planted(
         flagged={"b2"}, verdicts={"mean_vs_sum"}, words=("100",),
         bug=((44, "db2 = np.sum(dZ2, axis=0, keepdims=True)"),),
@@ -146,8 +141,7 @@ PLANTED = {
         flagged={"net.params['W1']", "net.params['W2']"}, verdicts=None, words=("symmetr",),
         bug=((23, 'self.params["W1"] = np.zeros'), (25, 'self.params["W2"] = np.zeros')),
         updates=((52, "self.params[name] -= learning_rate * grads[name]"),),
-        known={"flagged": "no symmetry check: W1 has no gradient at its zero start and W2 steps right, so all is ok",
-               "cause": "nothing flagged", "line": "nothing flagged"}),
+    ),
 }
 
 

@@ -629,7 +629,8 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
     for l in range(L, 0, -1):
         layer, f, a, z = stack.layers[l - 1], stack.layers[l - 1].activation, f"a{l}", f"z{l}"
         (words, right_g, dW), W = _layer_words(stack, l), layer.weight
-        if f in ("sigmoid", "tanh", "relu", "leaky_relu") and not (l == L and fused(f, stack.loss)):
+        # at a fused output (sigmoid + cross-entropy) the learner may still take the long way, dA * f'(z): its bugs too
+        if f in ("sigmoid", "tanh", "relu", "leaky_relu"):
             if f in ("sigmoid", "tanh"):
                 add("derivative_at_z", l, f"{words}'s derivative is taken at z ({f}_derivative({z})) where the function expects "
                     f"the activation {a} = {f}({z}): use {right_g}", Tweak(slope={l: _slope_bug(f, "at_z")}))

@@ -239,6 +239,8 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
 
     # The cost: an expression the loop prints (or a cost-like variable) that the movers change.
     exprs = [(loss, "given with --loss")] if loss else [(c.expr, c.origin) for c in cost_candidates(loop)]
+    # a cost the loop prints or keeps in a body-level variable is what the learner means to minimise
+    stated = {e for e, _ in exprs[:1]} if loss else {c.expr for c in cost_candidates(loop) if c.rank <= 1}
     if not loss:
         env.setdefault("np", np)  # the guesses below are written with np, as learners write them
         exprs += _guessed_costs(env, start, first, watch, movers, exprs)
@@ -283,7 +285,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         if given:
             params.append(Param(p, start[p]))
             continue
-        if len(movers) > 1 and _is_accumulator(p, updates):
+        if len(movers) > 1 and _is_accumulator(p, updates, movers):
             continue
         values, _ = evaluate({p: moved[p]}, True)
         if any(values[i] is not None and values[i] != base[i] for i in live):
@@ -311,10 +313,10 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         real_steps[q.name] = (np.asarray(after, dtype=np.float64) - np.asarray(q.value, dtype=np.float64)
                               if np.shape(after) == np.shape(q.value) else None)
     early = _updated_too_early(body, params, theta, frozen, steps, real_steps)
-    accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates)]
+    accumulators = [p for p in changed if p not in theta and _is_accumulator(p, updates, movers)]
     stale = _carried_over(body, params, accumulators, start, updates) if len(body.items) > 1 else {}
     differences = _differences(params, theta, lambda t: evaluate(t, True)[0], frozen, frozen_values, live)
-    lrs, lr = _rates(params, frozen, updates, env)
+    lrs, lr = _rates(params, frozen, updates, env, tree)
     n_rows = first.row_passes or _rows(env, params)
     studies = []
     for rank, i in enumerate(live):
@@ -325,7 +327,8 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         # the cost the updates descend: the one most parameters step along with one shared factor
         explained = len(causes.shared_factor(study)[1])
         studies.append((explained, -rank, study))
-    best = max(studies, key=lambda s: (s[0], s[1]))[2]
+    said = [t for t in studies if t[2].cost_expr in stated]
+    best = max(said or studies, key=lambda s: (s[0], s[1]))[2]
     pick = exprs.index((best.cost_expr, best.cost_origin))
     by_name = {q.name: q.path for q in params}
     best.cost_of = lambda t: evaluate({by_name[n]: v for n, v in t.items()}, True)[0][pick]
@@ -445,15 +448,22 @@ def _carried_over(body: Body, params: list[Param], accumulators: list[Path], sta
         b = sum((c.delta for c in reset.of(p.path) if c.delta is not None), np.zeros(np.shape(p.value)))
         if not np.allclose(a, b, rtol=1e-6, atol=1e-12 * (float(np.abs(b).max(initial=0.0)) + 1e-300)):
             read = {n for u in updates if u.is_update and u.target in (p.name, _last_name(p.path)) for n in u.names}
-            out[p.name] = str(next((acc for acc in accumulators if _last_name(acc) in read), accumulators[0]))
+            acc = next((a for a in accumulators if _last_name(a) in read or str(a) in read), None)
+            if acc is not None:  # a step that changes for another reason (not this accumulator) is no stale gradient
+                out[p.name] = str(acc)
     return out
 
 
-def _is_accumulator(path: Path, updates: list[Any]) -> bool:
-    """Whether another update line reads ``path`` (``W -= lr * dW`` reads ``dW``): a gradient or momentum buffer."""
+def _is_accumulator(path: Path, updates: list[Any], movers: list[Path] | None = None) -> bool:
+    """Whether another mover's update line reads ``path`` (``W -= lr * dW`` reads ``dW``): a gradient or momentum
+    buffer. Lines that update a value computed in the loop (``z += b`` in the forward pass) do not count."""
     text, last = str(path), _last_name(path)
+    targets = None if movers is None else {str(m) for m in movers} | {_last_name(m) for m in movers}
     for u in updates:
         if not u.is_update or u.target in (text, last) or u.target.endswith("." + last) or u.target.startswith(last + "["):
+            continue
+        if targets is not None and not (u.target in targets or u.target.split(".")[-1] in targets
+                                        or u.target.split("[")[0] in targets):
             continue
         if text in u.names or last in u.names or re.search(rf"\b{re.escape(text)}\b", u.text.split("=", 1)[-1]):
             return True
@@ -474,10 +484,19 @@ def _still_params(env: dict[str, Any], start: dict[Path, Any], params: list[Para
         sibling = (len(p.steps) > 1 and p.steps[:-1] in roots) or (len(p.steps) == 1 and _sibling_name(p.root, names))
         if not sibling or not PARAM_NAME.match(_last_name(p)) or re.search(r"grad|delta|^d[A-Z_a-z]", _last_name(p)):
             continue
+        if _identical_units(start[p]):  # a zero or symmetric start may leave the cost flat in it: report it anyway
+            out.append(Param(p, start[p]))
+            continue
         values, _ = evaluate({p: _perturbed(start[p], rng)}, True)
         if any(values[i] is not None and values[i] != base[i] for i in live):
             out.append(Param(p, start[p]))
     return out
+
+
+def _identical_units(value: Any) -> bool:
+    """A weight matrix whose columns (or rows) are all the same: zeros, or one vector copied."""
+    a = np.asarray(value)
+    return a.ndim == 2 and min(a.shape) > 1 and (bool(np.all(a == a[:, :1])) or bool(np.all(a == a[:1, :])))
 
 
 def _sibling_name(name: str, names: set[str]) -> bool:
@@ -545,10 +564,24 @@ def _with(theta: dict[Path, Any], p: Param, flat: np.ndarray, shape: tuple[int, 
     return out
 
 
-def _rates(params: list[Param], frozen: Run, updates: list[Any], env: dict[str, Any]) -> tuple[
+def _defaults(tree: ast.Module) -> dict[str, float]:
+    """Numbers given as default arguments (``def update(params, grads, learning_rate=1.2)``), by argument name."""
+    found: dict[str, float] = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = fn.args.args[len(fn.args.args) - len(fn.args.defaults):] + fn.args.kwonlyargs
+            values = list(fn.args.defaults) + list(fn.args.kw_defaults)
+            for arg, value in zip(args, values):
+                if isinstance(value, ast.Constant) and isinstance(value.value, (int, float)):
+                    found.setdefault(arg.arg, float(value.value))
+    return found
+
+
+def _rates(params: list[Param], frozen: Run, updates: list[Any], env: dict[str, Any], tree: ast.Module) -> tuple[
         dict[str, tuple[float, str]], tuple[float, str] | None]:
     """Each parameter's learning rate, read off the lines that changed it: a name like ``lr``, a number, or 1."""
     by_line = {u.line: u for u in updates}
+    defaults = _defaults(tree)
     rates: dict[str, tuple[float, str]] = {}
     for p in params:
         lines = [c.line for c in frozen.of(p.path)]
@@ -558,6 +591,8 @@ def _rates(params: list[Param], frozen: Run, updates: list[Any], env: dict[str, 
             if u is None:
                 continue
             named = [(float(env[n]), n) for n in u.names if LR_NAME.search(n) and _positive(env.get(n))]
+            named += [(v, n) for n in u.names if LR_NAME.search(n) and n not in env for v in [defaults.get(n)]
+                      if _positive(v)]
             named += _attribute_rates(u.text, env)
             if named:
                 rate = named[0]

@@ -144,6 +144,7 @@ def findings(study: Study) -> Report:
         report.notes.append(normalisation_note(c, study.n_rows, study.cost_expr))
     for p in study.params:
         report.findings.append(_judge(study, p, c))
+    _symmetric_downstream(study, report)
     if any(f.verdict in ("wrong", "partial", "scaled", "transposed") and not f.ok for f in report.findings):
         _name_the_bug(study, report)
     _notes(study, report, c)
@@ -190,6 +191,10 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
     k = _factor(obs, g, tol, rtol, c)
     details = {"rate": rate, "factor": k}
     where = f"line {line} `{text}`" if line else "no line"
+    sym = _symmetric(study, p, c)
+    if sym:
+        made = _made_at(study, p)
+        return _finding(p, "symmetric", sym, False, made or _static_update(study, p) or line, study, **details)
     if not changes and float(np.abs(g).max(initial=0.0)) > float(tol.max(initial=0.0)) * 10:
         return _still(study, p, line)
     if float(np.abs(g).max(initial=0.0)) <= 10 * float(tol.max(initial=0.0)) + 1e-300 and not changes:
@@ -264,6 +269,51 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
     return _finding(p, "wrong", f"`{p.name}`'s step is not along its gradient (cosine {cos:.3f}): check the chain rule "
                     f"for the gradient used on {where}: the delta it uses and what multiplies it", False, line, study,
                     cosine=cos, **details)
+
+
+def _symmetric_downstream(study: Study, report: Report) -> None:
+    """Behind a layer of identical units, the weights out of them that start uniform over those units are part of the
+    same symmetry (``W2 = np.zeros((H, 1))`` after ``W1 = np.zeros((D, H))``): flagged with it."""
+    units = {np.shape(p.value)[i] for p, f in zip(study.params, report.findings) if f.verdict == "symmetric"
+             for i in (0, 1)}
+    for i, (p, f) in enumerate(zip(study.params, report.findings)):
+        a = np.asarray(p.value)
+        if f.verdict == "symmetric" or a.ndim != 2 or re.search(r"^b\d*$|bias", str(p.path.steps[-1][1]), re.I):
+            continue
+        axis = 0 if a.shape[0] in units and a.shape[0] > 1 else 1 if a.shape[1] in units and a.shape[1] > 1 else None
+        if axis is not None and np.all(a == np.take(a, [0], axis=axis)):
+            line = _made_at(study, p) or f.line
+            report.findings[i] = _finding(p, "symmetric", f"`{p.name}` starts with the same weights out of every unit "
+                                          "of the layer below, whose units are copies of each other: together they "
+                                          "keep the units identical. Initialise the weights randomly", False, line,
+                                          study, **{k: v for k, v in f.details.items() if k not in ("line", "source")})
+
+
+def _made_at(study: Study, p: Param) -> int | None:
+    """The line that created ``p`` with identical entries (``np.zeros``, ``np.ones``, ``np.full``), if one does."""
+    key = re.escape(str(p.path.steps[-1][1]))
+    for i, text in enumerate(study.lines, 1):
+        if re.search(rf"\b{key}\b", text) and re.search(r"\b(zeros|ones|full|zeros_like|ones_like)\s*\(", text):
+            return i
+    return None
+
+
+def _symmetric(study: Study, p: Param, c: float) -> str | None:
+    """Units that start identical and get identical gradients stay copies: every column (or row) of a weight
+    matrix the same, its gradient too. Said of the matrix, with where it was made."""
+    value = np.asarray(p.value)
+    if value.ndim != 2 or len(study.entries[p.name]) < p.size or min(value.shape) < 2:
+        return None
+    g = study.gradient[p.name].reshape(value.shape)
+    for units, axis in (("columns", 1), ("rows", 0)):
+        first = np.take(value, [0], axis=axis)
+        gfirst = np.take(g, [0], axis=axis)
+        if np.all(value == first) and np.allclose(g, gfirst, rtol=1e-6, atol=1e-12):
+            start = "all zero" if not value.any() else f"all {value.shape[axis]} {units} identical"
+            return (f"`{p.name}` starts {start} and its gradient has identical {units} too: the units start the same, get "
+                    "the same updates and stay copies of each other (symmetry is never broken), so the layer works like "
+                    f"a single unit. Initialise it randomly, e.g. np.random.default_rng(0).normal(0, 0.5, {value.shape})")
+    return None
 
 
 def _name_the_bug(study: Study, report: Report) -> None:
