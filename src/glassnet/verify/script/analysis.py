@@ -591,8 +591,8 @@ def _rates(params: list[Param], frozen: Run, updates: list[Any], env: dict[str, 
             if u is None:
                 continue
             named = [(float(env[n]), n) for n in u.names if LR_NAME.search(n) and _positive(env.get(n))]
-            named += [(v, n) for n in u.names if LR_NAME.search(n) and n not in env for v in [defaults.get(n)]
-                      if _positive(v)]
+            named += [(defaults[n], n) for n in u.names if LR_NAME.search(n) and n not in env and n in defaults
+                      and _positive(defaults[n])]
             named += _attribute_rates(u.text, env)
             if named:
                 rate = named[0]
