@@ -10,7 +10,8 @@ Reading order for a newcomer (each module's docstring says what to read next):
 6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
 7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
 8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop, health checks;
+9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop (``verify/script/``
+                            reads your training script as written), health checks;
                             starts at ``verify/report.py`` (its ``__init__`` gives the order)
 10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``

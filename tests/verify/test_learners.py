@@ -33,6 +33,11 @@ def canonical(name: str) -> str:
     return re.sub(r"^\w+\.", "", name) if "." in name.split("[")[0] else name
 
 
+def within(name: str, truth: set[str]) -> str:
+    """An entry of a parameter the truth names whole (``weights[0][1]`` of a list-of-lists ``weights``) counts as it."""
+    return next((t for t in truth if name.startswith(t + "[")), name)
+
+
 def diagnose(path: Path):
     started = time.perf_counter()
     try:
@@ -49,7 +54,7 @@ def table():
         buggy, why, seconds = diagnose(FOLDER / f"{case['name']}_buggy.py")
         fixed, _, fixed_seconds = diagnose(FOLDER / f"{case['name']}_fixed.py")
         truth = {canonical(p) for p in case["buggy_params"]}
-        flagged = {canonical(f.param) for f in buggy.failed()} if buggy else set()
+        flagged = {within(canonical(f.param), truth) for f in buggy.failed()} if buggy else set()
         causes = {CAUSE.get(f.verdict, f.details.get("cause", f.verdict)) for f in buggy.failed()} if buggy else set()
         rows.append({"case": case["name"], "class": case["bug_class"], "diagnosed": buggy is not None,
                      "flagged_right": flagged == truth, "flagged_overlap": bool(flagged & truth),

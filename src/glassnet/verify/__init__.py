@@ -3,7 +3,10 @@
 Reading order: ``report.py`` (what every check returns) -> ``numeric.py`` (central differences) ->
 ``gradcheck.py`` (glassnet networks) -> ``usercode.py`` (running the user's functions and scripts) ->
 ``diagnose.py`` (the patterns of backprop bugs) -> ``doctor.py`` (``check_gradients``, ``check_step``,
-``check_script``) -> ``health.py`` (warnings during ``fit``) -> ``gallery/`` (classic bugs, runnable).
+``check_script``) -> ``script/`` (the doctor for a training script as written: its ``__init__`` gives the order)
+-> ``stack.py`` (rebuilding a dense stack from a script's parameters, and the gradient each known bug gives) ->
+``intermediates.py`` (checking dZ2, dA1, ... tensor by tensor) -> ``notebook.py`` (``%%doctor``, ``watch()``) ->
+``health.py`` (warnings during ``fit``) -> ``gallery/`` (classic bugs as runnable scripts, each with its fix).
 """
 
 from glassnet.verify import doctor

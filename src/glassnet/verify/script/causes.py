@@ -122,11 +122,12 @@ def normalisation_note(c: float, n: int | None, cost: str) -> str:
                              f"mean; N/2 = {n / 2:g}"),
                      (2.0 * n, f"e.g. the sum over the {n} rows, with the 2 of the squares' derivative, where "
                                f"`{cost}` is their mean"),
-                     (1.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is their sum"),
-                     (2.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is half their sum")]
+                     (1.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is their sum")]
     readings += [(2.0, f"twice `{cost}`: the derivative 2 (o - t) of a square where the cost halves it, or the gradient "
                        "has an extra factor 2"),
                  (0.5, f"half of `{cost}`: the gradient of 1/2 (t - o)**2 (delta = o - t) where the cost is (t - o)**2")]
+    if n:  # after the plain 1/2: with 4 rows, 2/N is 0.5 too, and the missing 1/2 is the likelier reading
+        readings.append((2.0 / n, f"e.g. the mean over the {n} rows where `{cost}` is half their sum"))
     reading = next((text for value, text in readings if near(c, value)), None)
     if near(c, 1.0):
         return f"normalisation: your updates descend {reading}"

@@ -98,6 +98,13 @@ def _is_update(node: ast.AST) -> bool:
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, ast.BinOp):
         target = ast.unparse(node.targets[0])
         return isinstance(node.value.op, (ast.Sub, ast.Add)) and ast.unparse(node.value.left) == target
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.value, (ast.ListComp, ast.Call,
+                                                                                            ast.GeneratorExp)):
+        # Nielsen's style: weights = [w - eta * nw for w, nw in zip(weights, nabla_w)]
+        target = ast.unparse(node.targets[0])
+        steps = any(isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Sub, ast.Add)) for n in ast.walk(node.value))
+        reads = any(isinstance(n, (ast.Name, ast.Attribute)) and ast.unparse(n) == target for n in ast.walk(node.value))
+        return steps and reads and any(isinstance(n, ast.comprehension) for n in ast.walk(node.value))
     return False
 
 
@@ -272,7 +279,13 @@ def cost_candidates(loop: Loop) -> list[CostCandidate]:
 
 
 def _printed(arg: ast.expr) -> list[ast.expr]:
-    """The values a ``print`` argument shows: the fields of an f-string, ``.format``/``%`` arguments, or itself."""
+    """The values a ``print`` argument shows: the fields of an f-string, ``.format``/``%`` arguments, what
+    ``str(...)`` turns into text inside a concatenation, or the argument itself."""
+    if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+        inner = [n.args[0] for n in ast.walk(arg) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+                 and n.func.id in ("str", "repr", "round", "float") and n.args]
+        if inner:
+            return inner
     if isinstance(arg, ast.JoinedStr):
         return [v.value for v in arg.values if isinstance(v, ast.FormattedValue)]
     if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "format":
