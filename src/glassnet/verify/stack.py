@@ -684,6 +684,19 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
         if layer.n_in == layer.n_out and len(stack.shapes[W]) == 2:
             add("transposed", l, f"{W}'s gradient is transposed (square, so the shape fits): use d{W} = {dW}",
                 Tweak(transpose={l}))
+    # The output *error* sent back where the output *delta* belongs: dA_{L-1} = dA_L @ W_L.T, the output activation's
+    # derivative skipped on the way back (the output layer's own weight gradient is right).
+    if L >= 2 and stack.layers[-1].activation != "linear":
+        dA_out = s * loss_slope(stack.loss, fwd[1][L], stack.Y.astype(np.float64))
+        add("no_backprop_through_weights", L - 1, f"the error sent back to {_layer_words(stack, L - 1)[0]} is the output "
+            f"error, not the output delta: multiply it by the output's derivative first (dZ{L} = dA{L} * "
+            f"{_layer_words(stack, L)[1]}), then send dZ{L} back through the weights",
+            Tweak(through={L - 1: lambda dZ, W_: dA_out @ W_.T}), variant="error_not_delta")
+        add("no_backprop_through_weights", L - 1, f"{_layer_words(stack, L - 1)[0]}'s delta takes the output error itself, "
+            f"broadcast over its units: neither multiplied by the output's derivative nor sent back through the "
+            f"weights; use dZ{L} = dA{L} * {_layer_words(stack, L)[1]} and then dZ{L} @ {stack.layers[-1].weight}.T",
+            Tweak(through={L - 1: lambda dZ, W_: np.repeat(dA_out.sum(axis=1, keepdims=True), W_.shape[0], axis=1)}),
+            variant="error_broadcast")
     # A wrong derivative *function* is wrong wherever it is called: the same bug in every layer that uses it.
     every = [(l, stack.layers[l - 1].activation) for l in range(1, L + 1)
              if stack.layers[l - 1].activation in ("sigmoid", "tanh") and not (l == L and fused(stack.layers[l - 1].activation,

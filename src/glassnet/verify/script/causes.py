@@ -230,6 +230,11 @@ def _judge(study: Study, p: Param, c: float) -> Finding:
                         **details)
     if k is not None and abs(k - 1) <= 1e-3:
         lr = study.lr
+        if rate_from == "literal" and lr is not None and abs(rate - lr[0]) > 1e-12 * lr[0] and lr[1] not in (
+                r[1] for r in study.lrs.values()):
+            return _finding(p, "hardcoded_lr", f"`{p.name}` is updated on {where} with the number {rate:g} written in, "
+                            f"while `{lr[1]}` = {lr[0]:g} is defined and no update line uses it: changing `{lr[1]}` "
+                            f"changes nothing. Write `{lr[1]}` there", False, line, study, **details)
         if rate_from == "literal" and lr is not None and abs(rate - lr[0]) > 1e-12 * lr[0]:
             return _finding(p, "hardcoded_lr", f"`{p.name}` is updated on {where} with the number {rate:g} written "
                             f"in, not `{lr[1]}` = {lr[0]:g} like the other parameters: a hard-coded learning rate, "
@@ -325,8 +330,10 @@ def _name_the_bug(study: Study, report: Report) -> None:
     theta = {p.name: p.value for p in study.params}
     if any(len(study.entries[p.name]) < p.size for p in study.params):
         return
+    # data in the other layout too: a script may feed rows X[i] as columns (W @ x)
+    data = {**study.data, **{f"{k}.T": v.T for k, v in study.data.items() if v.ndim == 2}}
     try:
-        model = st.infer_stack(theta, study.data, study.cost_of)
+        model = st.infer_stack(theta, data, study.cost_of)
     except Exception:  # noqa: BLE001 - a structure that is not a dense stack: keep the pattern-based words
         model = None
     if model is None:
@@ -343,13 +350,31 @@ def _name_the_bug(study: Study, report: Report) -> None:
                             "axis; last row only; sign; transposed) reproduces these gradients, so the cause is not named; "
                             "the findings say how each gradient is off")
         return
-    hyp = matches[0][0]
+    hyp, factor = matches[0]
+    n = study.n_rows
+    bug = hyp.bug
+    if bug == "tensor_factor" and n and any(abs(r - n) <= 1e-3 * n or abs(r - 1 / n) <= 1e-3 / n
+                                            for r in _tensor_ratios(hyp, g_obs, model.gradients(theta))):
+        bug = "mean_vs_sum"
+    elif bug == "tensor_sign":
+        bug = "uphill"
     for i, f in enumerate(report.findings):
         changed = not np.allclose(hyp.gradients.get(f.param, 0), model.gradients(theta).get(f.param, 0))
         if not f.ok and changed:
-            report.findings[i] = Finding(f.param, hyp.bug, f"{hyp.cause} (this bug reproduces the step of `{f.param}` "
+            report.findings[i] = Finding(f.param, bug, f"{hyp.cause} (this bug reproduces the step of `{f.param}` "
                                          f"exactly). Its update: line {f.line} `{f.source}`", False,
                                          {**f.details, "cause": hyp.bug, "where": hyp.where}, line=f.line, source=f.source)
+
+
+def _tensor_ratios(hyp: Any, g_obs: dict[str, np.ndarray], right: dict[str, np.ndarray]) -> list[float]:
+    """For a one-tensor-off hypothesis: how many times its gradient the off tensor's right gradient is."""
+    out = []
+    for name, g in hyp.gradients.items():
+        r = right.get(name)
+        if r is not None and not np.allclose(g, r):
+            rr = float(np.dot(np.ravel(g), np.ravel(r)) / (np.dot(np.ravel(r), np.ravel(r)) + 1e-300))
+            out.append(rr)
+    return out
 
 
 def _summed_over_every_axis(obs: np.ndarray, g: np.ndarray, c: float, tol: np.ndarray, rtol: float,
@@ -443,6 +468,13 @@ def _notes(study: Study, report: Report, c: float) -> None:
                             f"line computed at the same parameters), {', '.join(f'`{n}`' for n in good)} step exactly "
                             "along the gradient: they are right, and only moved oddly because the others changed "
                             "under them during the row loop")
+    for p, f in zip(study.params, report.findings):
+        a = np.asarray(p.value)
+        if a.ndim == 2 and min(a.shape) > 1 and a.any() and float(np.abs(a).max()) < 0.05 and f.verdict != "symmetric":
+            report.notes.append(f"`{p.name}` starts tiny (largest entry {float(np.abs(a).max()):.2g}): its layer's outputs "
+                                "start almost the same for every input and the gradients through it are tiny, so the "
+                                "cost can sit on a plateau for a long time; start with a scale like 1/sqrt(n_in), e.g. "
+                                f"np.random.randn{a.shape} / np.sqrt({a.shape[0] if a.shape[0] < a.shape[1] else a.shape[1]})")
     kinks = sum(int(k.sum()) for k in study.kinks.values())
     if kinks:
         report.notes.append(f"{kinks} entries sit at a kink of the cost (a relu at 0), where the slope is not defined; "
