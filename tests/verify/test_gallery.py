@@ -52,9 +52,7 @@ PLANTED = {
     "activation_overwritten": Planted(
         flagged={"w_output"}, verdicts=None, words=("in place",),
         bug=((42, "h *= 1 - h"),),
-        updates=((45, "w_output -= eta * delta_o @ h.T"),),
-        known={"cause": "the doctor gives the generic per-sample-factor message (an activation derivative at z or "
-                         "applied twice) and never says that line 42 `h *= 1 - h` rewrote `h` in place before line 45 read it"}),
+        updates=((45, "w_output -= eta * delta_o @ h.T"),)),
     "bias_gradient_all_axes": Planted(
         flagged={"b1"}, verdicts={"bias_sum_all_axes"}, words=("axis=0",),
         bug=((46, "db1 = np.sum(dZ1) / m"),),

@@ -336,7 +336,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     best.data = {str(path): value for path, value in candidates(env, integers=True)
                  if isinstance(value, np.ndarray) and value.size > 1 and path not in theta and id(value) not in ids}
     if best.cost_origin.startswith("guessed: cross-entropy"):
-        best.notes.append(f"your updates descend the cross-entropy of the output, not its squared error: if you meant "
+        best.notes.append("your updates descend the cross-entropy of the output, not its squared error: if you meant "
                           "the squared error, the output delta lacks the sigmoid's derivative out * (1 - out)")
     if best.cost_origin.startswith("guessed"):
         best.notes.append(f"your loop computes no cost the doctor could find, so it used `{best.cost_expr}` "
