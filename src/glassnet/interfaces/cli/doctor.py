@@ -57,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
                                timeout=args.timeout)
     except UserCodeError as exc:
         print(exc.user_traceback, file=sys.stderr, end="")  # the user's own traceback, not glassnet's
+        if args.json:
+            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
+        raise
+    except ConfigError as exc:
+        if args.json:  # exit 2, "could not check", with the reason as data too
+            print(json.dumps({"ok": False, "error": str(exc)}, indent=2))
         raise
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
     return 0 if report.ok else 1

@@ -22,14 +22,14 @@ from __future__ import annotations
 import ast
 import builtins
 import linecache
+import random
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from glassnet.errors import ConfigError, UserCodeError
+from glassnet.errors import ConfigError
 from glassnet.verify.report import Report
 from glassnet.verify.script import causes
 from glassnet.verify.script.runner import Body, Run, loop_items, reach_loop
@@ -37,8 +37,8 @@ from glassnet.verify.script.source import COST_NAME, Loop, cost_candidates, find
 from glassnet.verify.script.state import Path, Snapshot, candidates, copy_value, is_float_array, parse_path
 
 LR_NAME = re.compile(r"(^|_)(lr|learning_?rate|alpha|eta|rate|step_?size|learnrate|l_?rate)($|_)", re.IGNORECASE)
-PARAM_NAME = re.compile(r"^(w|b|weight|weights|bias|biases|theta|param|params|kernel|coef|intercept)?"
-                        r"(_?[a-z]*\d*)*$", re.IGNORECASE)
+PARAM_NAME = re.compile(r"^(w|b|weight|weights|bias|biases|theta|param|params|kernel|coef|intercept|syn)[a-z0-9_]*$",
+                        re.IGNORECASE)
 PROBE_SECONDS = 10.0  # the time the finite differences may take before entries are sampled
 
 
@@ -123,26 +123,38 @@ def diagnose_source(source: str, filename: str = "<script>", namespace: dict[str
     """
     tree = parse(source, filename)
     loop = find_loop(tree, loop_line)
+    if loss is not None:
+        try:
+            compile(loss, "--loss", "eval")
+        except SyntaxError as exc:
+            raise ConfigError(f"--loss {loss!r} is not a Python expression ({exc.msg}); give the cost in your script's "
+                              "names, e.g. --loss \"np.mean((y - predict(X)) ** 2)\"") from None
     lines = source.splitlines()
     linecache.cache[filename] = (len(source), None, [line + "\n" for line in lines], filename)
-    env = _fresh_namespace(filename, namespace)
-    reached = reach_loop(compile(tree, filename, "exec"), loop, filename, env)
-    items = loop_items(loop, reached.env)
-    body = Body(loop, filename, reached.env, items, _lines_in_function_loops(tree))
-    study = _study(tree, lines, loop, body, filename, loss, params)
-    report = causes.findings(study)
+    states = np.random.get_state(), random.getstate()  # the caller's (a notebook's) random streams stay as they were
+    try:
+        env = _fresh_namespace(filename, namespace)
+        reached = reach_loop(compile(tree, filename, "exec"), loop, filename, env)
+        items = loop_items(loop, reached.env)
+        body = Body(loop, filename, reached.env, items, _lines_in_function_loops(tree))
+        study = _study(tree, lines, loop, body, filename, loss, params)
+        report = causes.findings(study)
+    finally:
+        np.random.set_state(states[0])
+        random.setstate(states[1])
     report.notes.insert(0, _summary(study, reached.seconds))
+    if body.snapshot.shared:
+        report.notes.append(f"{', '.join(body.snapshot.shared)} could not be copied, so every pass shared them "
+                            "(their changes carried from one pass to the next)")
     return report
 
 
 def _fresh_namespace(filename: str, namespace: dict[str, Any] | None) -> dict[str, Any]:
     env: dict[str, Any] = {"__name__": "__main__", "__file__": filename, "__builtins__": builtins}
     if namespace:
-        from glassnet.verify.script.state import Snapshot
-
-        snap = Snapshot({k: v for k, v in namespace.items() if not k.startswith("_")})
-        env.update({k: v for k, v in namespace.items() if not k.startswith("_")})
-        snap.restore(env)  # copies: the notebook's own arrays stay as they are
+        given = {k: v for k, v in namespace.items() if not k.startswith("_")}
+        env.update(given)  # modules and functions as they are ...
+        env.update(Snapshot(given).values)  # ... and copies of the values: the notebook's own arrays stay as they are
     return env
 
 
@@ -185,6 +197,14 @@ def _param_like(path: Path, run: Run, statements: dict[int, ast.stmt]) -> bool:
         if _last_name(path) in read or isinstance(stmt, ast.AugAssign):
             return True
     return False
+
+
+def _counter(before: Any, after: Any) -> bool:
+    """An integer that stays an integer (``it += 1``, ``epoch += 1``): a loop counter, not a parameter."""
+    whole = (int, np.integer)
+    return (isinstance(before, whole) and isinstance(after, whole)) or (
+        isinstance(before, np.ndarray) and isinstance(after, np.ndarray) and before.dtype.kind in "iu"
+        and after.dtype.kind in "iu")
 
 
 def _permutation(before: Any, after: Any) -> bool:
@@ -232,7 +252,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     if given:
         movers = watch
     else:
-        movers = [p for p in changed if _param_like(p, first, statements)
+        movers = [p for p in changed if _param_like(p, first, statements) and not _counter(start[p], p.get(env))
                   and not _permutation(start[p], p.get(env)) and not COST_NAME.match(_last_name(p))]
     updates = update_lines(tree, lines, loop)
     rng = np.random.default_rng(0)
@@ -256,8 +276,10 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         run = Run()
         if not loss or watch_:  # with --loss the body runs only for the steps; the cost is the expression
             run = body.run(0, watch=list(watch_), start=theta, freeze=theta if frozen else None)
-            if run.error is not None:
-                raise causes.body_error(run, lines, filename)
+            if run.error is not None and theta is None:
+                raise causes.body_error(run, lines, filename)  # the script's own pass failed: the learner's error
+            if run.error is not None:  # only at values the doctor chose: that probe tells nothing
+                return [None] * len(exprs), run
         if loss:
             body.restore()
             for p, v in (theta or {}).items():
@@ -272,7 +294,10 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
                           "name them with --params W1,b1,W2,b2")
     moved = {p: _perturbed(start[p], rng) for p in movers}
     shifted, _ = evaluate(moved, False)
-    live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b][:6]
+    # a cost is a real number that moves with the parameters; a whole number (a counter, a count of correct
+    # answers) is no cost even when the loop prints it
+    live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b
+            and not (float(a).is_integer() and float(b).is_integer())][:6]
     if not live:
         shown = ", ".join(f"`{e}`" for e, _ in exprs[:4])
         raise ConfigError(f"found {len(movers)} value(s) your loop updates ({', '.join(map(str, movers[:6]))}) but none "
@@ -415,14 +440,18 @@ def _updated_too_early(body: Body, params: list[Param], theta: dict[Path, Any], 
     if not diverged:
         return {}
     order = sorted((p for p in params if frozen.of(p.path)), key=lambda p: frozen.of(p.path)[0].line)
-    for culprit in order:
-        body.run(0, start=theta, freeze={culprit.path: culprit.value})
-        fixed = [q for q in diverged if q is not culprit and not off(q, np.asarray(q.path.get(body.env), dtype=np.float64)
-                                                                   - np.asarray(q.value, dtype=np.float64))]
-        if fixed:
-            line = frozen.of(culprit.path)[0].line
-            return {q.name: (culprit.name, line) for q in fixed}
-    return {}
+    found: dict[str, tuple[str, int]] = {}
+    held: dict[Path, Any] = {}
+    for culprit in order:  # hold back one more early update at a time; each fixes the steps that read it
+        held[culprit.path] = culprit.value
+        body.run(0, start=theta, freeze=held)
+        for q in diverged:
+            if q is not culprit and q.name not in found and q.path not in held and not off(
+                    q, np.asarray(q.path.get(body.env), dtype=np.float64) - np.asarray(q.value, dtype=np.float64)):
+                found[q.name] = (culprit.name, frozen.of(culprit.path)[0].line)
+        if all(q.name in found or q.path in held for q in diverged):
+            break
+    return found
 
 
 def _carried_over(body: Body, params: list[Param], accumulators: list[Path], start: dict[Path, Any],
@@ -649,8 +678,5 @@ def _summary(study: Study, seconds: float) -> str:
             f"({study.body.seconds:.2f} s), never the whole training")
 
 
-def now() -> float:
-    return time.perf_counter()
 
-
-__all__ = ["Param", "Study", "UserCodeError", "diagnose_source"]
+__all__ = ["Param", "Study", "diagnose_source"]

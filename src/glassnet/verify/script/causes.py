@@ -20,7 +20,6 @@ import numpy as np
 
 from glassnet.verify import diagnose as dx
 from glassnet.verify.report import Finding, Report
-from glassnet.verify.script.state import Path
 
 if TYPE_CHECKING:
     from glassnet.verify.script.analysis import Param, Study
@@ -37,20 +36,21 @@ class LoopRaised(Exception):
 
 def body_error(run: Run, lines: list[str], filename: str) -> LoopRaised:
     """The report for a loop body that raised (a transposed gradient is the usual shape error)."""
-    assert run.error is not None  # noqa: S101 - callers pass failed runs only
     line = run.error_line or 0
     text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    message = f"your training loop raised {run.error} on line {line} `{text}`"
-    shapes = [tuple(int(x) for x in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d, ]*)\)", str(run.error))]
+    error = run.error or ""
+    message = f"your training loop raised {error} on line {line} `{text}`"
+    shapes = [tuple(int(x) for x in re.findall(r"\d+", s)) for s in re.findall(r"\(([\d, ]*)\)", str(error))]
     if len(shapes) >= 2 and shapes[0] and shapes[0][::-1] == shapes[1] and shapes[0] != shapes[1]:
         message += (f": shapes {shapes[0]} and {shapes[1]} are transposes of each other, so a gradient is computed in "
                     "the other weight layout. For W of shape (n_in, n_out) (Z = X @ W) use dW = X.T @ dZ; for W of "
                     "shape (n_out, n_in) (Z = W @ X) use dW = dZ @ X.T")
-    elif "broadcast" in str(run.error) or "mismatch" in str(run.error) or "shapes" in str(run.error):
+    elif any(word in str(error) for word in ("broadcast", "mismatch", "shapes")):
         message += ": the shapes of a gradient and its parameter (or of a delta and the next layer's weights) disagree"
     target = re.match(r"\s*([\w.\[\]'\"]+)\s*[-+*/]?=", text)
     finding = Finding(target.group(1) if target else "loop", "error", message, False,
-                      {"line": line, "source": text, "traceback": run.error.user_traceback}, line=line, source=text)
+                      {"line": line, "source": text, "traceback": getattr(error, "user_traceback", "")}, line=line,
+                      source=text)
     return LoopRaised(Report(f"glassnet doctor {filename}", [finding], columns=("line",)))
 
 
@@ -93,7 +93,9 @@ def _niceness(c: float, n: int | None) -> float:
 def shared_factor(study: Study) -> tuple[float, list[str]]:
     """The normalisation shared by the parameters (1.0 when none is), and which parameters share it."""
     factors = {}
-    for p in study.params:
+    # one number is always "proportional" to its gradient: it may join a scale, never set it alone
+    tensors = [p for p in study.params if p.size > 1] or study.params
+    for p in tensors:
         obs, g, tol = _observed(study, p)
         k = _factor(obs, g, tol, _tol(study, p)[0])
         if k is not None and k > 0:
@@ -437,15 +439,22 @@ def _changed_in_loop(study: Study, p: Param, inner: list[Any], c: float, k: floa
                     **details)
 
 
+def _shape(value: Any) -> tuple[int, ...] | None:
+    return value.shape if isinstance(value, np.ndarray) else () if isinstance(value, (int, float, np.number)) else None
+
+
 def _accumulator_of(study: Study, p: Param, line: int | None) -> tuple[str, Any] | None:
     """The gradient the update after the loop subtracts (``bias_11_gradient`` in ``bias_11 -= lr * bias_11_gradient``)."""
     if line is None:
         return None
     for u in study.updates:
         if u.line == line:
-            for name in u.names:
-                if name != p.path.root and not re.search(r"lr|learning|rate|alpha|eta", name, re.IGNORECASE):
-                    return name, study.body.value(name)
+            names = [n for n in u.names if n != p.path.root and not re.search(r"lr|learning|rate|alpha|eta", n, re.I)]
+            # the gradient is the name whose value has the parameter's shape (not the `n` of `lr * dW / n`)
+            shaped = [n for n in names if _shape(study.body.value(n)) == np.shape(p.value)]
+            named = [n for n in names if re.search(r"^d|grad|delta|nabla|change|adjust", n, re.I)]
+            for name in shaped or named or names:
+                return name, study.body.value(name)
     return None
 
 
@@ -497,6 +506,3 @@ def _notes(study: Study, report: Report, c: float) -> None:
         report.notes.append(f"`{acc}` exists before the loop and keeps its value from one epoch to the next: if it is a "
                             "gradient accumulator, set it to zero at the start of every epoch")
 
-
-def path_text(path: Path) -> str:
-    return str(path)

@@ -28,7 +28,7 @@ from glassnet.io import atomic_write
 from glassnet.verify.report import Finding, Report
 
 OUTPUT_LIMIT = 2_000_000  # characters the script may print before it is stopped as a flood
-KEEP = 2_000              # characters of the output kept from its start and its end, to show
+KEEP = 2_000              # characters of the output's end kept, to show
 
 
 def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | None = None, loop_line: int | None = None,
@@ -45,6 +45,8 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
     """
     if not os.path.isfile(path):
         raise ConfigError(f"{path} does not exist (or is not a file); give the path of your training script")
+    if not (isinstance(timeout, (int, float)) and timeout > 0 and timeout == timeout):
+        raise ConfigError(f"the time limit must be a positive number of seconds, got {timeout!r} (--timeout 60)")
     options = {"loss": loss, "params": params, "loop": loop_line, "sample": sample}
     with tempfile.TemporaryDirectory(prefix="glassnet-doctor-") as tmp:
         result = os.path.join(tmp, "result.json")
@@ -79,6 +81,7 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
         if err["type"] == "UserCodeError":
             raise UserCodeError(err["message"], err.get("traceback", ""))
         if err["type"] == "internal":
+            print(err.get("traceback", ""), file=sys.stderr, end="")  # what to send with the report
             raise ConfigError(f"the doctor could not check {path}: {err['message']} (this is a bug in glassnet; please "
                               "report it with your script)")
         raise ConfigError(err["message"])
@@ -89,17 +92,16 @@ class _Output:
     """Reads the child's output on a thread, keeping its start and end and noticing a flood."""
 
     def __init__(self, proc: subprocess.Popen) -> None:  # type: ignore[type-arg]
-        self.head, self.end, self.count, self.flooded = b"", b"", 0, False
+        self.end, self.count, self.flooded = b"", 0, False
         self.proc = proc
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None  # noqa: S101 - Popen was given stdout=PIPE
+        if self.proc.stdout is None:
+            return
         for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr,attr-defined]
             self.count += len(chunk)
-            if len(self.head) < KEEP:
-                self.head += chunk[: KEEP - len(self.head)]
             self.end = (self.end + chunk)[-KEEP:]
             if self.count > OUTPUT_LIMIT and not self.flooded:
                 self.flooded = True

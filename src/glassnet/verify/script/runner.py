@@ -22,7 +22,6 @@ import itertools
 import sys
 import time
 import types
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,9 +46,7 @@ class Reached:
     """The namespace at the training loop, and how long the script took to get there."""
 
     env: dict[str, Any]
-    module_globals: dict[str, Any]
     seconds: float
-    output: str
 
 
 def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, Any]) -> Reached:
@@ -80,7 +77,7 @@ def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, A
     started = time.perf_counter()
     out = io.StringIO()
     try:
-        with contextlib.redirect_stdout(_Capped(out)):
+        with contextlib.redirect_stdout(_Capped(out)), _no_show():
             sys.settrace(tracer)
             try:
                 exec(code, env)
@@ -106,11 +103,12 @@ def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, A
         raise ConfigError(f"your script ended without reaching its training loop ({loop.where}): the function that "
                           "holds it is never called. Call it at the end of the script (e.g. under "
                           "`if __name__ == \"__main__\":`), or point at another loop with --loop LINE")
+    # The body runs in the module's own globals, so the functions it calls (which read their globals there) see
+    # what it changes; a function's locals are laid on top (the script was stopped: it never reads them again).
     body_env = captured["globals"]
     if captured["locals"] is not None:
-        body_env = dict(captured["globals"])
         body_env.update(captured["locals"])
-    return Reached(body_env, captured["globals"], time.perf_counter() - started, out.getvalue())
+    return Reached(body_env, time.perf_counter() - started)
 
 
 class Flood(BaseException):
@@ -213,7 +211,7 @@ class Body:
     def __init__(self, loop: Loop, filename: str, env: dict[str, Any], items: list[Any],
                  loop_lines: set[int]) -> None:
         self.loop, self.filename, self.env, self.items = loop, filename, env, items
-        self.code, self.has_return = body_module(loop, filename)
+        self.code = body_module(loop, filename)
         self.loop_lines = loop_lines
         self.row_line = min(loop.inner_lines) if loop.inner_lines else None
         self.row_exprs: list[str] = []  # summed over the rows: the cost of a per-row loop that keeps no total
@@ -368,15 +366,15 @@ def _no_show() -> Any:
     saved = builtins.input
     builtins.input = lambda *a, **k: ""  # type: ignore[assignment]
     plt: Any = sys.modules.get("matplotlib.pyplot")
-    show = getattr(plt, "show", None)
-    if plt is not None:
-        plt.show = lambda *a, **k: None
+    kept = {name: getattr(plt, name, None) for name in ("show", "pause")} if plt is not None else {}
+    for name in kept:
+        setattr(plt, name, lambda *a, **k: None)
     try:
         yield
     finally:
         builtins.input = saved
-        if plt is not None:
-            plt.show = show
+        for name, fn in kept.items():
+            setattr(plt, name, fn)
 
 
 def loop_items(loop: Loop, env: dict[str, Any], count: int = 2) -> list[Any]:
@@ -399,7 +397,3 @@ def loop_items(loop: Loop, env: dict[str, Any], count: int = 2) -> list[Any]:
         raise ConfigError(f"{loop.where} runs no iteration (`{ast.unparse(node.iter)}` is empty)")
     return items
 
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    started = time.perf_counter()
-    return fn(), time.perf_counter() - started

@@ -165,10 +165,18 @@ def find_loop(tree: ast.Module, line: int | None = None) -> Loop:
         raise ConfigError(f"line {line} is not the first line of a for or while loop; give --loop the line of your "
                           "training loop's `for epoch in ...:`")
     scored = []
-    for order, (node, _owner) in enumerate(_loops(tree)):
+    loops = _loops(tree)
+    # a loop in a function that another loop's body calls is that loop's row loop, not the training loop
+    called_from_loops = {name for node, _ in loops for name in _called(node.body)}
+    for order, (node, owner) in enumerate(loops):
         updates = _updates(node.body, functions, set())
+        if owner is not None and owner.name in called_from_loops and any(
+                owner.name in _called(other.body) for other, _ in loops if other is not node):
+            continue
         if updates:
-            nested = any(isinstance(n, (ast.For, ast.While)) for b in node.body for n in ast.walk(b))
+            nested = any(isinstance(n, (ast.For, ast.While)) for b in node.body for n in ast.walk(b)) or any(
+                isinstance(n, (ast.For, ast.While)) for name in _called(node.body) for fn in functions.get(name, [])
+                for n in ast.walk(fn))
             score = updates + 5 * _header_looks_like_epochs(node) + 2 * nested
             scored.append((score, -order, node))
     if not scored:
@@ -297,12 +305,11 @@ def _printed(arg: ast.expr) -> list[ast.expr]:
     return [arg]
 
 
-def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
+def body_module(loop: Loop, filename: str) -> types.CodeType:
     """The loop's body compiled on its own, as one pass of a one-item loop (so ``break``/``continue`` work).
 
     A ``for`` loop's target is bound from ``__gn_item__``; a ``return`` inside a function's loop raises
-    ``__GnReturn__`` (both names are put in the namespace by the runner). Returns the code and whether the
-    body contains a ``return``.
+    ``__GnReturn__`` (both names are put in the namespace by the runner).
     """
     node = loop.node
     target = node.target if isinstance(node, ast.For) else ast.Name("__gn_once__", ast.Store())
@@ -314,8 +321,7 @@ def body_module(loop: Loop, filename: str) -> tuple[types.CodeType, bool]:
     ast.copy_location(once, node)
     module = ast.Module(body=[once], type_ignores=[])
     ast.fix_missing_locations(module)
-    has_return = any(isinstance(n, ast.Return) for s in node.body for n in ast.walk(s))
-    return compile(module, filename, "exec"), has_return
+    return compile(module, filename, "exec")
 
 
 class _Mangled(ast.NodeTransformer):

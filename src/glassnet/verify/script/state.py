@@ -47,7 +47,15 @@ class Path:
         return value
 
     def set(self, env: dict[str, Any], new: Any) -> None:
-        """Rebind the path to ``new`` (a tuple entry cannot be rebound: its array is written in place)."""
+        """Put ``new`` at the path: into the array that is there when the shapes agree (so every other name for
+        that array, ``params = [W1, b1]``, sees it too), else by rebinding (a tuple entry is always written in place)."""
+        try:
+            now = self.get(env)
+        except (KeyError, AttributeError, IndexError, TypeError):
+            now = None
+        if isinstance(now, np.ndarray) and isinstance(new, np.ndarray) and now.shape == new.shape and now is not new:
+            np.copyto(now, new, casting="unsafe")
+            return
         if len(self.steps) == 1:
             env[self.steps[0][1]] = new
             return
@@ -77,18 +85,26 @@ def _skip(name: str, value: Any) -> bool:
 def candidates(env: dict[str, Any], integers: bool = False) -> Iterator[tuple[Path, Any]]:
     """Every path below the namespace that holds a float array or a number (or any numeric array), with its value."""
     seen: set[int] = set()
+    arrays: set[int] = set()  # one path per array: `W1` and `params[0]` may be the same object
 
-    def walk(value: Any, steps: tuple[tuple[str, Any], ...], depth: int) -> Iterator[tuple[Path, Any]]:
-        if is_float_array(value) or is_number(value) or (integers and isinstance(value, np.ndarray)
-                                                          and value.dtype.kind in "iu" and value.size > 0):
-            yield Path(steps), value
+    def walk(value: Any, steps: tuple[tuple[str, Any], ...], depth: int, in_tuple: bool = False
+             ) -> Iterator[tuple[Path, Any]]:
+        if isinstance(value, np.ndarray) and (is_float_array(value) or (integers and value.dtype.kind in "iu"
+                                                                         and value.size > 0)):
+            if id(value) not in arrays:
+                arrays.add(id(value))
+                yield Path(steps), value
+            return
+        if is_number(value):
+            if not in_tuple:  # a number inside a tuple cannot be put back
+                yield Path(steps), value
             return
         if depth >= MAX_DEPTH or id(value) in seen:
             return
         if isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_ITEMS:
             seen.add(id(value))
             for i, item in enumerate(value):
-                yield from walk(item, (*steps, ("item", i)), depth + 1)
+                yield from walk(item, (*steps, ("item", i)), depth + 1, isinstance(value, tuple))
         elif isinstance(value, dict) and 0 < len(value) <= MAX_ITEMS:
             seen.add(id(value))
             for key, item in value.items():
@@ -158,11 +174,16 @@ class Snapshot:
                 self.values[name] = copy.deepcopy(value, memo)
             except Exception:  # noqa: BLE001 - anything that cannot be copied is shared, and said so
                 self.shared.append(name)
+        self.names = set(env)
         self.np_state = np.random.get_state()
         self.py_state = random.getstate()
 
     def restore(self, env: dict[str, Any]) -> None:
-        """Put every copied value back into ``env`` (fresh copies each time) and reset the random states."""
+        """Put every copied value back into ``env`` (fresh copies each time), drop the names a run created
+        (a ``try: m = 0.9 * m + g except NameError`` must start afresh) and reset the random states."""
+        for name in [n for n in env if n not in self.names and not n.startswith("__gn")]:
+            if not isinstance(env[name], types.ModuleType):
+                del env[name]
         env.update(copy.deepcopy(self.values))
         np.random.set_state(self.np_state)
         random.setstate(self.py_state)
@@ -171,6 +192,3 @@ class Snapshot:
 def copy_value(value: Any) -> Any:
     return value.copy() if isinstance(value, np.ndarray) else value
 
-
-def as_array(value: Any) -> np.ndarray:
-    return np.asarray(value, dtype=np.float64)
