@@ -33,7 +33,7 @@ from glassnet.errors import ConfigError
 from glassnet.verify.report import Report
 from glassnet.verify.script import causes
 from glassnet.verify.script.runner import Body, Run, loop_items, reach_loop
-from glassnet.verify.script.source import COST_NAME, Loop, cost_candidates, find_loop, parse, update_lines
+from glassnet.verify.script.source import COST_NAME, Loop, capped_functions, cost_candidates, find_loop, parse, update_lines
 from glassnet.verify.script.state import Path, Snapshot, candidates, copy_value, is_float_array, parse_path
 
 LR_NAME = re.compile(r"(^|_)(lr|learning_?rate|alpha|eta|rate|step_?size|learnrate|l_?rate)($|_)", re.IGNORECASE)
@@ -136,7 +136,8 @@ def diagnose_source(source: str, filename: str = "<script>", namespace: dict[str
         env = _fresh_namespace(filename, namespace)
         reached = reach_loop(compile(tree, filename, "exec"), loop, filename, env)
         items = loop_items(loop, reached.env)
-        body = Body(loop, filename, reached.env, items, _lines_in_function_loops(tree))
+        body = Body(loop, filename, reached.env, items, _lines_in_function_loops(tree),
+                    capped_functions(tree, loop, filename))
         study = _study(tree, lines, loop, body, filename, loss, params)
         report = causes.findings(study)
     finally:
@@ -240,10 +241,15 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         watch = [p for p, _ in candidates(env) if p.root not in targets and not p.root.startswith("__gn")]
     start = {p: copy_value(p.get(env)) for p in watch}
     first = body.run(0, watch=watch)
-    if first.seconds > 0.5 and first.row_passes > 64:
-        # a slow pass (a large data set, row by row): every pass takes the same first rows, enough for ~0.2 s
-        body.rows.limit = max(32, int(first.row_passes * 0.2 / first.seconds))
-        body.rows.cut = 0
+    # Row loops run at most 256 rows per pass; a fast pass gets all its rows back (a cost computed over the
+    # whole data then matches the steps), a slow one (a large data set, row by row) fewer, for ~0.2 s a pass.
+    if body.rows.cut and first.seconds < 0.1:
+        body.rows.limit = max(body.rows.limit, min(body.rows.cut, int(body.rows.limit * 0.3 / max(first.seconds, 1e-3))))
+        body.rows.cut = body.rows.largest = 0
+        first = body.run(0, watch=watch)
+    elif first.seconds > 0.5 and body.rows.largest > 64:
+        body.rows.limit = max(32, int(body.rows.largest * 0.2 / first.seconds))
+        body.rows.cut = body.rows.largest = 0
         first = body.run(0, watch=watch)
     if first.error is not None:
         raise causes.body_error(first, lines, filename)

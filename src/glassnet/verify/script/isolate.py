@@ -17,6 +17,7 @@ import faulthandler
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,8 +52,7 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
     with tempfile.TemporaryDirectory(prefix="glassnet-doctor-") as tmp:
         result = os.path.join(tmp, "result.json")
         stack = os.path.join(tmp, "stack.txt")
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", GLASSNET_DOCTOR_STACK=stack,
-                   GLASSNET_DOCTOR_TIMEOUT=str(timeout))
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", GLASSNET_DOCTOR_STACK=stack)
         proc = subprocess.Popen([sys.executable, "-m", "glassnet.verify.script.isolate", path, result,
                                  json.dumps(options)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env)
@@ -61,6 +61,12 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
             proc.wait(timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
+            if hasattr(signal, "SIGUSR1"):
+                proc.send_signal(signal.SIGUSR1)  # the child writes where it is (faulthandler), then it is stopped
+            try:
+                proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                pass
             proc.kill()
             proc.wait()
             timed_out = True
@@ -158,8 +164,10 @@ def _child(path: str, result: str, options: dict[str, Any]) -> None:
     stack = os.environ.get("GLASSNET_DOCTOR_STACK")
     if stack:  # a scratch file in the parent's temporary folder, kept open for faulthandler until the process ends
         dump = os.open(stack, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        faulthandler.dump_traceback_later(max(1.0, float(os.environ.get("GLASSNET_DOCTOR_TIMEOUT", "60")) - 1.0),
-                                          file=dump)
+        # on the parent's signal at the time limit, in the main thread (a watchdog thread reading the frames of a
+        # traced thread can crash the interpreter)
+        if hasattr(signal, "SIGUSR1"):
+            faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
     sys.argv = [path]
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     answer: dict[str, Any]

@@ -176,15 +176,17 @@ def _differs(a: Any, b: Any) -> bool:
 class RowCap:
     """Lets a loop nested in the training loop run at most :attr:`limit` times per pass, and remembers if it cut one."""
 
-    def __init__(self, limit: int = 2000) -> None:
+    def __init__(self, limit: int = 256) -> None:
         self.limit = limit  # the analysis lowers it when a pass is slow
         self.cut = 0  # the largest number of rows a capped loop would have run
+        self.largest = 0  # the most rows one capped loop ran
 
     def __call__(self, iterable: Any) -> Any:
         items = list(itertools.islice(iter(iterable), self.limit + 1))
         if len(items) > self.limit:
             self.cut = max(self.cut, len(iterable) if hasattr(iterable, "__len__") else self.limit + 1)
             items = items[: self.limit]
+        self.largest = max(self.largest, len(items))
         return items
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RowCap:
@@ -209,7 +211,7 @@ class Body:
     """
 
     def __init__(self, loop: Loop, filename: str, env: dict[str, Any], items: list[Any],
-                 loop_lines: set[int]) -> None:
+                 loop_lines: set[int], capped: list[tuple[str | None, str, types.CodeType]] = ()) -> None:  # type: ignore[assignment]
         self.loop, self.filename, self.env, self.items = loop, filename, env, items
         self.code = body_module(loop, filename)
         self.loop_lines = loop_lines
@@ -217,6 +219,14 @@ class Body:
         self.row_exprs: list[str] = []  # summed over the rows: the cost of a per-row loop that keeps no total
         env["__GnReturn__"] = GnReturn
         env["__gn_rows__"] = self.rows = RowCap()
+        for cls, name, code in capped:  # the row loops of the functions the body calls are capped the same way
+            made: dict[str, Any] = {}
+            exec(code, env, made)
+            owner = env.get(cls) if cls else None
+            if cls is None:
+                env[name] = types.FunctionType(made[name].__code__, env, name, made[name].__defaults__)
+            elif isinstance(owner, type):
+                setattr(owner, name, types.FunctionType(made[name].__code__, env, name, made[name].__defaults__))
         self.snapshot = Snapshot(env)
         self.runs = 0
         self.seconds = 0.0

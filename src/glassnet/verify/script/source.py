@@ -344,6 +344,29 @@ class _Mangled(ast.NodeTransformer):
         return node
 
 
+def capped_functions(tree: ast.Module, loop: Loop, filename: str) -> list[tuple[str | None, str, types.CodeType]]:
+    """The file's functions and methods that the loop body calls and that hold a loop, recompiled with their loops
+    capped like the body's (``__gn_rows__``): ``(class name or None, function name, code defining it)``.
+
+    Decorated functions and those the loop itself is in are left as they are.
+    """
+    called = _called(loop.node.body)
+    out = []
+    owners: list[tuple[str | None, list[ast.stmt]]] = [(None, tree.body)]
+    owners += [(c.name, c.body) for c in tree.body if isinstance(c, ast.ClassDef)]
+    for cls, statements in owners:
+        for fn in statements:
+            if (isinstance(fn, ast.FunctionDef) and fn.name in called and not fn.decorator_list
+                    and fn is not loop.function and any(isinstance(n, ast.For) for n in ast.walk(fn))):
+                new = copy.deepcopy(fn)
+                new.body = [_RowsCapped().visit(stmt) for stmt in new.body]
+                if cls:
+                    new.body = [_Mangled(cls).visit(stmt) for stmt in new.body]
+                module = ast.Module(body=[new], type_ignores=[])
+                out.append((cls, fn.name, compile(ast.fix_missing_locations(module), filename, "exec")))
+    return out
+
+
 class _RowsCapped(ast.NodeTransformer):
     """``for x in ITER:`` nested in the training loop becomes ``for x in __gn_rows__(ITER):``: the runner caps a
     row loop over a large data set (every pass stops after the same rows, so the passes stay comparable)."""
