@@ -140,6 +140,17 @@ def diagnose_source(source: str, filename: str = "<script>", namespace: dict[str
                     capped_functions(tree, loop, filename))
         study = _study(tree, lines, loop, body, filename, loss, params)
         report = causes.findings(study)
+        if not report.ok and _per_batch(study):
+            # Updates once per mini-batch: with momentum, or batches of different sizes, a whole pass's steps lie
+            # along no single gradient. The first batch alone is one honest step: check that.
+            body.rows.limit, body.rows.fixed = 1, True
+            first_batch = _study(tree, lines, loop, body, filename, loss, params)
+            again = causes.findings(first_batch)
+            if len(again.failed()) < len(report.failed()):
+                study, report = first_batch, again
+                report.notes[:] = [n for n in report.notes if not n.startswith("each pass ran the first")]
+                report.notes.append("the loop updates once per mini-batch; its steps were checked on the first batch "
+                                    "of the pass (a whole pass mixes batches of different sizes, or momentum)")
     finally:
         np.random.set_state(states[0])
         random.setstate(states[1])
@@ -215,8 +226,9 @@ def _permutation(before: Any, after: Any) -> bool:
 
 
 def _perturbed(value: Any, rng: np.random.Generator, scale: float = 1e-3) -> Any:
-    if isinstance(value, np.ndarray):
-        return value + (scale * (np.abs(value) + 0.1) * rng.standard_normal(value.shape)).astype(value.dtype)
+    if isinstance(value, np.ndarray):  # elementwise even for np.matrix, whose * is a matrix product
+        noise = np.multiply(scale * (np.abs(np.asarray(value)) + 0.1), rng.standard_normal(value.shape))
+        return np.add(value, noise.astype(value.dtype))
     return float(value) + scale * (abs(float(value)) + 0.1) * float(rng.standard_normal())
 
 
@@ -233,6 +245,7 @@ def _scalar(value: Any) -> float | None:
 def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename: str, loss: str | None,
            given: list[str] | None) -> Study:
     env = body.env
+    body.restore()  # the namespace as the loop found it (an earlier study's passes left their names in it)
     targets = {n.id for n in ast.walk(loop.node.target) if isinstance(n, ast.Name)} if isinstance(loop.node, ast.For) else set()
     if given:
         found = {parse_path(text, env): None for text in given}
@@ -241,9 +254,12 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         watch = [p for p, _ in candidates(env) if p.root not in targets and not p.root.startswith("__gn")]
     start = {p: copy_value(p.get(env)) for p in watch}
     first = body.run(0, watch=watch)
-    # Row loops run at most 256 rows per pass; a fast pass gets all its rows back (a cost computed over the
-    # whole data then matches the steps), a slow one (a large data set, row by row) fewer, for ~0.2 s a pass.
-    if body.rows.cut and first.seconds < 0.1:
+    # Row loops run at most 256 rows per pass (unless the limit was chosen: one mini-batch); a fast pass gets all
+    # its rows back (a cost computed over the whole data then matches the steps), a slow one (a large data set,
+    # row by row) fewer, for ~0.2 s a pass.
+    if body.rows.fixed:
+        pass
+    elif body.rows.cut and first.seconds < 0.1:
         body.rows.limit = max(body.rows.limit, min(body.rows.cut, int(body.rows.limit * 0.3 / max(first.seconds, 1e-3))))
         body.rows.cut = body.rows.largest = 0
         first = body.run(0, watch=watch)
@@ -269,7 +285,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     stated = {e for e, _ in exprs[:1]} if loss else {c.expr for c in cost_candidates(loop) if c.rank <= 1}
     if not loss:
         env.setdefault("np", np)  # the guesses below are written with np, as learners write them
-        exprs += _guessed_costs(env, start, first, watch, movers, exprs)
+        exprs += _guessed_costs(body, start, movers, rng)
         body.row_exprs = _row_errors(loop, env) if loop.inner_lines else []
         exprs += [(e, f"guessed: summed over the rows, `{e}`") for e in body.row_exprs]
     if not exprs:
@@ -366,7 +382,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     ids = {id(q.value) for q in params}
     best.data = {str(path): value for path, value in candidates(env, integers=True)
                  if isinstance(value, np.ndarray) and value.size > 1 and path not in theta and id(value) not in ids}
-    if best.cost_origin.startswith("guessed: cross-entropy"):
+    if best.cost_origin.startswith("guessed: cross-entropy of `"):  # a sigmoid output's, not a softmax's
         best.notes.append("your updates descend the cross-entropy of the output, not its squared error: if you meant "
                           "the squared error, the output delta lacks the sigmoid's derivative out * (1 - out)")
     if best.cost_origin.startswith("guessed"):
@@ -395,36 +411,45 @@ GRADIENT_NAME = re.compile(r"^d[A-Z_a-z]|^D[A-Z]|grad|delta|error|err$|deriv|pri
 OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)
 
 
-def _guessed_costs(env: dict[str, Any], start: dict[Path, Any], first: Run, watch: list[Path], movers: list[Path],
-                   exprs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def _guessed_costs(body: Body, start: dict[Path, Any], movers: list[Path], rng: np.random.Generator
+                   ) -> list[tuple[str, str]]:
     """For a loop that computes no cost: squared error (and cross-entropy) of an output against a target.
 
-    Outputs are arrays the body computes (new names, or values it rewrote); targets are arrays that existed
-    before the loop, did not change and have the output's shape.
+    Two passes, the second with the parameters moved, tell them apart: an output is an array the parameters
+    change (``out``, ``self.output``, ``A2``), a target one they do not (``y``, ``Y_batch``), of the same shape.
     """
-    changed = {c.path for c in first.changes}
-    targets = [p for p in watch if p not in changed and isinstance(start[p], np.ndarray) and start[p].size > 1]
-    for p, value in candidates(env, integers=True):
-        if p not in start and isinstance(value, np.ndarray) and value.dtype.kind in "iu" and value.size > 1:
-            targets.append(p)  # integer labels created before the loop are not watched (not floats)
-    outputs = [p for p, value in candidates(env) if isinstance(value, np.ndarray) and value.size > 1 and
-               (p not in start or (p in changed and p not in movers)) and not p.root.startswith("__gn")
-               and not GRADIENT_NAME.search(_last_name(p))]
+    env = body.env
+
+    def arrays() -> dict[Path, np.ndarray]:
+        return {p: np.array(v) for p, v in candidates(env, integers=True) if isinstance(v, np.ndarray) and v.size > 1
+                and p not in movers and not p.root.startswith("__gn")}
+
+    body.run(0)
+    before = arrays()
+    body.run(0, start={p: _perturbed(start[p], rng) for p in movers})
+    after = arrays()
+    outputs = [p for p, v in before.items() if p in after and after[p].shape == v.shape and not np.array_equal(after[p], v)
+               and v.dtype.kind == "f" and not GRADIENT_NAME.search(_last_name(p))]
+    targets = [p for p, v in before.items() if p in after and np.array_equal(after[p], v)]
     outputs.sort(key=lambda p: (not OUTPUT_NAME.search(_last_name(p)), -len(str(p))))
     guesses: list[tuple[str, str]] = []
     for out in outputs:
-        o = np.asarray(out.get(env))
+        o = before[out]
         for t in targets:
-            tv = np.asarray(t.get(env))
-            if tv.shape != o.shape or str(t) == str(out):
+            tv = before[t]
+            if tv.shape != o.shape or np.array_equal(np.sort(tv, None), np.sort(o, None)):
                 continue
             guesses.append((f"np.mean(({out} - {t}) ** 2)", f"guessed: mean squared error of `{out}` against `{t}`"))
             if np.all((tv == 0) | (tv == 1)) and np.all((o > 0) & (o < 1)):
                 guesses.append((f"-np.mean({t} * np.log({out}) + (1 - {t}) * np.log(1 - {out}))",
                                 f"guessed: cross-entropy of `{out}` against `{t}`"))
-        if len(guesses) >= 6:
+                for axis in (0, 1):  # one-hot targets of a softmax: classes along the other axis
+                    if o.ndim == 2 and np.allclose(o.sum(axis=1 - axis), 1):
+                        guesses.append((f"-np.sum({t} * np.log({out})) / {out}.shape[{axis}]",
+                                        f"guessed: cross-entropy of the softmax `{out}` against `{t}`"))
+        if len(guesses) >= 8:
             break
-    return guesses[:6]
+    return guesses[:8]
 
 
 def _updated_too_early(body: Body, params: list[Param], theta: dict[Path, Any], frozen: Run,
@@ -490,6 +515,13 @@ def _carried_over(body: Body, params: list[Param], accumulators: list[Path], sta
             if acc is not None:  # a step that changes for another reason (not this accumulator) is no stale gradient
                 out[p.name] = str(acc)
     return out
+
+
+def _per_batch(study: Study) -> bool:
+    """Whether every parameter moves the same number (> 1) of times in a pass, inside a nested loop: per batch."""
+    counts = {len(study.frozen.of(p.path)) for p in study.params}
+    inner = all(all(c.in_row_loop for c in study.frozen.of(p.path)) for p in study.params)
+    return inner and len(counts) == 1 and counts.pop() > 1
 
 
 def _is_accumulator(path: Path, updates: list[Any], movers: list[Path] | None = None) -> bool:

@@ -178,6 +178,7 @@ class RowCap:
 
     def __init__(self, limit: int = 256) -> None:
         self.limit = limit  # the analysis lowers it when a pass is slow
+        self.fixed = False  # set when the analysis chose the limit itself (one mini-batch)
         self.cut = 0  # the largest number of rows a capped loop would have run
         self.largest = 0  # the most rows one capped loop ran
 
