@@ -1,6 +1,6 @@
 """The doctor where the loop is written: ``with gn.doctor.watch():`` and the ``%%doctor`` cell magic.
 
-The training code is a smaller copy of ``scripts/seed_bias_bug.py`` (a 2-2-1 sigmoid network by hand whose
+The training code is a smaller copy of the gallery's ``bias_in_loop.py`` (a 2-2-1 sigmoid network by hand whose
 biases are changed inside the row loop, ``bias_11 += error_neural_11``, instead of accumulating their gradient).
 Its loop runs 100,000 epochs and prints every 10,000th: if a body ran even once, "0 0.2..." would be printed and
 the ``ran`` counter would move. Every test checks both, and the line the doctor names, counted in the file or cell.

@@ -14,19 +14,30 @@ from pathlib import Path
 import pytest
 
 from glassnet.errors import ConfigError, UserCodeError
+from glassnet.verify import gallery
 from glassnet.verify.script import diagnose_source
 from glassnet.verify.script.isolate import diagnose_file
 
 SCRIPTS = Path(__file__).parent / "scripts"
+# The issue's learner (one variable per neuron, `bias_11 += error_neural_11` in the row loop) is the gallery's
+# bias_in_loop program; its fixed twin has only the fix.
+FILES = {"seed_bias_bug": Path(gallery.path("bias_in_loop")), "seed_fixed": Path(gallery.fixed_path("bias_in_loop"))}
+
+
+def script(name: str) -> Path:
+    return FILES.get(name, SCRIPTS / f"{name}.py")
 
 
 def source(name: str) -> str:
-    return (SCRIPTS / f"{name}.py").read_text()
+    return script(name).read_text()
 
 
 def line_of(text: str, fragment: str) -> int:
-    """The 1-based line of ``text`` holding ``fragment`` (the expectation names code, not numbers)."""
-    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+    """The 1-based line of ``text`` whose code starts with ``fragment`` (else holds it): the expectation names code,
+    not numbers (and a docstring quoting the code is not the code)."""
+    lines = list(enumerate(text.splitlines(), 1))
+    return next((i for i, line in lines if line.strip().startswith(fragment)),
+                next(i for i, line in lines if fragment in line))
 
 
 def run(text: str, name: str = "learner.py", **options):
@@ -158,14 +169,14 @@ def test_a_gradient_assigned_in_the_row_loop_instead_of_added_is_never_accumulat
 
 def test_an_accumulator_created_before_the_loop_is_never_reset():
     text = SEED.replace("    weights_output_gradient = np.zeros(3)\n", "").replace(
-        "for epoch in range(100000):\n", "weights_output_gradient = np.zeros(3)\nfor epoch in range(100000):\n")
+        "for epoch in range(20000):\n", "weights_output_gradient = np.zeros(3)\nfor epoch in range(20000):\n")
     report = run(text)
     assert [(f.param, f.verdict) for f in report.failed()] == [("weights_output", "never_reset")], str(report)
     assert "`weights_output_gradient`" in report["weights_output"].message
 
 
 def test_the_command_line_reports_json_with_lines_and_exit_status(tmp_path):
-    seed = SCRIPTS / "seed_bias_bug.py"
+    seed = script("seed_bias_bug")
     done = subprocess.run([sys.executable, "-m", "glassnet", "doctor", str(seed), "--json"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1, done.stderr
@@ -174,15 +185,17 @@ def test_the_command_line_reports_json_with_lines_and_exit_status(tmp_path):
     assert finding["line"] == line_of(seed.read_text(), "bias_12 += error_neural_12")
     assert finding["source"] == "bias_12 += error_neural_12"
     assert {"param", "verdict", "message", "ok", "line", "source"} <= set(finding)
-    clean = subprocess.run([sys.executable, "-m", "glassnet", "doctor", str(SCRIPTS / "seed_fixed.py")],
+    clean = subprocess.run([sys.executable, "-m", "glassnet", "doctor", str(script("seed_fixed"))],
                            capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
 def test_a_loop_of_a_billion_epochs_is_diagnosed_without_running_it(tmp_path):
-    script = tmp_path / "forever.py"
-    script.write_text(source("seed_bias_bug").replace("range(100000)", "range(10 ** 9)"))
-    report = diagnose_file(str(script), timeout=60)
+    path = tmp_path / "forever.py"
+    text = source("seed_bias_bug")
+    assert "range(20000)" in text
+    path.write_text(text.replace("range(20000)", "range(10 ** 9)"))
+    report = diagnose_file(str(path), timeout=60)
     assert {f.param for f in report.failed()} == {"bias_11", "bias_12", "bias_13", "bias_output"}
 
 
