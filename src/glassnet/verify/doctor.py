@@ -5,12 +5,16 @@
   that changes the parameters it was given, or that returns something else when called twice.
 * :func:`check_step` runs one training step and infers each parameter's effective learning rate from how
   far it moved along the numerical gradient: uphill, still, or out of line with the others.
-* :func:`check_script` does both for a ``FILE.py`` defining ``params()``, ``loss(params)``,
-  ``gradients(params)`` and/or ``step(params)`` and optionally ``lr`` (``glassnet doctor FILE.py``).
+* :func:`check_script` does both for a ``FILE.py`` in the earlier form, defining ``params()``,
+  ``loss(params)``, ``gradients(params)`` and/or ``step(params)`` and optionally ``lr``.
+* :func:`check_intermediates` (``intermediates.py``) checks a learner's ``dZ2``, ``dA1``, ... one by one;
+  :func:`watch` (``notebook.py``) diagnoses the training loop in a ``with`` block without running it.
 
-The user's arrays are never changed: every call gets fresh float64 copies.
+A training script as the learner wrote it (what ``glassnet doctor FILE.py`` runs, any form) is read by
+``script/``, which uses the same reports and patterns. The user's arrays are never changed: every call gets
+fresh float64 copies.
 
-Next read: ``health.py`` (warnings during ``fit``), ``gallery/`` (the bugs this file recognises).
+Next read: ``script/`` (the doctor for a script as written).
 """
 
 from __future__ import annotations
