@@ -251,7 +251,9 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         found = {parse_path(text, env): None for text in given}
         watch = list(found)
     else:
-        watch = [p for p, _ in candidates(env) if p.root not in targets and not p.root.startswith("__gn")]
+        written = {u.target.split("[")[0].split(".")[0] for u in update_lines(tree, lines, loop) if u.is_update}
+        watch = [p for p, _ in candidates(env, prefer=lambda q: q.root in written)
+                 if p.root not in targets and not p.root.startswith("__gn")]
     start = {p: copy_value(p.get(env)) for p in watch}
     first = body.run(0, watch=watch)
     # Row loops run at most 256 rows per pass (unless the limit was chosen: one mini-batch); a fast pass gets all
@@ -319,7 +321,7 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     # a cost is a real number that moves with the parameters; a whole number (a counter, a count of correct
     # answers) is no cost even when the loop prints it
     live = [i for i, (a, b) in enumerate(zip(base, shifted)) if a is not None and b is not None and a != b
-            and not (float(a).is_integer() and float(b).is_integer())][:6]
+            and not (float(a).is_integer() and float(b).is_integer())][:12]
     if not live:
         shown = ", ".join(f"`{e}`" for e, _ in exprs[:4])
         raise ConfigError(f"found {len(movers)} value(s) your loop updates ({', '.join(map(str, movers[:6]))}) but none "
@@ -374,7 +376,9 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
         # the cost the updates descend: the one most parameters step along with one shared factor
         explained = len(causes.shared_factor(study)[1])
         studies.append((explained, -rank, study))
-    said = [t for t in studies if t[2].cost_expr in stated]
+    # (with the row loop capped, a cost the script computes over all the data no longer matches the capped steps;
+    # then the costs summed over the rows that ran compete on equal terms)
+    said = [t for t in studies if t[2].cost_expr in stated] if not body.rows.cut else []
     best = max(said or studies, key=lambda s: (s[0], s[1]))[2]
     pick = exprs.index((best.cost_expr, best.cost_origin))
     by_name = {q.name: q.path for q in params}
@@ -404,9 +408,25 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
                     names.append(t.id)
     numpy = "np"
     # the error may be the residual (square it) or already the row's cost (add it up)
-    return [g for n in dict.fromkeys(names) for g in (f"0.5 * {numpy}.sum({n} ** 2)", f"{numpy}.sum({n})")]
+    guesses = [g for n in dict.fromkeys(names) for g in (f"0.5 * {numpy}.sum({n} ** 2)", f"{numpy}.sum({n})")]
+    # an output the row loop computes against the row's target (`for x, y in zip(X, Y)`: y, or `t = T[i]`)
+    outputs, targets = [], []
+    for node in ast.walk(loop.node):
+        if isinstance(node, ast.For) and node is not loop.node:
+            targets += [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name) and TARGET_NAME.fullmatch(n.id)]
+        if isinstance(node, ast.Assign) and node.lineno in loop.inner_lines:
+            for t in node.targets:
+                if isinstance(t, ast.Name) and TARGET_NAME.fullmatch(t.id):
+                    targets.append(t.id)
+                elif isinstance(t, ast.Name) and OUTPUT_NAME.search(t.id) and not GRADIENT_NAME.search(t.id):
+                    outputs.append(t.id)
+    for o in dict.fromkeys(outputs):
+        for t in dict.fromkeys(targets):
+            guesses.append(f"0.5 * {numpy}.sum(({o} - {t}) ** 2)")
+    return guesses[:10]
 
 
+TARGET_NAME = re.compile(r"(y|t|target|label|truth|goal|expected|desired)(_?\w{0,6})?", re.IGNORECASE)
 GRADIENT_NAME = re.compile(r"^d[A-Z_a-z]|^D[A-Z]|grad|delta|error|err$|deriv|prime")
 OUTPUT_NAME = re.compile(r"out|pred|y_?hat|prob|a\d|^a$|activation|layer|h\d|final", re.IGNORECASE)
 

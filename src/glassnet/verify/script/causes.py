@@ -98,7 +98,7 @@ def shared_factor(study: Study) -> tuple[float, list[str]]:
     for p in tensors:
         obs, g, tol = _observed(study, p)
         k = _factor(obs, g, tol, _tol(study, p)[0])
-        if k is not None and k > 0:
+        if k is not None:
             factors[p.name] = k
     groups: list[list[str]] = []
     for name, k in factors.items():
@@ -110,7 +110,8 @@ def shared_factor(study: Study) -> tuple[float, list[str]]:
             groups.append([name])
     if not groups:
         return 1.0, []
-    best = max(groups, key=lambda g: (len(g), -_niceness(factors[g[0]], study.n_rows)))
+    # a negative factor shared by every tensor is no scale but a flipped sign: it counts only when no positive does
+    best = max(groups, key=lambda g: (factors[g[0]] > 0, len(g), -_niceness(factors[g[0]], study.n_rows)))
     return float(np.mean([factors[n] for n in best])), best
 
 
@@ -143,10 +144,25 @@ def findings(study: Study) -> Report:
     """The doctor's report: one finding per parameter, each naming its line, and the notes."""
     c, sharing = shared_factor(study)
     report = Report(f"glassnet doctor {study.filename}", columns=("line", "rate", "factor"))
-    if sharing:
-        report.notes.append(normalisation_note(c, study.n_rows, study.cost_expr))
+    if sharing and c < 0:
+        report.notes.append(f"every parameter's step points uphill: the updates climb `{study.cost_expr}` "
+                            f"({-c:.4g} x its gradient, added): the sign of the gradient is flipped")
+        c = -c
+        flipped = True
+    else:
+        flipped = False
+        if sharing:
+            report.notes.append(normalisation_note(c, study.n_rows, study.cost_expr))
     for p in study.params:
-        report.findings.append(_judge(study, p, c))
+        finding = _judge(study, p, -c if flipped else c)
+        if flipped and finding.verdict in ("ok", "scaled", "wrong", "mean_vs_sum") and finding.details.get("factor"):
+            line = finding.line
+            finding = _finding(p, "uphill", f"`{p.name}` moves uphill (+lr x gradient) on line {line} "
+                               f"`{study.line_text(line or 0)}`: the step climbs the cost. Its gradient has the wrong "
+                               "sign (a delta of (target - output) where (output - target) belongs) while the update "
+                               "subtracts it, or the update adds a true gradient", False, line, study,
+                               **{k: v for k, v in finding.details.items() if k not in ("line", "source")})
+        report.findings.append(finding)
     _symmetric_downstream(study, report)
     if any(f.verdict in ("wrong", "partial", "scaled", "transposed") and not f.ok for f in report.findings):
         _name_the_bug(study, report)

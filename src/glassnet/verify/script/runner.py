@@ -183,9 +183,12 @@ class RowCap:
         self.largest = 0  # the most rows one capped loop ran
 
     def __call__(self, iterable: Any) -> Any:
-        items = list(itertools.islice(iter(iterable), self.limit + 1))
+        iterator = iter(iterable)
+        items = list(itertools.islice(iterator, self.limit + 1))
         if len(items) > self.limit:
-            self.cut = max(self.cut, len(iterable) if hasattr(iterable, "__len__") else self.limit + 1)
+            total = len(iterable) if hasattr(iterable, "__len__") else len(items) + sum(
+                1 for _ in itertools.islice(iterator, 10**6))  # zip() has no len: count what is left
+            self.cut = max(self.cut, total)
             items = items[: self.limit]
         self.largest = max(self.largest, len(items))
         return items
@@ -217,6 +220,8 @@ class Body:
         self.code = body_module(loop, filename)
         self.loop_lines = loop_lines
         self.row_line = min(loop.inner_lines) if loop.inner_lines else None
+        self.row_header = next((n.lineno for stmt in loop.node.body for n in ast.walk(stmt)
+                                if isinstance(n, (ast.For, ast.While))), None)
         self.row_exprs: list[str] = []  # summed over the rows: the cost of a per-row loop that keeps no total
         env["__GnReturn__"] = GnReturn
         env["__gn_rows__"] = self.rows = RowCap()
@@ -263,6 +268,7 @@ class Body:
                     continue
                 result.row_sums[text] = result.row_sums.get(text, 0.0) + value
 
+        headers = {"count": 0}
         where: dict[str, Any] = {"line": self.loop.line, "inner": False}
         body_code = self.code
 
@@ -300,8 +306,11 @@ class Body:
                     where["inner"] = self._in_row_loop(frame, body_code)
                     if frame.f_code is body_code and frame.f_lineno == self.row_line:
                         result.row_passes += 1
-                        if compiled and result.row_passes > 1:
-                            add_rows()  # the row before this one is complete
+                    if frame.f_code is body_code and frame.f_lineno == self.row_header:
+                        headers["count"] += 1
+                        if compiled and headers["count"] > 1:
+                            add_rows()  # back at the row loop's header: the row before is complete, and its
+                            # target (`for x, y in ...`) not yet rebound
                 elif frame.f_back is not None and frame.f_back.f_code.co_filename == self.filename:
                     where["line"] = frame.f_back.f_lineno  # the caller goes on with its own line
                     where["inner"] = self._in_row_loop(frame.f_back, body_code)
@@ -333,8 +342,6 @@ class Body:
             result.error = UserCodeError(f"{type(exc).__name__}: {exc}", user_traceback(exc))
         if watched:
             check()
-        if compiled and result.row_passes and result.error is None:
-            add_rows()  # the last row
         result.seconds = time.perf_counter() - started
         self.runs += 1
         self.seconds += result.seconds

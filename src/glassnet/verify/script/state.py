@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import random
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,8 +82,22 @@ def _skip(name: str, value: Any) -> bool:
                                                         types.BuiltinFunctionType, types.MethodType)))
 
 
-def candidates(env: dict[str, Any], integers: bool = False) -> Iterator[tuple[Path, Any]]:
-    """Every path below the namespace that holds a float array or a number (or any numeric array), with its value."""
+def candidates(env: dict[str, Any], integers: bool = False, prefer: Callable[[Path], bool] | None = None
+               ) -> Iterator[tuple[Path, Any]]:
+    """Every path below the namespace that holds a float array or a number (or any numeric array), with its value.
+
+    An array reachable by several paths (``W1`` and ``params[0]``) is listed once: under the first path for
+    which ``prefer`` is true (the one the loop's update lines write), else the first found.
+    """
+    if prefer is not None:
+        found = list(candidates(env, integers, None)) + list(_aliases(env, integers))
+        best: dict[int, tuple[Path, Any]] = {}
+        for path, value in found:
+            key = id(value) if isinstance(value, np.ndarray) else id(path)
+            if key not in best or (prefer(path) and not prefer(best[key][0])):
+                best[key] = (path, value)
+        yield from best.values()
+        return
     seen: set[int] = set()
     arrays: set[int] = set()  # one path per array: `W1` and `params[0]` may be the same object
 
@@ -120,6 +134,19 @@ def candidates(env: dict[str, Any], integers: bool = False) -> Iterator[tuple[Pa
     for name, value in list(env.items()):
         if not _skip(name, value) and name != "__builtins__":
             yield from walk(value, (("name", name),), 0)
+
+
+def _aliases(env: dict[str, Any], integers: bool) -> Iterator[tuple[Path, Any]]:
+    """The paths :func:`candidates` leaves out because their array was found first by another path."""
+    first = {id(v): p for p, v in candidates(env, integers) if isinstance(v, np.ndarray)}
+    for name, value in env.items():
+        if _skip(name, value) or name == "__builtins__" or not isinstance(value, (list, dict)):
+            continue
+        items = enumerate(value) if isinstance(value, list) else value.items()
+        for key, item in items:
+            if isinstance(item, np.ndarray) and id(item) in first and first[id(item)] != Path((("name", name),
+                                                                                                  ("item", key))):
+                yield Path((("name", name), ("item", key))), item
 
 
 def parse_path(text: str, env: dict[str, Any]) -> Path:
