@@ -420,9 +420,9 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
                     targets.append(t.id)
                 elif isinstance(t, ast.Name) and OUTPUT_NAME.search(t.id) and not GRADIENT_NAME.search(t.id):
                     outputs.append(t.id)
-    for o in dict.fromkeys(outputs):
-        for t in dict.fromkeys(targets):
-            guesses.append(f"0.5 * {numpy}.sum(({o} - {t}) ** 2)")
+    for out in dict.fromkeys(outputs):
+        for target in dict.fromkeys(targets):
+            guesses.append(f"0.5 * {numpy}.sum(({out} - {target}) ** 2)")
     return guesses[:10]
 
 
