@@ -383,8 +383,8 @@ def _study(tree: ast.Module, lines: list[str], loop: Loop, body: Body, filename:
     pick = exprs.index((best.cost_expr, best.cost_origin))
     by_name = {q.name: q.path for q in params}
     best.cost_of = lambda t: evaluate({by_name[n]: v for n, v in t.items()}, True)[0][pick]
-    body.restore()  # the data are the arrays the script had before its loop (not the loop's own scratch)
-    best.data = {str(path): value.copy() for path, value in candidates(env, integers=True)
+    # the data are the arrays the script had before its loop (not the loop's own scratch)
+    best.data = {str(path): value for path, value in candidates(body.snapshot.values, integers=True)
                  if isinstance(value, np.ndarray) and value.size > 1 and path not in theta}
     if best.cost_origin.startswith("guessed: cross-entropy of `"):  # a sigmoid output's, not a softmax's
         best.notes.append("your updates descend the cross-entropy of the output, not its squared error: if you meant "
