@@ -68,6 +68,7 @@ CORRECT = {
     "unseen_ok6_while_l2": {"W1", "b1", "W2", "b2"},
     "unseen_ok7_float32_sgd": {"W_hidden", "b_hidden", "W_out", "b_out"},
     "unseen_ok2_class_tanh_bce": {"nn.W1", "nn.b1", "nn.W2", "nn.b2"},
+    "unseen_ok5_dict_momentum": {"params['W1']", "params['b1']", "params['W2']", "params['b2']"},  # momentum
 }
 
 # the same tester's planted bugs (file, flagged parameters, verdict, fragment of the planted line)
@@ -76,6 +77,7 @@ UNSEEN_BUGS = {
     "unseen_bug2_class_tanh_bce": ({"nn.W1", "nn.b1"}, "derivative_at_z", None),
     "unseen_bug3_functional_softmax": ({"b1"}, "bias_sum_all_axes", None),
     "unseen_bug4_layer_list": ({"weights[0]", "biases[0]", "weights[1]", "biases[1]"}, "updated_before_used", None),
+    "unseen_bug5_dict_momentum": ({"params['b2']"}, "scaled", None),  # summed where the others average, with momentum
 }
 
 

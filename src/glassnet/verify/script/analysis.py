@@ -144,6 +144,7 @@ def diagnose_source(source: str, filename: str = "<script>", namespace: dict[str
             # Updates once per mini-batch: with momentum, or batches of different sizes, a whole pass's steps lie
             # along no single gradient. The first batch alone is one honest step: check that.
             body.rows.limit, body.rows.fixed = 1, True
+            body.rows.only = _batch_loops(loop, study)
             first_batch = _study(tree, lines, loop, body, filename, loss, params)
             again = causes.findings(first_batch)
             if len(again.failed()) < len(report.failed()):
@@ -402,7 +403,7 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
     names = []
     for node in ast.walk(loop.node):
         if isinstance(node, ast.Assign) and node.lineno in loop.inner_lines:
-            for t in node.targets:
+            for t in (n for target in node.targets for n in ast.walk(target)):
                 if isinstance(t, ast.Name) and re.fullmatch(r"(output_?|out_?|layer_\d+_?|l\d_?)?(error|err|e|residual)s?",
                                                             t.id, re.IGNORECASE):
                     names.append(t.id)
@@ -415,7 +416,7 @@ def _row_errors(loop: Loop, env: dict[str, Any]) -> list[str]:
         if isinstance(node, ast.For) and node is not loop.node:
             targets += [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name) and TARGET_NAME.fullmatch(n.id)]
         if isinstance(node, ast.Assign) and node.lineno in loop.inner_lines:
-            for t in node.targets:
+            for t in (n for target in node.targets for n in ast.walk(target)):  # `out, cache = forward(...)` too
                 if isinstance(t, ast.Name) and TARGET_NAME.fullmatch(t.id):
                     targets.append(t.id)
                 elif isinstance(t, ast.Name) and OUTPUT_NAME.search(t.id) and not GRADIENT_NAME.search(t.id):
@@ -535,6 +536,13 @@ def _carried_over(body: Body, params: list[Param], accumulators: list[Path], sta
             if acc is not None:  # a step that changes for another reason (not this accumulator) is no stale gradient
                 out[p.name] = str(acc)
     return out
+
+
+def _batch_loops(loop: Loop, study: Study) -> set[int]:
+    """The first lines of the loops nested in the training loop that hold the parameters' update lines."""
+    lines = {c.line for p in study.params for c in study.frozen.of(p.path)}
+    return {n.lineno for stmt in loop.node.body for n in ast.walk(stmt) if isinstance(n, ast.For)
+            and any(n.lineno < line <= (n.end_lineno or n.lineno) for line in lines)}
 
 
 def _per_batch(study: Study) -> bool:

@@ -517,8 +517,11 @@ def _notes(study: Study, report: Report, c: float) -> None:
         report.notes.append(f"float32: the finite differences use a step of about 5e-3 and their rounding limits the "
                             f"comparison to about {worst:.1g} per entry; steps within that count as equal")
     for acc in study.accumulators:
-        if str(acc) in study.stale.values():
-            continue  # already a finding
+        last = re.escape(str(acc.steps[-1][1]))
+        momentum = any(re.search(rf"\b{last}\b\W*\s*=.*\*\s*\w*\[?\W*{last}|\*=", u.text) for u in study.updates
+                       if re.search(rf"\b{last}\b", u.target))
+        if str(acc) in study.stale.values() or momentum:
+            continue  # already a finding, or a momentum buffer (which is meant to carry over)
         report.notes.append(f"`{acc}` exists before the loop and keeps its value from one epoch to the next: if it is a "
                             "gradient accumulator, set it to zero at the start of every epoch")
 

@@ -179,10 +179,13 @@ class RowCap:
     def __init__(self, limit: int = 256) -> None:
         self.limit = limit  # the analysis lowers it when a pass is slow
         self.fixed = False  # set when the analysis chose the limit itself (one mini-batch)
+        self.only: set[int] | None = None  # the loops (by first line) the limit applies to; None: every row loop
         self.cut = 0  # the largest number of rows a capped loop would have run
         self.largest = 0  # the most rows one capped loop ran
 
-    def __call__(self, iterable: Any) -> Any:
+    def __call__(self, iterable: Any, line: int = 0) -> Any:
+        if self.only is not None and line not in self.only:
+            return iterable
         iterator = iter(iterable)
         items = list(itertools.islice(iterator, self.limit + 1))
         if len(items) > self.limit:

@@ -375,8 +375,9 @@ class _RowsCapped(ast.NodeTransformer):
         return node
 
     def visit_For(self, node: ast.For) -> ast.For:
-        self.generic_visit(node)
-        node.iter = ast.copy_location(ast.Call(ast.Name("__gn_rows__", ast.Load()), [node.iter], []), node.iter)
+        # only the outermost nested loop (the rows or batches): a loop over the parameters inside it stays whole
+        line = ast.Constant(node.lineno)
+        node.iter = ast.copy_location(ast.Call(ast.Name("__gn_rows__", ast.Load()), [node.iter, line], []), node.iter)
         return node
 
 
