@@ -79,16 +79,23 @@ def test_the_corpus_has_at_least_fifteen_real_cases_with_sources():
     assert all((FOLDER / f"{c['name']}_buggy.py").exists() and (FOLDER / f"{c['name']}_fixed.py").exists() for c in CASES)
 
 
+# Measured on this machine (see the note of issue 12): diagnosed 14, flagged = truth 11, overlapping 13, cause named
+# 6, false alarms 2 (the two that run out of time). The bounds leave one case of slack for a slower machine.
 def test_the_doctor_diagnoses_most_scripts_unchanged(table):
-    assert sum(r["diagnosed"] for r in table) >= 12
+    assert sum(r["diagnosed"] for r in table) >= 13
 
 
-def test_the_flagged_parameters_overlap_the_truth(table):
-    assert sum(r["flagged_overlap"] for r in table) >= 10
+def test_the_flagged_parameters_are_the_truth(table):
+    assert sum(r["flagged_right"] for r in table) >= 10
+    assert sum(r["flagged_overlap"] for r in table) >= 12
+
+
+def test_the_cause_is_named_as_the_accepted_answer_named_it(table):
+    assert sum(r["cause_right"] for r in table) >= 5
 
 
 def test_the_fixed_versions_raise_few_false_alarms(table):
-    assert sum(r["false_alarm"] for r in table) <= 6
+    assert sum(r["false_alarm"] for r in table) <= 3
 
 
 def test_every_script_takes_seconds_not_its_whole_training(table):

@@ -369,7 +369,7 @@ def _name_the_bug(study: Study, report: Report) -> None:
                             "the findings say how each gradient is off")
         return
     hyp, factor = matches[0]
-    n = study.n_rows
+    n = model.n_samples  # the stack knows which axis holds the samples
     bug = hyp.bug
     if bug == "tensor_factor" and n and any(abs(r - n) <= 1e-3 * n or abs(r - 1 / n) <= 1e-3 / n
                                             for r in _tensor_ratios(hyp, g_obs, model.gradients(theta))):
