@@ -146,6 +146,8 @@ class Tweak:
     inputs: dict[int, Callable[[Array, Array], Array]] = field(default_factory=dict)
     bias_all: set[int] = field(default_factory=set)
     transpose: set[int] = field(default_factory=set)
+    # dA_l = dZ_{l+1} @ (k * dW_{l+1}).T: sent back through the gradient, not W (k: where the learner put the 1/N)
+    through_gradient: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -243,7 +245,8 @@ class Stack:
                     grads[layer.bias] = self.own(layer.bias, db)
                 if l > 1:
                     W, below, Z, A = self.weight(theta, l, dtype), self.layers[l - 2].activation, Zs[l - 1], As[l - 1]
-                    dA = t.through[l - 1](dZ, W) if l - 1 in t.through else dZ @ W.T
+                    back = t.through_gradient[l - 1] * dW if l - 1 in t.through_gradient else W
+                    dA = t.through[l - 1](dZ, W) if l - 1 in t.through else dZ @ back.T
                     dZ = dA * (t.slope[l - 1](Z, A, dA) if l - 1 in t.slope else slope(below, Z, A))
         return grads, inter
 
@@ -658,6 +661,11 @@ def hypotheses(stack: Stack, theta: dict[str, Any]) -> list[Hypothesis]:
             add("no_backprop_through_weights", l, f"{words}'s delta takes the delta of the layer above summed (or "
                 f"broadcast) over its units, not sent back through its weights: use dA{l} = {back}", variant="sum",
                 tweak=Tweak(through={l: lambda dZ, W_: np.repeat(dZ.sum(axis=1, keepdims=True), W_.shape[0], axis=1)}))
+            grad_of_above = f"d{above}"
+            for k in (1.0, 1.0 / s):  # the learner's dZ may carry the cost's 1/N or leave it to dW
+                add("no_backprop_through_weights", l, f"{words}'s delta is sent back through {grad_of_above}, the "
+                    f"gradient of the weights above, instead of through {above} itself: use dA{l} = {back}",
+                    Tweak(through_gradient={l: k}), variant="through_gradient")
             if stack.layers[l].n_out == width:
                 add("no_backprop_through_weights", l, f"{words}'s delta multiplies the delta of the layer above entry "
                     f"by entry, not sent back through its weights: use dA{l} = {back}", variant="elementwise",

@@ -24,6 +24,7 @@ import tempfile
 import threading
 from typing import Any
 
+import glassnet
 from glassnet.errors import ConfigError, GlassnetError, OutputFileError, UserCodeError
 from glassnet.io import atomic_write
 from glassnet.verify.report import Finding, Report
@@ -52,7 +53,10 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
     with tempfile.TemporaryDirectory(prefix="glassnet-doctor-") as tmp:
         result = os.path.join(tmp, "result.json")
         stack = os.path.join(tmp, "stack.txt")
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", GLASSNET_DOCTOR_STACK=stack)
+        # the child imports this very glassnet (not another checkout installed in the environment)
+        here = os.path.dirname(os.path.dirname(os.path.abspath(glassnet.__file__)))
+        path_var = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH", "")]))
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", GLASSNET_DOCTOR_STACK=stack, PYTHONPATH=path_var)
         proc = subprocess.Popen([sys.executable, "-m", "glassnet.verify.script.isolate", path, result,
                                  json.dumps(options)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env)
