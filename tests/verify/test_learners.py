@@ -80,7 +80,7 @@ def test_the_corpus_has_at_least_fifteen_real_cases_with_sources():
 
 
 # Measured on this machine (see the note of issue 12): diagnosed 14, flagged = truth 11, overlapping 13, cause named
-# 6, false alarms 2 (the two that run out of time). The bounds leave one case of slack for a slower machine.
+# 8, false alarms 2 (the two it cannot check). The bounds leave one case of slack for a slower machine.
 def test_the_doctor_diagnoses_most_scripts_unchanged(table):
     assert sum(r["diagnosed"] for r in table) >= 13
 
@@ -91,7 +91,7 @@ def test_the_flagged_parameters_are_the_truth(table):
 
 
 def test_the_cause_is_named_as_the_accepted_answer_named_it(table):
-    assert sum(r["cause_right"] for r in table) >= 5
+    assert sum(r["cause_right"] for r in table) >= 7
 
 
 def test_the_fixed_versions_raise_few_false_alarms(table):
