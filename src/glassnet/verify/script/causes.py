@@ -54,9 +54,9 @@ def body_error(run: Run, lines: list[str], filename: str) -> LoopRaised:
     return LoopRaised(Report(f"glassnet doctor {filename}", [finding], columns=("line",)))
 
 
-def _tol(study: Study, p: Param) -> tuple[float, np.ndarray]:
-    rtol = 2e-3 if p.dtype == np.float32 else 1e-4  # central differences at a saturated unit are good to ~1e-5
-    return rtol, study.tolerance[p.name]
+def _rtol(p: Param) -> float:
+    """How closely a step must follow the gradient: central differences at a saturated unit are good to ~1e-5."""
+    return 2e-3 if p.dtype == np.float32 else 1e-4
 
 
 def _observed(study: Study, p: Param) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -97,7 +97,7 @@ def shared_factor(study: Study) -> tuple[float, list[str]]:
     tensors = [p for p in study.params if p.size > 1] or study.params
     for p in tensors:
         obs, g, tol = _observed(study, p)
-        k = _factor(obs, g, tol, _tol(study, p)[0])
+        k = _factor(obs, g, tol, _rtol(p))
         if k is not None:
             factors[p.name] = k
     groups: list[list[str]] = []
@@ -200,7 +200,7 @@ def _finding(p: Param, verdict: str, message: str, ok: bool, line: int | None, s
 
 def _judge(study: Study, p: Param, c: float) -> Finding:
     obs, g, tol = _observed(study, p)
-    rtol = _tol(study, p)[0]
+    rtol = _rtol(p)
     rate, rate_from = study.lrs[p.name]
     changes = study.frozen.of(p.path)
     # changes inside a nested loop count as per-row only when the parameter moves more than once (a loop over
