@@ -23,6 +23,9 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
     │                                     ``epoch`` and ``step`` say when, the parameters are the last finite ones
     └── UserCodeError      (RuntimeError) the user's own code, run by glassnet.doctor, raised
 
+    FastFormWarning        (UserWarning)  an in-place (fast) form no longer computes what its readable
+                                          form does; training runs the readable form
+
 The rules every message follows: say *what* is wrong, *where* (layer, parameter name, column, row,
 line, file) and *how to fix it*. Errors are raised, never ``assert``-ed, and raised before anything
 is changed (a refused ``set_parameters`` or checkpoint leaves the network as it was). Input that is
@@ -94,6 +97,24 @@ class TrainingDiverged(GlassnetError, ArithmeticError):
         super().__init__(message)
         self.epoch = epoch
         self.step = step
+
+
+class FastFormWarning(UserWarning):
+    """A part's in-place form and its readable form compute different numbers; the readable form runs.
+
+    Attributes: ``cls`` (the class), ``readable`` and ``fast`` (method names), ``gap`` (largest difference on
+    the probe) and ``dtype``.
+    """
+
+    def __init__(self, cls: type, readable: str, fast: str, gap: float, dtype: str) -> None:
+        name = cls.__name__
+        where = getattr(cls, "__module__", "?")
+        super().__init__(
+            f"{name}.{fast} (the fast form of {name}.{readable}, in {where}) no longer computes what "
+            f"{name}.{readable} does: on a small probe in {dtype} they differ by up to {gap:.3g}. glassnet follows "
+            f"{name}.{readable}, the readable form, from now on (correct, but slower). To get the speed back, make "
+            f"{name}.{fast} compute the same numbers, or delete it so that only the readable form is left")
+        self.cls, self.readable, self.fast, self.gap, self.dtype = cls, readable, fast, gap, dtype
 
 
 class UserCodeError(GlassnetError, RuntimeError):

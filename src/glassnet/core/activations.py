@@ -6,45 +6,127 @@ through the activation). Both ``Z`` and ``A`` are passed to ``backward`` because
 cheapest in terms of whichever the formula uses: sigmoid's is ``A * (1 - A)``, ReLU's is ``Z > 0``.
 
 All arrays have shape ``(n_samples, n_units)``. Next read: ``layers.py``.
+
+**Two forms of the same maths.** ``forward`` and ``backward`` are the readable forms: they define what
+glassnet computes. Right below each, ``forward_into`` and ``backward_into`` compute the very same
+numbers into buffers the engine allocated once (``out=`` arguments, no temporaries), which is what
+``fit`` and ``step`` run. The engine checks the two forms against each other on a small probe once per
+class and dtype (``core/agreement.py``); if you edit one and not the other, it warns, names the method,
+and runs your readable form. A class that defines only ``forward`` and ``backward`` (your own) runs on
+them: the base class's ``*_into`` just call the readable forms. The buffers ``work`` offers are
+``work.T`` and ``work.T2`` (temporaries of the layer's shape), ``work.mask`` (booleans of that shape)
+and ``work.rows`` (shape ``(n_samples, 1)``).
+
+Everything else glassnet needs to know about an activation lives on its class too: the formula text the
+ledger and worksheets print, its derivative's text, its PyTorch module for the bridge, its settings for
+save/load, its kinks for gradient checks, how it fails (saturates or dies) for the health monitor.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import ConfigError, unknown_name
+from glassnet.core.registry import Registry
+from glassnet.errors import ConfigError
 
 Array = NDArray[np.floating]
 
 
 class Activation:
-    """Base class. ``name`` is the canonical name used in files and messages."""
+    """Base class. Subclasses define ``forward`` and ``backward``; everything else has a working default.
+
+    Class attributes
+    ----------------
+    name, aliases : the names in files, the CLI and messages.
+    kinks : input values where the derivative jumps; gradient checks treat entries near them specially.
+    elementwise : False when an output depends on the whole row (softmax), so ``f'(z)`` is a Jacobian.
+    saturates : the derivative vanishes in flat tails (the health monitor's ``saturated`` check); ``peak_slope``
+        is the largest derivative, which that check scales by.
+    dies : the derivative is exactly 0 for every ``z <= 0`` (the health monitor's ``dead_relu`` check).
+    torch_name : the ``torch.nn`` module with the same maths (``None``: no module, the identity).
+    """
 
     name = ""
-    # The input value(s) where the derivative jumps; gradient checks treat entries near them specially.
+    aliases: tuple[str, ...] = ()
     kinks: tuple[float, ...] = ()
+    elementwise = True
+    saturates = False
+    peak_slope = 1.0
+    dies = False
+    torch_name: str | None = None
 
+    # ---------------------------------------------------------------- the maths, readable
     def forward(self, Z: Array) -> Array:
         raise NotImplementedError
 
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         raise NotImplementedError
 
+    # ---------------------------------------------------------------- the same maths, into buffers
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        """``forward(Z)`` written into ``A``; returns the array holding the result."""
+        np.copyto(A, self.forward(Z))
+        return A
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        """``backward(Z, A, dA)`` written into ``dZ``; returns the array holding the result."""
+        np.copyto(dZ, self.backward(Z, A, dA))
+        return dZ
+
+    # ---------------------------------------------------------------- what the rest of glassnet reads
+    def formula(self, z: str) -> str:
+        """The function at ``z`` as text (``z`` a symbol or a number), for the ledger and worksheets."""
+        return f"{self.name}({z})"
+
+    def derivative(self, a: str, z: str) -> str:
+        """``f'(z)`` as text, in terms of the output ``a`` and/or the input ``z``; ``""`` when there is none to show."""
+        return ""
+
+    def config(self) -> dict[str, Any]:
+        """The name and settings, as saved in model files: ``Registry.from_config`` rebuilds the activation."""
+        return {"name": self.name}
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of the ``torch.nn`` module named ``torch_name``."""
+        return {}
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Activation:
+        """This activation with the settings of the ``torch.nn`` module ``module``."""
+        return cls()
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
+        return f"{type(self).__name__}({settings})"
 
 
 class Identity(Activation):
     """``f(z) = z``, ``f'(z) = 1``."""
 
     name = "identity"
+    aliases = ("linear",)
 
     def forward(self, Z: Array) -> Array:
         return Z
 
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return dA
+
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        return Z  # nothing to compute: the output is the input itself
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        return dA
+
+    def formula(self, z: str) -> str:
+        return z
+
+    def derivative(self, a: str, z: str) -> str:
+        return "1"
 
 
 class Sigmoid(Activation):
@@ -54,6 +136,10 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    aliases = ("logistic",)
+    saturates = True
+    peak_slope = 0.25
+    torch_name = "Sigmoid"
 
     def forward(self, Z: Array) -> Array:
         # exp(-|z|) never overflows; the two branches are the same function rearranged.
@@ -63,11 +149,36 @@ class Sigmoid(Activation):
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return dA * A * (1.0 - A)
 
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        # Both numerators of forward are exp(min(z, 0)): exp(0) = 1 exactly, and -|z| = z for z < 0, so this is
+        # the same division, bit for bit, without a mask. Leaves exp(-|z|) in work.T for BinaryCrossEntropy.
+        np.copysign(Z, -1.0, work.T)  # -|z|, bit for bit, in one pass
+        np.exp(work.T, work.T)
+        np.add(work.T, 1.0, work.T2)
+        np.minimum(Z, 0.0, out=A)
+        np.exp(A, A)
+        np.divide(A, work.T2, A)
+        return A
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        np.multiply(dA, A, dZ)
+        np.subtract(1.0, A, work.T2)
+        np.multiply(dZ, work.T2, dZ)
+        return dZ
+
+    def formula(self, z: str) -> str:
+        return f"1/(1 + exp(-{z}))"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"{a}*(1 - {a})"
+
 
 class Tanh(Activation):
     """``f(z) = tanh(z)``, ``f'(z) = 1 - f(z)**2``."""
 
     name = "tanh"
+    saturates = True
+    torch_name = "Tanh"
 
     def forward(self, Z: Array) -> Array:
         return np.tanh(Z)
@@ -75,18 +186,47 @@ class Tanh(Activation):
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return dA * (1.0 - A * A)
 
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        return np.tanh(Z, A)
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        np.multiply(A, A, work.T2)
+        np.subtract(1.0, work.T2, work.T2)
+        return np.multiply(dA, work.T2, dZ)
+
+    def formula(self, z: str) -> str:
+        return f"tanh({z})"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"1 - {a}^2"
+
 
 class ReLU(Activation):
     """``f(z) = max(z, 0)``, ``f'(z) = 1 if z > 0 else 0`` (0 at the kink ``z = 0``, like PyTorch)."""
 
     name = "relu"
     kinks = (0.0,)
+    dies = True
+    torch_name = "ReLU"
 
     def forward(self, Z: Array) -> Array:
         return np.maximum(Z, 0.0)
 
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return dA * (Z > 0)
+
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        return np.maximum(Z, 0.0, out=A)
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        np.greater(Z, 0, work.mask)
+        return np.multiply(dA, work.mask, dZ)
+
+    def formula(self, z: str) -> str:
+        return f"max({z}, 0)"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"1 if {z} > 0 else 0"
 
 
 class LeakyReLU(Activation):
@@ -97,6 +237,7 @@ class LeakyReLU(Activation):
 
     name = "leaky_relu"
     kinks = (0.0,)
+    torch_name = "LeakyReLU"
 
     def __init__(self, slope: float = 0.01) -> None:
         if isinstance(slope, bool) or not isinstance(slope, (int, float, np.integer, np.floating)) or not np.isfinite(slope):
@@ -109,8 +250,76 @@ class LeakyReLU(Activation):
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return np.where(Z > 0, dA, self.slope * dA)
 
-    def __repr__(self) -> str:
-        return f"LeakyReLU(slope={self.slope})"
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        np.multiply(Z, self.slope, A)
+        np.greater(Z, 0, work.mask)
+        np.copyto(A, Z, where=work.mask)
+        return A
+
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        np.multiply(dA, self.slope, dZ)
+        np.greater(Z, 0, work.mask)
+        np.copyto(dZ, dA, where=work.mask)
+        return dZ
+
+    def formula(self, z: str) -> str:
+        return f"{z} if {z} > 0 else {self.slope:g}*{z}"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"1 if {z} > 0 else {self.slope:g}"
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "slope": self.slope}
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"negative_slope": self.slope}
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Activation:
+        return cls(float(module.negative_slope))
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf; Python's math.erf, entry by entry
+
+
+class GELU(Activation):
+    """The Gaussian error linear unit (Hendrycks & Gimpel, 2016), exact form as ``torch.nn.GELU()``.
+
+    ``f(z) = z * Phi(z)`` with ``Phi(z) = (1 + erf(z / sqrt(2))) / 2`` the standard normal CDF, and
+    ``f'(z) = Phi(z) + z * phi(z)`` with ``phi(z) = exp(-z**2 / 2) / sqrt(2 pi)`` its density (product rule).
+    No ``*_into`` form: NumPy has no erf, so both forms use ``math.erf`` entry by entry.
+    """
+
+    name = "gelu"
+    torch_name = "GELU"
+
+    @staticmethod
+    def cdf(Z: Array) -> Array:
+        """``Phi(z)``, the probability that a standard normal variable is below ``z``."""
+        return (0.5 * (1.0 + _erf(Z / math.sqrt(2.0)))).astype(Z.dtype)
+
+    def forward(self, Z: Array) -> Array:
+        return Z * self.cdf(Z)
+
+    def backward(self, Z: Array, A: Array, dA: Array) -> Array:
+        density = np.exp(-0.5 * Z * Z) / math.sqrt(2.0 * math.pi)
+        return dA * (self.cdf(Z) + Z * density)
+
+    def formula(self, z: str) -> str:
+        return f"{z}*Phi({z})"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"Phi({z}) + {z}*phi({z})"
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"approximate": "none"}
+
+    @classmethod
+    def from_torch(cls, module: Any) -> Activation:
+        if getattr(module, "approximate", "none") != "none":
+            raise ConfigError(f"{module!r}: glassnet's GELU is the exact erf form; use torch.nn.GELU() "
+                              "(approximate='none'), not the tanh approximation")
+        return cls()
 
 
 class Softmax(Activation):
@@ -122,6 +331,8 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+    elementwise = False
+    torch_name = "Softmax"
 
     def forward(self, Z: Array) -> Array:
         E = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -130,17 +341,31 @@ class Softmax(Activation):
     def backward(self, Z: Array, A: Array, dA: Array) -> Array:
         return A * (dA - (dA * A).sum(axis=1, keepdims=True))
 
+    def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
+        # Leaves z - max in work.T and the row sums of exp in work.rows, for CrossEntropy.
+        np.maximum.reduce(Z, axis=1, out=work.rows, keepdims=True)
+        np.subtract(Z, work.rows, work.T)
+        np.exp(work.T, A)
+        np.add.reduce(A, axis=1, out=work.rows, keepdims=True)
+        return np.divide(A, work.rows, A)
 
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "identity": Identity,
-    "linear": Identity,
-    "sigmoid": Sigmoid,
-    "logistic": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "softmax": Softmax,
-}
+    def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
+        np.multiply(dA, A, work.T2)
+        np.add.reduce(work.T2, axis=1, out=work.rows, keepdims=True)
+        np.subtract(dA, work.rows, work.T2)
+        return np.multiply(A, work.T2, dZ)
+
+    def formula(self, z: str) -> str:
+        return f"exp({z})/sum_k exp(z_k)"
+
+    def derivative(self, a: str, z: str) -> str:
+        return f"{a}*(dL/d{a} - sum_k dL/da_k*a_k)"
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        return {"dim": 1}
+
+
+ACTIVATIONS: Registry[Activation] = Registry("activation", [Identity, Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax])
 
 
 def get_activation(name: str | Activation) -> Activation:
@@ -153,7 +378,4 @@ def get_activation(name: str | Activation) -> Activation:
     """
     if isinstance(name, Activation):
         return name
-    key = str(name).lower()
-    if key not in ACTIVATIONS:
-        raise unknown_name("activation", name, ACTIVATIONS)
-    return ACTIVATIONS[key]()
+    return ACTIVATIONS.lookup(name)()

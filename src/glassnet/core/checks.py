@@ -121,8 +121,11 @@ def check_inputs(X: Any, n_in: int, dtype: Any) -> NDArray[Any]:
     return X
 
 
-def check_targets(y: Any, loss_name: str, n_out: int, n_rows: int, dtype: Any) -> NDArray[Any]:
+def check_targets(y: Any, loss: Any, n_out: int, n_rows: int, dtype: Any) -> NDArray[Any]:
     """Targets as a float array of shape ``(n_samples, n_out)``, integer class labels one-hot encoded.
+
+    What the loss accepts is its ``targets`` kind: ``"values"`` (any finite numbers), ``"binary"`` (in [0, 1])
+    or ``"classes"`` (integer labels, or one-hot rows).
 
     Raises :class:`DataError` / :class:`ShapeError` for targets the loss cannot use.
     """
@@ -130,31 +133,32 @@ def check_targets(y: Any, loss_name: str, n_out: int, n_rows: int, dtype: Any) -
     if raw.ndim == 0 or raw.shape[0] != n_rows:
         got = raw.shape[0] if raw.ndim else "a scalar"
         raise ShapeError(f"X has {n_rows} rows but y has {got}; each sample needs one target row")
-    if loss_name == "cross_entropy" and raw.ndim == 1:
-        return _one_hot(raw, n_out, dtype)
+    loss_name, kind = loss.name, loss.targets
+    if kind == "classes" and raw.ndim == 1:
+        return _one_hot(raw, n_out, dtype, loss_name)
     Y = as_matrix(raw, "y", dtype)
     if Y.shape[1] != n_out:
         hint = " (for class labels 0..k-1 use loss='cross_entropy' with a softmax output)" if n_out > 1 else ""
         raise ShapeError(f"y has {Y.shape[1]} column(s) but the last layer has {n_out} output(s){hint}")
-    if loss_name in ("bce", "cross_entropy") and ((Y < 0).any() or (Y > 1).any()):
+    if kind != "values" and ((Y < 0).any() or (Y > 1).any()):
         bad = np.flatnonzero(((Y < 0) | (Y > 1)).any(axis=1))
         raise DataError(
             f"loss {loss_name!r} needs targets in [0, 1] (probabilities or 0/1 labels), but rows "
             f"{', '.join(str(r) for r in bad[:10])} are outside. Rescale y, or use loss='mse' for regression"
         )
-    if loss_name == "cross_entropy" and not np.allclose(Y.sum(axis=1), 1.0):
-        raise DataError("loss 'cross_entropy' with 2-D y needs one-hot rows (each summing to 1), or give integer labels")
+    if kind == "classes" and not np.allclose(Y.sum(axis=1), 1.0):
+        raise DataError(f"loss {loss_name!r} with 2-D y needs one-hot rows (each summing to 1), or give integer labels")
     return Y
 
 
-def _one_hot(labels: NDArray[Any], n_classes: int, dtype: Any) -> NDArray[Any]:
+def _one_hot(labels: NDArray[Any], n_classes: int, dtype: Any, loss_name: str) -> NDArray[Any]:
     if labels.dtype.kind == "f":
         if not np.isfinite(labels).all() or not np.all(labels == np.round(labels)):
-            raise DataError("loss 'cross_entropy' needs integer class labels 0..k-1 in y; got non-integer values")
+            raise DataError(f"loss {loss_name!r} needs integer class labels 0..k-1 in y; got non-integer values")
         labels = labels.astype(np.int64)
     if labels.dtype.kind not in "iub":
         raise GlassnetTypeError(
-            f"y has dtype {labels.dtype}; loss 'cross_entropy' needs integer class labels 0..{n_classes - 1}"
+            f"y has dtype {labels.dtype}; loss {loss_name!r} needs integer class labels 0..{n_classes - 1}"
         )
     bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
     if len(bad):

@@ -1,4 +1,4 @@
-"""The dense (fully connected) layer: ``Z = X @ W + b``, ``A = f(Z)``.
+"""Layers: the :class:`Layer` interface, and the dense (fully connected) layer ``Z = X @ W + b``, ``A = f(Z)``.
 
 Index convention: rows are samples, columns are units. ``W[i, j]`` is the weight from input ``i``
 to unit ``j``, so ``W`` has shape ``(n_in, n_out)`` and ``b`` has shape ``(n_out,)``.
@@ -6,6 +6,11 @@ to unit ``j``, so ``W`` has shape ``(n_in, n_out)`` and ``b`` has shape ``(n_out
 ``forward`` caches what ``backward`` needs (``X``, ``Z``, ``A``) in ``layer.cache``; ``backward``
 only reads that cache. Parameters and their gradients share names: ``params["W"]`` pairs with
 ``grads["W"]``. Layers do the plain chain rule; averaging over the batch is the loss's job.
+
+Any class that implements :class:`Layer` can sit in a :class:`~glassnet.core.network.Network`: the
+network, ``fit``, gradient checks, ``explain`` and save/load use only this interface. ``forward_into``
+and ``backward_into`` are the in-place forms the engine runs (``Dense`` writes them out beside its
+readable forms; a layer of your own inherits versions that call its readable ones).
 
 Next read: ``losses.py``.
 """
@@ -18,15 +23,94 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.activations import Activation, get_activation
+from glassnet.core.activations import ACTIVATIONS, Activation, get_activation
 from glassnet.core.checks import as_parameter, check_seed, positive_int
 from glassnet.core.init import Initializer, get_initializer
+from glassnet.core.registry import Registry
 from glassnet.errors import ConfigError, ShapeError
 
 Array = NDArray[np.floating]
 
 
-class Dense:
+class Layer:
+    """What a layer of a :class:`~glassnet.core.network.Network` provides.
+
+    Attributes
+    ----------
+    n_in, n_out : int
+        Inputs and outputs per sample: ``forward`` maps ``(n_samples, n_in)`` to ``(n_samples, n_out)``.
+    params, grads : dict of str to array
+        Parameters and their gradients under the same names (``grads`` set by ``backward``).
+    cache : dict of str to array
+        What ``forward`` kept for ``backward`` (and for ``explain`` to show).
+    penalized : tuple of str
+        The parameters the network's L2 penalty covers.
+    activation : Activation or None
+        The output's activation, if the layer has one (a fused loss needs it on the last layer).
+    name : str
+        The layer's type in model files; register the class in ``LAYERS`` to load it by that name.
+
+    Methods to write: ``initialize(rng, dtype)``, ``forward(X)``, ``backward(dA) -> dX``, ``config()``;
+    ``formulas()`` (text for ``explain``) and ``backward_from_dZ`` (only under a fused loss) are optional.
+    """
+
+    name = ""
+    aliases: tuple[str, ...] = ()
+    penalized: tuple[str, ...] = ()
+    activation: Activation | None = None
+    n_in: int
+    n_out: int
+
+    def __init__(self) -> None:
+        self.params: dict[str, Array] = {}
+        self.grads: dict[str, Array] = {}
+        self.cache: dict[str, Any] = {}
+
+    def initialize(self, rng: np.random.Generator, dtype: Any = np.float64) -> None:
+        """(Re)create the parameters in ``dtype``, drawing random values from ``rng``."""
+        raise NotImplementedError
+
+    def forward(self, X: Array) -> Array:
+        raise NotImplementedError
+
+    def backward(self, dA: Array) -> Array:
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """The type and settings that rebuild this layer (``LAYERS.from_config``); parameters are saved apart."""
+        return {"name": self.name, "n_in": self.n_in, "n_out": self.n_out}
+
+    def formulas(self) -> list[str]:
+        """What the layer computes, as text lines for ``explain``."""
+        return [f"a = {type(self).__name__}(x)"]
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The expected shape of each parameter."""
+        return {name: p.shape for name, p in self.params.items()}
+
+    # ---------------------------------------------------------------- in-place forms (engine)
+    def forward_into(self, X: Array, work: Any) -> Array:
+        """``forward(X)``, into the engine's buffers where the layer has its own form; this one calls ``forward``."""
+        return self.forward(X)
+
+    def backward_into(self, dA: Array, work: Any) -> Array | None:
+        """``backward(dA)``, leaving the gradients in ``work.grads`` (views into the engine's flat buffer)."""
+        dX = self.backward(dA)
+        for name, g in self.grads.items():
+            np.copyto(work.grads[name], g)
+        self.grads = dict(work.grads)  # a dict of its own: the readable backward replaces its entries
+        return dX
+
+    def backward_from_dZ_into(self, dZ: Array, work: Any) -> Array | None:
+        """``backward_from_dZ(dZ)`` (fused losses), leaving the gradients in ``work.grads``."""
+        dX = self.backward_from_dZ(dZ)
+        for name, g in self.grads.items():
+            np.copyto(work.grads[name], g)
+        self.grads = dict(work.grads)  # a dict of its own: the readable backward replaces its entries
+        return dX
+
+
+class Dense(Layer):
     """A fully connected layer with weights, biases and an activation.
 
     Parameters
@@ -53,6 +137,9 @@ class Dense:
         ``"X"``, ``"Z"`` and ``"A"`` of the last :meth:`forward`.
     """
 
+    name = "dense"
+    penalized = ("W",)
+
     def __init__(
         self,
         n_in: int,
@@ -61,13 +148,11 @@ class Dense:
         init: str | Initializer | Sequence[Any] | dict[str, Any] = "glorot",
         seed: int | None = None,
     ) -> None:
+        super().__init__()
         self.n_in = positive_int(n_in, "Dense n_in")
         self.n_out = positive_int(n_out, "Dense n_out")
         self.activation = get_activation(activation)
         self.init = init
-        self.params: dict[str, Array] = {}
-        self.grads: dict[str, Array] = {}
-        self.cache: dict[str, Array] = {}
         if not self._given_arrays():
             get_initializer(init)  # type: ignore[arg-type]  # fail now on an unknown name, not when the network is built
         self.initialize(np.random.default_rng(check_seed(seed, "Dense seed")))
@@ -103,6 +188,19 @@ class Dense:
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """The expected shape of each parameter."""
         return {"W": (self.n_in, self.n_out), "b": (self.n_out,)}
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "n_in": self.n_in, "n_out": self.n_out, "activation": self.activation.config()}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Dense:
+        activation = config.get("activation", "identity")
+        if isinstance(activation, dict):
+            activation = ACTIVATIONS.from_config(activation)
+        return cls(config["n_in"], config["n_out"], activation)
+
+    def formulas(self) -> list[str]:
+        return ["z = a_prev @ W + b", f"a = {self.activation.formula('z')}"]
 
     def check_shapes(self, arrays: dict[str, Any], what: str) -> None:
         """Raise :class:`ShapeError` if ``arrays`` do not have this layer's parameter shapes."""
@@ -140,5 +238,35 @@ class Dense:
         self.grads["b"] = dZ.sum(axis=0)
         return dZ @ self.params["W"].T
 
+    # ---------------------------------------------------------------- the same maths, into buffers
+    # forward, backward and backward_from_dZ above, on buffers the engine made once per batch size (work.Z,
+    # work.A, work.dZ, work.dX, work.grads); work.activation_forward/backward are the activation's own
+    # in-place forms, or its readable ones when it has none. The first layer's dX is not computed (work.dX None).
+    def forward_into(self, X: Array, work: Any) -> Array:
+        Z = np.matmul(X, self.params["W"], work.Z)
+        np.add(Z, self.params["b"], Z)
+        A = work.activation_forward(Z, work.A, work)
+        cache = work.cache
+        cache["X"], cache["A"] = X, A
+        self.cache = cache
+        return A
+
+    def backward_into(self, dA: Array, work: Any) -> Array | None:
+        dZ = work.activation_backward(work.Z, self.cache["A"], dA, work.dZ, work)
+        return self.backward_from_dZ_into(dZ, work)
+
+    def backward_from_dZ_into(self, dZ: Array, work: Any) -> Array | None:
+        grads = work.grads
+        np.matmul(self.cache["X"].T, dZ, grads["W"])
+        np.add.reduce(dZ, axis=0, out=grads["b"])
+        self.grads = dict(grads)  # a dict of its own: the readable backward replaces its entries
+        if work.dX is None:
+            return None
+        return np.matmul(dZ, self.params["W"].T, work.dX)
+
     def __repr__(self) -> str:
         return f"Dense({self.n_in} -> {self.n_out}, {self.activation.name})"
+
+
+LAYERS: Registry[Layer] = Registry("layer", [Dense])
+"""Layer types by the name in model files; ``LAYERS.add(MyLayer)`` lets :func:`glassnet.load` rebuild your own."""

@@ -1,11 +1,11 @@
-"""The network: a stack of :class:`Dense` layers, a loss, an optional L2 penalty.
+"""The network: a stack of layers (:class:`Dense` or any :class:`Layer`), a loss, an optional L2 penalty.
 
 One training step, in the order the code below does it::
 
     A0 = X
     A1 = layer0.forward(A0)          Z = A @ W + b, A = f(Z), cached in the layer
     ...
-    L  = loss(Z_last, A_last, Y) + (l2 / 2) * sum of W**2 over all layers (not the biases)
+    L  = loss(Z_last, A_last, Y) + (l2 / 2) * sum of W**2 over all layers (each layer's `penalized`: not the biases)
     d  = loss.gradient(...)          dA (or dZ for a fused loss), already divided by the batch size
     d  = layer.backward(d)           last layer to first; each stores grads["W"], grads["b"]
     dW += l2 * W                     the penalty's own gradient, added after backprop
@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from glassnet.core import fast
 from glassnet.core.checks import all_finite, as_parameter, check_inputs, check_seed, check_targets
-from glassnet.core.layers import Dense
+from glassnet.core.layers import Dense, Layer
 from glassnet.core.losses import Loss, get_loss
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, TrainingDiverged
@@ -63,21 +63,22 @@ class Network:
 
     def __init__(
         self,
-        layers: Sequence[Dense],
+        layers: Sequence[Layer],
         loss: str | Loss = "mse",
         l2: float = 0.0,
         seed: int | None = None,
         dtype: str = "float64",
     ) -> None:
-        if isinstance(layers, Dense) or not isinstance(layers, (list, tuple)):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
             raise GlassnetTypeError(f"layers must be a list of Dense layers, got {type(layers).__name__}; "
                                     "e.g. Network([Dense(2, 3), Dense(3, 1)])")
         layers = list(layers)
         if not layers:
             raise ConfigError("Network needs at least one layer, e.g. Network([Dense(2, 3), Dense(3, 1)])")
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Dense):
-                raise GlassnetTypeError(f"layer {i} is {type(layer).__name__}; glassnet networks are made of Dense layers")
+            if not isinstance(layer, Layer):
+                raise GlassnetTypeError(f"layer {i} is {type(layer).__name__}; glassnet networks are made of layers "
+                                        "(Dense, or your own subclass of glassnet.core.layers.Layer)")
         for i, (a, b) in enumerate(zip(layers, layers[1:])):
             if a.n_out != b.n_in:
                 raise ConfigError(
@@ -85,8 +86,9 @@ class Network:
                     f"expects {b.n_in} inputs; make them equal"
                 )
         for i, layer in enumerate(layers[:-1]):
-            if layer.activation.name == "softmax":
-                raise ConfigError(f"layer {i} ({layer}) uses softmax, which is for the output layer only")
+            if layer.activation is not None and not layer.activation.elementwise:
+                raise ConfigError(f"layer {i} ({layer}) uses {layer.activation.name}, which couples its outputs and "
+                                  "is for the output layer only")
         self.layers = layers
         self.loss_fn = get_loss(loss)
         self._check_loss_fits_output()
@@ -129,7 +131,7 @@ class Network:
             raise ConfigError(f"layer sizes need at least an input and an output size, e.g. [2, 3, 1]; got {sizes}")
         if output_activation is None:
             fused = get_loss(kwargs.get("loss", "mse")).fused_activation
-            output_activation = fused or activation
+            output_activation = fused.name if fused else activation
         layers = [
             Dense(n_in, n_out, activation if i < len(sizes) - 2 else output_activation, init=init)
             for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]))
@@ -138,11 +140,12 @@ class Network:
 
     def _check_loss_fits_output(self) -> None:
         needed = self.loss_fn.fused_activation
-        have = self.layers[-1].activation.name
-        if needed and have != needed:
+        last = self.layers[-1]
+        if needed and not (isinstance(last.activation, needed) and hasattr(last, "backward_from_dZ")):
+            have = last.activation.name if last.activation is not None else "no activation"
             raise ConfigError(
-                f"loss {self.loss_fn.name!r} needs a {needed} output layer, but the last layer "
-                f"({self.layers[-1]}) uses {have}; use activation={needed!r} on the last layer or loss='mse'"
+                f"loss {self.loss_fn.name!r} needs a {needed.name} output layer, but the last layer "
+                f"({last}) uses {have}; use activation={needed.name!r} on the last layer or loss='mse'"
             )
 
     # ----------------------------------------------------------------- shapes and parameters
@@ -161,7 +164,7 @@ class Network:
     @property
     def is_classifier(self) -> bool:
         """True for ``bce`` and ``cross_entropy``: predictions are class labels."""
-        return self.loss_fn.fused_activation is not None
+        return self.loss_fn.is_classifier
 
     def parameters(self) -> dict[str, Array]:
         """The live parameter arrays, keyed ``"0.W"``, ``"0.b"``, ``"1.W"``, ... (changing them changes the net)."""
@@ -223,12 +226,12 @@ class Network:
         return [layer.cache["A"] for layer in self.layers]
 
     def _targets(self, y: Any, n_rows: int) -> Array:
-        return check_targets(y, self.loss_fn.name, self.n_out, n_rows, self.dtype)
+        return check_targets(y, self.loss_fn, self.n_out, n_rows, self.dtype)
 
     def _penalty(self) -> float:
         if not self.l2:
             return 0.0
-        return 0.5 * self.l2 * sum(float(np.sum(layer.params["W"] ** 2)) for layer in self.layers)
+        return 0.5 * self.l2 * sum(float(np.sum(layer.params[name] ** 2)) for layer in self.layers for name in layer.penalized)
 
     def _loss_value(self, Y: Array) -> float:
         last = self.layers[-1].cache
@@ -245,12 +248,13 @@ class Network:
         """Backpropagate from the cached forward pass; fills every layer's ``grads``."""
         last = self.layers[-1]
         d = self.loss_fn.gradient(last.cache["Z"], last.cache["A"], Y)
-        d = last.backward_from_dZ(d) if self.loss_fn.fused_activation else last.backward(d)
+        d = last.backward_from_dZ(d) if self.loss_fn.fused_activation else last.backward(d)  # type: ignore[attr-defined]
         for layer in reversed(self.layers[:-1]):
             d = layer.backward(d)
         if self.l2:
             for layer in self.layers:
-                layer.grads["W"] = layer.grads["W"] + self.l2 * layer.params["W"]
+                for name in layer.penalized:
+                    layer.grads[name] = layer.grads[name] + self.l2 * layer.params[name]
 
     def _grads(self) -> dict[str, Array]:
         return {f"{i}.{name}": g for i, layer in enumerate(self.layers) for name, g in layer.grads.items()}
@@ -302,9 +306,9 @@ class Network:
     # ----------------------------------------------------------------- prediction
     def predict_proba(self, X: Any) -> Array:
         """Class probabilities of shape ``(n_samples, n_classes)``; a single sigmoid output gives ``[1 - p, p]``."""
-        name = self.layers[-1].activation.name
-        if name not in ("sigmoid", "softmax"):
-            raise ConfigError(f"predict_proba needs a sigmoid or softmax output layer; this one uses {name}")
+        if not self.loss_fn.is_classifier:
+            raise ConfigError(f"predict_proba needs a classifier (loss 'bce' on a sigmoid or 'cross_entropy' on a "
+                              f"softmax output layer); this one uses loss {self.loss_fn.name!r}")
         A = self.forward(X)
         return np.hstack([1.0 - A, A]) if A.shape[1] == 1 else A
 
@@ -313,12 +317,8 @@ class Network:
 
         A single output is returned as shape ``(n_samples,)``.
         """
-        A = self.forward(X)
-        if self.loss_fn.name == "cross_entropy":
-            return A.argmax(axis=1)
-        if self.loss_fn.name == "bce":
-            A = (A > 0.5).astype(np.int64)
-        return A[:, 0] if A.shape[1] == 1 else A
+        A = self.loss_fn.labels(self.forward(X))
+        return A[:, 0] if A.ndim == 2 and A.shape[1] == 1 else A
 
     def save(self, path: Any) -> None:
         """Write the network to ``path`` (``.npz`` with JSON metadata, atomically); see :mod:`glassnet.io`."""
@@ -332,7 +332,8 @@ class Network:
         for i, layer in enumerate(self.layers):
             shapes = ", ".join(f"{name} {p.shape}" for name, p in layer.params.items())
             count = sum(p.size for p in layer.params.values())
-            rows.append((str(i), f"Dense({layer.n_in} -> {layer.n_out})", layer.activation.name,
+            activation = layer.activation.name if layer.activation is not None else "-"
+            rows.append((str(i), f"{type(layer).__name__}({layer.n_in} -> {layer.n_out})", activation,
                          f"(batch, {layer.n_out})", f"{count:,}  ({shapes})"))
         return rows
 
@@ -367,6 +368,7 @@ class Network:
 
     def __repr__(self) -> str:
         sizes = "-".join(str(s) for s in self.sizes)
-        acts = ", ".join(layer.activation.name for layer in self.layers)
+        acts = ", ".join(layer.activation.name if layer.activation is not None else type(layer).__name__
+                         for layer in self.layers)
         l2 = f", l2={self.l2}" if self.l2 else ""
         return f"Network({sizes}, activations=[{acts}], loss={self.loss_fn.name!r}{l2}, dtype={self.dtype.name})"

@@ -2,7 +2,15 @@
 
 ``optimizer.update(params, grads)`` changes every array in ``params`` in place, using the gradient
 under the same name; state such as momentum buffers is kept per name in ``optimizer.state``. The
-equations are those of ``torch.optim.SGD`` and ``torch.optim.Adam`` (tests compare trajectories).
+equations are those of ``torch.optim.SGD``, ``torch.optim.Adam`` and ``torch.optim.RMSprop`` (tests
+compare trajectories).
+
+``update_one`` is the readable rule for one parameter. ``update_into`` beside it is the same rule on
+flat slices of *all* parameters at once (the engine keeps every parameter, gradient and state buffer of
+a network in one flat array each), written with ``out=`` arguments; it is what ``fit`` and ``step`` run,
+and the engine checks it against ``update_one`` once per class and dtype (``core/agreement.py``). An
+optimizer without ``update_into`` (your own) runs on ``update_one``. ``buffers()`` names the state
+arrays of one parameter; ``counts_steps`` says whether the state keeps the step count ``t``.
 
 Next read: ``glassnet.verify`` (gradient checks) or ``glassnet.explain``.
 """
@@ -16,7 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import ConfigError, unknown_name
+from glassnet.core.registry import Registry
+from glassnet.errors import ConfigError
 
 Array = NDArray[np.floating]
 
@@ -32,6 +41,11 @@ def _check_positive(value: float, what: str, owner: str) -> float:
 class Optimizer:
     """Base class: ``update(params, grads)`` and per-parameter ``state``."""
 
+    name = ""
+    aliases: tuple[str, ...] = ()
+    counts_steps = False
+    torch_name: str | None = None  # the torch.optim class with the same rule
+
     def __init__(self, lr: float) -> None:
         self.lr = _check_positive(lr, "learning rate lr", type(self).__name__)
         self.state: dict[str, dict[str, Any]] = {}
@@ -41,7 +55,21 @@ class Optimizer:
             self.update_one(name, p, grads[name])
 
     def update_one(self, name: str, p: Array, g: Array) -> None:
+        """The readable rule: change ``p`` in place from its gradient ``g`` and ``self.state[name]``."""
         raise NotImplementedError
+
+    def buffers(self) -> tuple[str, ...]:
+        """The state arrays ``update_one`` keeps per parameter (each shaped like the parameter)."""
+        return ()
+
+    def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        """``update_one`` on flat slices: ``p``, ``g``, the ``buffers()`` in ``state`` and two temporaries,
+        all of one length; ``t`` is the step being made (1 for the first). Only subclasses that define it."""
+        raise NotImplementedError
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments (besides ``lr``) of the ``torch.optim`` class named ``torch_name``."""
+        return {k: v for k, v in self.config().items() if k not in ("name", "lr")}
 
     def config(self) -> dict[str, Any]:
         """The settings, as saved in checkpoints and shown in explanations."""
@@ -59,6 +87,9 @@ class SGD(Optimizer):
     (``v <- g`` at the first step, then ``v <- mu * v + g``) and the step uses ``v``, or
     ``g + mu * v`` with Nesterov (Sutskever et al., 2013, in PyTorch's formulation).
     """
+
+    name = "sgd"
+    torch_name = "SGD"
 
     def __init__(self, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(lr)
@@ -82,6 +113,28 @@ class SGD(Optimizer):
             g = g + self.momentum * state["velocity"] if self.nesterov else state["velocity"]
         p -= self.lr * g
 
+    def buffers(self) -> tuple[str, ...]:
+        return ("velocity",) if self.momentum else ()
+
+    def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        if not self.momentum:
+            np.multiply(g, self.lr, tmp)
+            np.subtract(p, tmp, p)
+            return
+        v = state["velocity"]
+        if t == 1:  # v = g
+            np.copyto(v, g)
+        else:  # v = mu * v + g
+            np.multiply(v, self.momentum, v)
+            np.add(v, g, v)
+        if self.nesterov:  # g + mu * v
+            np.multiply(v, self.momentum, tmp)
+            np.add(g, tmp, tmp)
+            np.multiply(tmp, self.lr, tmp)
+        else:
+            np.multiply(v, self.lr, tmp)
+        np.subtract(p, tmp, p)
+
     def config(self) -> dict[str, Any]:
         return {"name": "sgd", "lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
 
@@ -95,6 +148,10 @@ class Adam(Optimizer):
         v <- beta2 * v + (1 - beta2) * g**2
         p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
     """
+
+    name = "adam"
+    counts_steps = True
+    torch_name = "Adam"
 
     def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(lr)
@@ -120,21 +177,109 @@ class Adam(Optimizer):
         denom = np.sqrt(state["v"]) / math.sqrt(1 - beta2**t) + self.eps
         p -= step_size * state["m"] / denom
 
+    def buffers(self) -> tuple[str, ...]:
+        return ("m", "v")
+
+    def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        beta1, beta2 = self.betas
+        m, v = state["m"], state["v"]
+        # m = beta1 * m + (1 - beta1) * g
+        np.multiply(m, beta1, m)
+        np.multiply(g, 1 - beta1, tmp)
+        np.add(m, tmp, m)
+        # v = beta2 * v + (1 - beta2) * g * g
+        np.multiply(v, beta2, v)
+        np.multiply(g, 1 - beta2, tmp)
+        np.multiply(tmp, g, tmp)
+        np.add(v, tmp, v)
+        # p -= step_size * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+        np.sqrt(v, tmp)
+        np.divide(tmp, math.sqrt(1 - beta2**t), tmp)
+        np.add(tmp, self.eps, tmp)
+        np.multiply(m, self.lr / (1 - beta1**t), tmp2)
+        np.divide(tmp2, tmp, tmp2)
+        np.subtract(p, tmp2, p)
+
     def config(self) -> dict[str, Any]:
         return {"name": "adam", "lr": self.lr, "betas": list(self.betas), "eps": self.eps}
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+class RMSprop(Optimizer):
+    """RMSprop (Tieleman & Hinton, 2012), as in ``torch.optim.RMSprop`` (not centered, no weight decay).
+
+    Per parameter, a running mean of squared gradients ``s`` (starting at 0)::
+
+        s <- alpha * s + (1 - alpha) * g**2
+        p <- p - lr * g / (sqrt(s) + eps)                       without momentum
+        u <- mu * u + g / (sqrt(s) + eps);  p <- p - lr * u     with momentum mu (u starts at 0)
+
+    Each parameter's step is divided by the size of its recent gradients, so all move at a similar pace.
+    """
+
+    name = "rmsprop"
+    counts_steps = True
+    torch_name = "RMSprop"
+
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0) -> None:
+        super().__init__(lr)
+        for what, value in (("alpha", alpha), ("momentum", momentum)):
+            if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
+                                               and 0.0 <= value < 1.0):
+                raise ConfigError(f"RMSprop: {what} must be a number in [0, 1), like 0.99 or 0.9; got {value!r}")
+        self.alpha = float(alpha)
+        self.momentum = float(momentum)
+        self.eps = _check_positive(eps, "eps", "RMSprop")
+
+    def update_one(self, name: str, p: Array, g: Array) -> None:
+        state = self.state.setdefault(name, {})
+        if "square_avg" not in state:
+            state["t"] = 0
+            state["square_avg"] = np.zeros_like(p)
+            if self.momentum:
+                state["momentum_buffer"] = np.zeros_like(p)
+        state["t"] += 1
+        state["square_avg"] = self.alpha * state["square_avg"] + (1 - self.alpha) * g * g
+        denom = np.sqrt(state["square_avg"]) + self.eps
+        if self.momentum:
+            state["momentum_buffer"] = self.momentum * state["momentum_buffer"] + g / denom
+            p -= self.lr * state["momentum_buffer"]
+        else:
+            p -= self.lr * g / denom
+
+    def buffers(self) -> tuple[str, ...]:
+        return ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
+
+    def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        s = state["square_avg"]
+        np.multiply(s, self.alpha, s)  # s = alpha * s + (1 - alpha) * g * g
+        np.multiply(g, 1 - self.alpha, tmp)
+        np.multiply(tmp, g, tmp)
+        np.add(s, tmp, s)
+        np.sqrt(s, tmp)  # denom = sqrt(s) + eps
+        np.add(tmp, self.eps, tmp)
+        if self.momentum:
+            u = state["momentum_buffer"]
+            np.multiply(u, self.momentum, u)  # u = mu * u + g / denom
+            np.divide(g, tmp, tmp2)
+            np.add(u, tmp2, u)
+            np.multiply(u, self.lr, tmp2)  # p -= lr * u
+        else:
+            np.multiply(g, self.lr, tmp2)  # p -= lr * g / denom
+            np.divide(tmp2, tmp, tmp2)
+        np.subtract(p, tmp2, p)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum}
+
+
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [SGD, Adam, RMSprop])
 
 
 def get_optimizer(name: str | Optimizer, lr: float = 0.1, **options: Any) -> Optimizer:
     """Return an optimizer: ``name`` itself if it already is one, else a new one with ``lr`` and ``options``."""
     if isinstance(name, Optimizer):
         return name
-    key = str(name).lower()
-    if key not in OPTIMIZERS:
-        raise unknown_name("optimizer", name, OPTIMIZERS)
-    cls = OPTIMIZERS[key]
+    cls = OPTIMIZERS.lookup(name)
     settings = [name for name in inspect.signature(cls).parameters if name != "lr"]
     unknown = sorted(set(options) - set(settings))
     if unknown:

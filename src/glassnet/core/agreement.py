@@ -1,0 +1,237 @@
+"""Which form of each part's maths runs: its in-place form only while it agrees with the readable one.
+
+Every activation, loss, layer and optimizer has a readable form (``forward``/``backward``, ``value``/
+``gradient``, ``update_one``) and may have an in-place form beside it (``forward_into``, ...). The readable
+form defines the maths. Before the engine runs an in-place form it asks two questions here:
+
+1. **Is it the class's own?** The in-place form must be written in the same class body as the readable
+   method it mirrors. A subclass that overrides ``forward`` alone, or a readable method replaced on the
+   class after import (a monkeypatch, a spy), gets the base class's in-place form, which just calls the
+   readable method. So your own class runs your own code.
+2. **Does it still compute the same numbers?** On a small probe (a few rows, values around 0 and in the
+   tails), once per class, settings and dtype per process, the two forms are run side by side: equal bit
+   for bit in float64, to rounding in float32. If they differ (you edited one and not the other), glassnet
+   warns once with :class:`~glassnet.errors.FastFormWarning`, naming both methods, and runs the readable
+   form from then on. Silent divergence is impossible.
+
+``fast.py`` also runs one whole step both ways on each new kind of network (``Plan.check_step``), which
+covers the network's own methods (``Network._step``, ``_backward``, ``_loss_value``).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from glassnet.core.activations import Activation
+from glassnet.core.layers import Layer
+from glassnet.core.losses import Loss
+from glassnet.core.optimizers import Optimizer
+from glassnet.core.workspace import Workspace
+from glassnet.errors import FastFormWarning
+
+Array = NDArray[Any]
+
+_verdicts: dict[tuple[Any, ...], bool] = {}  # probe results of this process, by class, methods, settings and dtype
+
+
+def own_form(cls: type, readable: str, fast: str, base: type) -> bool:
+    """True if ``cls.<fast>`` is written beside ``cls.<readable>``: in the same class body, not ``base``'s default."""
+    owner = next((c for c in cls.__mro__ if fast in vars(c)), None)
+    if owner is None or owner is base:
+        return False
+    method = getattr(cls, readable)
+    qualname = getattr(method, "__qualname__", "")
+    return qualname == f"{owner.__qualname__}.{readable}" and getattr(method, "__module__", None) == owner.__module__
+
+
+def differ(a: Any, b: Any, dtype: Any) -> float:
+    """How far two results of a probe are apart; 0.0 when they agree (bits in float64, rounding in float32)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if np.dtype(dtype) == np.float64:
+        same = np.array_equal(a, b, equal_nan=True)
+        return 0.0 if same else float(np.nanmax(np.abs(a - b), initial=0.0)) or float("inf")
+    scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-30)
+    gap = float(np.max(np.abs(a - b), initial=0.0))
+    return 0.0 if gap <= 1e-4 * scale else gap
+
+
+def _key(obj: Any, methods: tuple[str, ...], dtype: Any, settings: Any = ()) -> tuple[Any, ...]:
+    cls = type(obj)
+    return (cls, tuple(getattr(cls, m) for m in methods), np.dtype(dtype).name, settings)
+
+
+def _verdict(key: tuple[Any, ...], probe: Callable[[], tuple[str, str, float] | None], cls: type) -> bool:
+    """Run ``probe`` once per key; it returns ``None`` (agree) or (readable method, fast method, gap)."""
+    if key not in _verdicts:
+        found = probe()
+        _verdicts[key] = found is None
+        if found is not None:
+            readable, fast, gap = found
+            warnings.warn(FastFormWarning(cls, readable, fast, gap, key[2]), stacklevel=4)
+    return _verdicts[key]
+
+
+def _probe_values(dtype: Any, shape: tuple[int, int] = (4, 5), seed: int = 0) -> Array:
+    """Values around 0 (including exact zeros, for kinks) and in the tails, in ``dtype``."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=shape) * 2.0
+    values.flat[::7] = 0.0
+    values.flat[3::11] = 9.0
+    values.flat[5::13] = -9.0
+    return values.astype(dtype)
+
+
+def _work(n: int, n_in: int, n_out: int, dtype: Any, grads: dict[str, Array] | None = None, first: bool = False) -> Workspace:
+    return Workspace(n, n_in, n_out, dtype, grads or {}, first)
+
+
+# ---------------------------------------------------------------------------- activations
+def activation_forms(act: Activation, dtype: Any) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """The ``(forward, backward)`` in-place forms the engine runs for ``act``: its own while they agree."""
+    own = own_form(type(act), "forward", "forward_into", Activation) and own_form(
+        type(act), "backward", "backward_into", Activation)
+    if own and _verdict(_key(act, ("forward", "backward", "forward_into", "backward_into"), dtype, repr(act)),
+                        lambda: _probe_activation(act, dtype), type(act)):
+        return act.forward_into, act.backward_into
+    return Activation.forward_into.__get__(act), Activation.backward_into.__get__(act)
+
+
+def _probe_activation(act: Activation, dtype: Any) -> tuple[str, str, float] | None:
+    Z = _probe_values(dtype)
+    dA = _probe_values(dtype, seed=1)
+    work = _work(*Z.shape, Z.shape[1], dtype)
+    A = act.forward(Z)
+    A_fast = act.forward_into(Z, work.A, work)
+    gap = differ(A_fast, A, dtype)
+    if gap:
+        return "forward", "forward_into", gap
+    dZ = act.backward(Z, A, dA)
+    gap = differ(act.backward_into(Z, A_fast, dA, work.dZ, work), dZ, dtype)
+    return ("backward", "backward_into", gap) if gap else None
+
+
+# ---------------------------------------------------------------------------- losses
+def loss_form(loss: Loss, dtype: Any, output_own: bool) -> Callable[..., float]:
+    """The ``value_and_gradient_into`` the engine runs. A fused loss's own form reads what its activation's
+    own ``forward_into`` left in the workspace, so it needs ``output_own``: the output layer runs exactly that."""
+    fused = loss.fused_activation
+    own = own_form(type(loss), "value", "value_and_gradient_into", Loss) and own_form(
+        type(loss), "gradient", "value_and_gradient_into", Loss) and (fused is None or output_own)
+    if own and _verdict(_key(loss, ("value", "gradient", "value_and_gradient_into"), dtype, repr(loss)),
+                        lambda: _probe_loss(loss, dtype), type(loss)):
+        return loss.value_and_gradient_into
+    return Loss.value_and_gradient_into.__get__(loss)
+
+
+def _probe_loss(loss: Loss, dtype: Any) -> tuple[str, str, float] | None:
+    Z = _probe_values(dtype)
+    work = _work(*Z.shape, Z.shape[1], dtype)
+    if loss.fused_activation is not None:
+        A = loss.fused_activation().forward_into(Z, work.A, work)
+    else:
+        A = np.tanh(Z)
+    rng = np.random.default_rng(2)
+    if loss.targets == "classes":
+        Y = np.eye(Z.shape[1], dtype=dtype)[rng.integers(0, Z.shape[1], Z.shape[0])]
+    elif loss.targets == "binary":
+        Y = (rng.random(Z.shape) > 0.5).astype(dtype)
+    else:
+        Y = (rng.normal(size=Z.shape) * 2).astype(dtype)
+    value, gradient = loss.value(Z, A, Y), loss.gradient(Z, A, Y)
+    fast_value = loss.value_and_gradient_into(Z, A, Y, work.G, work)
+    gap = differ(fast_value, value, dtype)
+    if gap:
+        return "value", "value_and_gradient_into", gap
+    gap = differ(work.G, gradient, dtype)
+    return ("gradient", "value_and_gradient_into", gap) if gap else None
+
+
+# ---------------------------------------------------------------------------- layers
+_LAYER_PAIRS = (("forward", "forward_into"), ("backward", "backward_into"))
+
+
+def layer_own(layer: Layer, dtype: Any) -> bool:
+    """True if the engine may run ``layer``'s own in-place forms (they are its class's own, and agree)."""
+    cls = type(layer)
+    pairs = _LAYER_PAIRS + ((("backward_from_dZ", "backward_from_dZ_into"),) if hasattr(layer, "backward_from_dZ") else ())
+    if not all(own_form(cls, r, f, Layer) for r, f in pairs):
+        return False
+    methods = tuple(name for pair in pairs for name in pair)
+    return _verdict(_key(layer, methods, dtype, type(layer.activation)), lambda: _probe_layer(layer, dtype), cls)
+
+
+def _probe_layer(layer: Layer, dtype: Any) -> tuple[str, str, float] | None:
+    saved = (layer.cache, layer.grads)
+    try:
+        X = _probe_values(dtype, (3, layer.n_in))
+        dA = _probe_values(dtype, (3, layer.n_out), seed=1)
+        A = np.array(layer.forward(X))
+        dX = np.array(layer.backward(dA))
+        grads = {name: np.array(g) for name, g in layer.grads.items()}
+        work = _work(3, layer.n_in, layer.n_out, dtype, {name: np.empty_like(g) for name, g in grads.items()})
+        act = layer.activation
+        if act is not None:
+            work.activation_forward = Activation.forward_into.__get__(act)
+            work.activation_backward = Activation.backward_into.__get__(act)
+        gap = differ(layer.forward_into(X, work), A, dtype)
+        if gap:
+            return "forward", "forward_into", gap
+        dX_fast = layer.backward_into(dA, work)
+        for name, g in grads.items():
+            gap = differ(work.grads[name], g, dtype)
+            if gap:
+                return "backward", "backward_into", gap
+        gap = differ(dX_fast, dX, dtype)
+        if gap:
+            return "backward", "backward_into", gap
+        if hasattr(layer, "backward_from_dZ"):
+            dX = np.array(layer.backward_from_dZ(dA))
+            grads = {name: np.array(g) for name, g in layer.grads.items()}
+            dX_fast = layer.backward_from_dZ_into(dA, work)
+            for name, g in grads.items():
+                gap = differ(work.grads[name], g, dtype) or differ(dX_fast, dX, dtype)
+                if gap:
+                    return "backward_from_dZ", "backward_from_dZ_into", gap
+        return None
+    finally:
+        layer.cache, layer.grads = saved
+
+
+# ---------------------------------------------------------------------------- optimizers
+def optimizer_own(opt: Optimizer, dtype: Any) -> bool:
+    """True if the engine may run ``opt.update_into`` on the flat buffers (its own, and agreeing with ``update_one``)."""
+    cls = type(opt)
+    if not own_form(cls, "update_one", "update_into", Optimizer) or cls.update is not Optimizer.update:
+        return False
+    if {"update", "update_one", "update_into"} & set(vars(opt)):
+        return False  # a method replaced on this optimizer (a recording hook): it must be called
+    settings = repr(sorted((k, v) for k, v in opt.config().items() if k != "lr")) if hasattr(opt, "config") else ""
+    return _verdict(_key(opt, ("update", "update_one", "update_into", "buffers"), dtype, settings),
+                    lambda: _probe_optimizer(opt, dtype), cls)
+
+
+def _probe_optimizer(opt: Optimizer, dtype: Any) -> tuple[str, str, float] | None:
+    readable, flat_opt = copy.copy(opt), copy.copy(opt)
+    readable.state, flat_opt.state = {}, {}
+    rng = np.random.default_rng(3)
+    shapes = {"0.W": (3, 2), "0.b": (2,)}
+    params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
+    flat = np.concatenate([p.ravel() for p in params.values()])
+    buffers = {name: np.zeros_like(flat) for name in flat_opt.buffers()}
+    tmp, tmp2 = np.empty_like(flat), np.empty_like(flat)
+    for t in range(1, 4):
+        grads = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
+        readable.update(params, grads)
+        flat_opt.update_into(flat, np.concatenate([g.ravel() for g in grads.values()]), buffers, t, tmp, tmp2)
+        gap = differ(flat, np.concatenate([p.ravel() for p in params.values()]), dtype)
+        if gap:
+            return "update_one", "update_into", gap
+    return None
