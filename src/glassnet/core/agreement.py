@@ -107,7 +107,7 @@ def activation_forms(act: Activation, dtype: Any) -> tuple[Callable[..., Array],
 def _probe_activation(act: Activation, dtype: Any) -> tuple[str, str, float] | None:
     Z = _probe_values(dtype)
     dA = _probe_values(dtype, seed=1)
-    work = _work(*Z.shape, Z.shape[1], dtype)
+    work = _work(Z.shape[0], Z.shape[1], Z.shape[1], dtype)
     A = act.forward(Z)
     A_fast = act.forward_into(Z, work.A, work)
     gap = differ(A_fast, A, dtype)
@@ -133,7 +133,7 @@ def loss_form(loss: Loss, dtype: Any, output_own: bool) -> Callable[..., float]:
 
 def _probe_loss(loss: Loss, dtype: Any) -> tuple[str, str, float] | None:
     Z = _probe_values(dtype)
-    work = _work(*Z.shape, Z.shape[1], dtype)
+    work = _work(Z.shape[0], Z.shape[1], Z.shape[1], dtype)
     if loss.fused_activation is not None:
         A = loss.fused_activation().forward_into(Z, work.A, work)
     else:

@@ -103,7 +103,7 @@ class Layer:
 
     def backward_from_dZ_into(self, dZ: Array, work: Any) -> Array | None:
         """``backward_from_dZ(dZ)`` (fused losses), leaving the gradients in ``work.grads``."""
-        dX = self.backward_from_dZ(dZ)
+        dX = self.backward_from_dZ(dZ)  # type: ignore[attr-defined]  # only layers under a fused loss have it
         for name, g in self.grads.items():
             np.copyto(work.grads[name], g)
         self.grads = dict(work.grads)  # a dict of its own: the readable backward replaces its entries
@@ -139,6 +139,7 @@ class Dense(Layer):
 
     name = "dense"
     penalized = ("W",)
+    activation: Activation
 
     def __init__(
         self,

@@ -28,7 +28,8 @@ class Registry(Generic[T]):
 
     def add(self, cls: type[T]) -> type[T]:
         """Register ``cls`` under its ``name`` and ``aliases`` (usable as a class decorator)."""
-        for key in (cls.name, *getattr(cls, "aliases", ())):
+        named: Any = cls
+        for key in (named.name, *getattr(named, "aliases", ())):
             self.by_name[str(key).lower()] = cls
         return cls
 
@@ -36,7 +37,7 @@ class Registry(Generic[T]):
         """The canonical names, in registration order (what the CLI offers)."""
         seen: list[str] = []
         for cls in self.by_name.values():
-            name = cls.name
+            name = getattr(cls, "name")  # noqa: B009  (every registered class has one; T does not say so)
             if name not in seen:
                 seen.append(name)
         return seen
