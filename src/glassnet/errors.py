@@ -109,11 +109,12 @@ class FastFormWarning(UserWarning):
     def __init__(self, cls: type, readable: str, fast: str, gap: float, dtype: str) -> None:
         name = cls.__name__
         where = getattr(cls, "__module__", "?")
+        fast_name = fast if "." in fast else f"{name}.{fast}"  # a method of the class, or a named function elsewhere
         super().__init__(
-            f"{name}.{fast} (the fast form of {name}.{readable}, in {where}) no longer computes what "
+            f"{fast_name} (the fast form of {name}.{readable}, in {where}) no longer computes what "
             f"{name}.{readable} does: on a small probe in {dtype} they differ by up to {gap:.3g}. glassnet follows "
             f"{name}.{readable}, the readable form, from now on (correct, but slower). To get the speed back, make "
-            f"{name}.{fast} compute the same numbers, or delete it so that only the readable form is left")
+            f"{fast_name} compute the same numbers, or delete it so that only the readable form is left")
         self.cls, self.readable, self.fast, self.gap, self.dtype = cls, readable, fast, gap, dtype
 
 
