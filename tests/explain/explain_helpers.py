@@ -7,8 +7,8 @@ import re
 import glassnet as gn
 
 # A symbol of the convention (z^(1)_2, w^(1)_{1,2}, a^(2)_j[n], sigmoid'(...) stays as words) or x_1 / y_2.
-SYMBOL = re.compile(r"[A-Za-z]+\^\(\d+\)_(?:\{[^}]*\}|\d+|[a-z])(?:\[n\])?|\b[xy]_(?:\d+|j)(?:\[n\])?|beta\d|\^t\b")
-LATEX_SYMBOL = re.compile(r"[A-Za-z]+\^\{\(\d+\)\}_\{[^}]*\}(?:\[n\])?|\b[xy]_(?:\{\d+\}|\d+|j)|\\beta_\d|\^t\b")
+SYMBOL = re.compile(r"[A-Za-z]+\^\(\d+\)(?:_(?:\{[^}]*\}|\d+|[a-z]))?(?:\[n\])?|\b[xy]_(?:\d+|j)(?:\[n\])?|beta\d|\^t\b")
+LATEX_SYMBOL = re.compile(r"[A-Za-z]+\^\{\(\d+\)\}(?:_\{[^}]*\})?(?:\[n\])?|\b[xy]_(?:\{\d+\}|\d+|j)|\\beta_\d|\^t\b")
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
 LATEX_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?: \\times 10\^\{-?\d+\})?")
 

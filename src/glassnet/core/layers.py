@@ -88,6 +88,9 @@ class Layer:
         """The expected shape of each parameter."""
         return {name: p.shape for name, p in self.params.items()}
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.n_in} -> {self.n_out})"
+
     # ---------------------------------------------------------------- in-place forms (engine)
     def forward_into(self, X: Array, work: Any) -> Array:
         """``forward(X)``, into the engine's buffers where the layer has its own form; this one calls ``forward``."""

@@ -12,6 +12,10 @@ and the engine checks it against ``update_one`` once per class and dtype (``core
 optimizer without ``update_into`` (your own) runs on ``update_one``. ``buffers()`` names the state
 arrays of one parameter; ``counts_steps`` says whether the state keeps the step count ``t``.
 
+``explain_update`` writes the rule as text, one :class:`UpdateLine` per state buffer and one for the new
+value, for ``glassnet.explain``'s ledger and worksheets: an optimizer class carries its own formulas, so a
+new one appears there with no edit elsewhere (the base class's version lists the state buffers it kept).
+
 Next read: ``glassnet.verify`` (gradient checks) or ``glassnet.explain``.
 """
 
@@ -19,7 +23,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +41,37 @@ def _check_positive(value: float, what: str, owner: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{owner}: {what} must be a positive number, got {value}. Try {what}=0.1.")
     return float(value)
+
+
+class StepValues(NamedTuple):
+    """One entry of one parameter in one step, as the engine computed it (what :meth:`Optimizer.explain_update`
+    writes formulas about; it never computes these itself).
+
+    ``state_before`` and ``state_after`` hold the entry's state buffers (``buffers()``) and scalars such as
+    the step count ``"t"``; a buffer not yet made before the first step is missing from ``state_before``.
+    """
+
+    before: float
+    grad: float
+    after: float
+    state_before: Mapping[str, float]
+    state_after: Mapping[str, float]
+
+
+class UpdateLine(NamedTuple):
+    """One line of an optimizer step as the ledger prints it: ``symbol <- expression = numbers = *steps = value``.
+
+    ``state`` is the buffer's name for a line that updates a state buffer, ``None`` for the parameter's new
+    value (the last line). ``value`` is the engine's (from :class:`StepValues`); the rest is text.
+    """
+
+    symbol: str
+    value: float
+    expression: str = ""
+    numbers: str = ""
+    steps: tuple[str, ...] = ()
+    note: str = ""
+    state: str | None = None
 
 
 class Optimizer:
@@ -66,6 +102,18 @@ class Optimizer:
         """``update_one`` on flat slices: ``p``, ``g``, the ``buffers()`` in ``state`` and two temporaries,
         all of one length; ``t`` is the step being made (1 for the first). Only subclasses that define it."""
         raise NotImplementedError
+
+    def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
+        """The update of one entry as text: a line per state buffer, in the order computed, then the new value.
+
+        ``p`` and ``g`` are the symbols of the parameter entry and of its gradient (``w^(1)_{1,2}``,
+        ``dL/dw^(1)_{1,2}``); ``num`` writes a number as the ledger does (negative numbers in parentheses).
+        Every value comes from ``values``. This default names the rule and lists the state it kept.
+        """
+        kept = [b for b in self.buffers() if b in values.state_after]
+        lines = [UpdateLine(f"{b}[{p}]", values.state_after[b], state=b) for b in kept]
+        note = f"{type(self).__name__}'s own rule" + (f"; its state: {', '.join(kept)}" if kept else "")
+        return [*lines, UpdateLine(p, values.after, note=note)]
 
     def torch_kwargs(self) -> dict[str, Any]:
         """Keyword arguments (besides ``lr``) of the ``torch.optim`` class named ``torch_name``."""
@@ -138,6 +186,23 @@ class SGD(Optimizer):
     def config(self) -> dict[str, Any]:
         return {"name": "sgd", "lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
 
+    def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
+        lr, pv, gv = num(self.lr), num(values.before), num(values.grad)
+        if not self.momentum:
+            return [UpdateLine(p, values.after, f"{p} - lr*{g}", f"{pv} - {lr}*{gv}")]
+        mu, v = num(self.momentum), values.state_after["velocity"]
+        if "velocity" in values.state_before:
+            velocity = UpdateLine(f"v[{p}]", v, f"mu*v[{p}] + {g}", f"{mu}*{num(values.state_before['velocity'])} + {gv}",
+                                  state="velocity")
+        else:
+            velocity = UpdateLine(f"v[{p}]", v, g, state="velocity",
+                                  note="the first step starts the velocity at the gradient (as torch.optim.SGD)")
+        if self.nesterov:
+            new = UpdateLine(p, values.after, f"{p} - lr*({g} + mu*v[{p}])", f"{pv} - {lr}*({gv} + {mu}*{num(v)})")
+        else:
+            new = UpdateLine(p, values.after, f"{p} - lr*v[{p}]", f"{pv} - {lr}*{num(v)}")
+        return [velocity, new]
+
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015), as in ``torch.optim.Adam``.
@@ -202,6 +267,25 @@ class Adam(Optimizer):
 
     def config(self) -> dict[str, Any]:
         return {"name": "adam", "lr": self.lr, "betas": list(self.betas), "eps": self.eps}
+
+    def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
+        (beta1, beta2), before, after = self.betas, values.state_before, values.state_after
+        b1, b2, pv, gv = num(beta1), num(beta2), num(values.before), num(values.grad)
+        t, m, v = int(after["t"]), after["m"], after["v"]
+        lines = [
+            UpdateLine(f"m[{p}]", m, f"beta1*m[{p}] + (1 - beta1)*{g}",
+                       f"{b1}*{num(before.get('m', 0.0))} + (1 - {b1})*{gv}", state="m"),
+            UpdateLine(f"v[{p}]", v, f"beta2*v[{p}] + (1 - beta2)*{g}^2",
+                       f"{b2}*{num(before.get('v', 0.0))} + (1 - {b2})*{gv}^2", state="v"),
+        ]
+        # The bias-corrected step size and denominator, worked out for the reader from the engine's m and v.
+        step_size = self.lr / (1 - beta1**t)
+        denominator = math.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
+        return [*lines, UpdateLine(
+            p, values.after, f"{p} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)",
+            f"{pv} - {num(self.lr)}/(1 - {b1}^{t}) * {num(m)}/(sqrt({num(v)})/sqrt(1 - {b2}^{t}) + {num(self.eps)})",
+            (f"{pv} - {num(step_size)} * {num(m)}/{num(denominator)}",),
+            f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections")]
 
 
 class RMSprop(Optimizer):
@@ -270,6 +354,28 @@ class RMSprop(Optimizer):
 
     def config(self) -> dict[str, Any]:
         return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum}
+
+    def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
+        before, after = values.state_before, values.state_after
+        alpha, lr, pv, gv = num(self.alpha), num(self.lr), num(values.before), num(values.grad)
+        s = after["square_avg"]
+        first = "square_avg" not in before
+        lines = [UpdateLine(f"s[{p}]", s, f"alpha*s[{p}] + (1 - alpha)*{g}^2",
+                            f"{alpha}*{num(before.get('square_avg', 0.0))} + (1 - {alpha})*{gv}^2", state="square_avg",
+                            note=f"{'s and u start' if self.momentum else 's starts'} at 0, as in torch.optim.RMSprop"
+                            if first else "")]
+        # sqrt(s) + eps, worked out for the reader from the engine's s.
+        denominator = num(math.sqrt(s) + self.eps)
+        if not self.momentum:
+            return [*lines, UpdateLine(p, values.after, f"{p} - lr*{g}/(sqrt(s[{p}]) + eps)",
+                                       f"{pv} - {lr}*{gv}/(sqrt({num(s)}) + {num(self.eps)})",
+                                       (f"{pv} - {lr}*{gv}/{denominator}",))]
+        mu, u = num(self.momentum), after["momentum_buffer"]
+        lines.append(UpdateLine(f"u[{p}]", u, f"mu*u[{p}] + {g}/(sqrt(s[{p}]) + eps)",
+                                f"{mu}*{num(before.get('momentum_buffer', 0.0))} + {gv}/(sqrt({num(s)}) + {num(self.eps)})",
+                                (f"{mu}*{num(before.get('momentum_buffer', 0.0))} + {gv}/{denominator}",),
+                                state="momentum_buffer"))
+        return [*lines, UpdateLine(p, values.after, f"{p} - lr*u[{p}]", f"{pv} - {lr}*{num(u)}")]
 
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [SGD, Adam, RMSprop])

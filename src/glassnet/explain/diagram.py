@@ -5,7 +5,9 @@ square node (a constant ``+1`` input) under the column before it, so a bias is d
 it is. Every edge is coloured by the sign of its weight (blue positive, red negative, grey zero) and its width grows
 with the magnitude. With a :class:`~glassnet.explain.trace.Trace`, each neuron is annotated with one
 sample's ``z``, ``a`` and ``delta``, and each edge (when there are few enough) with ``dL/dw``; the
-numbers are the trace's, i.e. the engine's. matplotlib is imported only when this module is used.
+numbers are the trace's, i.e. the engine's. A layer that is not Dense (one of your own) has no weights
+to draw: a grey band joins its two columns, labelled with the layer. matplotlib is imported only when this
+module is used.
 
 Next read: ``worksheet.py``.
 """
@@ -20,6 +22,7 @@ import numpy as np
 
 from glassnet.core.network import Network
 from glassnet.errors import ConfigError, GlassnetTypeError
+from glassnet.explain.ledger import describe, is_dense
 from glassnet.explain.records import fmt
 
 if TYPE_CHECKING:
@@ -70,7 +73,7 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
         params = trace.params_before
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Circle, Rectangle
+    from matplotlib.patches import Circle, Polygon, Rectangle
 
     n_edges = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
     label_edges = n_edges <= 40 if edge_labels is None else edge_labels
@@ -83,7 +86,7 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
     def y_of(layer: int, i: int) -> float:
         return SY * ((sizes[layer] - 1) / 2 - i)
 
-    biggest = max(float(np.abs(p).max()) for p in params.values()) or 1.0
+    biggest = max((float(np.abs(p).max()) for p in params.values() if p.size), default=0.0) or 1.0
 
     def edge(l: int, y0: float, y1: float, w: float, g: float | None, where: float) -> None:
         x0, x1 = SX * (l - 1), SX * l
@@ -95,6 +98,14 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                     zorder=3, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
 
     for l in range(1, len(sizes)):
+        layer = net.layers[l - 1]
+        if not is_dense(layer):
+            x0, x1, y0, y1 = SX * (l - 1) + RADIUS, SX * l - RADIUS, y_of(l - 1, 0), y_of(l, 0)
+            ax.add_patch(Polygon([(x0, y0 + RADIUS), (x1, y1 + RADIUS), (x1, -y1 - RADIUS), (x0, -y0 - RADIUS)],
+                                 closed=True, fc="#eeeeee", ec="#999999", ls="--", zorder=0))
+            ax.text((x0 + x1) / 2, 0, "\n".join([describe(layer), *layer.formulas()]), ha="center", va="center",
+                    fontsize=7, zorder=3, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#999999", alpha=0.9))
+            continue
         W, b = params[f"{l - 1}.W"], params[f"{l - 1}.b"]
         gW = trace.gradients[f"{l - 1}.W"] if trace is not None else None
         gb = trace.gradients[f"{l - 1}.b"] if trace is not None else None
@@ -122,11 +133,17 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                 if rec is None:
                     lines = [f"x={fmt(float(trace.inputs[sample, i]), digits)}"]
                 else:
-                    lines = [f"z={fmt(float(rec.Z[sample, i]), digits)}", f"a={fmt(float(rec.A[sample, i]), digits)}",
-                             f"δ={fmt(float(rec.dZ[sample, i]), digits)}"]
+                    lines = [f"a={fmt(float(rec.A[sample, i]), digits)}"]
+                    if rec.Z.shape == rec.A.shape:
+                        lines.insert(0, f"z={fmt(float(rec.Z[sample, i]), digits)}")
+                    if rec.dZ.shape == rec.A.shape:
+                        lines.append(f"δ={fmt(float(rec.dZ[sample, i]), digits)}")
+                    elif rec.dA is not None:
+                        lines.append(f"∂a={fmt(float(rec.dA[sample, i]), digits)}")
                 ax.text(x, y - RADIUS - 0.05, "\n".join(lines), fontsize=6.5, ha="center", va="top", zorder=4,
                         color="#222222", bbox=dict(boxstyle="round,pad=0.15", fc="#fffbe6", ec="#cccccc", alpha=0.9))
-        title = "inputs" if l == 0 else f"layer {l}: {net.layers[l - 1].activation.name}"
+        act = net.layers[l - 1].activation if l else None
+        title = "inputs" if l == 0 else f"layer {l}: {act.name if act is not None else type(net.layers[l - 1]).__name__}"
         ax.text(SX * l, top + 0.1, title, ha="center", va="bottom", fontsize=9)
     ax.legend(handles=[Line2D([], [], color=POSITIVE, label="positive weight"),
                        Line2D([], [], color=NEGATIVE, label="negative weight")],
@@ -136,7 +153,8 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
     heading = repr(net)
     if trace is not None:
         heading += (f"\nsample {trace.rows[sample]}: z, a, δ = dL/dz per neuron; ∂ = dL/dw of the batch on edges; "
-                    f"loss {fmt(trace.loss, digits)}")
+                    + ("∂a = dL/da; " if not all(is_dense(layer) for layer in net.layers) else "")
+                    + f"loss {fmt(trace.loss, digits)}")
     fig.suptitle(heading, fontsize=8)
     if path is not None:
         save_figure(fig, path)

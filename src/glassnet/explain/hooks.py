@@ -5,9 +5,11 @@ calls the original, and copies what went in and out. The hooks exist only inside
 afterwards the instance attributes are deleted and the class methods are back in charge, so training
 without tracing runs the same code as before and pays nothing.
 
-Nothing here computes a number of the step: the arrays are those the engine's ``Dense.forward``,
-``Dense.backward``, ``Dense.backward_from_dZ``, ``Loss.value``/``gradient``, ``Network._penalty`` and
-``Optimizer.update_one`` produced. Next read: ``trace.py`` (runs the step inside these hooks).
+Nothing here computes a number of the step: the arrays are those the engine's layers (``forward``,
+``backward`` and, under a fused loss, ``backward_from_dZ``: the methods of the
+:class:`~glassnet.core.layers.Layer` interface, so any layer is recorded, not only ``Dense``),
+``Loss.value``/``gradient``, ``Network._penalty`` and ``Optimizer.update_one`` produced.
+Next read: ``trace.py`` (runs the step inside these hooks).
 """
 
 from __future__ import annotations
@@ -35,17 +37,27 @@ def _empty() -> Array:
 class LayerRecord:
     """What one layer saw and produced in one step (copies). Shapes ``(n_samples, n_in)`` / ``(n_samples, n_out)``.
 
-    Empty arrays until the step fills them.
+    Empty arrays until the step fills them; ``Z`` and ``dZ`` stay empty for a layer that has no ``Z`` in its
+    cache or no ``backward_from_dZ`` (a layer of your own).
     """
 
-    X: Array = field(default_factory=_empty)
-    Z: Array = field(default_factory=_empty)
-    A: Array = field(default_factory=_empty)
+    X: Array = field(default_factory=_empty)    # the input forward received
+    Z: Array = field(default_factory=_empty)    # cache["Z"] after forward, if the layer keeps one
+    A: Array = field(default_factory=_empty)    # the output forward returned
     dA: Array | None = None      # dLoss/dA handed to backward (None when a fused loss gave dZ directly)
-    dZ: Array = field(default_factory=_empty)   # delta: dLoss/dZ
+    dZ: Array = field(default_factory=_empty)   # delta: dLoss/dZ, handed to backward_from_dZ
     dX: Array = field(default_factory=_empty)   # dLoss/dX returned to the layer below
-    dW: Array = field(default_factory=_empty)   # X^T dZ, before any L2 term
-    db: Array = field(default_factory=_empty)
+    grads: dict[str, Array] = field(default_factory=dict)  # the layer's grads after its backward, before any L2 term
+
+    @property
+    def dW(self) -> Array:
+        """``grads["W"]`` (a Dense layer's ``X^T dZ``), before any L2 term."""
+        return self.grads.get("W", _empty())
+
+    @property
+    def db(self) -> Array:
+        """``grads["b"]``."""
+        return self.grads.get("b", _empty())
 
 
 @dataclass
@@ -94,18 +106,22 @@ def recording(net: Network, optimizer: Optimizer | None = None) -> Iterator[Step
 
     for layer, rec in zip(net.layers, step.layers):
         def forward_done(A: Array, X: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
-            rec.X, rec.Z, rec.A = (layer.cache[k].copy() for k in ("X", "Z", "A"))
+            Z = layer.cache.get("Z")
+            rec.X, rec.A = X.copy(), A.copy()
+            rec.Z = Z.copy() if isinstance(Z, np.ndarray) else _empty()
 
-        def backward_done(dX: Array, dA: Array, rec: LayerRecord = rec) -> None:
-            rec.dA = dA.copy()
+        def backward_done(dX: Array, dA: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
+            rec.dA, rec.dX = dA.copy(), dX.copy()
+            rec.grads = {name: g.copy() for name, g in layer.grads.items()}
 
         def dz_done(dX: Array, dZ: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
             rec.dZ, rec.dX = dZ.copy(), dX.copy()
-            rec.dW, rec.db = layer.grads["W"].copy(), layer.grads["b"].copy()
+            rec.grads = {name: g.copy() for name, g in layer.grads.items()}
 
         hook(layer, "forward", forward_done)
         hook(layer, "backward", backward_done)
-        hook(layer, "backward_from_dZ", dz_done)
+        if hasattr(layer, "backward_from_dZ"):  # optional in the Layer interface (only a fused loss calls it)
+            hook(layer, "backward_from_dZ", dz_done)
 
     def value_done(value: float, *args: Any) -> None:
         step.data_loss = float(value)

@@ -3,7 +3,15 @@
 Every *value* comes from the :class:`~glassnet.explain.hooks.StepRecord` (the engine's arrays); this
 module only writes the formulas that show where each one came from, in the convention of
 ``records.py``. The one number asked of the engine here rather than recorded is an activation's
-derivative ``f'(z)``, obtained from that activation's own ``backward(Z, A, 1)``.
+derivative ``f'(z)`` (and, for an activation that couples its outputs, its Jacobian), obtained from that
+activation's own ``backward``.
+
+The text comes from the classes themselves, so a new activation, loss or optimizer shows up here with its
+formulas and no edit of this file: ``Activation.formula``/``derivative``/``elementwise``,
+``Loss.formula``/``gradient_formula``/``per``/``fused_activation``, ``Optimizer.explain_update`` and, for a
+layer that is not :class:`~glassnet.core.layers.Dense`, ``Layer.formulas``. A Dense layer (one that runs
+Dense's own ``forward`` and ``backward``) is written neuron by neuron, ``z = sum_i w*a + b``; any other
+layer gets one record per output and per parameter entry: what it computed and received, not how.
 
 Order of the ledger: forward (per sample: inputs, then each layer's ``z`` and ``a``), loss (targets,
 the loss, the L2 term), backward (per sample, last layer to first: ``dL/da``, ``f'(z)``, ``delta``),
@@ -13,35 +21,70 @@ Next read: ``render.py``.
 
 from __future__ import annotations
 
-import math
+import re
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core.activations import Activation
+from glassnet.core.layers import Dense, Layer
+from glassnet.core.losses import Loss
 from glassnet.core.network import Network
-from glassnet.core.optimizers import SGD, Adam, Optimizer
+from glassnet.core.optimizers import Optimizer, StepValues
 from glassnet.errors import ConfigError
 from glassnet.explain.hooks import StepRecord
 from glassnet.explain.records import Record, fmt, grad, sym, term
 
 Array = NDArray[np.floating]
 
-# Plain-text templates, keyed by activation name: the function at z, and its derivative.
-_ACT: dict[str, Callable[[float, Callable[[float], str]], str]] = {
-    "sigmoid": lambda z, f: f"1/(1 + exp({f(-z)}))",
-    "tanh": lambda z, f: f"tanh({f(z)})",
-    "relu": lambda z, f: f"max({f(z)}, 0)",
-    "identity": lambda z, f: f(z),
-}
-_DERIV = {
-    "sigmoid": (lambda a, z: f"{a}*(1 - {a})", "A"),
-    "tanh": (lambda a, z: f"1 - {a}^2", "A"),
-    "relu": (lambda a, z: f"1 if {z} > 0 else 0", "Z"),
-    "identity": (lambda a, z: "1", ""),
-}
+# "(-0.5)" where the parentheses add nothing: a whole argument or the start of a term ("max((-0.5), 0)" reads
+# "max(-0.5, 0)"); kept after "-", "*", "/" and before "^", where they are needed.
+_BARE = re.compile(r"(?:^|(?<=[(,])|(?<=, )|(?<=\bif )|(?<=\belse ))\((-[0-9][0-9.e+-]*)\)(?=$|[),]| [-+*/<>] | if\b)")
+
+
+def tidy(numbers: str) -> str:
+    """A class's formula filled in with numbers, without the parentheses around negatives that add nothing."""
+    return _BARE.sub(r"\1", numbers)
+
+
+def is_dense(layer: Layer) -> bool:
+    """True when ``layer`` runs Dense's own maths (a subclass that rewrites it is explained like any layer)."""
+    return isinstance(layer, Dense) and all(getattr(type(layer), m) is getattr(Dense, m)
+                                            for m in ("forward", "backward", "backward_from_dZ"))
+
+
+def describe(layer: Layer) -> str:
+    """The layer's own ``repr``, or ``Name(n_in -> n_out)`` when its class has none."""
+    if type(layer).__repr__ is object.__repr__:
+        return f"{type(layer).__name__}({layer.n_in} -> {layer.n_out})"
+    return repr(layer)
+
+
+def activation_name(act: Activation) -> str:
+    return act.name or type(act).__name__
+
+
+def activation_formula(act: Activation, z: str) -> str:
+    """``act.formula(z)``; for a class that writes none (the base class's default) ``Name(z)`` by its class name
+    when it has no ``name``."""
+    return act.formula(z) if type(act).formula is not Activation.formula else f"{activation_name(act)}({z})"
+
+
+def loss_formula(loss: Loss, a: str, y: str, N: str) -> str:
+    """``loss.formula(a, y, N)``, named by its class when a loss of your own has neither a formula nor a name."""
+    if type(loss).formula is Loss.formula:
+        return f"{loss.name or type(loss).__name__}({a}, {y})"
+    return loss.formula(a, y, N)
+
+
+def received(rec: Any, l: int) -> Array:
+    """The ``dA`` a hidden layer's ``backward`` was handed (always recorded: only the output layer may skip it)."""
+    if rec.dA is None:
+        raise RuntimeError(f"explain: layer {l}'s backward was not recorded; was the step run inside recording()?")
+    return cast(Array, rec.dA)
 
 
 def parse_neurons(neurons: Mapping[int, Sequence[int]] | None, sizes: Sequence[int]) -> dict[int, set[int]]:
@@ -66,8 +109,18 @@ def estimate_terms(net: Network, n_samples: int, chosen: dict[int, set[int]]) ->
     for l, layer in enumerate(net.layers, start=1):
         shown = len(chosen.get(l, range(layer.n_out)))
         above = net.layers[l].n_out if l < len(net.layers) else 1  # terms of each hidden delta's chain-rule sum
+        if not is_dense(layer):  # one record per output and sample, about four per parameter entry
+            total += n_samples * shown * (above + 3) + 4 * sum(int(p.size) for p in layer.params.values())
+            continue
         total += (n_samples + 1) * shown * (2 * layer.n_in + 8) + n_samples * shown * (2 * above + 4)
     return total
+
+
+def _entry(value: Any, idx: tuple[int, ...]) -> float:
+    """One entry of an optimizer state buffer (an array shaped like its parameter) or a scalar such as ``t``."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return float(value[idx])
+    return float(value)
 
 
 class Ledger:
@@ -82,10 +135,11 @@ class Ledger:
         self._skipped: dict[tuple[str, str, int, int | None], list[tuple[int, float]]] = defaultdict(list)
 
     # ------------------------------------------------------------------ helpers
-    def t(self, value: float) -> str:
+    def t(self, value: Any) -> str:
+        """A number as a factor (negatives in parentheses); ``value`` a float or a NumPy scalar."""
         return term(float(value), self.digits)
 
-    def f(self, value: float) -> str:
+    def f(self, value: Any) -> str:
         return fmt(float(value), self.digits)
 
     def keep(self, kind: str, phase: str, layer: int, neuron: int, sample: int | None, value: float) -> bool:
@@ -96,6 +150,10 @@ class Ledger:
         return False
 
     def emit(self, **fields: Any) -> None:
+        if fields.get("numbers"):
+            fields["numbers"] = tidy(fields["numbers"])
+        if fields.get("steps"):
+            fields["steps"] = [tidy(s) for s in fields["steps"]]
         self.records.append(Record(digits=self.digits, **fields))
 
     def flush(self) -> None:
@@ -115,6 +173,11 @@ class Ledger:
     def sum_n(self, body: str) -> str:
         return f"sum_n {body}" if self.n > 1 else body
 
+    def layer_note(self, l: int) -> str:
+        """What a layer that is not Dense computes, in its own words (``Layer.formulas``)."""
+        layer = self.net.layers[l - 1]
+        return f"layer {l} is {describe(layer)}: " + "; ".join(layer.formulas())
+
     # ------------------------------------------------------------------ the phases
     def build(self) -> list[Record]:
         self.forward()
@@ -132,32 +195,48 @@ class Ledger:
                               value=float(self.X[n, i]), layer=0, neuron=i, indices=(i,), sample=n)
             self.flush()
             for l, (layer, rec) in enumerate(zip(self.net.layers, self.step.layers), start=1):
-                W, b = self.params[f"{l - 1}.W"], self.params[f"{l - 1}.b"]
-                act = layer.activation.name
+                if is_dense(layer):
+                    self._dense_forward(l, n)
+                    continue
                 for j in range(layer.n_out):
-                    if not self.keep("z", "forward", l, j, n, rec.Z[n, j]):
-                        self.keep("a", "forward", l, j, n, rec.A[n, j])
-                        continue
-                    expression = " + ".join(f"{sym('w', l, i, j)}*{sym('a', l - 1, i)}" for i in range(layer.n_in))
-                    numbers = " + ".join(f"{self.t(W[i, j])}*{self.t(rec.X[n, i])}" for i in range(layer.n_in))
-                    self.emit(kind="z", phase="forward", symbol=sym("z", l, j), value=float(rec.Z[n, j]),
-                              expression=f"{expression} + {sym('b', l, j)}", numbers=f"{numbers} + {self.t(b[j])}",
-                              layer=l, neuron=j, indices=(j,), sample=n)
-                    z = float(rec.Z[n, j])
-                    if act == "softmax":
-                        expression = f"exp({sym('z', l, j)})/sum_k exp(z^({l})_k)"
-                        numbers = f"exp({self.f(z)})/(" + " + ".join(f"exp({self.f(v)})" for v in rec.Z[n]) + ")"
-                    elif act in _ACT:
-                        expression, numbers = f"{act}({sym('z', l, j)})", _ACT[act](z, self.f)
-                    elif act == "leaky_relu":
-                        slope = self.f(layer.activation.slope)  # type: ignore[attr-defined]
-                        expression = f"{act}({sym('z', l, j)})"
-                        numbers = f"{self.f(z)} if {self.f(z)} > 0 else {slope}*{self.t(z)}"
-                    else:
-                        expression, numbers = f"{act}({sym('z', l, j)})", f"{act}({self.f(z)})"
-                    self.emit(kind="a", phase="forward", symbol=sym("a", l, j), value=float(rec.A[n, j]),
-                              expression=expression, numbers=numbers, layer=l, neuron=j, indices=(j,), sample=n)
+                    if self.keep("a", "forward", l, j, n, rec.A[n, j]):
+                        self.emit(kind="a", phase="forward", symbol=sym("a", l, j), value=float(rec.A[n, j]),
+                                  layer=l, neuron=j, indices=(j,), sample=n,
+                                  note=self.layer_note(l) if n == j == 0 else "")
                 self.flush()
+
+    def _dense_forward(self, l: int, n: int) -> None:
+        layer, rec = cast(Dense, self.net.layers[l - 1]), self.step.layers[l - 1]
+        W, b = self.params[f"{l - 1}.W"], self.params[f"{l - 1}.b"]
+        act = layer.activation
+        for j in range(layer.n_out):
+            if not self.keep("z", "forward", l, j, n, rec.Z[n, j]):
+                self.keep("a", "forward", l, j, n, rec.A[n, j])
+                continue
+            expression = " + ".join(f"{sym('w', l, i, j)}*{sym('a', l - 1, i)}" for i in range(layer.n_in))
+            numbers = " + ".join(f"{self.t(W[i, j])}*{self.t(rec.X[n, i])}" for i in range(layer.n_in))
+            self.emit(kind="z", phase="forward", symbol=sym("z", l, j), value=float(rec.Z[n, j]),
+                      expression=f"{expression} + {sym('b', l, j)}", numbers=f"{numbers} + {self.t(b[j])}",
+                      layer=l, neuron=j, indices=(j,), sample=n)
+            expression = f"{activation_name(act)}({sym('z', l, j)})"
+            if act.elementwise:
+                numbers = activation_formula(act, self.t(rec.Z[n, j]))
+                note = ""
+            else:  # the output depends on the whole row: the class's formula, then the row it was given
+                expression = activation_formula(act, sym("z", l, j))
+                numbers = f"{activation_name(act)}([" + ", ".join(self.f(v) for v in rec.Z[n]) + f"])_{j + 1}"
+                note = f"{activation_name(act)} of the whole row z^({l}) of this sample" if j == 0 else ""
+            self.emit(kind="a", phase="forward", symbol=sym("a", l, j), value=float(rec.A[n, j]),
+                      expression=expression, numbers="" if numbers == expression else numbers, note=note,
+                      layer=l, neuron=j, indices=(j,), sample=n)
+        self.flush()
+
+    def _mean_over(self) -> tuple[int, str]:
+        """The loss's ``N`` (what its mean divides by) and those words."""
+        k = self.net.n_out
+        if self.net.loss_fn.per == "sample":
+            return self.n, f"{self.n} sample(s)"
+        return self.n * k, f"{self.n} sample(s) x {k} output(s) = {self.n * k}"
 
     def loss(self) -> None:
         L = len(self.net.layers)
@@ -169,210 +248,244 @@ class Ledger:
                     self.emit(kind="target", phase="loss", symbol=f"y_{j + 1}", value=float(self.Y[n, j]),
                               layer=L, neuron=j, indices=(j,), sample=n)
             self.flush()
-        name = self.net.loss_fn.name
+        loss = self.net.loss_fn
         suffix = "[n]" if self.n > 1 else ""
-        a, y = f"a^({L})_j{suffix}", f"y_j{suffix}"
-        pairs = [(float(A[n, j]), float(self.Y[n, j])) for n in range(self.n) for j in range(k)]
-        if name == "mse":
-            N = self.n * k
-            expression = f"(1/{N}) * {self.sum_n('sum_j')} ({a} - {y})^2"
-            numbers = f"(1/{N}) * (" + " + ".join(f"({self.f(av)} - {self.f(yv)})^2" for av, yv in pairs) + ")"
-            note = f"glassnet's mse is the mean over all {self.n} sample(s) x {k} output(s) = {N} squared errors"
-        elif name == "bce":
-            N = self.n * k
-            expression = f"-(1/{N}) * {self.sum_n('sum_j')} ({y}*log({a}) + (1 - {y})*log(1 - {a}))"
-            numbers = f"-(1/{N}) * (" + " + ".join(
-                f"{self.f(yv)}*log({self.f(av)}) + (1 - {self.f(yv)})*log(1 - {self.f(av)})" for av, yv in pairs) + ")"
-            note = "the engine computes each term stably from z as softplus(z) - y*z, which equals it"
-        elif name == "cross_entropy":
-            expression = f"-(1/{self.n}) * {self.sum_n('sum_j')} {y}*log({a})"
-            numbers = f"-(1/{self.n}) * (" + " + ".join(
-                f"{self.f(yv)}*log({self.f(av)})" for av, yv in pairs if yv != 0) + ")"
-            note = "only the terms with y != 0 are written; the engine computes log(a) stably from z"
-        else:
-            expression, numbers, note = "", "", f"loss {name!r}"
+        N, over = self._mean_over()
+        # The sum runs over every entry; written with numbers, the entries are listed in order (sample by sample).
+        a_values = "[" + ", ".join(self.f(v) for v in A.ravel()) + "]"
+        y_values = "[" + ", ".join(self.f(v) for v in self.Y.ravel()) + "]"
+        note = f"the mean over {over} entries" if loss.per == "entry" else f"the mean over the {over}"
+        note += "; with numbers, the sum runs over the lists entry by entry"
+        if loss.fused_activation is not None:
+            note += f"; the engine computes it stably from z (the {loss.fused_activation.name} output's input)"
         data_symbol = "L_{data}" if self.net.l2 else "L"
         self.emit(kind="loss", phase="loss", symbol=data_symbol, value=self.step.data_loss, layer=L,
-                  expression=expression, numbers=numbers, note=note)
+                  expression=loss_formula(loss, f"a^({L})_j{suffix}", f"y_j{suffix}", str(N)),
+                  numbers=loss_formula(loss, a_values, y_values, str(N)), note=note)
         if self.net.l2:
-            weights = [float(v) for i in range(L) for v in self.params[f"{i}.W"].ravel()]
+            penalized = [(l, name) for l, layer in enumerate(self.net.layers, start=1) for name in layer.penalized]
+            values = [float(v) for l, name in penalized for v in self.params[f"{l - 1}.{name}"].ravel()]
+            names = list(dict.fromkeys(name.lower() for _, name in penalized))  # in order, once each
+            covers = ", ".join(f"{name.lower()} of layer {l}" for l, name in penalized) or "nothing"
+            sums = " + ".join(f"sum of every {name}^2" for name in names) or "0"
             self.emit(kind="penalty", phase="loss", symbol="L_{L2}", value=self.step.penalty,
-                      expression="(lambda/2) * sum of every w^2", numbers=f"({self.f(self.net.l2)}/2) * ("
-                      + " + ".join(f"{self.t(w)}^2" for w in weights) + ")",
-                      note="the L2 penalty covers the weights of every layer, not the biases")
+                      expression=f"(lambda/2) * {f'({sums})' if len(names) > 1 else sums}",
+                      numbers=f"({self.f(self.net.l2)}/2) * (" + " + ".join(f"{self.t(w)}^2" for w in values) + ")"
+                      if values else "",
+                      note=f"the L2 penalty covers the parameters each layer names in `penalized` ({covers}); "
+                           "not the biases")
             total = (self.step.data_loss or 0.0) + (self.step.penalty or 0.0)
             self.emit(kind="loss_total", phase="loss", symbol="L", value=total, expression="L_{data} + L_{L2}",
                       numbers=f"{self.f(self.step.data_loss or 0.0)} + {self.f(self.step.penalty or 0.0)}")
 
     def _derivative(self, l: int, j: int, n: int) -> tuple[str, float]:
         """Emit ``f'(z^(l)_j)`` for sample ``n`` (an elementwise activation); returns its symbol and value."""
-        layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+        layer, rec = cast(Dense, self.net.layers[l - 1]), self.step.layers[l - 1]
         act = layer.activation
         # The engine's own derivative: backward with dA = 1 gives f'(z) for an elementwise activation.
-        value = float(act.backward(rec.Z[n:n + 1, j:j + 1], rec.A[n:n + 1, j:j + 1], np.ones((1, 1)))[0, 0])
-        symbol = f"{act.name}'({sym('z', l, j)})"
-        expression = numbers = ""
-        if act.name in _DERIV:
-            template, source = _DERIV[act.name]
-            expression = template(sym("a", l, j), sym("z", l, j))
-            numbers = template(self.t(rec.A[n, j]), self.f(rec.Z[n, j])) if source else ""
-        elif act.name == "leaky_relu":
-            slope = self.f(act.slope)  # type: ignore[attr-defined]
-            expression = f"1 if {sym('z', l, j)} > 0 else {slope}"
-            numbers = f"1 if {self.f(rec.Z[n, j])} > 0 else {slope}"
+        value = float(act.backward(rec.Z[n:n + 1, j:j + 1], rec.A[n:n + 1, j:j + 1], np.ones((1, 1), rec.Z.dtype))[0, 0])
+        symbol = f"{activation_name(act)}'({sym('z', l, j)})"
+        expression = act.derivative(sym("a", l, j), sym("z", l, j))
+        numbers = act.derivative(self.t(rec.A[n, j]), self.t(rec.Z[n, j]))
+        if numbers == expression:  # a constant: nothing to fill in
+            numbers = ""
         if expression == "1":
             expression = ""
         self.emit(kind="derivative", phase="backward", symbol=symbol, value=value, expression=expression,
                   numbers=numbers, layer=l, neuron=j, indices=(j,), sample=n)
         return symbol, value
 
+    def _from_above(self, l: int, j: int, n: int) -> tuple[str, str]:
+        """``dL/da^(l)_j`` of sample ``n`` as the layer above sent it back: its expression and numbers."""
+        nxt = self.net.layers[l]
+        if not is_dense(nxt):
+            return "", ""
+        W, below = self.params[f"{l}.W"], self.step.layers[l]
+        ks = range(nxt.n_out)
+        return ("(" + " + ".join(f"{sym('w', l + 1, j, k)}*{sym('delta', l + 1, k)}" for k in ks) + ")",
+                "(" + " + ".join(f"{self.t(W[j, k])}*{self.t(below.dZ[n, k])}" for k in ks) + ")")
+
     def backward(self) -> None:
         L = len(self.net.layers)
         for n in range(self.n):
             for l in range(L, 0, -1):
                 layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+                dense = is_dense(layer)
                 for j in range(layer.n_out):
+                    if l == L:
+                        value = rec.dZ[n, j] if rec.dZ.size else self.step.loss_gradient[n, j]
+                        if self.keep("delta", "backward", l, j, n, value):
+                            self._output(n, j, dense)
+                        continue
+                    if not dense:
+                        if self.keep("dA", "backward", l, j, n, received(rec, l)[n, j]):
+                            self._received(l, j, n)
+                        continue
                     if not self.keep("delta", "backward", l, j, n, rec.dZ[n, j]):
                         continue
                     delta = dict(kind="delta", phase="backward", symbol=sym("delta", l, j), value=float(rec.dZ[n, j]),
                                  layer=l, neuron=j, indices=(j,), sample=n)
-                    if l == L:
-                        self._output_delta(n, j, delta)
+                    if not is_dense(self.net.layers[l]):  # dL/da from a layer of your own: its own record first
+                        upstream = self._received(l, j, n)
+                        derivative = self._derivative(l, j, n)
+                        self.emit(**delta, expression=f"{grad(sym('a', l, j))} * {derivative[0]}",
+                                  numbers=f"{self.t(upstream)} * {self.t(derivative[1])}")
                         continue
-                    nxt, below = self.net.layers[l], self.step.layers[l]
-                    W = self.params[f"{l}.W"]
                     derivative = self._derivative(l, j, n)
-                    ks = range(nxt.n_out)
-                    expression = "(" + " + ".join(f"{sym('w', l + 1, j, k)}*{sym('delta', l + 1, k)}" for k in ks) + ")"
-                    numbers = "(" + " + ".join(f"{self.t(W[j, k])}*{self.t(below.dZ[n, k])}" for k in ks) + ")"
+                    expression, numbers = self._from_above(l, j, n)
                     self.emit(**delta, expression=f"{expression} * {derivative[0]}",
                               numbers=f"{numbers} * {self.t(derivative[1])}",
-                              steps=[f"{self.t(below.dX[n, j])} * {self.t(derivative[1])}"],
+                              steps=[f"{self.t(received(rec, l)[n, j])} * {self.t(derivative[1])}"],
                               note="chain rule: the sum is dL/da of this neuron (from the layer above), times "
                                    "the slope of its activation" if n == j == 0 else "")
                 self.flush()
 
-    def _output_delta(self, n: int, j: int, delta: dict[str, Any]) -> None:
+    def _received(self, l: int, j: int, n: int) -> float:
+        """Emit ``dL/da^(l)_j`` of sample ``n``, the gradient a hidden layer's ``backward`` received; returns it."""
+        value = float(received(self.step.layers[l - 1], l)[n, j])
+        expression, numbers = self._from_above(l, j, n)
+        notes = []
+        if n == j == 0:
+            if not expression:
+                notes.append(f"returned by the backward of layer {l + 1}, {describe(self.net.layers[l])}")
+            if not is_dense(self.net.layers[l - 1]):
+                notes.append(f"handed to the backward of layer {l}, {describe(self.net.layers[l - 1])}")
+        note = "; ".join(notes)
+        self.emit(kind="dA", phase="backward", symbol=grad(sym("a", l, j)), value=value, expression=expression,
+                  numbers=numbers, note=note, layer=l, neuron=j, indices=(j,), sample=n)
+        return value
+
+    def _output(self, n: int, j: int, dense: bool) -> None:
+        """The output layer's records of sample ``n``, neuron ``j``: ``dL/da`` then ``delta`` (or ``delta`` at once)."""
         L = len(self.net.layers)
         layer, rec, loss = self.net.layers[-1], self.step.layers[-1], self.net.loss_fn
         a, y = sym("a", L, j), f"y_{j + 1}"
-        av, yv = self.f(rec.A[n, j]), self.f(self.Y[n, j])
-        k = self.net.n_out
-        if loss.fused_activation:
-            per_entry = loss.name == "bce"  # bce averages over every output, cross-entropy over samples
-            N, what = (self.n * k, f"{self.n} sample(s) x {k} output(s)") if per_entry else (self.n, f"{self.n} sample(s)")
-            note = (f"{loss.name} on {layer.activation.name} simplifies to (a - y)/N; the 1/N averages over {what} "
-                    "and is the only averaging in the step: dW and db below are plain sums") if n == j == 0 else ""
-            self.emit(**delta, expression=f"({a} - {y})/{N}", numbers=f"({av} - {yv})/{N}", note=note)
+        av, yv = self.t(rec.A[n, j]), self.t(self.Y[n, j])
+        N, over = self._mean_over()
+        first = n == j == 0
+        if loss.fused_activation is not None:
+            fused = loss.fused_activation.name
+            note = (f"{loss.name} on a {fused} output gives dL/dz directly; the 1/N averages over {over} and is the "
+                    "only averaging in the step: the gradients below are plain sums") if first else ""
+            self.emit(kind="delta", phase="backward", symbol=sym("delta", L, j), value=float(rec.dZ[n, j]),
+                      expression=loss.gradient_formula(a, y, str(N)), numbers=loss.gradient_formula(av, yv, str(N)),
+                      note=note, layer=L, neuron=j, indices=(j,), sample=n)
             return
         d = float(self.step.loss_gradient[n, j])
-        if loss.name == "mse":
-            N = self.n * k
-            expression, numbers = f"2*({a} - {y})/{N}", f"2*({av} - {yv})/{N}"
-            note = (f"the 1/N with N = {self.n} sample(s) x {k} output(s) = {N} comes from the mean in the loss; it is "
-                    "the only averaging in the step: dW and db below are plain sums over samples") if n == j == 0 else ""
-        else:
-            expression, numbers, note = "", "", ""
-        self.emit(kind="loss_grad", phase="backward", symbol=grad(a), value=d, expression=expression,
-                  numbers=numbers, note=note, layer=L, neuron=j, indices=(j,), sample=n)
-        if layer.activation.name == "softmax":
-            A, dA = rec.A[n], self.step.loss_gradient[n]
-            ks = range(k)
-            self.emit(**delta, expression=f"{a}*({grad(a)} - sum_k dL/da^({L})_k*a^({L})_k)",
-                      numbers=f"{av}*({self.t(d)} - (" + " + ".join(f"{self.t(dA[q])}*{self.t(A[q])}" for q in ks) + "))",
-                      note="softmax couples the outputs: its Jacobian is diag(a) - a a^T")
+        note = (f"the 1/N with N = {over} comes from the mean in the loss; it is the only averaging in the step: "
+                "the gradients below are plain sums over samples") if first else ""
+        if not dense and first:
+            note += f"; handed to the backward of layer {L}, {describe(layer)}"
+        self.emit(kind="loss_grad", phase="backward", symbol=grad(a), value=d,
+                  expression=loss.gradient_formula(a, y, str(N)), numbers=loss.gradient_formula(av, yv, str(N)),
+                  note=note, layer=L, neuron=j, indices=(j,), sample=n)
+        if not dense:
+            return
+        act = cast(Dense, layer).activation
+        delta = dict(kind="delta", phase="backward", symbol=sym("delta", L, j), value=float(rec.dZ[n, j]),
+                     layer=L, neuron=j, indices=(j,), sample=n)
+        if not act.elementwise:
+            # delta_j = sum_k dL/da_k * da_k/dz_j; each da_k/dz_j from the activation's own backward with dA = e_k.
+            Z, A, k = rec.Z[n:n + 1], rec.A[n:n + 1], self.net.n_out
+            dA = self.step.loss_gradient[n]
+            J = [act.backward(Z, A, np.eye(k, dtype=Z.dtype)[q:q + 1])[0, j] for q in range(k)]
+            closed = act.derivative(a, sym("z", L, j))
+            self.emit(**delta, expression=f"sum_k dL/da^({L})_k * da^({L})_k/d{sym('z', L, j)}",
+                      numbers=" + ".join(f"{self.t(dA[q])}*{self.t(J[q])}" for q in range(k)),
+                      note=(f"{activation_name(act)} couples the outputs of a sample, so every da_k/dz_j enters (its "
+                            f"Jacobian, from {type(act).__name__}.backward)"
+                            + (f"; in closed form delta = {closed}" if closed else "")) if n == j == 0 else "")
             return
         derivative = self._derivative(L, j, n)
         self.emit(**delta, expression=f"{grad(a)} * {derivative[0]}", numbers=f"{self.t(d)} * {self.t(derivative[1])}")
 
     def gradients(self) -> None:
-        l2 = self.net.l2
         for l in range(len(self.net.layers), 0, -1):
-            layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-            key_W, key_b = f"{l - 1}.W", f"{l - 1}.b"
-            W, final = self.params[key_W], self.grads[key_W]
-            samples = range(self.n)
-            for i in range(layer.n_in):
-                for j in range(layer.n_out):
-                    if not self.keep("dW", "gradient", l, j, None, final[i, j]):
-                        continue
-                    w = sym("w", l, i, j)
-                    expression = self.sum_n(f"{self.s('a', l - 1, i)} * {self.s('delta', l, j)}")
-                    numbers = " + ".join(f"{self.t(rec.X[n, i])}*{self.t(rec.dZ[n, j])}" for n in samples)
-                    steps: list[str] = []
-                    if l2:
-                        expression += f" + lambda*{w}"
-                        numbers = (f"({numbers})" if self.n > 1 else numbers) + f" + {self.f(l2)}*{self.t(W[i, j])}"
-                        steps = [f"{self.t(rec.dW[i, j])} + {self.t(l2 * W[i, j])}"]
-                    self.emit(kind="dW", phase="gradient", symbol=grad(w), value=float(final[i, j]), expression=expression,
-                              numbers=numbers, steps=steps, layer=l, neuron=j, indices=(i, j), key=key_W,
-                              note="a plain sum over the samples: the 1/N is already inside each delta"
-                              if self.n > 1 and i == j == 0 else "")
-            self.flush()
+            if is_dense(self.net.layers[l - 1]):
+                self._dense_gradients(l)
+            else:
+                self._layer_gradients(l)
+
+    def _dense_gradients(self, l: int) -> None:
+        l2 = self.net.l2
+        layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+        key_W, key_b = f"{l - 1}.W", f"{l - 1}.b"
+        W, final = self.params[key_W], self.grads[key_W]
+        penalized = bool(l2) and "W" in layer.penalized
+        samples = range(self.n)
+        for i in range(layer.n_in):
             for j in range(layer.n_out):
-                if self.keep("db", "gradient", l, j, None, rec.db[j]):
-                    self.emit(kind="db", phase="gradient", symbol=grad(sym("b", l, j)), value=float(self.grads[key_b][j]),
-                              expression=self.sum_n(self.s("delta", l, j)),
-                              numbers=" + ".join(self.t(rec.dZ[n, j]) for n in samples) if self.n > 1 else "",
-                              layer=l, neuron=j, indices=(j,), key=key_b,
-                              note="the deltas of all samples are added up first; b changes once, after the sum "
-                                   "(changing b inside the loop over samples is a different algorithm)"
-                              if self.n > 1 and j == 0 and l == len(self.net.layers) else "")
+                if not self.keep("dW", "gradient", l, j, None, final[i, j]):
+                    continue
+                w = sym("w", l, i, j)
+                expression = self.sum_n(f"{self.s('a', l - 1, i)} * {self.s('delta', l, j)}")
+                numbers = " + ".join(f"{self.t(rec.X[n, i])}*{self.t(rec.dZ[n, j])}" for n in samples)
+                steps: list[str] = []
+                if penalized:
+                    expression += f" + lambda*{w}"
+                    numbers = (f"({numbers})" if self.n > 1 else numbers) + f" + {self.f(l2)}*{self.t(W[i, j])}"
+                    steps = [f"{self.t(rec.dW[i, j])} + {self.t(l2 * W[i, j])}"]
+                self.emit(kind="dW", phase="gradient", symbol=grad(w), value=float(final[i, j]), expression=expression,
+                          numbers=numbers, steps=steps, layer=l, neuron=j, indices=(i, j), key=key_W,
+                          note="a plain sum over the samples: the 1/N is already inside each delta"
+                          if self.n > 1 and i == j == 0 else "")
+        self.flush()
+        for j in range(layer.n_out):
+            if self.keep("db", "gradient", l, j, None, rec.db[j]):
+                self.emit(kind="db", phase="gradient", symbol=grad(sym("b", l, j)), value=float(self.grads[key_b][j]),
+                          expression=self.sum_n(self.s("delta", l, j)),
+                          numbers=" + ".join(self.t(rec.dZ[n, j]) for n in samples) if self.n > 1 else "",
+                          layer=l, neuron=j, indices=(j,), key=key_b,
+                          note="the deltas of all samples are added up first; b changes once, after the sum "
+                               "(changing b inside the loop over samples is a different algorithm)"
+                          if self.n > 1 and j == 0 and l == len(self.net.layers) else "")
+        self.flush()
+
+    def _layer_gradients(self, l: int) -> None:
+        """A layer of your own: each parameter entry's gradient as its backward left it (plus the L2 term)."""
+        layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+        l2 = self.net.l2
+        for name in layer.params:
+            key = f"{l - 1}.{name}"
+            final, p = self.grads[key], self.params[key]
+            data = rec.grads.get(name, final)
+            for count, idx in enumerate(np.ndindex(final.shape)):
+                j = idx[-1] if idx else 0  # compact mode picks entries by their last index; a scalar is always shown
+                if idx and not self.keep("grad", "gradient", l, j, None, float(final[idx])):
+                    continue
+                symbol = sym(name.lower(), l, *idx)
+                expression = numbers = ""
+                if l2 and name in layer.penalized:
+                    expression = f"dL_data/d{symbol} + lambda*{symbol}"
+                    numbers = f"{self.t(data[idx])} + {self.f(l2)}*{self.t(p[idx])}"
+                note = (f"from the backward of layer {l}, {describe(layer)}" + (", plus the L2 term" if expression else "")
+                        if count == 0 else "")
+                self.emit(kind="grad", phase="gradient", symbol=grad(symbol), value=float(final[idx]),
+                          expression=expression, numbers=numbers, layer=l, neuron=j,
+                          indices=tuple(int(i) for i in idx), key=key, note=note)
             self.flush()
 
     def update(self) -> None:
         opt = self.optimizer
         if opt is None:
             return
-        lr = self.f(opt.lr)
         for key, u in self.step.updates.items():
-            k, name = key.split(".")
+            k, name = key.split(".", 1)
             l = int(k) + 1
+            noted: set[str] = set()  # a note the optimizer gives every entry is written once per parameter array
             for idx in np.ndindex(u.before.shape):
-                j = idx[-1]
-                if not self.keep("update", "update", l, j, None, float(u.after[idx])):
+                j = idx[-1] if idx else 0  # as in the gradients: a scalar parameter is always shown
+                if idx and not self.keep("update", "update", l, j, None, float(u.after[idx])):
                     continue
                 p = sym(name.lower(), l, *idx)
-                steps: list[str] = []
-                g, gv, pv = grad(p), float(u.grad[idx]), self.f(float(u.before[idx]))
+                values = StepValues(float(u.before[idx]), float(u.grad[idx]), float(u.after[idx]),
+                                    {b: _entry(v, idx) for b, v in u.state_before.items()},
+                                    {b: _entry(v, idx) for b, v in u.state_after.items()})
                 common = dict(phase="update", layer=l, neuron=j, indices=tuple(int(i) for i in idx), key=key, op="<-")
-                if isinstance(opt, SGD) and opt.momentum:
-                    mu, v = self.f(opt.momentum), float(u.state_after["velocity"][idx])
-                    if "velocity" in u.state_before:
-                        vb = float(u.state_before["velocity"][idx])
-                        self.emit(kind="velocity", symbol=f"v[{p}]", value=v, expression=f"mu*v[{p}] + {g}",
-                                  numbers=f"{mu}*{self.t(vb)} + {self.t(gv)}", **common)
-                    else:
-                        self.emit(kind="velocity", symbol=f"v[{p}]", value=v, expression=g,
-                                  note="the first step starts the velocity at the gradient (as torch.optim.SGD)", **common)
-                    if opt.nesterov:
-                        expression, numbers = f"{p} - lr*({g} + mu*v[{p}])", f"{pv} - {lr}*({self.t(gv)} + {mu}*{self.t(v)})"
-                    else:
-                        expression, numbers = f"{p} - lr*v[{p}]", f"{pv} - {lr}*{self.t(v)}"
-                elif isinstance(opt, SGD):
-                    expression, numbers = f"{p} - lr*{g}", f"{pv} - {lr}*{self.t(gv)}"
-                elif isinstance(opt, Adam):
-                    b1, b2 = (self.f(b) for b in opt.betas)
-                    st0, st = u.state_before, u.state_after
-                    t = int(st["t"])
-                    m0 = float(st0["m"][idx]) if "m" in st0 else 0.0
-                    v0 = float(st0["v"][idx]) if "v" in st0 else 0.0
-                    m, v = float(st["m"][idx]), float(st["v"][idx])
-                    self.emit(kind="adam_m", symbol=f"m[{p}]", value=m, expression=f"beta1*m[{p}] + (1 - beta1)*{g}",
-                              numbers=f"{b1}*{self.t(m0)} + (1 - {b1})*{self.t(gv)}", **common)
-                    self.emit(kind="adam_v", symbol=f"v[{p}]", value=v, expression=f"beta2*v[{p}] + (1 - beta2)*{g}^2",
-                              numbers=f"{b2}*{self.t(v0)} + (1 - {b2})*{self.t(gv)}^2", **common)
-                    expression = f"{p} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)"
-                    numbers = (f"{pv} - {lr}/(1 - {b1}^{t}) * {self.t(m)}/(sqrt({self.f(v)})/sqrt(1 - {b2}^{t}) + "
-                               f"{self.f(opt.eps)})")
-                    # The bias-corrected step size and denominator, worked out for the reader (the value is the engine's).
-                    step_size = opt.lr / (1 - opt.betas[0] ** t)
-                    denominator = math.sqrt(v) / math.sqrt(1 - opt.betas[1] ** t) + opt.eps
-                    steps = [f"{pv} - {self.f(step_size)} * {self.t(m)}/{self.f(denominator)}"]
-                    common["note"] = f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections"
-                else:
-                    expression, numbers = "", ""
-                    common["note"] = f"{type(opt).__name__}'s own rule"
-                self.emit(kind="update", symbol=p, value=float(u.after[idx]), expression=expression, numbers=numbers,
-                          steps=steps, **common)
+                for line in opt.explain_update(p, grad(p), values, self.t):
+                    note = "" if line.note in noted else line.note
+                    noted.add(line.note)
+                    self.emit(kind="state" if line.state else "update", symbol=line.symbol, value=float(line.value),
+                              expression=line.expression, numbers=line.numbers, steps=list(line.steps),
+                              note=note, **common)
             self.flush()

@@ -14,12 +14,13 @@ Symbol convention (plain text, as in every formula; LaTeX is derived from it by 
     [n]                   "of sample n", inside sums over the samples of a batch
 
 Layers ``l`` and neurons ``i, j`` count from 1 in symbols, like a textbook; the arrays count from 0.
-The first Dense layer (``net.layers[0]``, parameter keys ``"0.W"``, ``"0.b"``) is layer 1, so
+The first layer (``net.layers[0]``, parameter keys ``"0.W"``, ``"0.b"``) is layer 1, so
 ``"0.W"[i, j]`` is ``w^(1)_{i+1,j+1}`` and ``"1.b"[j]`` is ``b^(2)_{j+1}``; in general
 ``"{k}.W"[i, j]`` is ``w^(k+1)_{i+1,j+1}``. Samples are 0-based row numbers of ``X`` everywhere
-(``sample 0`` is ``X[0]``), like ``--sample 0`` on the command line.
+(``sample 0`` is ``X[0]``), like ``--sample 0`` on the command line. A parameter of a layer of your own
+is named the same way: ``"{k}.gamma"[j]`` is ``gamma^(k+1)_{j+1}`` (a scalar one just ``gamma^(k+1)``).
 
-Every :class:`Record` carries ``layer`` as in the symbol (1 = first Dense layer, 0 = input), ``neuron``
+Every :class:`Record` carries ``layer`` as in the symbol (1 = first layer, 0 = input), ``neuron``
 and ``indices`` as 0-based array indices, and ``key`` the parameter name where it is about one.
 
 Next read: ``hooks.py``.
@@ -118,6 +119,8 @@ class Record:
 def sym(name: str, layer: int, *neurons: int) -> str:
     """The plain symbol of ``name`` in ``layer`` for 0-based ``neurons``: ``sym("w", 1, 0, 1)`` -> ``w^(1)_{1,2}``."""
     sub = ",".join(str(n + 1) for n in neurons)
+    if not neurons:  # a scalar parameter of a layer of your own
+        return f"{name}^({layer})"
     return f"{name}^({layer})_{{{sub}}}" if len(neurons) > 1 else f"{name}^({layer})_{sub}"
 
 
@@ -150,28 +153,31 @@ def json_number(value: float | None) -> float | None:
 
 # ----------------------------------------------------------------------------- LaTeX
 _SCRIPT = r"(?:\{[^}]*\}|\d+|[a-z]\b)"
-_SYMBOL = rf"[A-Za-z]+\^\((\d+)\)_{_SCRIPT}(?:\[n\])?"
+_SYMBOL = rf"[A-Za-z]+\^\((\d+)\)(?:_{_SCRIPT})?(?:\[n\])?"  # no subscript: a scalar parameter
 _TEX_RULES: list[tuple[str, str]] = [
     (r"(\d(?:\.\d+)?)e([+-]?)0*(\d+)", lambda m: f"{m[1]} \\times 10^{{{'-' if m[2] == '-' else ''}{m[3]}}}"),  # type: ignore[list-item]
     (rf"dL/d({_SYMBOL})", r"\\frac{\\partial L}{\\partial \1}"),
     (r"\bdL/d([a-z])_(\d+)", r"\\frac{\\partial L}{\\partial \1_{\2}}"),
     (r"\b([A-Za-z]+)\^\((\d+)\)_\{([^}]*)\}", r"\1^{(\2)}_{\3}"),
     (r"\b([A-Za-z]+)\^\((\d+)\)_(\d+|[a-z]\b)", r"\1^{(\2)}_{\3}"),
+    (r"\b([A-Za-z]+)\^\((\d+)\)(?!_)", r"\1^{(\2)}"),
     (r"\bsqrt\(((?:[^()]|\([^()]*\))*)\)", r"\\sqrt{\1}"),
     (r"\bsum_(\w)\b", r"\\sum_{\1}"),
+    (r"\bsum\b", r"\\sum"),
     (r"\bdelta\b", r"\\delta"),
     (r"\blambda\b", r"\\lambda"),
     (r"\bbeta(\d)\b", r"\\beta_\1"),
+    (r"\balpha\b", r"\\alpha"),
     (r"\bmu\b", r"\\mu"),
     (r"\beps\b", r"\\epsilon"),
     (r"\blr\b", r"\\eta"),
-    (r"\b(exp|log|tanh|max)\(", r"\\\1("),
+    (r"\b(exp|log|tanh|max|min)(?=[('])", r"\\\1"),
+    (r"\b(Phi|phi)\(", r"\\\1("),  # the standard normal CDF and density (GELU)
     (r"\bsigmoid\b", r"\\sigma"),
-    (r"\bsoftplus\b", r"\\operatorname{softplus}"),
-    (r"\bsoftmax\b", r"\\operatorname{softmax}"),
-    (r"\bleaky_relu\b", r"\\operatorname{leaky\\_relu}"),
-    (r"\brelu\b", r"\\operatorname{relu}"),
     (r"\bidentity\b", r"\\operatorname{id}"),
+    # Any other name of a function (an activation's, a layer's, clip, softplus ...) set upright, "_" escaped.
+    (r"(?<![\\{])\b([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)(?=\(|')",
+     lambda m: m[0] if len(m[0]) < 2 else "\\operatorname{" + m[0].replace("_", "\\_") + "}"),  # type: ignore[list-item]
     (r"<-", r"\\leftarrow "),
     (r"\*", r" \\cdot "),
     (r"\bif\b", r"\\text{ if }"),

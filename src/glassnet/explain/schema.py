@@ -5,16 +5,17 @@ Top level (all keys always present)::
     schema        "glassnet-trace"            version       1
     glassnet      the glassnet version        conventions   {"symbols": text, "indices": text}
     network       {"description", "sizes", "loss", "l2", "dtype",
-                   "layers": [{"index" (0-based, as in keys), "layer" (1-based, as in symbols),
-                               "n_in", "n_out", "activation", "params": ["0.W", "0.b"]}]}
-    optimizer     null or {"name": "sgd"|"adam", "lr", ...settings}       applied   bool
+                   "layers": [{"index" (0-based, as in keys), "layer" (1-based, as in symbols), "type" (class),
+                               "n_in", "n_out", "activation" (null if none), "params": ["0.W", "0.b"]}]}
+    optimizer     null or {"name": "sgd"|"adam"|"rmsprop"|..., "lr", ...settings}       applied   bool
     samples       number of samples           rows          their row numbers in the data
     inputs        [[x, ...], ...] (n_samples x n_in)
     targets       [[y, ...], ...] (n_samples x n_out, one-hot for class labels)
     loss, data_loss, penalty                   numbers
-    params_before, gradients                   {"0.W": [[...]], "0.b": [...], ...}
+    params_before, gradients                   {"0.W": [[...]], "0.b": [...], ...} ("k.name" for any layer's own)
     params_after  null (no optimizer) or the same keys
-    layers        per Dense layer, the recorded arrays (n_samples x n_out each):
+    layers        per layer, the recorded arrays (n_samples x n_out each; z and delta are [] for a layer
+                  that has neither, like one of your own):
                   [{"layer": 1, "z": [[...]], "a": [[...]], "delta": [[...]]}, ...]
     digits        significant digits of the numbers written in formulas
     phases        ["forward", "loss", "backward", "gradient", "update"]
@@ -22,11 +23,15 @@ Top level (all keys always present)::
 
 A record::
 
-    kind      input | z | a | target | loss | penalty | loss_total | loss_grad | derivative | delta |
-              dW | db | velocity | adam_m | adam_v | update | summary
+    kind      input | z | a | target | loss | penalty | loss_total | loss_grad | dA | derivative | delta |
+              dW | db | grad | state | update | summary
+              (dA: dL/da a hidden layer received from the layer above, where that is not a Dense layer's sum or
+              the layer is not Dense; grad: a gradient entry of a layer that is not Dense; state: an optimizer's
+              state buffer, whatever the optimizer: m and v of Adam, the velocity of SGD, s and u of RMSprop)
     phase     one of phases
-    layer     int or null: as in symbols (0 = inputs, 1 = first Dense layer = keys "0.*")
-    neuron    int or null: 0-based unit index within the layer (the subscript minus 1)
+    layer     int or null: as in symbols (0 = inputs, 1 = first layer = keys "0.*")
+    neuron    int or null: 0-based unit index within the layer (the subscript minus 1; for a parameter entry
+              its last index)
     indices   [int, ...]: 0-based array indices ([i, j] of W, [j] of b or of a unit)
     key       "0.W" etc. for gradient and update records, else null
     sample    int or null: 0-based index into inputs for per-sample records
@@ -77,7 +82,7 @@ def _array(a: Any) -> Any:
 def trace_to_dict(trace: Trace, latex: bool = True) -> dict[str, Any]:
     """``trace`` as data in this schema; ``latex=False`` leaves out each record's ``latex_symbol`` and ``latex``
     (most of the time this takes; the result then no longer validates against ``trace.schema.json``)."""
-    from glassnet import __version__
+    from glassnet._version import __version__
 
     return {
         "schema": SCHEMA_NAME,

@@ -76,8 +76,10 @@ class Trace:
         self.network = {
             "description": repr(net), "sizes": net.sizes, "loss": net.loss_fn.name, "l2": net.l2,
             "dtype": net.dtype.name,
-            "layers": [{"index": i, "layer": i + 1, "n_in": layer.n_in, "n_out": layer.n_out,
-                        "activation": layer.activation.name, "params": [f"{i}.W", f"{i}.b"]}
+            "layers": [{"index": i, "layer": i + 1, "type": type(layer).__name__, "n_in": layer.n_in,
+                        "n_out": layer.n_out,
+                        "activation": layer.activation.name if layer.activation is not None else None,
+                        "params": [f"{i}.{name}" for name in layer.params]}
                        for i, layer in enumerate(net.layers)],
         }
 
@@ -188,15 +190,16 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
     y : array-like
         The targets, as for :meth:`Network.fit`.
     optimizer : Optimizer or str, optional
-        ``"sgd"``, ``"adam"`` or an optimizer object (its state, e.g. momentum, is used); with one the
-        trace includes the update. ``lr`` is the learning rate of an optimizer given by name.
+        An optimizer's name (``"sgd"``, ``"adam"``, ``"rmsprop"``, ...) or an optimizer object (its state, e.g.
+        momentum, is used); with one the trace includes the update, written by the optimizer's
+        ``explain_update``. ``lr`` is the learning rate of an optimizer given by name.
     apply : bool
         If True (and with an optimizer), the step really happens: the parameters and the optimizer's state
         change exactly as ``net.step`` would change them. If False (default), nothing about ``net`` or
         ``optimizer`` changes except the layers' caches and gradient buffers.
     neurons : dict, optional
         Compact mode for wide layers: ``{layer: [neuron, ...]}`` shows full detail only for those neurons
-        (layer numbered as in the symbols, 1 = first Dense layer, 0 = inputs; neurons 0-based as in the
+        (layer numbered as in the symbols, 1 = first layer, 0 = inputs; neurons 0-based as in the
         arrays); the other neurons of a listed layer are summed up in one line per group. The trace's
         ``gradients`` and ``updates`` are always complete.
     digits : int

@@ -36,7 +36,7 @@ class Worksheet:
         """``(symbol, value)`` of every parameter before the step, in the convention of the symbols."""
         out = []
         for key, array in self.trace.params_before.items():
-            index, name = key.split(".")
+            index, name = key.split(".", 1)
             for idx in np.ndindex(array.shape):
                 out.append((sym(name.lower(), int(index) + 1, *idx), float(array[idx])))
         return out
