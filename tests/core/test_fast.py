@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.core import fast
+from glassnet.core import fast, optimizers
 from glassnet.core.activations import ACTIVATIONS
 from glassnet.core.losses import LOSSES
-from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam
+from glassnet.core.optimizers import SGD, Adam
+
 
 def _optimizer_variants() -> dict[str, object]:
     """Every registered optimizer with its defaults, and with momentum / nesterov on when it has them."""
     variants = {}
-    for cls in OPTIMIZERS.classes():
+    for cls in optimizers.OPTIMIZERS.classes():
         settings = inspect.signature(cls).parameters
         variants[cls.name] = lambda cls=cls: cls(0.05)
         if "momentum" in settings:
