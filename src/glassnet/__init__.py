@@ -16,8 +16,10 @@ Reading order for a newcomer (each module's docstring says what to read next):
 10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
 11. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
-12. ``errors.py``           the exception hierarchy and how errors are reported
-13. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+12. ``wiring.py``           where the layers above plug into the core: ``fit``'s health monitor and
+                            checkpoints, ``Network.save``'s file format (the core imports none of them)
+13. ``errors.py``           the exception hierarchy and how errors are reported
+14. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
 
 Beside them, read when you meet them: ``errors.py`` (the exception hierarchy) and ``core/checks.py``
 (every input check and its message).
@@ -43,7 +45,8 @@ Quick start::
     net.predict(X)
 """
 
-from glassnet import datasets
+from glassnet import datasets, wiring
+from glassnet._version import __version__
 from glassnet.core import SGD, Adam, Dense, History, Network
 from glassnet.core.init import normal
 from glassnet.errors import (
@@ -63,7 +66,8 @@ from glassnet.io import load
 from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
 
-__version__ = "0.1.0"
+# fit's health monitor and checkpoints, and Network.save's file format, plugged into the core (see wiring.py).
+wiring.install()
 
 
 def load_ipython_extension(ipython: object) -> None:

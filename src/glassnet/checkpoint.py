@@ -20,6 +20,9 @@ The run's settings (architecture, seed, optimizer and its settings, batch size, 
 of the training and validation data) are stored too; resuming with different ones is refused, since
 the result would match neither run. Only ``epochs`` may grow, to train a finished run for longer.
 
+``fit`` itself knows nothing of checkpoints (the core imports nothing outside itself): ``glassnet/wiring.py``
+turns ``checkpoint=`` into a :class:`Checkpointer`, lets it restore the run, and adds it as the last callback.
+
 Next read: ``interfaces/cli/train.py`` (``--checkpoint``, ``--resume``).
 """
 
@@ -37,7 +40,7 @@ from numpy.typing import NDArray
 from glassnet.core.checks import positive_int
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
-from glassnet.core.training import History
+from glassnet.core.training import History, Run
 from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
 from glassnet.io import checksum, network_metadata, read, save
 
@@ -50,6 +53,12 @@ ARCHITECTURE = ("layers", "loss", "l2", "dtype", "seed")
 def data_fingerprint(*arrays: NDArray[Any] | None) -> str:
     """SHA-256 of the arrays' positions, shapes, dtypes and bytes (``None`` for an absent one)."""
     return checksum({str(i): a for i, a in enumerate(arrays) if a is not None})
+
+
+def run_settings(run: Run) -> dict[str, Any]:
+    """The settings of a ``fit`` call that must match on resume: optimizer, batch size, shuffling, data."""
+    return {"optimizer": run.optimizer.config(), "batch_size": run.batch_size, "shuffle": run.shuffle,
+            "n_samples": run.X.shape[0], "data": data_fingerprint(run.X, run.Y, run.X_val, run.Y_val)}
 
 
 def _plain(value: Any) -> Any:
@@ -104,6 +113,9 @@ def saved_epoch(path: str | os.PathLike[str]) -> int | None:
 class Checkpointer:
     """Saves and restores training state for :func:`glassnet.core.training.fit`; a fit callback.
 
+    ``glassnet/wiring.py`` makes one for ``fit(checkpoint=...)``, calls :meth:`begin` before training starts
+    and adds it after every other callback.
+
     Parameters
     ----------
     path : str or path
@@ -111,7 +123,7 @@ class Checkpointer:
     every : int, optional
         Save every ``every`` epochs (and always when training ends). ``None``: about 100 saves per run.
     settings : dict
-        The fit settings that must match on resume (see the module docstring).
+        The fit settings that must match on resume (see the module docstring); :func:`run_settings`.
     """
 
     def __init__(self, path: str | os.PathLike[str], every: int | None, settings: dict[str, Any]) -> None:

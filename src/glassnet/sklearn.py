@@ -22,6 +22,9 @@ How the settings map onto glassnet (``MLPClassifier`` semantics are kept whereve
   with the constant ``learning_rate_init``. SGD with (Nesterov) momentum takes exactly scikit-learn's steps
   (PyTorch's formulation is the same update); Adam is ``torch.optim.Adam``, whose ``epsilon`` sits after the
   bias correction rather than before it as in scikit-learn (a difference of order ``epsilon``).
+* training is ``Network.fit`` (on the fast path, like any other glassnet training), with one callback
+  (``_Schedule``) for the per-batch ``alpha``, the loss curve on scikit-learn's scale and the stopping rules;
+  a full batch is not reshuffled (its rows are the same whatever their order).
 * ``batch_size="auto"`` is ``min(200, n_samples)``; ``max_iter`` counts epochs; ``tol``,
   ``n_iter_no_change``, ``early_stopping`` and ``validation_fraction`` stop training exactly as in
   scikit-learn; ``warm_start`` continues from the current weights with a new optimizer, ``partial_fit``
@@ -45,7 +48,6 @@ from glassnet.core.checks import check_inputs
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
 from glassnet.core.optimizers import SGD, Adam, Optimizer
-from glassnet.core.training import batches
 from glassnet.datasets.split import train_test_split
 from glassnet.errors import ConfigError, DataError, require
 
@@ -59,6 +61,48 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, column
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 SOLVERS = ("sgd", "adam")
+
+
+class _Schedule:
+    """The ``Network.fit`` callback that trains the way scikit-learn's MLP does (see the module docstring).
+
+    * ``on_batch_begin``: the L2 weight of this batch, ``net.l2 = scale * alpha / n_batch``; the penalty is
+      ``alpha / (2 n_batch) * sum(W**2)`` in scikit-learn, so it changes with the batch's row count.
+    * ``on_batch_end``: the batch loss on scikit-learn's scale (for the regressor: half the mean squared error
+      plus MLPRegressor's own penalty), summed into this epoch's entry of ``loss_curve_``.
+    * ``on_epoch_end``: ``n_iter_``, the verbose line, and (``stops``) scikit-learn's stopping rule on the
+      training loss or, with ``early_stopping``, on the score of ``validation`` (``(X_val, y_val)``).
+    """
+
+    def __init__(self, estimator: _GlassMLP, n_rows: int, n_outputs: int, validation: tuple[Any, Any] | None,
+                 stops: bool) -> None:
+        self.estimator, self.n_rows, self.validation, self.stops = estimator, n_rows, validation, stops
+        self.regressor = estimator._regressor
+        # The regressor's objective is 2/k times MLPRegressor's (module docstring), so its penalty is too.
+        self.scale = 2.0 / n_outputs if self.regressor else 1.0
+        self.total = 0.0  # this epoch's sum of batch loss * batch rows
+        self.rows = 0  # rows of the current batch
+        self.penalty = 0.0  # the current batch's L2 term, as the network adds it to the loss
+
+    def on_batch_begin(self, net: Network, epoch: int, step: int, X: NDArray[np.floating], Y: NDArray[np.floating]) -> None:
+        self.rows = X.shape[0]
+        net.l2 = self.scale * self.estimator.alpha / self.rows  # scikit-learn's alpha / (2 n_batch) * ||W||^2
+        if self.regressor:  # the network's own penalty term, on the weights this step starts from
+            self.penalty = net._penalty()
+
+    def on_batch_end(self, net: Network, epoch: int, step: int, loss: float) -> None:
+        if self.regressor:  # report MLPRegressor's loss: half the mean squared error + its own penalty
+            loss = 0.5 * (loss - self.penalty) + self.penalty / self.scale
+        self.total += loss * self.rows
+
+    def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> bool:
+        est = self.estimator
+        est.loss_curve_.append(self.total / self.n_rows)
+        self.total = 0.0
+        est.n_iter_ += 1
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_curve_[-1]:.8f}")
+        return self.stops and est._stop(est._score_raw(*self.validation) if self.validation is not None else None)
 
 
 class _GlassMLP(BaseEstimator):
@@ -173,7 +217,12 @@ class _GlassMLP(BaseEstimator):
         self._no_improvement_count = 0
 
     def _train(self, X: NDArray[np.floating], Y: NDArray[np.floating], y_raw: Any, incremental: bool) -> None:
-        """Epochs of mini-batch steps on ``(X, Y)`` with scikit-learn's stopping rules (``Y`` already encoded)."""
+        """Epochs of mini-batch steps on ``(X, Y)`` with scikit-learn's stopping rules (``Y`` already encoded).
+
+        The steps are ``Network.fit``'s (so the fast path of ``core/fast.py``), with a :class:`_Schedule`
+        callback for what scikit-learn does differently: the L2 weight of each batch, the loss curve on
+        scikit-learn's scale and the stopping rule.
+        """
         fitted = hasattr(self, "network_")
         if not fitted or not incremental and not self.warm_start:
             self._start(X.shape[1], Y.shape[1])
@@ -181,29 +230,29 @@ class _GlassMLP(BaseEstimator):
             self._optimizer = self._new_optimizer()
         net = self.network_
         early = self.early_stopping and not incremental
+        validation = None
         if early:
             rows = np.arange(len(X))
             train_rows, val_rows = train_test_split(rows, rows, test_size=self.validation_fraction,
                                                     seed=int(net.rng.integers(2**31)),
                                                     stratify=y_raw if isinstance(self, ClassifierMixin) else None)[:2]
-            X_val, y_val = X[val_rows], y_raw[val_rows]
+            validation = (X[val_rows], y_raw[val_rows])
             X, Y = X[train_rows], Y[train_rows]
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -math.inf
         self._best_params: dict[str, NDArray[np.floating]] | None = None
-        size = self._batch_size(len(X))
+        schedule = _Schedule(self, len(X), Y.shape[1], validation, stops=not incremental)
         try:
-            for _ in range(1 if incremental else int(self.max_iter)):
-                self.loss_curve_.append(self._epoch(X, Y, size))
-                self.n_iter_ += 1
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}")
-                if not incremental and self._stop(self._score_raw(X_val, y_val) if early else None):
-                    break
-            else:
-                if not incremental:
-                    warnings.warn(f"{type(self).__name__}: stochastic optimizer: maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+            # monitor=False: like MLPClassifier the estimator trains without comment (a grid search fits it many times).
+            history = net.fit(X, Y, epochs=1 if incremental else int(self.max_iter), optimizer=self._optimizer,
+                              batch_size=self._batch_size(len(X)), shuffle=bool(self.shuffle), callbacks=[schedule],
+                              monitor=False)
+            if history.stopped == "interrupted":  # Ctrl-C: fit ended after a whole step; MLPClassifier also warns
+                warnings.warn(f"{type(self).__name__}: training interrupted by the user after {self.n_iter_} "
+                              "epochs.", UserWarning, stacklevel=3)
+            elif history.stopped == "completed" and not incremental:
+                warnings.warn(f"{type(self).__name__}: stochastic optimizer: maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
         finally:
             net.l2 = 0.0  # the penalty depends on the batch size; network_ itself carries none
             for layer in net.layers:  # drop the last batch's cached activations (they would be pickled too)
@@ -213,23 +262,6 @@ class _GlassMLP(BaseEstimator):
             self.best_loss_ = None
             if best is not None:  # keep the weights of the best validation score, like scikit-learn
                 net.set_parameters(best)
-
-    def _epoch(self, X: NDArray[np.floating], Y: NDArray[np.floating], size: int) -> float:
-        """One pass of mini-batch steps of ``size`` rows; returns the mean loss on scikit-learn's scale."""
-        net, n = self.network_, len(X)
-        # The regressor's objective is 2/k times MLPRegressor's (module docstring), so its penalty is too.
-        scale = 2.0 / Y.shape[1] if self._regressor else 1.0
-        total = 0.0
-        for rows in batches(n, size, net.rng.permutation(n) if self.shuffle else None):
-            Xb, Yb = X[rows], Y[rows]
-            net.l2 = scale * self.alpha / len(Xb)  # scikit-learn's alpha / (2 n_batch) * ||W||^2, see docstring
-            if self._regressor:  # report MLPRegressor's loss: half the mean squared error + its own penalty
-                penalty = net._penalty()
-                loss = 0.5 * (net._step(Xb, Yb, self._optimizer) - penalty) + penalty / scale
-            else:
-                loss = net._step(Xb, Yb, self._optimizer)
-            total += loss * len(Xb)
-        return total / n
 
     def _stop(self, score: float | None) -> bool:
         """scikit-learn's rule: stop once the loss (or validation score) failed to improve by ``tol``

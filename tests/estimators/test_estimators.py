@@ -66,6 +66,70 @@ def _assert_same(glass, mlp, X):
     np.testing.assert_allclose(glass.predict_proba(X), mlp.predict_proba(X), rtol=1e-12)
 
 
+@pytest.mark.parametrize("regressor", [False, True])
+def test_fit_trains_through_network_fit_on_the_fast_path_and_equals_scikit_learn(monkeypatch, regressor):
+    # The whole of fit (several epochs; 10 rows in batches of 4, so each epoch has a ragged last batch and its own
+    # alpha / n_batch) must be Network.fit's steps, run by the fast path's Plan.step, and still take exactly
+    # scikit-learn's steps from the same start (SGD with Nesterov momentum, fresh at the start of fit on both sides).
+    from glassnet.core import fast, training
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(10, 3))
+    y = X @ [1.0, -2.0, 0.5] if regressor else np.arange(10) % 3
+    common = dict(hidden_layer_sizes=(5,), activation="tanh", solver="sgd", alpha=0.3, batch_size=4, momentum=0.9,
+                  nesterovs_momentum=True, shuffle=False, random_state=0, max_iter=5, tol=0.0, n_iter_no_change=50,
+                  warm_start=True)
+    if regressor:  # one output: glassnet's objective is 2/k = 2 times MLPRegressor's, so half the learning rate
+        glass, mlp = GlassRegressor(learning_rate_init=0.05, **common), MLPRegressor(learning_rate_init=0.1, **common)
+        _same_start(glass, mlp, X, y)
+    else:
+        glass, mlp = GlassClassifier(learning_rate_init=0.1, **common), MLPClassifier(learning_rate_init=0.1, **common)
+        _same_start(glass, mlp, X, y, classes=[0, 1, 2])
+    fits, steps = [], []
+    real_fit, real_step = training.fit, fast.Plan.step
+
+    def spy_fit(net, *args, **kwargs):
+        fits.append(kwargs)
+        return real_fit(net, *args, **kwargs)
+
+    def spy_step(plan, Xb, Yb, optimizer):
+        steps.append(len(Xb))
+        return real_step(plan, Xb, Yb, optimizer)
+
+    monkeypatch.setattr(training, "fit", spy_fit)
+    monkeypatch.setattr(fast.Plan, "step", spy_step)
+    glass.fit(X, y)
+    mlp.fit(X, y)
+    assert len(fits) == 1 and fits[0]["epochs"] == 5 and fits[0]["monitor"] is False
+    assert steps == [4, 4, 2] * 5  # every step of every epoch on the fast path
+    for ours, theirs in zip(glass.coefs_ + glass.intercepts_, mlp.coefs_ + mlp.intercepts_):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(glass.loss_curve_[-5:], mlp.loss_curve_[-5:], rtol=1e-12)
+    assert glass.network_.l2 == 0.0  # the per-batch penalty weight is put back
+
+
+def test_ctrl_c_ends_training_after_a_whole_step_with_a_warning(monkeypatch):
+    # Network.fit turns the first Ctrl-C into a clean stop; the estimator keeps the weights and warns, as
+    # MLPClassifier does ("Training interrupted by user.").
+    import os
+    import signal
+
+    from glassnet.core import training
+
+    class CtrlCAt:
+        def on_batch_end(self, net, epoch, step, loss):
+            if (epoch, step) == (2, 1):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    real_fit = training.fit
+    monkeypatch.setattr(training, "fit", lambda *a, **k: real_fit(*a, **{**k, "callbacks": [*k["callbacks"], CtrlCAt()]}))
+    X, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
+    with pytest.warns(UserWarning, match="interrupted by the user after 1 epochs"):
+        clf = GlassClassifier(hidden_layer_sizes=(3,), max_iter=10, batch_size=2, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1 and clf.predict(X).shape == (8,)
+    assert clf.network_.l2 == 0.0
+
+
 @pytest.mark.parametrize("k", [1, 2])
 def test_regressor_objective_is_2_over_k_times_mlpregressors(k):
     # With k outputs glassnet's objective is 2/k times MLPRegressor's; SGD with lr * k / 2 takes the same steps.

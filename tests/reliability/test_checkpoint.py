@@ -172,6 +172,45 @@ def test_ctrl_c_saves_the_last_whole_epoch_and_resume_is_bit_identical(tmp_path)
     assert_same(full, resumed)
 
 
+class StopAfter:
+    """Stops training at the end of the given epoch (a user callback, so it runs before the checkpointer)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, epoch, logs) -> bool:
+        return epoch == self.epoch
+
+
+def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
+    # wiring.py adds it after every other callback: an epoch a user callback ends training on is still saved whole
+    # (checkpoint_every=10 would not have saved epoch 3), and resuming from it equals the uninterrupted run.
+    from glassnet import wiring
+    from glassnet.checkpoint import Checkpointer
+    from glassnet.core.training import History, Run
+    from glassnet.verify.health import HealthMonitor
+
+    full = train(tmp_path / "full.ckpt", 7, "adam", checkpoint_every=10)
+    seen = []
+
+    class Order:
+        def on_train_begin(self, net, info):
+            seen.append(info["epochs"])
+
+    net, opt = network(), OPTIMIZERS["adam"]()
+    callbacks = [StopAfter(3), Order()]
+    history = net.fit(X, Y, epochs=7, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint=tmp_path / "run.ckpt",
+                      checkpoint_every=10, callbacks=callbacks)
+    assert history.stopped == "callback" and history.epochs == 3 and saved_epoch(tmp_path / "run.ckpt") == 3
+    assert seen == [7] and len(callbacks) == 2  # the user's list is left as it was
+    run = Run(net, X, np.eye(3)[Y], None, None, 7, 5, True, opt, History())
+    added = wiring.default_callbacks(run, monitor=True, checkpoint=tmp_path / "other.ckpt", checkpoint_every=None,
+                                     resume=False)
+    assert [type(cb) for cb in added] == [HealthMonitor, Checkpointer] and run.epochs_done == 0
+    resumed = train(tmp_path / "run.ckpt", 7, "adam", checkpoint_every=10, resume=True)
+    assert_same(full, resumed)
+
+
 def test_cli_checkpoint_resume_and_ctrl_c(cli, tmp_path, monkeypatch):
     ckpt, out = tmp_path / "run.ckpt", tmp_path / "model.npz"
     args = ["train", "--data", "xor", "--layers", "2,3,1", "--epochs", "40", "--batch-size", "2", "--optimizer", "adam",

@@ -1,5 +1,10 @@
 """The engine, in NumPy alone. Reading order: activations -> init -> layers -> losses -> network ->
-optimizers -> training."""
+optimizers -> training.
+
+It imports nothing outside itself and ``glassnet.errors`` (``tests/core/test_imports.py`` checks every import,
+even inside functions). What ``fit`` and ``Network.save`` need from the layers above (the health monitor,
+checkpoints, the model-file format) is plugged in by ``glassnet/wiring.py``.
+"""
 
 from glassnet.core.activations import ACTIVATIONS, Activation, get_activation
 from glassnet.core.layers import Dense

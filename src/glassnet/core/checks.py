@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, TrainingDiverged
 
 
 def positive_int(value: Any, what: str) -> int:
@@ -19,6 +19,17 @@ def positive_int(value: Any, what: str) -> int:
     if value <= 0:
         raise ConfigError(f"{what} must be a positive integer, got {value}")
     return int(value)
+
+
+def diverged(loss: float) -> TrainingDiverged:
+    """The error a training step raises when the loss or a gradient is NaN or inf (before any parameter changes).
+
+    Raised by ``Network._step`` and by ``fast.Plan.step`` alike, so it lives here, below both.
+    """
+    return TrainingDiverged(
+        f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
+        "were after the last finite step. Try a smaller learning rate"
+    )
 
 
 def check_seed(seed: Any, what: str = "seed") -> int | None:

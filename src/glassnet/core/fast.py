@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from glassnet.core import agreement
 from glassnet.core.checks import all_finite as all_finite_array
+from glassnet.core.checks import diverged
 from glassnet.core.layers import Layer
 from glassnet.core.optimizers import SGD, Optimizer
 from glassnet.core.workspace import Workspace
@@ -108,11 +109,12 @@ def _plain(obj: Any, methods: frozenset[str]) -> bool:
 
 def readable_only(net: Network) -> bool:
     """True when a step of ``net`` must run the readable ``Network._step`` (hooks, or ``enabled`` off)."""
-    from glassnet.core.network import Network
-
     if not enabled or net.dtype not in (np.float64, np.float32):
         return True
-    if type(net) is not Network and any(getattr(type(net), m) is not getattr(Network, m) for m in _NET_METHODS):
+    # A subclass of Network that overrides one of its maths methods: a second definition along the class's MRO
+    # (found without importing network.py, which imports this module).
+    mro = type(net).__mro__
+    if any(sum(m in vars(cls) for cls in mro) > 1 for m in _NET_METHODS):
         return True
     if not _plain(net, _NET_METHODS) or not _plain(net.loss_fn, _LOSS_METHODS):
         return True
@@ -280,8 +282,6 @@ class Plan:
             self.verified = _step_verdicts.get(self.signature, False)
         loss = self.gradients(X, Y)
         if not all_finite(loss, self.gflat):
-            from glassnet.core.network import diverged
-
             raise diverged(loss)
         self.update(optimizer)
         return loss

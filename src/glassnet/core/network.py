@@ -11,6 +11,10 @@ One training step, in the order the code below does it::
     dW += l2 * W                     the penalty's own gradient, added after backprop
     optimizer.update(params, grads)  keyed "0.W", "0.b", "1.W", ...
 
+``Network.fit`` is ``training.py``'s loop; ``Network.save`` hands the network to the writer that the layers
+above the core install with :func:`install_writer` (``glassnet/wiring.py`` installs ``glassnet.io.save``): the core
+imports nothing outside itself and ``glassnet.errors``.
+
 Next read: ``optimizers.py``, then ``training.py`` for ``fit``.
 """
 
@@ -18,29 +22,44 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core import fast
-from glassnet.core.checks import all_finite, as_parameter, check_inputs, check_seed, check_targets
+from glassnet.core import fast, training
+from glassnet.core.checks import all_finite, as_parameter, check_inputs, check_seed, check_targets, diverged
 from glassnet.core.layers import Dense, Layer
 from glassnet.core.losses import Loss, get_loss
 from glassnet.core.optimizers import Optimizer, get_optimizer
-from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, TrainingDiverged
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError
 
 Array = NDArray[np.floating]
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
-def diverged(loss: float) -> TrainingDiverged:
-    """The error a step raises when the loss or a gradient is NaN or inf (before any parameter changes)."""
-    return TrainingDiverged(
-        f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
-        "were after the last finite step. Try a smaller learning rate"
-    )
+Writer = Callable[["Network", Any], None]
+"""What :meth:`Network.save` calls: ``write(net, path)``."""
+
+
+def _no_writer(net: Network, path: Any) -> None:
+    raise ConfigError("Network.save needs glassnet.io, which glassnet/wiring.py plugs in when glassnet is imported; "
+                      "nothing installed it (see core.network.install_writer)")
+
+
+_writer: Writer = _no_writer
+
+
+def install_writer(write: Writer) -> Writer:
+    """Make ``write(net, path)`` what :meth:`Network.save` calls; returns the writer it replaces.
+
+    Called once, by ``glassnet/wiring.py`` (with ``glassnet.io.save``), so that the core need not import the file
+    format; a test may install its own and put the returned one back.
+    """
+    global _writer
+    previous, _writer = _writer, write
+    return previous
 
 
 class Network:
@@ -292,14 +311,13 @@ class Network:
     def fit(self, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
             batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
-            checkpoint_every: int | None = None, resume: bool = False) -> Any:
+            checkpoint_every: int | None = None, resume: bool = False) -> training.History:
         """Train for ``epochs`` passes over ``(X, y)``; returns a :class:`~glassnet.core.training.History`.
 
-        See :func:`glassnet.core.training.fit` for every argument.
+        See :func:`glassnet.core.training.fit` for every argument; ``monitor``, ``checkpoint``,
+        ``checkpoint_every`` and ``resume`` become callbacks in ``glassnet/wiring.py``.
         """
-        from glassnet.core.training import fit
-
-        return fit(self, X, y, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size, shuffle=shuffle,
+        return training.fit(self, X, y, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size, shuffle=shuffle,
                    validation_data=validation_data, verbose=verbose, callbacks=callbacks, monitor=monitor, checkpoint=checkpoint,
                    checkpoint_every=checkpoint_every, resume=resume)
 
@@ -321,10 +339,12 @@ class Network:
         return A[:, 0] if A.ndim == 2 and A.shape[1] == 1 else A
 
     def save(self, path: Any) -> None:
-        """Write the network to ``path`` (``.npz`` with JSON metadata, atomically); see :mod:`glassnet.io`."""
-        from glassnet.io import save
+        """Write the network to ``path`` (``.npz`` with JSON metadata, atomically); see :mod:`glassnet.io`.
 
-        save(self, path)
+        The writer is ``glassnet.io.save``, plugged in from outside the core by ``glassnet/wiring.py``
+        (see :func:`install_writer`).
+        """
+        _writer(self, path)
 
     # ----------------------------------------------------------------- notebook display
     def _summary_rows(self) -> list[tuple[str, str, str, str, str]]:

@@ -3,10 +3,41 @@
 Everything that happens once per step is in ``Network._step`` (``core/fast.py`` runs the very same
 arithmetic on preallocated buffers when the network is plain); this file only decides which rows go
 into each step, records the results, and stops cleanly (on divergence or Ctrl-C).
-Observers (progress bars, health checks) are callbacks: objects with any of the methods
-``on_train_begin(net, info)``, ``on_batch_end(net, epoch, step, loss)``,
-``on_epoch_end(net, epoch, logs) -> bool | None`` (``True`` stops training) and
-``on_train_end(net, history)``. With no callbacks, none of this costs anything.
+
+Callbacks
+---------
+Observers and schedules (progress bars, health checks, checkpoints, the scikit-learn estimators'
+stopping rules) are callbacks: objects with any of these methods, called in the order of the list:
+
+``on_train_begin(net, info)``
+    once, before the first step; ``info`` holds ``epochs``, ``n_samples``, ``batch_size``,
+    ``optimizer`` and the checked arrays ``X`` and ``Y``.
+``on_batch_begin(net, epoch, step, X, Y)``
+    before each step, with the rows it is about to train on (read them, do not change them). The one
+    place to change a setting for a single step: the estimators set ``net.l2`` from the batch's size here.
+``on_batch_end(net, epoch, step, loss)``
+    after each step, with the batch loss the step computed (before its update).
+``on_epoch_end(net, epoch, logs) -> bool | None``
+    after each epoch, with ``logs`` holding ``loss`` (and ``accuracy``, ``val_loss``, ``val_accuracy``
+    when known); ``True`` stops training (``history.stopped == "callback"``).
+``on_train_end(net, history)``
+    once, also after Ctrl-C.
+
+A method that is absent costs nothing: with no callbacks the loop runs no Python code for them. A
+callback that only reads (never replaces a part of the network or the optimizer's state) may say so
+with ``observes_only = True``; for the others, ``fit`` asks ``core/fast.py`` again before the next step
+whether the fast path still applies.
+
+Default callbacks: the layers above the core
+--------------------------------------------
+The core imports nothing outside itself and ``glassnet.errors``, yet ``fit(monitor=True)`` watches the
+training's health and ``fit(checkpoint=...)`` saves and resumes it. Those arguments are handed to one
+function installed from outside, :func:`install_default_callbacks`: it gets the :class:`Run` (the checked
+inputs and settings) and returns the callbacks to add after the user's; it may also restore a run
+(``Run.epochs_done``). ``glassnet/wiring.py`` installs it (``glassnet/__init__.py`` calls its ``install()``):
+that file is the one place where ``monitor=`` becomes a ``HealthMonitor`` and ``checkpoint=`` a ``Checkpointer``.
+
+Next read: ``optimizers.py`` (if not yet), then ``glassnet/wiring.py`` and ``glassnet/checkpoint.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +48,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,7 +56,7 @@ from numpy.typing import NDArray
 from glassnet.core import fast
 from glassnet.core.checks import check_callbacks, check_inputs, positive_int
 from glassnet.core.optimizers import Optimizer, get_optimizer
-from glassnet.errors import GlassnetTypeError, TrainingDiverged
+from glassnet.errors import ConfigError, GlassnetTypeError, TrainingDiverged
 
 if TYPE_CHECKING:
     from glassnet.core.network import Network
@@ -83,6 +114,62 @@ class History:
         points = " ".join(f"{200 * i / (len(values) - 1):.1f},{4 + 52 * (high - v) / span:.1f}" for i, v in enumerate(values))
         return (f"{text}<br><svg width='200' height='60' role='img' aria-label='training loss per epoch'>"
                 f"<polyline fill='none' stroke='steelblue' stroke-width='1.5' points='{points}'/></svg>")
+
+
+@dataclass
+class Run:
+    """One call of :func:`fit` as the default-callbacks function sees it: the checked inputs and settings.
+
+    ``X_val`` and ``Y_val`` are ``None`` without validation data; ``history`` is the :class:`History` that
+    ``fit`` will return. A function that restores a run (the ``Checkpointer``) fills ``history``, the
+    network and the optimizer state, and sets ``epochs_done``: training continues with the epoch after it.
+    """
+
+    net: Network
+    X: NDArray[Any]
+    Y: NDArray[Any]
+    X_val: NDArray[Any] | None
+    Y_val: NDArray[Any] | None
+    epochs: int
+    batch_size: int
+    shuffle: bool
+    optimizer: Optimizer
+    history: History
+    epochs_done: int = 0
+
+
+class DefaultCallbacks(Protocol):
+    """What turns ``fit``'s ``monitor``, ``checkpoint``, ``checkpoint_every`` and ``resume`` into callbacks."""
+
+    def __call__(self, run: Run, *, monitor: bool, checkpoint: Any, checkpoint_every: int | None,
+                 resume: bool) -> list[Any]: ...
+
+
+def no_default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_every: int | None,
+                         resume: bool) -> list[Any]:
+    """The core's own answer, before anything above it is installed: nothing to add, and no way to checkpoint.
+
+    Never reached through ``import glassnet`` (``glassnet/wiring.py`` installs the real one); the health monitor
+    only observes, so without it training computes exactly the same numbers.
+    """
+    if checkpoint is not None:
+        raise ConfigError("checkpoint=... needs glassnet.checkpoint, which is plugged into fit by glassnet/wiring.py "
+                          "when glassnet is imported; nothing installed it (see core.training.install_default_callbacks)")
+    return []
+
+
+_default_callbacks: DefaultCallbacks = no_default_callbacks
+
+
+def install_default_callbacks(function: DefaultCallbacks) -> DefaultCallbacks:
+    """Make ``function`` the one :func:`fit` asks for its default callbacks; returns the one it replaces.
+
+    Called once, by ``glassnet/wiring.py`` (see the module docstring); a test may install its own and put
+    the returned one back.
+    """
+    global _default_callbacks
+    previous, _default_callbacks = _default_callbacks, function
+    return previous
 
 
 def labels_kind(Y: NDArray[Any]) -> str | None:
@@ -170,10 +257,12 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
     verbose : bool or int
         ``True`` prints about ten progress lines; an integer ``k`` prints every ``k`` epochs.
     callbacks : sequence
-        Observers; see the module docstring.
+        Observers and schedules; see the module docstring.
     monitor : bool
         Watch the training's health (``glassnet.verify.health``) and warn, once per problem, about collapsed
         outputs, saturated or dead units, badly sized updates, a bad initial loss or a loss that does not move.
+        This and the three checkpoint arguments below go to the default-callbacks function that
+        ``glassnet/wiring.py`` installs (module docstring); its callbacks run after those in ``callbacks``.
     checkpoint : str or path, optional
         Save the training state to this file every ``checkpoint_every`` epochs and when training ends
         (also on Ctrl-C); see :mod:`glassnet.checkpoint`. An existing file is never overwritten unless resuming.
@@ -211,33 +300,27 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
         val_labels: Any = target_labels(Y_val, val_kind) if val_kind else None
     print_every = 0 if not verbose else max(1, epochs // 10) if verbose is True else positive_int(verbose, "verbose")
 
-    if monitor:
-        # On by default, because the people who most need the warnings do not know to ask for them. Imported here,
-        # not at the top: the monitor lives outside the NumPy-only core and only observes, through the callbacks.
-        from glassnet.verify.health import HealthMonitor
-
-        callbacks = [*callbacks, HealthMonitor()]
     history = History()
-    done = 0
-    if checkpoint is not None:  # file I/O lives in glassnet.checkpoint; here only "start after epoch `done`"
-        from glassnet.checkpoint import Checkpointer, data_fingerprint
-
-        saver = Checkpointer(checkpoint, checkpoint_every, {
-            "optimizer": opt.config(), "batch_size": size, "shuffle": bool(shuffle), "n_samples": n_rows,
-            "data": data_fingerprint(X, Y, *((X_val, Y_val) if validation_data is not None else (None, None)))})
-        done = saver.begin(net, opt, history, epochs, resume)
-        callbacks = [*callbacks, saver]
+    run = Run(net, X, Y, X_val if validation_data is not None else None, Y_val if validation_data is not None else None,
+              epochs, size, bool(shuffle), opt, history)
+    # The health monitor and the checkpointer, from outside the core (module docstring); a resumed run is restored
+    # here, before any callback sees the network.
+    callbacks = [*callbacks, *_default_callbacks(run, monitor=monitor, checkpoint=checkpoint,
+                                                 checkpoint_every=checkpoint_every, resume=resume)]
+    done = run.epochs_done
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
                                     "X": X, "Y": Y})
+    on_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
-    # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again after user code runs,
-    # unless every callback declares that it only looks (``observes_only = True``, as the health monitor does: such a
-    # callback must not hook or replace any part of the network or the optimizer).
+    # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again before the next step
+    # whenever user code ran (``stale``), unless every callback declares that it only looks (``observes_only = True``,
+    # as the health monitor does: such a callback must not hook or replace any part of the network or the optimizer).
     run_step = fast.step_function(net)
     recheck = not all(getattr(cb, "observes_only", False) for cb in callbacks)
+    stale = False
     labels: Any = target_labels(Y, kind) if kind else None  # once, not per step
     started = time.perf_counter()
     with _defer_ctrl_c() as ctrl_c:
@@ -248,6 +331,12 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                 if ctrl_c[0]:
                     break
                 Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
+                if on_begin:
+                    for on_batch_begin in on_begin:
+                        on_batch_begin(net, epoch, step, Xb, Yb)
+                    stale = stale or recheck
+                if stale:
+                    run_step, stale = fast.step_function(net), False
                 try:
                     loss = run_step(Xb, Yb, opt)
                 except TrainingDiverged as exc:
@@ -259,10 +348,10 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
                 total += loss * Xb.shape[0]
                 if kind:
                     correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
-                for on_batch_end in on_batch:
-                    on_batch_end(net, epoch, step, loss)
-                if on_batch and recheck:
-                    run_step = fast.step_function(net)
+                if on_batch:
+                    for on_batch_end in on_batch:
+                        on_batch_end(net, epoch, step, loss)
+                    stale = stale or recheck
             if ctrl_c[0]:
                 history.stopped = "interrupted"
                 break
@@ -289,8 +378,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | 
             if stop:
                 history.stopped = "callback"
                 break
-            if callbacks and recheck:
-                run_step = fast.step_function(net)
+            if on_epoch:
+                stale = stale or recheck
     history.seconds = time.perf_counter() - started
     for cb in callbacks:
         if hasattr(cb, "on_train_end"):

@@ -26,11 +26,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-import glassnet
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ModelFileError, ShapeError, UserCodeError
 
 Array = NDArray[Any]
-_GLASSNET_DIR = os.path.dirname(os.path.abspath(glassnet.__file__))
+_GLASSNET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # glassnet/, above verify/
 
 
 @dataclass
