@@ -74,6 +74,9 @@ class _Schedule:
       training loss or, with ``early_stopping``, on the score of ``validation`` (``(X_val, y_val)``).
     """
 
+    # It changes only the value of net.l2, which the fast path reads every step; it never hooks or replaces a part.
+    observes_only = True
+
     def __init__(self, estimator: _GlassMLP, n_rows: int, n_outputs: int, validation: tuple[Any, Any] | None,
                  stops: bool) -> None:
         self.estimator, self.n_rows, self.validation, self.stops = estimator, n_rows, validation, stops

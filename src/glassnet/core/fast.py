@@ -249,7 +249,7 @@ class Plan:
         The objects and their instance attributes (a hook adds one), the live parameter arrays and
         activations, and the class methods the plan relies on; the loops run in C (map).
         """
-        return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn and net.l2 == self.l2
+        return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn and bool(net.l2) == bool(self.l2)
                 and net.dtype == self.dtype
                 and list(map(len, map(vars, self.objects))) == self.n_vars
                 and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
@@ -298,12 +298,17 @@ class Plan:
         d: Any = last.G
         for backward, w in zip(reversed(self.backward_forms), reversed(work)):
             d = backward(d, w)
-        if self.l2:
-            loss += 0.5 * self.l2 * self.penalty()
+        if self.penalized:
+            l2 = self.l2_now()  # read each step: a schedule (the estimators') may change its value between steps
+            loss += 0.5 * l2 * self.penalty()
             for p, g, tmp in self.penalized:
-                np.multiply(p, self.l2, tmp)
+                np.multiply(p, l2, tmp)
                 np.add(g, tmp, g)
         return loss + 0.0
+
+    def l2_now(self) -> float:
+        net = self.net()
+        return self.l2 if net is None else net.l2
 
     def penalty(self) -> float:
         """``sum of p**2`` over the penalized parameters, as ``Network._penalty`` adds them (from 0)."""
