@@ -5,10 +5,22 @@ UTF-8 bytes holding the metadata: format name and version, architecture, loss, L
 checksum of the arrays *and* the metadata. Checkpoints (:mod:`glassnet.checkpoint`) are the same kind
 of file with more arrays and a ``"checkpoint"`` section, so any checkpoint also loads as a model.
 
+The architecture is each layer's own ``config()`` (``{"name": "dense", "n_in": 2, "n_out": 3, "activation":
+{"name": "leaky_relu", "slope": 0.01}}``), the loss's ``config()`` (``{"name": "huber", "delta": 1.0}``) and
+the shape of every parameter; loading rebuilds them with ``LAYERS.from_config`` and ``LOSSES.from_config``
+(activations inside a layer's config with ``ACTIVATIONS.from_config``), so this module knows no layer,
+activation or loss by name, and a part's settings survive the round trip because the part itself lists
+them. A layer class of your own loads once registered: ``glassnet.core.layers.LAYERS.add(MyLayer)``.
+Files written before layers had configs (layers as ``{"n_in", "n_out", "activation": name}`` with the
+activation's settings beside them, e.g. ``"slope"``, and the loss as a name) still load: :func:`upgrade`
+rewrites their architecture into the current form.
+
 Reading trusts nothing in the file. It is never a pickle: arrays are read with their ``.npy`` headers
 parsed by hand and only plain float arrays are accepted. Every declared shape is checked *before* any
-data is read: against the architecture in the metadata, and against the bytes the file can physically
-hold (so a forged header cannot make glassnet allocate gigabytes). Nothing in a file is ever executed.
+data is read: against the bytes the file can physically hold (so a forged header cannot make glassnet
+allocate gigabytes) and against the parameter shapes in the metadata; once the layers are rebuilt from
+their configs, their parameters' shapes are checked against the file's too. Nothing in a file is ever
+executed: a layer, activation or loss is rebuilt only from a class registered in this glassnet.
 
 Every write goes to a temporary file in the same folder, is flushed to disk and then renamed over
 the target (:func:`atomic_write`), so a crash mid-write leaves any old file intact.
@@ -32,14 +44,16 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.layers import Dense
+from glassnet.core.layers import LAYERS, Dense
+from glassnet.core.losses import LOSSES
 from glassnet.core.network import Network
 from glassnet.errors import ConfigError, GlassnetError, GlassnetTypeError, ModelFileError
 
 FORMAT = "glassnet-model"
-FORMAT_VERSION = 2
-# Version 1 files (glassnet 0.1 before checkpoints) checksummed the arrays only; they still load.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+# Version 1 files (glassnet 0.1 before checkpoints) checksummed the arrays only; version 2 files checksum the
+# metadata too but describe layers and loss by name (see upgrade); version 3 holds their configs. All still load.
+READABLE_VERSIONS = (1, 2, 3)
 META_KEY = "__glassnet__"
 MAX_META_BYTES = 16 << 20  # JSON metadata beyond this is refused on save, so every saved file loads
 # Deflate cannot expand data more than about 1032-fold: this bounds what a compressed member can hold.
@@ -125,27 +139,57 @@ def checksum(arrays: dict[str, NDArray[Any]], meta: dict[str, Any] | None = None
 
 
 def network_metadata(net: Network) -> dict[str, Any]:
-    """The architecture of ``net`` as plain JSON-able data (no parameters)."""
-    layers = []
-    for layer in net.layers:
-        entry: dict[str, Any] = {"n_in": layer.n_in, "n_out": layer.n_out, "activation": layer.activation.name}
-        if hasattr(layer.activation, "slope"):
-            entry["slope"] = layer.activation.slope
-        layers.append(entry)
-    return {"layers": layers, "loss": net.loss_fn.name, "l2": net.l2, "dtype": net.dtype.name, "seed": net.seed}
+    """The architecture of ``net`` as plain JSON-able data (no parameter values): each layer's and the loss's
+    ``config()``, and the shape of every parameter (what :func:`read` checks the arrays against)."""
+    return {"layers": [layer.config() for layer in net.layers], "loss": net.loss_fn.config(),
+            "parameters": {key: list(p.shape) for key, p in net.parameters().items()},
+            "l2": net.l2, "dtype": net.dtype.name, "seed": net.seed}
+
+
+def _upgrade_layer(spec: Any) -> Any:
+    """A layer of the files written before layers had configs, as ``Dense.config()`` describes it now.
+
+    Those files held Dense layers only, as ``{"n_in", "n_out", "activation": name}`` with the activation's
+    settings beside them (LeakyReLU's ``"slope"``, the only one there was); a layer with a ``"name"`` is
+    already current and comes back unchanged, and so does anything that is not a dictionary.
+    """
+    if not isinstance(spec, dict) or "name" in spec:
+        return spec
+    placed = ("n_in", "n_out", "activation")
+    layer = {"name": Dense.name, "n_in": spec.get("n_in"), "n_out": spec.get("n_out")}
+    if "activation" in spec:  # those files always wrote one
+        layer["activation"] = {"name": spec["activation"], **{k: v for k, v in spec.items() if k not in placed}}
+    return layer
+
+
+def upgrade(meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with an architecture written by an earlier glassnet rewritten into the current form (layer
+    configs, the loss as a config); current metadata comes back equal. Only the form changes, never a value."""
+    meta = dict(meta)
+    if isinstance(meta.get("layers"), list):
+        meta["layers"] = [_upgrade_layer(spec) for spec in meta["layers"]]
+    if isinstance(meta.get("loss"), str):
+        meta["loss"] = {"name": meta["loss"]}
+    return meta
 
 
 def network_from_metadata(meta: dict[str, Any], source: str = "metadata") -> Network:
-    """Build a network (fresh parameters) from :func:`network_metadata` output."""
-    from glassnet.core.activations import LeakyReLU, get_activation
-
+    """Build a network (fresh parameters) from :func:`network_metadata` output (or an earlier glassnet's)."""
+    meta = upgrade(meta)
     try:
         layers = []
-        for spec in meta["layers"]:
-            act = LeakyReLU(spec["slope"]) if "slope" in spec else get_activation(spec["activation"])
-            layers.append(Dense(int(spec["n_in"]), int(spec["n_out"]), act))
-        return Network(layers, loss=meta["loss"], l2=meta["l2"], seed=meta.get("seed"), dtype=meta["dtype"])
-    except (KeyError, TypeError, ValueError) as exc:
+        for i, config in enumerate(meta["layers"]):
+            if config["name"] not in LAYERS:
+                raise ModelFileError(
+                    f"{source}: layer {i} is of type {config['name']!r}, which this glassnet does not know (it knows "
+                    f"{', '.join(LAYERS.names())}). If it is a layer class of your own, register it before loading: "
+                    "glassnet.core.layers.LAYERS.add(YourLayer)")
+            layers.append(LAYERS.from_config(config))
+        return Network(layers, loss=LOSSES.from_config(meta["loss"]), l2=meta["l2"], seed=meta.get("seed"),
+                       dtype=meta["dtype"])
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ModelFileError(f"{source}: the architecture in the metadata is invalid ({exc})") from None
 
 
@@ -211,12 +255,12 @@ def _read_member(archive: zipfile.ZipFile, name: str, source: str, expect_shape:
         if dtype.kind != wanted or dtype.fields is not None or dtype.subdtype is not None:
             raise ModelFileError(f"{source}: array {name!r} has dtype {dtype}; glassnet files hold "
                                  f"{'bytes' if wanted == 'u' else 'float'} arrays only")
-        if expect_shape is not None and tuple(shape) != expect_shape:
-            raise ModelFileError(f"{source}: array {name!r} has shape {tuple(shape)}; the architecture says {expect_shape}")
         nbytes = math.prod(shape) * dtype.itemsize  # Python ints: an absurd shape cannot overflow to a small number
         if nbytes > max_bytes:
             raise ModelFileError(f"{source}: array {name!r} declares shape {tuple(shape)} ({nbytes} bytes), "
                                  f"larger than {limit}; the file is damaged or not a glassnet file")
+        if expect_shape is not None and tuple(shape) != expect_shape:
+            raise ModelFileError(f"{source}: array {name!r} has shape {tuple(shape)}; the architecture says {expect_shape}")
         data = member.read(nbytes)
     if len(data) != nbytes:
         raise ModelFileError(f"{source}: array {name!r} is truncated ({len(data)} of {nbytes} bytes)")
@@ -229,11 +273,27 @@ def _positive(value: Any) -> bool:
 
 
 def _expected_shapes(meta: dict[str, Any], source: str) -> dict[str, tuple[int, ...]]:
-    """Parameter shapes from the metadata's ``layers``, after checking that they are sizes at all."""
+    """Parameter shapes from the metadata, after checking that they are sizes at all.
+
+    The metadata's ``"parameters"`` lists them (``{"0.W": [2, 3], ...}``, whatever the layers' parameters are
+    called). Files written before it did held Dense layers only, whose shapes follow from the layer sizes:
+    ``W`` is ``(n_in, n_out)`` and ``b`` is ``(n_out,)``.
+    """
     layers = meta.get("layers")
-    if not isinstance(layers, list) or not layers or not all(
-            isinstance(s, dict) and _positive(s.get("n_in")) and _positive(s.get("n_out")) for s in layers):
+    declared = meta.get("parameters")
+    # A layer in the form of earlier files (no "name": a Dense layer) is its sizes; a current one is its class's
+    # config, checked when the class rebuilds it.
+    if not isinstance(layers, list) or not layers or not all(isinstance(s, dict) and (
+            ("name" in s and declared is not None) or (_positive(s.get("n_in")) and _positive(s.get("n_out"))))
+            for s in layers):
         raise ModelFileError(f"{source}: the metadata is damaged (its 'layers' are not a list of layer sizes)")
+    if declared is not None:
+        if not isinstance(declared, dict) or not all(
+                isinstance(key, str) and isinstance(shape, list) and all(
+                    isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+                for key, shape in declared.items()):
+            raise ModelFileError(f"{source}: the metadata is damaged (its 'parameters' are not a list of shapes)")
+        return {key: tuple(shape) for key, shape in declared.items()}
     expected: dict[str, tuple[int, ...]] = {}
     for i, s in enumerate(layers):
         expected[f"{i}.W"] = (s["n_in"], s["n_out"])
@@ -307,7 +367,7 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
     body = {key: value for key, value in meta.items() if key != "checksum"}
     if checksum(arrays, body if meta["format_version"] >= 2 else None) != meta.get("checksum"):
         raise ModelFileError(f"{source} is corrupted: its checksum does not match its contents")
-    return meta, arrays
+    return upgrade(meta), arrays
 
 
 def load(path: str | os.PathLike[str]) -> Network:
@@ -315,7 +375,13 @@ def load(path: str | os.PathLike[str]) -> Network:
     meta, arrays = read(path)
     net = network_from_metadata(meta, str(path))
     params = net.parameters()
+    missing = sorted(set(params) - set(arrays))
+    if missing:
+        raise ModelFileError(f"{path} is missing arrays {missing}, parameters of the layers its metadata describes")
     for key in params:
+        if arrays[key].shape != params[key].shape:  # the layers as rebuilt disagree with the shapes the file declares
+            raise ModelFileError(f"{path}: array {key!r} has shape {arrays[key].shape}; the architecture says "
+                                 f"{params[key].shape}")
         if arrays[key].dtype != net.dtype:
             raise ModelFileError(f"{path}: array {key!r} is {arrays[key].dtype}, the metadata says {net.dtype}")
         params[key][...] = arrays[key]

@@ -3,22 +3,34 @@
 When a model outgrows a teaching library, move it (weights included) to PyTorch and keep training there::
 
     import torch
-    from glassnet.torch import to_torch, from_torch
+    import glassnet as gn
+    from glassnet.torch import from_torch, to_torch, torch_loss, torch_optimizer
 
     model = to_torch(net, include_output_activation=False)     # logits out, for CrossEntropyLoss
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch_loss(net)                                   # nn.CrossEntropyLoss() for loss="cross_entropy"
+    opt = torch_optimizer(gn.Adam(1e-3), model.parameters())    # torch.optim.Adam(..., lr=1e-3, betas=..., eps=...)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)        # float64 stays float64
     for _ in range(100):
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(X_t), y_t)
+        loss = loss_fn(model(X_t), y_t)
         loss.backward()
         opt.step()
     back = from_torch(model, loss="cross_entropy")              # a softmax output layer is added back
 
 The one transpose: glassnet's ``W`` is ``(n_in, n_out)`` (``Z = X @ W + b``) while ``nn.Linear.weight`` is
-``(n_out, n_in)`` (``Z = X @ weight.T + bias``), so ``weight = W.T``. Activations map one to one
-(sigmoid, tanh, relu, leaky_relu with its slope, softmax over dim 1; identity is no module at all).
-Parameters are copied, never shared, and keep their dtype (float64 stays float64).
+``(n_out, n_in)`` (``Z = X @ weight.T + bias``), so ``weight = W.T``. Parameters are copied, never shared, and
+keep their dtype (float64 stays float64).
+
+Nothing here knows an activation, loss or optimizer by name: each class says what its PyTorch twin is
+(``torch_name`` and ``torch_kwargs()``, and ``from_torch(module)`` for the way back), and the bridge reads
+that. An activation is ``nn.<torch_name>(**torch_kwargs())``, or no module at all when ``torch_name`` is
+``None`` (the identity); a module is converted by the registered activation whose ``torch_name`` is its
+class name. Each conversion is checked on a small probe (glassnet's ``forward`` against the module), so an
+activation that claims a twin computing something else (an edited ``forward``, a wrong ``torch_kwargs``, a
+custom class without ``torch_name``) is refused by name rather than silently exported. :func:`torch_loss`
+and :func:`torch_optimizer` give the matching ``torch.nn`` loss and ``torch.optim`` optimizer, to continue
+training in PyTorch on the same path. The bridge converts :class:`~glassnet.core.layers.Dense` layers
+(``nn.Linear`` + activation); any other layer is refused by name.
 
 ``save_torch`` / ``load_torch`` write a file with ``torch.save`` holding only tensors, strings and numbers
 (no pickled modules: ``torch.load(..., weights_only=True)`` reads it); ``export_onnx`` writes ONNX.
@@ -35,9 +47,11 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.core.activations import LeakyReLU, get_activation
+from glassnet.core.activations import ACTIVATIONS, Activation, Identity
 from glassnet.core.layers import Dense
+from glassnet.core.losses import LOSSES, Loss, MeanSquaredError, get_loss
 from glassnet.core.network import Network
+from glassnet.core.optimizers import Optimizer
 from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError, require
 from glassnet.io import atomic_write, network_from_metadata, network_metadata
 
@@ -46,19 +60,34 @@ nn = torch.nn
 
 FORMAT = "glassnet-torch"
 _FLOAT_DTYPES = {torch.float64: "float64", torch.float32: "float32"}
+# A probe of pre-activations, rows and columns distinct (so a softmax over the wrong dimension shows).
+_PROBE = np.linspace(-3.0, 2.5, 12).reshape(3, 4) * np.array([1.0, -0.7, 0.4, 1.3])
 
 
-def _activation_module(name: str, slope: float | None, where: str) -> Any:
-    modules = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
-    if name == "identity":
+def _torch_module(activation: Activation, where: str) -> Any:
+    """``nn.<torch_name>(**torch_kwargs())`` for ``activation``, or ``None`` for the identity (no module)."""
+    if activation.torch_name is None:
         return None
-    if name == "leaky_relu":
-        return nn.LeakyReLU(negative_slope=slope)
-    if name == "softmax":
-        return nn.Softmax(dim=1)
-    if name not in modules:
-        raise ConfigError(f"{where} uses activation {name!r}, which the PyTorch bridge does not know")
-    return modules[name]()
+    module_class = getattr(nn, activation.torch_name, None)
+    if module_class is None:
+        raise ConfigError(f"{where}: activation {activation!r} names torch.nn.{activation.torch_name} as its PyTorch "
+                          "twin, which this torch does not have; set torch_name on its class to a torch.nn module")
+    return module_class(**activation.torch_kwargs())
+
+
+def _check_same_function(activation: Activation, module: Any, where: str) -> None:
+    """Refuse a conversion whose torch module (``None``: the identity) computes another function on the probe."""
+    ours = activation.forward(_PROBE.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Softmax(dim=None) announces its implicit dimension
+        theirs = _PROBE if module is None else module(torch.from_numpy(_PROBE)).detach().numpy()
+    if not np.allclose(ours, theirs, rtol=1e-7, atol=1e-9):
+        twin = "no module (the identity)" if module is None else repr(module)
+        raise ConfigError(
+            f"{where}: glassnet's {activation!r} and its PyTorch twin {twin} compute different functions (largest "
+            f"difference {float(np.max(np.abs(ours - theirs))):.3g} on a probe); give its class the torch_name and "
+            "torch_kwargs() of a torch.nn module computing its forward (or, going from PyTorch, use a module that "
+            "glassnet's activation reproduces)")
 
 
 def to_torch(net: Network, include_output_activation: bool = True) -> Any:
@@ -71,7 +100,14 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
         ``True`` (default): the module ends with the output activation (e.g. ``nn.Softmax(dim=1)``), so it
         outputs what ``net.forward`` does. ``False``: it ends with the last ``nn.Linear`` and outputs
         logits, which is what ``nn.CrossEntropyLoss`` / ``nn.BCEWithLogitsLoss`` expect when you continue
-        training in PyTorch.
+        training in PyTorch (see :func:`torch_loss`).
+
+    Raises
+    ------
+    GlassnetTypeError
+        For a layer other than :class:`Dense` (naming it).
+    ConfigError
+        For an activation without a PyTorch twin computing the same function.
     """
     net = getattr(net, "network_", net)  # a fitted GlassClassifier / GlassRegressor gives its network
     if not isinstance(net, Network):
@@ -79,42 +115,84 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules: list[Any] = []
     for i, layer in enumerate(net.layers):
+        where = f"layer {i} ({layer})"
+        if not isinstance(layer, Dense):
+            raise GlassnetTypeError(f"{where} is a {type(layer).__name__}; the PyTorch bridge converts Dense layers "
+                                    "only (each becomes nn.Linear and its activation module)")
         linear = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
         with torch.no_grad():
             # The one transpose: glassnet W is (n_in, n_out), nn.Linear.weight is (n_out, n_in).
             linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.params["W"].T)))
             linear.bias.copy_(torch.from_numpy(layer.params["b"].copy()))
         modules.append(linear)
-        last = i == len(net.layers) - 1
-        act = _activation_module(layer.activation.name, getattr(layer.activation, "slope", None), f"layer {i} ({layer})")
-        if act is not None and (include_output_activation or not last):
+        act = _torch_module(layer.activation, where)
+        _check_same_function(layer.activation, act, where)
+        if act is not None and (include_output_activation or i < len(net.layers) - 1):
             modules.append(act)
     return nn.Sequential(*modules)
 
 
-_ACTIVATION_NAMES = {"Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU": "relu", "LeakyReLU": "leaky_relu", "Softmax": "softmax"}
+def torch_loss(net: Network | Loss | str) -> Any:
+    """The ``torch.nn`` loss module computing ``net``'s loss (``nn.<torch_name>(**torch_kwargs())``).
+
+    A fused loss (``loss.fused_activation`` set: ``bce``, ``cross_entropy``) takes the logits, so pair it with
+    ``to_torch(net, include_output_activation=False)``; the others take the outputs of ``to_torch(net)``.
+    """
+    given: Any = getattr(getattr(net, "network_", net), "loss_fn", net)  # a network's (or an estimator's) loss
+    loss = get_loss(given)
+    module_class = getattr(nn, loss.torch_name, None) if loss.torch_name else None
+    if module_class is None:
+        raise ConfigError(f"loss {loss!r} has no PyTorch twin (its class has no torch_name naming a torch.nn loss)")
+    return module_class(**loss.torch_kwargs())
 
 
-def from_torch(module: Any, loss: str | None = None, l2: float = 0.0, seed: int | None = None) -> Network:
+def torch_optimizer(optimizer: Optimizer, parameters: Any) -> Any:
+    """The ``torch.optim`` optimizer with ``optimizer``'s rule and settings, over ``parameters`` (e.g.
+    ``module.parameters()``): ``torch.optim.<torch_name>(parameters, lr=lr, **torch_kwargs())``."""
+    if not isinstance(optimizer, Optimizer):
+        raise GlassnetTypeError(f"torch_optimizer needs a glassnet optimizer (e.g. glassnet.Adam(0.01)), "
+                                f"got {type(optimizer).__name__}")
+    optimizer_class = getattr(torch.optim, optimizer.torch_name, None) if optimizer.torch_name else None
+    if optimizer_class is None:
+        raise ConfigError(f"{optimizer!r} has no PyTorch twin (its class has no torch_name naming a torch.optim class)")
+    return optimizer_class(parameters, lr=optimizer.lr, **optimizer.torch_kwargs())
+
+
+def _activation_for(child: Any, where: str) -> Activation:
+    """The glassnet activation whose class names ``type(child)`` as its ``torch_name``, with ``child``'s settings."""
+    kind = type(child).__name__
+    matches = [cls for cls in ACTIVATIONS.classes() if cls.torch_name == kind]
+    if not matches or type(child) is not getattr(nn, kind, None):  # a subclass of nn.ReLU may compute anything
+        known = ", ".join(["Linear", *(cls.torch_name for cls in ACTIVATIONS.classes() if cls.torch_name), "Identity"])
+        raise GlassnetTypeError(f"cannot convert {where}: glassnet has {known} only. Remove or replace that module "
+                                "(e.g. drop Dropout after training)")
+    activation = matches[0].from_torch(child)
+    _check_same_function(activation, child, where)
+    return activation
+
+
+def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, seed: int | None = None) -> Network:
     """A glassnet :class:`Network` from an ``nn.Sequential`` of ``nn.Linear`` and activation modules.
 
-    Supported modules: ``Linear`` (float32 or float64; without a bias, glassnet's bias starts at 0),
-    ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU``, ``Softmax(dim=1)`` (last only) and ``Identity``.
-    Parameters are copied.
+    Supported modules: ``Linear`` (float32 or float64; without a bias, glassnet's bias starts at 0), ``Identity``,
+    and the module of every glassnet activation that has one (``torch_name``: ``Sigmoid``, ``Tanh``, ``ReLU``,
+    ``LeakyReLU``, ``GELU()``, ``Softmax(dim=1)`` (last only), ...). Parameters are copied.
 
     Parameters
     ----------
-    loss : str, optional
-        Default: ``"bce"`` after a final ``Sigmoid``, ``"cross_entropy"`` after ``Softmax``, else ``"mse"``.
-        ``"cross_entropy"`` (``"bce"``) with a module that ends in ``Linear`` (logits) gives the last layer
-        a softmax (sigmoid) activation, so ``from_torch(to_torch(net, False), loss=...)`` round-trips.
+    loss : str or Loss, optional
+        Default: the fused loss of the final activation (``"bce"`` after ``Sigmoid``, ``"cross_entropy"`` after
+        ``Softmax``), else ``"mse"``. A fused loss with a module that ends in ``Linear`` (logits) gives the last
+        layer the loss's activation, so ``from_torch(to_torch(net, False), loss=...)`` round-trips.
 
     Raises
     ------
     GlassnetTypeError
         For a module glassnet has no equivalent of (naming it and its index), or a non-float dtype.
     ConfigError
-        For an activation with no ``Linear`` before it, or two activations in a row.
+        For an activation with no ``Linear`` before it, two activations in a row, settings glassnet's activation
+        does not reproduce (``Softmax(dim=0)``, ``GELU(approximate='tanh')``), or one coupling the units anywhere
+        but last.
     """
     if isinstance(module, nn.Linear):
         module = nn.Sequential(module)
@@ -124,8 +202,7 @@ def from_torch(module: Any, loss: str | None = None, l2: float = 0.0, seed: int 
     specs: list[dict[str, Any]] = []
     dtype: Any = None
     for index, child in enumerate(module):
-        kind = type(child).__name__
-        where = f"module {index} ({kind})"
+        where = f"module {index} ({type(child).__name__})"
         if isinstance(child, nn.Identity):
             continue
         if isinstance(child, nn.Linear):
@@ -138,35 +215,32 @@ def from_torch(module: Any, loss: str | None = None, l2: float = 0.0, seed: int 
             weight = child.weight.detach().cpu().numpy()
             bias = child.bias.detach().cpu().numpy() if child.bias is not None else np.zeros(child.out_features)
             # The one transpose back: nn.Linear.weight is (n_out, n_in), glassnet W is (n_in, n_out).
-            specs.append({"W": weight.T.copy(), "b": bias.copy(), "activation": "identity", "index": index})
+            specs.append({"W": weight.T.copy(), "b": bias.copy(), "activation": None})
             continue
-        name = _ACTIVATION_NAMES.get(kind)
-        if name is None or type(child) is not getattr(nn, kind):
-            raise GlassnetTypeError(
-                f"cannot convert {where}: glassnet has Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax(dim=1) and "
-                "Identity only. Remove or replace that module (e.g. drop Dropout after training)")
         if not specs:
+            _activation_for(child, where)  # an unknown module is reported as such, wherever it is
             raise ConfigError(f"{where} comes before any Linear; glassnet applies an activation after a Linear layer")
-        if specs[-1]["activation"] != "identity":
+        if specs[-1]["activation"] is not None:
+            _activation_for(child, where)
             raise ConfigError(f"{where} follows another activation; glassnet has one activation per Linear layer")
-        if name == "softmax":
-            if child.dim not in (1, -1, None):
-                raise ConfigError(f"{where} has dim={child.dim}; glassnet's softmax is over the units (dim=1)")
-            if index != len(module) - 1:
-                raise ConfigError(f"{where} is not the last module; glassnet uses softmax on the output layer only")
-        specs[-1]["activation"] = LeakyReLU(float(child.negative_slope)) if name == "leaky_relu" else name
+        activation = _activation_for(child, where)
+        if not activation.elementwise and index != len(module) - 1:
+            raise ConfigError(f"{where} is not the last module; {activation.name} couples the units of a layer, so "
+                              "glassnet uses it on the output layer only")
+        specs[-1]["activation"] = activation
     if not specs:
         raise ConfigError("the module has no Linear layer; there is nothing to convert")
     last = specs[-1]
-    if loss is None:
-        loss = {"sigmoid": "bce", "softmax": "cross_entropy"}.get(str(last["activation"]), "mse")
-    fused = {"bce": "sigmoid", "binary_cross_entropy": "sigmoid", "cross_entropy": "softmax",
-             "categorical_cross_entropy": "softmax"}.get(str(loss).lower())
-    if fused and last["activation"] == "identity":
-        last["activation"] = fused  # the module outputs logits; glassnet's fused loss wants the activation
-    layers = [Dense(s["W"].shape[0], s["W"].shape[1], get_activation(s["activation"]), init=(s["W"], s["b"]))
+    if loss is None:  # the loss fused with the final activation, if there is one
+        loss_fn: Loss = next((cls() for cls in LOSSES.classes() if cls.fused_activation is not None
+                              and isinstance(last["activation"], cls.fused_activation)), MeanSquaredError())
+    else:
+        loss_fn = get_loss(loss)
+    if loss_fn.fused_activation is not None and last["activation"] is None:
+        last["activation"] = loss_fn.fused_activation()  # the module outputs logits; the fused loss wants its activation
+    layers = [Dense(s["W"].shape[0], s["W"].shape[1], s["activation"] or Identity(), init=(s["W"], s["b"]))
               for s in specs]
-    return Network(layers, loss=loss, l2=l2, seed=seed, dtype=_FLOAT_DTYPES[dtype])
+    return Network(layers, loss=loss_fn, l2=l2, seed=seed, dtype=_FLOAT_DTYPES[dtype])
 
 
 # ---------------------------------------------------------------------- files
@@ -224,4 +298,4 @@ def export_onnx(net: Network, path: str | os.PathLike[str], include_output_activ
             dst.write(src.read())
 
 
-__all__ = ["export_onnx", "from_torch", "load_torch", "save_torch", "to_torch"]
+__all__ = ["export_onnx", "from_torch", "load_torch", "save_torch", "to_torch", "torch_loss", "torch_optimizer"]

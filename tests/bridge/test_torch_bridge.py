@@ -23,6 +23,7 @@ CASES = [
     ([3, 5, 2], "tanh", "mse", torch.nn.MSELoss()),
     ([3, 5, 2], "leaky_relu", "mse", torch.nn.MSELoss()),
     ([3, 5, 2], "identity", "mse", torch.nn.MSELoss()),
+    ([3, 5, 2], "gelu", "mse", torch.nn.MSELoss()),
 ]
 
 
@@ -61,6 +62,141 @@ def test_outputs_and_gradients_agree_after_round_trip(sizes, hidden, loss, torch
     again = from_torch(logits_module, loss=loss)  # logits + loss name gives the output activation back
     np.testing.assert_allclose(again.forward(X), net.forward(X), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(again.gradients(X, y)["0.W"], grads["0.W"], rtol=1e-12, atol=1e-14)
+
+
+def test_huber_and_gelu_continue_in_pytorch_with_the_twins_the_classes_name():
+    """``torch_loss`` and ``torch_optimizer`` read ``torch_name``/``torch_kwargs()``: Huber's delta and RMSprop's
+    settings reach PyTorch, and 20 steps there equal 20 glassnet steps."""
+    from glassnet.core.losses import Huber
+    from glassnet.core.optimizers import RMSprop
+    from glassnet.torch import torch_loss, torch_optimizer
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(16, 3)), rng.normal(size=(16, 2)) * 3
+    net = gn.Network.from_sizes([3, 5, 2], "gelu", output_activation="identity", loss=Huber(0.5), seed=0)
+    module = to_torch(net)
+    loss_fn = torch_loss(net)
+    assert isinstance(loss_fn, torch.nn.HuberLoss) and loss_fn.delta == 0.5
+    ours = RMSprop(0.01, alpha=0.9, momentum=0.5)
+    theirs = torch_optimizer(ours, module.parameters())
+    assert isinstance(theirs, torch.optim.RMSprop)
+    assert {k: theirs.param_groups[0][k] for k in ("lr", "alpha", "eps", "momentum")} == \
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-8, "momentum": 0.5}
+    for _ in range(20):
+        theirs.zero_grad()
+        loss_fn(module(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        theirs.step()
+        net.step(X, y, ours)
+    back = from_torch(module, loss=Huber(0.5))
+    assert back.loss_fn.config() == {"name": "huber", "delta": 0.5}
+    for key, value in net.parameters().items():
+        np.testing.assert_allclose(back.parameters()[key], value, rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+@pytest.mark.parametrize("name", gn.core.optimizers.OPTIMIZERS.names())
+def test_every_optimizer_continues_in_pytorch_on_the_same_path(name):
+    from glassnet.core.optimizers import OPTIMIZERS
+    from glassnet.torch import torch_loss, torch_optimizer
+
+    X, y = gn.datasets.blobs(n=30, seed=1)
+    net = make([2, 6, 3], "tanh", "cross_entropy")
+    model = to_torch(net, include_output_activation=False)  # logits: the fused loss's torch twin takes them
+    loss_fn = torch_loss(net)
+    assert isinstance(loss_fn, torch.nn.CrossEntropyLoss)
+    ours = OPTIMIZERS.lookup(name)(0.05)
+    theirs = torch_optimizer(ours, model.parameters())
+    for _ in range(10):
+        theirs.zero_grad()
+        loss_fn(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+        theirs.step()
+        net.step(X, y, ours)
+    back = from_torch(model, loss="cross_entropy")
+    for key, value in net.parameters().items():
+        np.testing.assert_allclose(back.parameters()[key], value, rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+def test_a_new_activation_class_is_bridged_by_its_torch_name_alone():
+    """One class with ``torch_name`` (and registered): to_torch and from_torch need nothing else."""
+    from glassnet.core.activations import ACTIVATIONS, Activation
+
+    class SiLU(Activation):
+        """``f(z) = z * sigmoid(z)``."""
+
+        name = "silu_for_test"
+        torch_name = "SiLU"
+
+        def forward(self, Z):
+            return Z / (1 + np.exp(-Z))
+
+        def backward(self, Z, A, dA):
+            s = 1 / (1 + np.exp(-Z))
+            return dA * (s + Z * s * (1 - s))
+
+    ACTIVATIONS.add(SiLU)
+    try:
+        net = gn.Network([gn.Dense(3, 4, SiLU()), gn.Dense(4, 1, "identity")], loss="mse", seed=0)
+        module = to_torch(net)
+        assert isinstance(module[1], torch.nn.SiLU)
+        X = np.random.default_rng(0).normal(size=(5, 3))
+        np.testing.assert_allclose(module(torch.from_numpy(X)).detach().numpy(), net.forward(X), rtol=1e-12)
+        back = from_torch(module)
+        assert isinstance(back.layers[0].activation, SiLU)
+    finally:
+        del ACTIVATIONS.by_name[SiLU.name]
+
+
+def test_an_activation_without_a_true_torch_twin_is_refused_by_name():
+    from glassnet.core.activations import Activation, Sigmoid
+
+    class Square(Activation):  # no torch_name: there is no torch.nn module for it
+        name = "square"
+
+        def forward(self, Z):
+            return Z * Z
+
+        def backward(self, Z, A, dA):
+            return 2 * Z * dA
+
+    class DoubledSigmoid(Sigmoid):  # an edited forward: torch.nn.Sigmoid no longer computes it
+        def forward(self, Z):
+            return 2 * super().forward(Z)
+
+    for activation, words in [(Square(), r"layer 0 \(Dense\(2 -> 3, square\)\).*no module \(the identity\)"),
+                              (DoubledSigmoid(), r"layer 0 .*Sigmoid\(\) compute different functions")]:
+        net = gn.Network([gn.Dense(2, 3, activation), gn.Dense(3, 1, "identity")], loss="mse", seed=0)
+        with pytest.raises(gn.ConfigError, match=words):
+            to_torch(net)
+
+
+def test_a_layer_other_than_dense_is_refused_by_name():
+    from glassnet.core.layers import Layer
+
+    class Shift(Layer):
+        name = "shift"
+
+        def __init__(self, n):
+            super().__init__()
+            self.n_in = self.n_out = n
+
+        def initialize(self, rng, dtype=np.float64):
+            self.params = {"t": np.zeros(self.n_in, dtype)}
+            self.grads = {"t": np.zeros(self.n_in, dtype)}
+
+        def forward(self, X):
+            self.cache = {"X": X, "Z": X + self.params["t"], "A": X + self.params["t"]}
+            return self.cache["A"]
+
+        def backward(self, dA):
+            self.grads = {"t": dA.sum(axis=0)}
+            return dA
+
+        def __repr__(self):
+            return f"Shift({self.n_in})"
+
+    net = gn.Network([Shift(2), gn.Dense(2, 1, "identity")], loss="mse", seed=0)
+    with pytest.raises(gn.GlassnetTypeError, match=r"layer 0 \(Shift\(2\)\) is a Shift; the PyTorch bridge converts "
+                                                   "Dense layers only"):
+        to_torch(net)
 
 
 def test_parameters_are_copied_not_shared():

@@ -35,8 +35,8 @@ def test_model_file_is_npz_without_pickles(tmp_path):
     gn.Network.from_sizes([2, 3, 1], seed=0).save(path)
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(data["__glassnet__"].tobytes())
-        assert meta["format"] == "glassnet-model" and meta["format_version"] == 2  # 2: checksum covers the metadata too
-        assert [layer["activation"] for layer in meta["layers"]] == ["sigmoid", "sigmoid"]
+        assert meta["format"] == "glassnet-model" and meta["format_version"] == 3  # 3: layers and loss as their configs
+        assert [layer["activation"] for layer in meta["layers"]] == [{"name": "sigmoid"}, {"name": "sigmoid"}]
         assert data["0.W"].shape == (2, 3)
 
 

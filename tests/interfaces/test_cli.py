@@ -61,3 +61,50 @@ def test_training_warnings_are_one_line_notes(cli):
     assert code == 0, err
     assert "glassnet: note: the loss has stayed at" in err
     assert "HealthWarning" not in err and "net.fit(" not in err  # no file:line header, no source line
+
+
+def test_option_help_lists_every_registered_activation_loss_and_optimizer():
+    """The choices come from the registries: a class added to its core module is offered at once."""
+    import argparse
+    import re
+
+    from glassnet.core.activations import ACTIVATIONS
+    from glassnet.core.losses import LOSSES
+    from glassnet.core.optimizers import OPTIMIZERS
+    from glassnet.interfaces.cli.main import build_parser
+
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+
+    def option_help(command: str, option: str) -> str:
+        (action,) = [a for a in sub.choices[command]._actions if option in a.option_strings]
+        return re.sub(r"\s+", " ", action.help or "")
+
+    for command in ("train", "explain", "draw", "gradcheck"):
+        assert all(name in option_help(command, "--activation") for name in ACTIVATIONS.names()), command
+        assert all(name in option_help(command, "--loss") for name in LOSSES.names()), command
+    for command in ("train", "explain"):
+        assert all(name in option_help(command, "--optimizer") for name in OPTIMIZERS.names()), command
+        assert "sgd or rmsprop have one" in option_help(command, "--momentum")  # the classes with that setting
+    assert "gelu" in option_help("train", "--activation") and "huber" in option_help("train", "--loss")
+    assert "rmsprop" in option_help("train", "--optimizer")
+
+
+def test_train_with_rmsprop_huber_and_gelu_then_explain_the_step(cli, tmp_path):
+    model = tmp_path / "m.npz"
+    code, out, err = cli("train", "--data", "moons", "--n", "60", "--layers", "2,6,1", "--activation", "gelu",
+                         "--loss", "huber", "--optimizer", "rmsprop", "--momentum", "0.5", "--lr", "0.01",
+                         "--epochs", "30", "--out", str(model), "--no-progress")
+    assert code == 0, err
+    assert "RMSprop(lr=0.01, alpha=0.99, eps=1e-08, momentum=0.5)" in out and "loss='huber'" in out
+    net = gn.load(model)
+    assert [layer.activation.name for layer in net.layers] == ["gelu", "gelu"]
+    assert net.loss_fn.config() == {"name": "huber", "delta": 1.0}
+    code, out, err = cli("explain", str(model), "--data", "moons", "--n", "60", "--optimizer", "rmsprop",
+                         "--momentum", "0.5", "--lr", "0.01")
+    assert code == 0, err
+    assert "name=rmsprop" in out and "momentum=0.5" in out and "Phi(" in out
+    # an optimizer without a momentum setting refuses one (before: silently ignored by explain)
+    code, _, err = cli("explain", str(model), "--data", "moons", "--n", "60", "--optimizer", "adam", "--momentum", "0.9")
+    assert code == 2 and "Adam has no setting(s) 'momentum'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("train", "--data", "xor", "--layers", "2,3,1", "--optimizer", "rmsprp", "--epochs", "1")
+    assert code == 2 and "unknown optimizer 'rmsprp'" in err and "rmsprop" in err

@@ -285,6 +285,71 @@ def test_version_1_files_still_load(tmp_path):
     assert all(np.array_equal(loaded.parameters()[k], v) for k, v in params.items())
 
 
+def test_files_of_the_previous_form_still_load(tmp_path):
+    """Before layers had configs, a file described each layer as ``{"n_in", "n_out", "activation": name}`` with
+    the activation's settings beside it (LeakyReLU's ``"slope"``) and the loss by its name: built here by hand."""
+    net = gn.Network([gn.Dense(2, 3, gn.core.activations.LeakyReLU(0.2)), gn.Dense(3, 1, "sigmoid")], loss="bce", seed=4)
+    params = {k: v.copy() for k, v in net.parameters().items()}
+    old = {"format": "glassnet-model", "format_version": 2,
+           "layers": [{"n_in": 2, "n_out": 3, "activation": "leaky_relu", "slope": 0.2},
+                      {"n_in": 3, "n_out": 1, "activation": "sigmoid"}],
+           "loss": "bce", "l2": 0.01, "dtype": "float64", "seed": 4, "extra": {"classes": [0, 1]}}
+    old["checksum"] = checksum(params, old)
+    loaded = gn.load(forged(tmp_path / "old.npz", arrays=params, meta=old))
+    assert [layer.config() for layer in loaded.layers] == [layer.config() for layer in net.layers]
+    assert loaded.layers[0].activation.slope == 0.2 and loaded.loss_fn.name == "bce" and loaded.l2 == 0.01
+    assert loaded.metadata == {"classes": [0, 1]}
+    for key, value in params.items():
+        assert np.array_equal(loaded.parameters()[key], value)
+    meta, _ = gn.io.read(tmp_path / "old.npz")  # read() hands back the architecture in the current form
+    assert meta["layers"][0] == {"name": "dense", "n_in": 2, "n_out": 3, "activation": {"name": "leaky_relu", "slope": 0.2}}
+    assert meta["loss"] == {"name": "bce"}
+
+
+def test_files_hold_each_part_s_config_and_its_settings_survive(tmp_path):
+    from glassnet.core.activations import GELU, LeakyReLU
+    from glassnet.core.losses import Huber
+
+    net = gn.Network([gn.Dense(2, 4, LeakyReLU(0.3)), gn.Dense(4, 3, GELU()), gn.Dense(3, 2, "identity")],
+                     loss=Huber(delta=0.4), seed=0)
+    net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as data:
+        meta = json.loads(data[META_KEY].tobytes())
+    assert meta["format_version"] == 3
+    assert meta["layers"] == [layer.config() for layer in net.layers]
+    assert meta["loss"] == {"name": "huber", "delta": 0.4}
+    assert meta["parameters"] == {key: list(p.shape) for key, p in net.parameters().items()}
+    back = gn.load(tmp_path / "m.npz")
+    assert back.layers[0].activation.slope == 0.3 and isinstance(back.layers[1].activation, GELU)
+    assert isinstance(back.loss_fn, Huber) and back.loss_fn.delta == 0.4
+    X = np.random.default_rng(0).normal(size=(5, 2))
+    assert np.array_equal(back.forward(X), net.forward(X))
+
+
+def test_a_layer_type_this_glassnet_does_not_know_says_how_to_register_it(tmp_path):
+    net = model()
+    params = {k: v.copy() for k, v in net.parameters().items()}
+    meta = glassnet_meta(net, params)
+    meta["layers"][0] = {"name": "conv_thing", "n_in": 2, "n_out": 3, "kernel": 5}
+    del meta["checksum"]
+    meta["checksum"] = checksum(params, meta)
+    with pytest.raises(gn.ModelFileError, match=r"layer 0 is of type 'conv_thing'.*glassnet\.core\.layers\.LAYERS\.add"):
+        gn.load(forged(tmp_path / "m.npz", arrays=params, meta=meta))
+    assert not (tmp_path / "executed").exists()
+
+
+def test_rebuilt_layers_that_disagree_with_the_declared_shapes_are_refused(tmp_path):
+    """A forged file whose layer config and declared parameter shapes disagree (with a valid checksum)."""
+    net = model()
+    params = {k: v.copy() for k, v in net.parameters().items()}
+    meta = glassnet_meta(net, params)
+    meta["layers"][0]["n_out"] = meta["layers"][1]["n_in"] = 4  # the layers want 0.W (2, 4); the file holds (2, 3)
+    del meta["checksum"]
+    meta["checksum"] = checksum(params, meta)
+    with pytest.raises(gn.ModelFileError, match=r"array '0.W' has shape \(2, 3\); the architecture says \(2, 4\)"):
+        gn.load(forged(tmp_path / "m.npz", arrays=params, meta=meta))
+
+
 def test_round_trip_is_bit_exact_and_metadata_numpy_values_are_saved_as_json(tmp_path):
     net = model()
     net.metadata = {"classes": np.array(["cat", "dog"]), "n": np.int64(3), "scale": np.float32(0.5)}

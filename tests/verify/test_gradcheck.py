@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import glassnet as gn
-from glassnet.core.activations import Sigmoid
+from glassnet.core.activations import ACTIVATIONS, Activation, Sigmoid
 from glassnet.core.layers import Dense
+from glassnet.core.losses import LOSSES
 from glassnet.verify.gradcheck import gradcheck
 from glassnet.verify.numeric import central_differences, choose_entries
 
@@ -25,8 +26,11 @@ def _data(loss):
     return X, y
 
 
-@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "leaky_relu", "identity"])
-@pytest.mark.parametrize("loss", ["mse", "bce", "cross_entropy"])
+HIDDEN = [cls.name for cls in ACTIVATIONS.classes() if cls.elementwise]  # every registered one, gelu included
+
+
+@pytest.mark.parametrize("act", HIDDEN)
+@pytest.mark.parametrize("loss", LOSSES.names())
 def test_passes_on_every_activation_and_loss(act, loss):
     X, y = _data(loss)
     report = gradcheck(_net(act, loss, l2=0.01), X, y)
@@ -36,7 +40,7 @@ def test_passes_on_every_activation_and_loss(act, loss):
         assert f.details["rel_error"] <= 1e-4 or f.verdict == "kink"
 
 
-@pytest.mark.parametrize("output", ["softmax", "sigmoid", "tanh", "identity"])
+@pytest.mark.parametrize("output", ACTIVATIONS.names())
 def test_passes_for_mse_on_every_output_activation(output):
     X, y = _data("mse")
     Y = np.column_stack([y, 1 - y]).astype(float)
@@ -123,6 +127,29 @@ def test_relu_kink_crossing_is_reported_as_kink_not_error():
     assert report.ok
     assert report["0.b"].details["kinks"] == 3
     assert report["0.b"].verdict == "kink" and "kink" in report["0.b"].message
+
+
+def test_kinks_come_from_the_activation_class():
+    """A class of one's own with a kink at 1 (``kinks = (1.0,)``): crossings there are kinks, named at 1."""
+
+    class ShiftedReLU(Activation):
+        name = "shifted_relu"
+        kinks = (1.0,)
+
+        def forward(self, Z):
+            return np.maximum(Z - 1.0, 0.0)
+
+        def backward(self, Z, A, dA):
+            return dA * (Z > 1.0)
+
+    X = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]])
+    y = np.array([0.0, 1.0, 0.5])
+    W = np.array([[0.5, -0.3, 0.2], [0.1, 0.4, -0.6]])
+    net = gn.Network([Dense(2, 3, ShiftedReLU(), init=(W, np.ones(3))), Dense(3, 1, "identity")], loss="mse", seed=0)
+    report = gradcheck(net, X, y)  # row 0: Z = b = 1 exactly, on the kink
+    assert report.ok
+    assert report["0.b"].details["kinks"] == 3 and report["0.b"].verdict == "kink"
+    assert "crossed the shifted_relu kink at 1" in report["0.b"].message
 
 
 def test_report_prints_converts_and_renders():

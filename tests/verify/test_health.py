@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet.core.activations import ACTIVATIONS, Activation, Sigmoid
 from glassnet.core.layers import Dense
-from glassnet.verify.health import HealthWarning, chance_loss
+from glassnet.core.losses import BinaryCrossEntropy, CrossEntropy, Huber, MeanSquaredError
+from glassnet.verify.health import HealthMonitor, HealthWarning
 
 
 def _fit(net, X, y, **kwargs):
@@ -25,10 +27,77 @@ def test_healthy_xor_run_gives_no_warning():
 
 
 def test_chance_levels_by_hand():
+    """The monitor's chance level is the loss's own ``chance(Y)``: the loss of the best constant prediction."""
     Y = np.array([[0.0], [1.0], [1.0], [0.0]])
-    assert chance_loss("mse", Y) == pytest.approx(0.25)           # predict 0.5: mean (0.5)**2
-    assert chance_loss("bce", Y) == pytest.approx(np.log(2))      # predict 0.5: -log 0.5
-    assert chance_loss("cross_entropy", np.eye(3)) == pytest.approx(np.log(3))
+    assert MeanSquaredError().chance(Y) == pytest.approx(0.25)           # predict 0.5: mean (0.5)**2
+    assert BinaryCrossEntropy().chance(Y) == pytest.approx(np.log(2))    # predict 0.5: -log 0.5
+    assert CrossEntropy().chance(np.eye(3)) == pytest.approx(np.log(3))
+    # Huber's best constant is the median; here 0 or 1 (median 0.5): every residual 0.5, below delta, so 0.5**2 / 2.
+    assert Huber().chance(Y) == pytest.approx(0.125)
+    # delta 0.1: every residual 0.5 is in the linear part, 0.1 * (0.5 - 0.05).
+    assert Huber(delta=0.1).chance(Y) == pytest.approx(0.045)
+
+
+def test_monitor_takes_the_chance_level_from_the_loss():
+    X, y = gn.datasets.xor()
+    for loss in (MeanSquaredError(), Huber(delta=0.1)):
+        net = gn.Network.from_sizes([2, 3, 1], "tanh", output_activation="sigmoid", loss=loss, seed=0)
+        monitor = HealthMonitor()
+        monitor.on_train_begin(net, {"n_samples": 4, "batch_size": 4, "epochs": 1, "X": X, "Y": y[:, None] * 1.0})
+        assert monitor.chance == loss.chance(y[:, None] * 1.0)
+
+
+def test_saturation_and_dead_units_come_from_the_activation_class():
+    """``saturates``/``peak_slope`` and ``dies`` decide the checks, and the derivative is the class's own backward:
+    a class of one's own with those attributes is checked like sigmoid and ReLU, with no name anywhere."""
+
+    class Clipped(Activation):  # a hard sigmoid: slope 1/2 in [-1, 1], flat outside
+        name = "clipped"
+        saturates = True
+        peak_slope = 0.5
+
+        def forward(self, Z):
+            return np.clip(0.5 * Z + 0.5, 0.0, 1.0)
+
+        def backward(self, Z, A, dA):
+            return dA * 0.5 * (np.abs(Z) < 1)
+
+    class Floor(Activation):  # max(z, 0) under another name
+        name = "floor"
+        dies = True
+
+        def forward(self, Z):
+            return np.maximum(Z, 0.0)
+
+        def backward(self, Z, A, dA):
+            return dA * (Z > 0)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    y = (X[:, 0] > 0).astype(float)
+    W = rng.normal(size=(4, 6)) * 50
+    net = gn.Network([Dense(4, 6, Clipped(), init=(W, np.zeros(6))), Dense(6, 1, "sigmoid")], loss="bce", seed=0)
+    found, _ = _fit(net, X, y, epochs=3, lr=0.1)
+    assert "saturated" in found and "clipped units of layer 0" in str(found["saturated"])
+
+    X = np.abs(rng.normal(size=(32, 3)))
+    W = -np.abs(rng.normal(size=(3, 4)))  # every unit gets negative input on positive data
+    net = gn.Network([Dense(3, 4, Floor(), init=(W, np.zeros(4))), Dense(4, 1, "identity")], loss="mse", seed=0)
+    found, _ = _fit(net, X, X.sum(axis=1), epochs=2, lr=0.01)
+    assert "dead_relu" in found and "4 of 4 floor units" in str(found["dead_relu"])
+
+
+@pytest.mark.parametrize("cls", [c for c in ACTIVATIONS.classes() if c().elementwise])
+def test_saturation_scale_is_the_derivative_over_its_peak(cls):
+    """What the saturation check reads, for every registered activation: 1 at the steepest point, never above."""
+    activation = cls()
+    if not activation.saturates:
+        return
+    Z = np.linspace(-8, 8, 401)[:, None]
+    slope = activation.backward(Z, activation.forward(Z), np.ones_like(Z)) / activation.peak_slope
+    assert slope.max() == pytest.approx(1.0, abs=1e-4) and slope.min() >= 0
+    if cls is Sigmoid:
+        np.testing.assert_allclose(slope, 4 * activation.forward(Z) * (1 - activation.forward(Z)), rtol=1e-12)
 
 
 def test_collapsed_outputs_from_a_symmetric_zero_start():

@@ -60,6 +60,42 @@ def test_decision_boundary_binary_has_probability_colorbar_and_data(moons_net):
     np.testing.assert_array_equal(points[0].get_array(), y)  # coloured by class
 
 
+def test_decision_boundary_reads_probability_from_the_loss_not_an_activation_name():
+    """A binary classifier's output (``loss.targets == "binary"``) is P(class 1); a regression output is a value,
+    whatever its activation, and a layer without an activation is labelled by its class."""
+    from glassnet.core.layers import Layer
+
+    class Shift(Layer):
+        name = "shift_for_plot"
+
+        def __init__(self, n):
+            super().__init__()
+            self.n_in = self.n_out = n
+
+        def initialize(self, rng, dtype=np.float64):
+            self.params = {"t": np.zeros(self.n_in, dtype)}
+            self.grads = {"t": np.zeros(self.n_in, dtype)}
+
+        def forward(self, X):
+            A = X + self.params["t"]
+            self.cache = {"X": X, "Z": A, "A": A}
+            return A
+
+        def backward(self, dA):
+            self.grads = {"t": dA.sum(axis=0)}
+            return dA
+
+    X, y = gn.datasets.moons(n=40, noise=0.1)
+    regression = gn.Network([Shift(2), gn.Dense(2, 3, "gelu"), gn.Dense(3, 1, "sigmoid")], loss="huber", seed=0)
+    (bar,) = colorbars(plot_decision_boundary(regression, X, y, resolution=12))
+    assert bar.get_ylabel() == "output"
+    titles = [ax.get_title() for ax in plot_neurons(regression, X, y, resolution=8).axes if ax.get_title()]
+    assert titles[0] == "L0 unit 0 (Shift)" and titles[2] == "L1 unit 0 (gelu)"
+    classifier = gn.Network([Shift(2), gn.Dense(2, 3, "gelu"), gn.Dense(3, 1, "sigmoid")], loss="bce", seed=0)
+    (bar,) = colorbars(plot_decision_boundary(classifier, X, y, resolution=12))
+    assert bar.get_ylabel() == "P(class 1)"
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_decision_boundary_multiclass_colours_by_predicted_class():
     X, y = gn.datasets.blobs(n=60, seed=1)

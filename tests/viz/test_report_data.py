@@ -355,3 +355,56 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
     data, _ = page_parts((tmp_path / "report.html").read_text())
     assert data["meta"]["sizes"] == [2, 16, 16, 1] and len(data["snapshots"]["epochs"]) == 31
     assert len(load_run(tmp_path / "run.npz")[1].snapshots) == 31
+
+
+# ----------------------------------------------------------------- any part, any layer
+def _offset_layer():
+    """A layer of the test's own, with no activation: the page must not assume Dense."""
+    from glassnet.core.layers import Layer
+
+    class Shift(Layer):
+        """``a = x + t``: one learnable shift per feature, no activation."""
+
+        name = "shift_for_report"
+
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.n_in = self.n_out = n
+
+        def initialize(self, rng, dtype=np.float64):
+            self.params = {"t": np.zeros(self.n_in, dtype)}
+            self.grads = {"t": np.zeros(self.n_in, dtype)}
+
+        def forward(self, X):
+            A = X + self.params["t"]
+            self.cache = {"X": X, "Z": A, "A": A}
+            return A
+
+        def backward(self, dA):
+            self.grads = {"t": dA.sum(axis=0)}
+            return dA
+
+        def config(self):
+            return {"name": self.name, "n": self.n_in}
+
+    return Shift(2)
+
+
+def test_report_of_a_network_with_an_own_layer_gelu_and_huber():
+    """No activation on a layer, an activation and a loss the page has never heard of by name: it still works,
+    coloured from what the activation's own forward gives (centre at z = 0, range when bounded)."""
+    from glassnet.core.losses import Huber
+
+    X, y = make_moons(40, noise=0.1, random_state=1)
+    net = gn.Network([_offset_layer(), gn.Dense(2, 4, "gelu"), gn.Dense(4, 1, "sigmoid")], loss=Huber(0.2), seed=0)
+    rec = SnapshotRecorder(max_snapshots=4)
+    net.fit(X, y, epochs=4, optimizer="rmsprop", lr=0.01, callbacks=[rec], monitor=False)
+    data, _ = report_data(net, X, y, run=rec.run, resolution=8, ledger_samples=1, ledger_snapshots=1)
+    meta = data["meta"]
+    assert meta["activations"] == ["Shift", "gelu", "sigmoid"] and meta["loss"] == "huber"
+    assert meta["outputs"] == [{"centre": 0.0, "bounds": None}, {"centre": 0.0, "bounds": None},
+                               {"centre": 0.5, "bounds": [0.0, 1.0]}]
+    assert data["grid"]["units"] == [["Shift", 2], ["gelu", 4], ["sigmoid", 1]]
+    assert list(data["snapshots"]["params"][0][0]) == ["t"]  # each layer's own parameter names
+    assert data["gradcheck"]["ok"]
+    assert rec.run.info["optimizer"]["name"] == "rmsprop"

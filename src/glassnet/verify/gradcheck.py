@@ -10,9 +10,9 @@ the tensor's largest gradient entry), so an entry whose true gradient is ~0 cann
 into a huge "relative" error. Thresholds, the usual ones: ``<= 1e-7`` ok, ``<= 1e-4`` acceptable
 (typical near kinks), ``<= 1e-2`` suspect, above that wrong.
 
-Kinks: ReLU and leaky ReLU have no derivative at 0. An entry whose ``+eps`` and ``-eps`` evaluations
-put some pre-activation ``Z`` of a kinked layer on different sides of the kink is reported as a kink
-crossing and left out of the error, not counted as a bug.
+Kinks: an activation lists the inputs where it has no derivative in its class's ``kinks`` (ReLU and leaky
+ReLU: 0). An entry whose ``+eps`` and ``-eps`` evaluations put some pre-activation ``Z`` of such a layer on
+different sides of a kink is reported as a kink crossing and left out of the error, not counted as a bug.
 
 Next read: ``usercode.py`` and ``diagnose.py``, then ``doctor.py``: the same idea for code glassnet did not write.
 """
@@ -90,11 +90,12 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
     Y64 = twin._targets(y, X64.shape[0])
     analytic = twin.gradients(X64, Y64)
     params = twin.parameters()
-    kinked = [layer for layer in twin.layers if layer.activation.kinks]
+    kinked = [(layer, layer.activation.kinks) for layer in twin.layers
+              if layer.activation is not None and layer.activation.kinks]
 
     def evaluate() -> tuple[float, Any]:
         twin._forward(X64)
-        signature = [np.sign(layer.cache["Z"] - k) for layer in kinked for k in layer.activation.kinks]
+        signature = [np.sign(layer.cache["Z"] - k) for layer, kinks in kinked if "Z" in layer.cache for k in kinks]
         return twin._loss_value(Y64), signature or None
 
     entries = plan(params, evaluate, sample, seed, max_seconds)
@@ -131,14 +132,18 @@ def _finding(name: str, net: Network, a: np.ndarray, n: np.ndarray, kinks: np.nd
             kink_rel = float(err[kinks].max()) / scale
             if verdict_for(kink_rel)[0] != "ok" and verdict == "ok":
                 verdict = "kink"
-            message += (f"; {int(kinks.sum())} entr{'y' if kinks.sum() == 1 else 'ies'} crossed the "
-                        f"{layer.activation.name} kink at 0 and {'is' if kinks.sum() == 1 else 'are'} left out "
+            activation = layer.activation  # only a layer with an activation that has kinks can cross one
+            what = activation.name if activation is not None else type(layer).__name__
+            at = ", ".join(f"{k:g}" for k in (activation.kinks if activation is not None else ()))
+            message += (f"; {int(kinks.sum())} entr{'y' if kinks.sum() == 1 else 'ies'} crossed the {what} kink at "
+                        f"{at} and {'is' if kinks.sum() == 1 else 'are'} left out "
                         f"(error there {kink_rel:.1e}, expected: the derivative jumps)")
     else:
         worst = int(np.argmax(np.where(clean, err, -1.0)))
         entry = tuple(int(i) for i in np.unravel_index(int(indices[worst]), shape))
         message = (f"{where}: backprop disagrees with central differences (relative error {rel:.1e}); worst at entry "
-                   f"{entry}: analytic {a[worst]:.6g}, numerical {n[worst]:.6g}. Check this layer's backward "
-                   f"(the activation derivative, or dW = X.T @ dZ, db = dZ.sum(axis=0))")
+                   f"{entry}: analytic {a[worst]:.6g}, numerical {n[worst]:.6g}. Check {type(layer).__name__}.backward "
+                   f"(the activation derivative, or each parameter's gradient: for Dense dW = X.T @ dZ, "
+                   f"db = dZ.sum(axis=0))")
         details["worst_entry"] = list(entry)
     return Finding(name, verdict, message, ok, details)

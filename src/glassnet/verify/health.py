@@ -5,14 +5,16 @@ off). It looks at the network rarely, at epochs 1, 2, 4, 8, ... (exponential bac
 never per step, so even a tiny network trained for thousands of epochs pays almost nothing. Each look is
 one forward pass over at most ``max_rows`` training rows. What it checks:
 
-* ``initial_loss``  the loss before training (on at least 64 of the sampled rows) far from its chance level
-  (the loss of always predicting the targets' mean / class frequencies): badly scaled targets or initial
-  weights.
+* ``initial_loss``  the loss before training (on at least 64 of the sampled rows) far from its chance level,
+  ``loss.chance(Y)`` (the loss of the best constant prediction: the targets' mean for ``mse``, the class
+  frequencies for ``bce`` and ``cross_entropy``, ...): badly scaled targets or initial weights.
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
-* ``saturated``     most sigmoid/tanh units of a hidden layer sit in a flat tail for almost all samples.
-* ``dead_relu``     a quarter or more of a layer's ReLU units output 0 for every sample (they never learn again).
-* ``update_ratio``  the size of one step relative to the weights, far from about 1e-3 (lr too high or low);
-  measured on at most ``SAMPLE`` (4096) evenly spaced weights of each matrix.
+* ``saturated``     most units of a hidden layer whose activation ``saturates`` (sigmoid, tanh) sit in a flat tail
+  for almost all samples: the derivative ``activation.backward(Z, A, 1)``, over its ``peak_slope``, is tiny.
+* ``dead_relu``     a quarter or more of the units of a layer whose activation ``dies`` (ReLU) output 0 for every
+  sample (they never learn again).
+* ``update_ratio``  the size of one step relative to the weights (each layer's ``penalized`` parameters), far
+  from about 1e-3 (lr too high or low); measured on at most ``SAMPLE`` (4096) evenly spaced weights of each matrix.
 * ``stuck``         at the end, the loss has not moved over the last half of training while still near chance
   level (not earlier: XOR-like problems sit on a plateau for a while before they learn).
 
@@ -43,21 +45,6 @@ class HealthWarning(UserWarning):
     def __init__(self, check: str, seen: str, explanation: str, suggestion: str) -> None:
         super().__init__(f"{seen}. {explanation} Suggestion: {suggestion}")
         self.check, self.seen, self.explanation, self.suggestion = check, seen, explanation, suggestion
-
-
-def chance_loss(loss_name: str, Y: Array) -> float:
-    """The loss of the best constant prediction: predicting each output's mean (mse) or the class frequencies.
-
-    0.0 for a loss it does not know (a user-defined one), which turns the checks that need it off.
-    """
-    if loss_name not in ("mse", "bce", "cross_entropy"):
-        return 0.0
-    if loss_name == "mse":
-        return float(np.mean(Y.var(axis=0)))
-    p = np.clip(Y.mean(axis=0), 1e-12, 1 - 1e-12)
-    if loss_name == "bce":
-        return float(np.mean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
-    return float(-np.sum(p * np.log(p)))  # cross-entropy: entropy of the class frequencies
 
 
 class HealthMonitor:
@@ -100,9 +87,10 @@ class HealthMonitor:
         # Look in pieces of at most a training batch, so that no product of a look is larger than a training step's:
         # a larger one can wake BLAS threads that training does not use, which then spin on the other cores for a
         # while. Small networks (under 64k multiply-adds per layer and piece) look at all rows at once.
-        widest = max(layer.params["W"].size for layer in net.layers)
-        self.piece = max(info["batch_size"], 65536 // widest, 1)
-        self.chance = chance_loss(net.loss_fn.name, self.Y)
+        widest = max((p.size for layer in net.layers for p in layer.params.values()), default=1)
+        self.piece = max(info["batch_size"], 65536 // max(widest, 1), 1)
+        # The loss of the best constant prediction, from the loss itself (0.0, a loss without one: checks off).
+        self.chance = net.loss_fn.chance(self.Y)
         Y_range = np.ptp(self.Y, axis=0)
         self.Y_range = Y_range + 1e-12 if Y_range.any() else None  # once, not per look
         self._take_snapshot()
@@ -136,8 +124,8 @@ class HealthMonitor:
         # Constant targets (chance level 0) have no meaningful chance level to compare with.
         if self.chance > 0 and (far_above or (self.chance > 0.05 and start < self.chance / 20)):
             self._warn("initial_loss", f"the loss before training is {start:.4g}, far "
-                       f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of always "
-                       "predicting the targets' mean or class frequencies)",
+                       f"{'above' if far_above else 'below'} its chance level {self.chance:.4g} (the loss of the best "
+                       "constant prediction, such as the targets' mean or their class frequencies)",
                        "A network starting far above chance makes confident wrong predictions: targets on a large "
                        "scale, or initial weights that are too large. Far below chance before any training usually "
                        "means the answer leaks into the inputs.",
@@ -155,7 +143,7 @@ class HealthMonitor:
             pieces.append([layer.cache for layer in layers])
         if len(pieces) > 1:  # one cache per layer over all the rows looked at
             for i, layer in enumerate(layers):
-                layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A")}
+                layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A") if k in pieces[0][i]}
         loss = float(self.net._loss_value(self.Y[rows])) if loss_too else math.nan
         self.caches = [layer.cache for layer in self.net.layers]
         for layer, cache in zip(self.net.layers, saved):
@@ -172,9 +160,13 @@ class HealthMonitor:
                        "dead or saturated, or the learning rate pushed every unit into a flat region.",
                        "use random initial weights (init='glorot' or 'he'), a smaller learning rate, or check the data")
         for i, (layer, cache) in enumerate(zip(self.net.layers[:-1], self.caches[:-1])):
-            name, A, Z = layer.activation.name, cache["A"], cache["Z"]
-            if name in ("sigmoid", "tanh"):
-                slope = A * (1 - A) * 4 if name == "sigmoid" else 1 - A * A  # both 1 at the centre
+            activation = layer.activation
+            if activation is None or "Z" not in cache:  # a layer of its own kind: nothing known to check
+                continue
+            name, A, Z = activation.name, cache["A"], cache["Z"]
+            if activation.saturates:
+                # The derivative itself, from the activation's own backward, scaled to 1 at its steepest.
+                slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
                 # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
                 flat = np.count_nonzero(slope < self.SATURATED, axis=0) / len(A) >= 0.95
                 if np.count_nonzero(flat) / flat.size >= 0.5:
@@ -184,14 +176,14 @@ class HealthMonitor:
                                "through these units and they (and the layers below) stop learning.",
                                "scale the inputs (e.g. standardise X), start with smaller weights (init='glorot'), "
                                "or lower the learning rate")
-            if name == "relu":
+            if activation.dies:
                 dead = np.all(Z <= 0, axis=0)
                 # one dead unit among many is common and harmless; a quarter is not
                 if np.count_nonzero(dead) / dead.size >= 0.25:
-                    self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} ReLU units of "
+                    self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
                                f"{np.flatnonzero(dead).tolist()[:10]})",
-                               "A ReLU unit whose input is negative for every sample gets zero gradient and never "
+                               f"A {name} unit whose input is negative for every sample gets zero gradient and never "
                                "recovers (a 'dead' unit); the layer has fewer units than you think.",
                                "lower the learning rate, use init='he', or try activation='leaky_relu'")
 
@@ -200,17 +192,20 @@ class HealthMonitor:
         without copying (and later subtracting) every weight of a large network."""
         self.snapshot = []
         for i, layer in enumerate(self.net.layers):
-            stride = max(1, layer.params["W"].size // self.SAMPLE)
-            self.snapshot.append((f"{i}.W", stride, layer.params["W"].ravel()[::stride].copy()))
+            for name in layer.penalized:  # the weights (Dense: W), not the biases
+                weights = layer.params[name]
+                stride = max(1, weights.size // self.SAMPLE)
+                self.snapshot.append((f"{i}.{name}", stride, weights.ravel()[::stride].copy()))
 
     def _update_ratio(self, epoch: int) -> None:
         if self.snapshot is None:
             return
-        for (key, stride, before), layer in zip(self.snapshot, self.net.layers):
+        params = self.net.parameters()
+        for key, stride, before in self.snapshot:
             size = math.sqrt(np.dot(before, before))  # np.linalg.norm, without its wrapper
             if size == 0:
                 continue
-            change = layer.params["W"].ravel()[::stride] - before
+            change = params[key].ravel()[::stride] - before
             ratio = math.sqrt(np.dot(change, change)) / size / self.steps_per_epoch
             if ratio > self.RATIO_HIGH or (0 < ratio < self.RATIO_LOW and self._moving_matters(epoch)):
                 high = ratio > self.RATIO_HIGH

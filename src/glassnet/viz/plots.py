@@ -118,8 +118,9 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
                            title: str | None = None) -> Any:
     """The input plane coloured by the network's output, with the data ``(X, y)`` on top.
 
-    One sigmoid output: the probability of class 1, with the 0.5 contour drawn as the boundary and a
-    colorbar. Several outputs (softmax): the predicted class. Other single outputs: the output value.
+    One output of a binary classifier (``loss.targets == "binary"``, e.g. ``bce``): the probability of class 1,
+    with the 0.5 contour drawn as the boundary and a colorbar. Several outputs (softmax): the predicted class.
+    Other single outputs (regression): the output value, with its median contour.
     """
     net = _network(net, "plot_decision_boundary")
     X = _two_inputs(net, X, "plot_decision_boundary")
@@ -134,7 +135,7 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
         ax.contour(gx, gy, classes, levels=np.arange(out.shape[1]) + 0.5, colors="k", linewidths=0.8)
     else:
         values = out[:, 0].reshape(gx.shape)
-        binary = net.layers[-1].activation.name == "sigmoid"
+        binary = net.loss_fn.targets == "binary"  # the output is P(class 1)
         filled = ax.contourf(gx, gy, values, levels=np.linspace(0, 1, 21) if binary else 20, cmap="RdBu_r", alpha=0.6)
         fig.colorbar(filled, ax=ax, label="P(class 1)" if binary else "output")
         level = 0.5 if binary else float(np.median(values))
@@ -180,7 +181,9 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
             if show_data:
                 _scatter(ax, X, y, size=4)
             kind = "output" if i == len(net.layers) - 1 else "unit"
-            ax.set_title(f"L{i} {kind} {j} ({net.layers[i].activation.name})", fontsize=7)
+            layer = net.layers[i]  # a layer of your own may have no activation: its class names the map
+            what = layer.activation.name if layer.activation is not None else type(layer).__name__
+            ax.set_title(f"L{i} {kind} {j} ({what})", fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
             axes_row.append(ax)

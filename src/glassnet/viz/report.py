@@ -34,6 +34,7 @@ import json
 import os
 import re
 import zlib
+from copy import deepcopy
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
@@ -42,8 +43,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core.checks import check_inputs, positive_int
+from glassnet.core.layers import Layer
 from glassnet.core.network import Network
-from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.core.optimizers import OPTIMIZERS, Optimizer
 from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError
 from glassnet.explain import explain
@@ -64,11 +66,11 @@ def _digits(a: NDArray[Any]) -> Any:
 
 
 def _clone(net: Network, params: dict[str, NDArray[Any]]) -> Network:
-    from glassnet.io import network_from_metadata, network_metadata
-
-    copy = network_from_metadata(network_metadata(net))
-    copy.set_parameters(params)
-    return copy
+    """A copy of ``net`` holding ``params``: its own layers, of whatever class (registered or not)."""
+    twin = deepcopy(net)
+    twin.metadata = {}  # the recorded run may be large, and the copy has no use for it
+    twin.set_parameters(params)
+    return twin
 
 
 def grid_points(X: NDArray[Any], resolution: int) -> tuple[list[float], NDArray[Any]]:
@@ -104,11 +106,28 @@ def neuron_maps(net: Network, snapshots: list[dict[str, NDArray[Any]]], grid: ND
 
 
 def _fresh_optimizer(config: dict[str, Any] | None) -> Optimizer:
-    config = dict(config or {"name": "sgd", "lr": 0.1})
-    name, lr = config.pop("name"), config.pop("lr")
-    if "betas" in config:
-        config["betas"] = tuple(config["betas"])
-    return get_optimizer(name, lr, **config)
+    """A new optimizer from the run's ``optimizer.config()`` (plain SGD with lr 0.1 when none was recorded)."""
+    return OPTIMIZERS.from_config(dict(config or {"name": "sgd", "lr": 0.1}))
+
+
+def _unit_kind(layer: Layer) -> str:
+    """What a layer's units compute, as the page labels them: its activation, or its class without one."""
+    return layer.activation.name if layer.activation is not None else type(layer).__name__
+
+
+_RANGE_PROBE = np.array([[-60.0, 60.0], [60.0, -60.0], [0.0, 0.0]])  # far out both ways, and z = 0
+
+
+def _unit_outputs(layer: Layer) -> dict[str, Any]:
+    """How the page colours a layer's outputs, from the activation's own ``forward`` (no name is looked at):
+    ``centre`` its value at ``z = 0`` (sigmoid 0.5, tanh and ReLU 0), ``bounds`` the range it stays in when it
+    has one (sigmoid and softmax ``[0, 1]``, tanh ``[-1, 1]``), ``None`` when it grows with ``z`` (ReLU, GELU)."""
+    if layer.activation is None:
+        return {"centre": 0.0, "bounds": None}
+    A = layer.activation.forward(_RANGE_PROBE.copy())
+    lo, hi = float(A.min()), float(A.max())
+    bounded = max(abs(lo), abs(hi)) < 30.0  # an unbounded output reaches about 60 on the probe
+    return {"centre": round(float(A[2, 0]), 9), "bounds": [round(lo, 9), round(hi, 9)] if bounded else None}
 
 
 def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]:
@@ -201,7 +220,8 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
         notes.append(f"The plots show {len(shown)} of the {len(X)} samples, evenly spaced.")
     target = (Y.argmax(axis=1) if kind == "onehot" else Y[:, 0]).tolist()
     data: dict[str, Any] = {
-        "meta": {"sizes": net.sizes, "activations": [layer.activation.name for layer in net.layers],
+        "meta": {"sizes": net.sizes, "activations": [_unit_kind(layer) for layer in net.layers],
+                 "outputs": [_unit_outputs(layer) for layer in net.layers],
                  "loss": net.loss_fn.name, "l2": net.l2, "dtype": net.dtype.name, "data": data_name,
                  "n_samples": int(len(X)), "optimizer": run.info.get("optimizer"), "epochs": total,
                  "batch_size": run.info.get("batch_size"), "stopped": run.info.get("stopped"),
@@ -230,7 +250,8 @@ def _snapshot_tables(net: Network, run: Run, max_bytes: int,
                      notes: list[str]) -> tuple[list[tuple[int, dict[str, NDArray[Any]]]], list[Any]]:
     """The snapshots the page shows and their weights and biases as lists; fewer if they would pass ``max_bytes``."""
     snapshots = run.snapshots
-    tables = [[{"W": _digits(p[f"{i}.W"]), "b": _digits(p[f"{i}.b"])} for i in range(len(net.layers))] for _, p in snapshots]
+    tables = [[{name: _digits(p[f"{i}.{name}"]) for name in layer.params} for i, layer in enumerate(net.layers)]
+              for _, p in snapshots]
     cost = len(_pack(json.dumps(tables, separators=(",", ":")).encode("utf-8")))
     recorded = [e for e, _ in snapshots]
     if len(recorded) > 1:
@@ -262,7 +283,7 @@ def _maps(net: Network, X: NDArray[Any], params: list[dict[str, NDArray[Any]]], 
     if res != resolution:
         notes.append(f"Maps are drawn at {res}x{res} points (asked for {resolution}x{resolution}) to bound the file size.")
     grid_info = {"resolution": res, "bounds": bounds, "ranges": ranges, "snapshots": keep,
-                 "units": [[layer.activation.name, layer.n_out] for layer in net.layers]}
+                 "units": [[_unit_kind(layer), layer.n_out] for layer in net.layers]}
     return grid_info, maps
 
 

@@ -1,18 +1,67 @@
-"""Pieces shared by the subcommands: reading data arguments, parsing lists, a rich progress callback."""
+"""Pieces shared by the subcommands: reading data arguments, parsing lists, a rich progress callback.
+
+The names the options accept (``--activation``, ``--loss``, ``--optimizer``) and their help texts come from
+the registries (``ACTIVATIONS.names()``, ...): a class added to its core module is offered here at once.
+An unknown name is refused by the registry itself, as a one-line error naming the closest valid name.
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from glassnet.core.activations import ACTIVATIONS
+from glassnet.core.losses import LOSSES
 from glassnet.core.network import Network
+from glassnet.core.optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
 from glassnet.errors import ConfigError
+
+
+def one_of(names: Iterable[str]) -> str:
+    """``"a, b or c"``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def activation_help(what: str) -> str:
+    return f"{what}: {one_of(ACTIVATIONS.names())}"
+
+
+def loss_help(what: str = "loss") -> str:
+    return f"{what}: {one_of(LOSSES.names())}"
+
+
+def output_activation_help(what: str = "output activation") -> str:
+    """The help of ``--output-activation``: its default follows the loss (a fused loss needs its activation)."""
+    fused = [f"{cls.fused_activation.name} for {cls.name}" for cls in LOSSES.classes() if cls.fused_activation]
+    return f"{what} (default: {', '.join(fused)}, else --activation)"
+
+
+def optimizers_with(setting: str) -> list[str]:
+    """The optimizers whose class takes ``setting`` (e.g. ``"momentum"``), for the help of that option."""
+    return [cls.name for cls in OPTIMIZERS.classes() if setting in inspect.signature(cls).parameters]
+
+
+def add_optimizer_arguments(p: argparse.ArgumentParser, lr: str, momentum: str, none: str | None = None) -> None:
+    """``--optimizer`` (any registered one; ``none`` too when ``none`` says what it means), ``--lr``, ``--momentum``."""
+    names = f"{', '.join(OPTIMIZERS.names())}, or none {none}" if none else one_of(OPTIMIZERS.names())
+    p.add_argument("--optimizer", default="sgd", help=names)
+    p.add_argument("--lr", type=float, default=0.5, help=lr)
+    p.add_argument("--momentum", type=float, default=0.0,
+                   help=f"{momentum} (only {one_of(optimizers_with('momentum'))} have one)")
+
+
+def make_optimizer(name: str, lr: float, momentum: float) -> Optimizer:
+    """The optimizer ``--optimizer`` names, with ``--lr`` and, when given, ``--momentum``: an optimizer whose class
+    has no momentum setting refuses it, saying which settings it has."""
+    return get_optimizer(name, lr, **({"momentum": momentum} if momentum else {}))
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -73,11 +122,9 @@ def add_network_arguments(p: argparse.ArgumentParser) -> None:
     """A saved model, or a fresh network described by ``--layers`` (for commands that look at one network)."""
     p.add_argument("model", nargs="?", default=None, help="a saved model (.npz); or build a fresh one with --layers")
     p.add_argument("--layers", default=None, help="sizes of a fresh network, e.g. 2,3,1 (instead of MODEL)")
-    p.add_argument("--activation", default="sigmoid", help="hidden activation of a fresh network")
-    p.add_argument("--output-activation", default=None,
-                   help="output activation of a fresh network (default: sigmoid for bce, softmax for cross_entropy, "
-                        "else --activation)")
-    p.add_argument("--loss", default="mse", help="loss of a fresh network: mse, bce or cross_entropy")
+    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden activation of a fresh network"))
+    p.add_argument("--output-activation", default=None, help=output_activation_help("output activation of a fresh network"))
+    p.add_argument("--loss", default="mse", help=loss_help("loss of a fresh network"))
     p.add_argument("--seed", type=int, default=0, help="seed of a fresh network's weights")
 
 

@@ -7,13 +7,14 @@ import sys
 from typing import Any
 
 from glassnet.core.network import Network
-from glassnet.core.optimizers import get_optimizer
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
     add_data_arguments,
     add_network_arguments,
+    add_optimizer_arguments,
     load_network,
+    make_optimizer,
     model_inputs,
     read_data,
 )
@@ -45,9 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--sample", default="0", help="0-based row of the data to explain, or 'all' for the whole batch")
     p.add_argument("--format", default=None, choices=["text", "md", "tex", "json"],
                    help="output format (default: from the --out suffix, else text)")
-    p.add_argument("--optimizer", default="sgd", help="sgd, adam, or none to stop at the gradients")
-    p.add_argument("--lr", type=float, default=0.5, help="learning rate of the update shown")
-    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum (the first step shows the velocity)")
+    add_optimizer_arguments(p, lr="learning rate of the update shown", none="to stop at the gradients",
+                            momentum="momentum; the first step shows its buffer")
     p.add_argument("--neurons", default=None,
                    help="compact mode: full detail only for these neurons, e.g. '1:0,2;2:0' = neurons 0 and 2 of layer 1 "
                         "and neuron 0 of layer 2 (layers as in the symbols, 1 = first Dense layer; neurons 0-based)")
@@ -108,11 +108,7 @@ def run(args: argparse.Namespace) -> int:
     net = load_network(args)
     if args.data is None:
         raise ConfigError("glassnet explain needs data to run the step on, e.g. --data xor or --data file.csv")
-    name = str(args.optimizer).lower()
-    optimizer = None
-    if name != "none":
-        options = {"momentum": args.momentum} if name == "sgd" and args.momentum else {}
-        optimizer = get_optimizer(name, args.lr, **options)
+    optimizer = None if str(args.optimizer).lower() == "none" else make_optimizer(args.optimizer, args.lr, args.momentum)
     trace = make_trace(args, net, optimizer, parse_neurons(args.neurons), args.digits)
     if args.worksheet:
         return write_worksheet(args, trace)

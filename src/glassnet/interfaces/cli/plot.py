@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"a confusion matrix needs a classifier; {args.model} uses loss {net.loss_fn.name!r}")
             predicted = net.predict(X)
             if predicted.ndim > 1:
-                raise ConfigError("a confusion matrix needs one class per row; this model has several sigmoid outputs")
+                raise ConfigError(f"a confusion matrix needs one class per row; {args.model} predicts {predicted.shape[1]} "
+                                  f"labels per row (one per output, loss {net.loss_fn.name!r})")
             classes = net.metadata.get("classes") or data.classes
             fig = plots.plot_confusion_matrix(data.y, predicted, classes)
     plots.save_figure(fig, args.out)

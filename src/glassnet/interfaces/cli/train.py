@@ -8,15 +8,19 @@ from typing import Any
 
 from glassnet.checkpoint import saved_epoch
 from glassnet.core.network import Network
-from glassnet.core.optimizers import get_optimizer
 from glassnet.core.training import History
 from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
     ProgressCallback,
+    activation_help,
     add_data_arguments,
+    add_optimizer_arguments,
+    loss_help,
+    make_optimizer,
     notes,
+    output_activation_help,
     parse_sizes,
     read_data,
 )
@@ -39,13 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                               formatter_class=HelpFormatter)
     add_data_arguments(p)
     p.add_argument("--layers", required=True, help="layer sizes from inputs to outputs, e.g. 2,3,1")
-    p.add_argument("--activation", default="sigmoid", help="hidden-layer activation")
-    p.add_argument("--output-activation", default=None,
-                   help="output activation (default: sigmoid for bce, softmax for cross_entropy, else --activation)")
-    p.add_argument("--loss", default="mse", help="mse, bce or cross_entropy")
-    p.add_argument("--optimizer", default="sgd", help="sgd or adam")
-    p.add_argument("--lr", type=float, default=0.5, help="learning rate")
-    p.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
+    p.add_argument("--output-activation", default=None, help=output_activation_help())
+    p.add_argument("--loss", default="mse", help=loss_help())
+    add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=1000, help="passes over the data")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
@@ -95,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
         )
     net = Network.from_sizes(sizes, activation=args.activation, output_activation=args.output_activation,
                              init=args.init, loss=args.loss, l2=args.l2, seed=args.seed, dtype=args.dtype)
-    options = {"momentum": args.momentum} if args.momentum else {}  # Adam refuses it, with a clear message
-    optimizer = get_optimizer(args.optimizer, args.lr, **options)
+    optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)  # Adam refuses a momentum, with a clear message
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     if every < 0:
         raise ConfigError(f"--print-every must be 0 (print nothing) or a positive number of epochs, got {every}")

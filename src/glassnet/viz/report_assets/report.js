@@ -80,16 +80,16 @@
     for (let p = 0; p < n; p++) out[p] = lo + bytes[u * n + p] / 255 * (hi - lo);
     return out;
   }
-  function colourOf(act, lo, hi) {  // value -> t in [-1, 1], with the activation's natural centre
-    if (act === "sigmoid" || act === "softmax") return (v) => 2 * v - 1;
-    if (act === "tanh") return (v) => v;
-    const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
-    return (v) => v / m;
+  function colourOf(out, lo, hi) {  // value -> t in [-1, 1] around the activation's natural centre (meta.outputs)
+    const c = out.centre;
+    if (out.bounds) { const half = (out.bounds[1] - out.bounds[0]) / 2 || 1; return (v) => (v - c) / half; }
+    const m = Math.max(Math.abs(lo - c), Math.abs(hi - c)) || 1;
+    return (v) => (v - c) / m;
   }
   function paintUnit(canvas, k, l, j) {  // a unit's map, with a dotted line where it crosses its centre (no colour needed)
-    const { kk } = mapsAt(k), [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)], act = D.meta.activations[l - 1];
-    const values = mapValues(k, l, j), ctx = paint(canvas, values, colourOf(act, lo, hi));
-    const centre = act === "sigmoid" || act === "softmax" ? 0.5 : 0;
+    const { kk } = mapsAt(k), [lo, hi] = D.grid.ranges[kk][unitIndex(l, j)], out = D.meta.outputs[l - 1];
+    const values = mapValues(k, l, j), ctx = paint(canvas, values, colourOf(out, lo, hi));
+    const centre = out.centre;
     if (lo < centre && centre < hi) {
       ctx.strokeStyle = "#222"; ctx.lineWidth = Math.max(1, canvas.width / 48); ctx.setLineDash([2, 2]);
       contour(ctx, values, centre, canvas.width, canvas.height); ctx.setLineDash([]);
@@ -133,14 +133,15 @@
     ctx.stroke();
   }
   function drawBoundary() {
-    const canvas = $("boundary"), k = state.snap, L = nLayers(), nOut = sizes()[L], act = D.meta.activations[L - 1];
+    const canvas = $("boundary"), k = state.snap, L = nLayers(), nOut = sizes()[L], out = D.meta.outputs[L - 1];
     const R = D.grid.resolution, W = canvas.width, H = canvas.height, [x0, x1, y0, y1] = D.grid.bounds;
     let values, level, caption;
     if (nOut === 1 || D.points.kind === "regression") {  // one output (or a regression: its first output)
       values = mapValues(k, L, 0);
       const [lo, hi] = D.grid.ranges[mapsAt(k).kk][unitIndex(L, 0)];
-      level = act === "sigmoid" ? 0.5 : (act === "tanh" ? 0 : (D.points.kind === "binary" ? 0.5 : (lo + hi) / 2));
-      const ctx = paint(canvas, values, act === "sigmoid" ? (v) => 2 * v - 1 : (v) => (v - level) / (Math.max(hi - level, level - lo) || 1));
+      // a bounded output (sigmoid, tanh) has a natural centre; an unbounded one: 0.5 for 0/1 targets, else its middle
+      level = out.bounds ? out.centre : (D.points.kind === "binary" ? 0.5 : (lo + hi) / 2);
+      const ctx = paint(canvas, values, out.bounds ? colourOf(out, lo, hi) : (v) => (v - level) / (Math.max(hi - level, level - lo) || 1));
       const above = values.filter((v) => v > level).length / values.length;
       hatchCells(ctx, values, W, H, (v) => v > level, "/");
       ctx.strokeStyle = "#111"; ctx.lineWidth = 2; ctx.setLineDash([6, 4]);
