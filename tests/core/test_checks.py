@@ -1,4 +1,4 @@
-"""Bad input to the core gets a clear glassnet error: what is wrong, where, how to fix it."""
+"""Input checks (core/checks.py): bad input to the core gets a clear glassnet error: what is wrong, where, how to fix it."""
 
 from __future__ import annotations
 
