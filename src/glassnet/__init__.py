@@ -2,24 +2,29 @@
 
 Reading order for a newcomer (each module's docstring says what to read next):
 
-1. ``core/activations.py``  each activation with its derivative beside it
+1. ``core/activations.py``  each activation: its function and derivative, and beside them the same maths
+                            into preallocated buffers (``*_into``), which is what ``fit`` runs
 2. ``core/init.py``         how weights start
-3. ``core/layers.py``       ``Dense``: ``Z = X @ W + b``, forward caches, backward reads the cache
-4. ``core/losses.py``       mse, bce, cross-entropy; batch averaging lives in the loss gradient
+3. ``core/layers.py``       the ``Layer`` interface and ``Dense``: ``Z = X @ W + b``, forward caches, backward
+                            reads the cache
+4. ``core/losses.py``       mse, Huber, bce, cross-entropy; batch averaging lives in the loss gradient
 5. ``core/network.py``      the stack of layers: forward, loss, backward, step
-6. ``core/optimizers.py``   SGD and Adam, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
-7. ``core/training.py``     ``fit``: epochs, mini-batches, history, clean stops
-8. ``io.py``                save and load (``.npz`` + JSON, atomic, checksummed)
-9. ``verify/``              ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop (``verify/script/``
+6. ``core/optimizers.py``   SGD, Adam and RMSprop, keyed by parameter names ``"0.W"``, ``"0.b"``, ...
+7. ``core/training.py``     ``fit``: epochs, mini-batches, history, callbacks, clean stops
+8. ``core/registry.py``     names to classes: how ``"sigmoid"`` becomes ``Sigmoid()`` (the CLI's choices too)
+9. ``core/agreement.py``    why the fast forms can be trusted: each is checked against its readable form
+10. ``core/fast.py``        the training step on preallocated buffers (flat parameters, workspaces); no maths
+                            of its own, only bookkeeping around the parts' ``*_into`` forms
+11. ``io.py``               save and load (``.npz`` + JSON, atomic, checksummed)
+12. ``verify/``             ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop (``verify/script/``
                             reads your training script as written), health checks;
                             starts at ``verify/report.py`` (its ``__init__`` gives the order)
-10. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
+13. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
                             JSON, a diagram, a worksheet); starts at ``explain/records.py``
-11. ``checkpoint.py``        resume an interrupted ``fit`` bit for bit
-12. ``wiring.py``           where the layers above plug into the core: ``fit``'s health monitor and
+14. ``checkpoint.py``       resume an interrupted ``fit`` bit for bit
+15. ``wiring.py``           where the layers above plug into the core: ``fit``'s health monitor and
                             checkpoints, ``Network.save``'s file format (the core imports none of them)
-13. ``errors.py``           the exception hierarchy and how errors are reported
-14. ``core/fast.py``        the same training step on preallocated buffers (what ``fit`` runs); read it last
+16. ``errors.py``           the exception hierarchy and how errors are reported
 
 Beside them, read when you meet them: ``errors.py`` (the exception hierarchy) and ``core/checks.py``
 (every input check and its message).
@@ -47,11 +52,12 @@ Quick start::
 
 from glassnet import datasets, wiring
 from glassnet._version import __version__
-from glassnet.core import SGD, Adam, Dense, History, Network
+from glassnet.core import LAYERS, SGD, Adam, Dense, History, Layer, Network, RMSprop
 from glassnet.core.init import normal
 from glassnet.errors import (
     ConfigError,
     DataError,
+    FastFormWarning,
     GlassnetError,
     GlassnetTypeError,
     MissingDependency,
@@ -78,7 +84,8 @@ def load_ipython_extension(ipython: object) -> None:
 
 
 __all__ = [
-    "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History",
+    "LAYERS", "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History", "Layer",
+    "RMSprop", "FastFormWarning",
     "MissingDependency", "ModelFileError", "Network", "OutputFileError", "ShapeError", "Trace", "TrainingDiverged",
     "UserCodeError", "__version__", "datasets", "doctor", "explain", "gradcheck", "load", "normal", "plot_network", "worksheet",
 ]

@@ -1,5 +1,5 @@
 """The engine, in NumPy alone. Reading order: activations -> init -> layers -> losses -> network ->
-optimizers -> training.
+optimizers -> training; then registry, agreement, workspace and fast (how ``fit`` runs the same maths fast).
 
 It imports nothing outside itself and ``glassnet.errors`` (``tests/core/test_imports.py`` checks every import,
 even inside functions). What ``fit`` and ``Network.save`` need from the layers above (the health monitor,
@@ -7,13 +7,13 @@ checkpoints, the model-file format) is plugged in by ``glassnet/wiring.py``.
 """
 
 from glassnet.core.activations import ACTIVATIONS, Activation, get_activation
-from glassnet.core.layers import Dense
+from glassnet.core.layers import LAYERS, Dense, Layer
 from glassnet.core.losses import LOSSES, Loss, get_loss
 from glassnet.core.network import Network
-from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam, Optimizer, get_optimizer
+from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam, Optimizer, RMSprop, get_optimizer
 from glassnet.core.training import History
 
 __all__ = [
-    "ACTIVATIONS", "LOSSES", "OPTIMIZERS", "SGD", "Activation", "Adam", "Dense", "History", "Loss",
-    "Network", "Optimizer", "get_activation", "get_loss", "get_optimizer",
+    "ACTIVATIONS", "LAYERS", "LOSSES", "OPTIMIZERS", "SGD", "Activation", "Adam", "Dense", "History", "Layer", "Loss",
+    "Network", "Optimizer", "RMSprop", "get_activation", "get_loss", "get_optimizer",
 ]
