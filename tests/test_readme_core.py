@@ -61,3 +61,26 @@ def test_every_file_in_the_where_each_concept_lives_table_exists():
                 assert folder is not None, row
                 path = folder / name
             assert path.exists(), (row, name)
+
+
+def test_writing_your_own_layer_runs_as_shown(tmp_path, monkeypatch, capsys):
+    """The custom layer of "Writing your own layer" passes gradcheck, trains, loads back and is explained."""
+    import numpy as np
+
+    from glassnet.core.layers import LAYERS
+
+    (block,) = python_blocks("## Writing your own layer")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    try:
+        exec(compile(block, str(README), "exec"), namespace)
+    finally:
+        for key in [k for k, cls in LAYERS.by_name.items() if cls is namespace.get("FeatureScale")]:
+            del LAYERS.by_name[key]
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "True"
+    net, same = namespace["net"], namespace["same"]
+    assert type(same.layers[0]).__name__ == "FeatureScale"
+    assert not np.array_equal(net.parameters()["0.s"], np.ones(2))  # the layer's own parameters learned
+    for key, p in net.parameters().items():
+        np.testing.assert_array_equal(same.parameters()[key], p)

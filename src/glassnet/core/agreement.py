@@ -21,6 +21,8 @@ covers the network's own methods (``Network._step``, ``_backward``, ``_loss_valu
 from __future__ import annotations
 
 import copy
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -38,6 +40,15 @@ from glassnet.errors import FastFormWarning
 Array = NDArray[Any]
 
 _verdicts: dict[tuple[Any, ...], bool] = {}  # probe results of this process, by class, methods, settings and dtype
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # glassnet/
+
+
+def warn(message: Warning) -> None:
+    """Warn at the user's line (the first frame outside glassnet), not at the engine's."""
+    level, frame = 2, sys._getframe(1)  # stacklevel 2 is the frame that called warn()
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, stacklevel=level)
 
 
 def own_form(cls: type, readable: str, fast: str, base: type) -> bool:
@@ -75,7 +86,7 @@ def _verdict(key: tuple[Any, ...], probe: Callable[[], tuple[str, str, float] | 
         _verdicts[key] = found is None
         if found is not None:
             readable, fast, gap = found
-            warnings.warn(FastFormWarning(cls, readable, fast, gap, key[2]), stacklevel=4)
+            warn(FastFormWarning(cls, readable, fast, gap, key[2]))
     return _verdicts[key]
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import operator
-import warnings
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -354,7 +353,7 @@ class Plan:
                   agreement.differ(moved_fast, moved_readable, self.dtype))
         _step_verdicts[self.signature] = not gap
         if gap:
-            warnings.warn(FastFormWarning(type(net), "_step", "fast.Plan.step", gap, self.dtype.name), stacklevel=4)
+            agreement.warn(FastFormWarning(type(net), "_step", "fast.Plan.step", gap, self.dtype.name))
         return not gap
 
     # ------------------------------------------------------------------------------------ optimizer
