@@ -6,7 +6,7 @@ continues from the last checkpoint; the result is bit for bit the one of an unin
 
 Bit-identical resumption needs every number that decides what happens next:
 
-- the parameters (``"0.W"``, ``"0.b"``, ...), as in a model file;
+- the parameters (``"0.W"``, ``"0.b"``, ..., under whatever names a layer gives them), as in a model file;
 - the optimizer's state per parameter: SGD's velocity, Adam's ``m``, ``v`` and step count ``t``;
 - the network's random-generator state (``net.rng``), which draws each epoch's shuffling order;
 - the history so far, the epoch and step counters.
@@ -15,6 +15,10 @@ A checkpoint is a glassnet model file (:mod:`glassnet.io`: ``.npz`` + JSON, chec
 atomically) with extra arrays ``optimizer:<param>:<key>`` and ``history:<name>`` and a ``"checkpoint"``
 metadata section, so ``glassnet.load("run.ckpt")`` also gives the network as it was at that epoch.
 Checkpoints are taken at epoch ends only: an epoch cut short by Ctrl-C is discarded and redone on resume.
+
+Resuming checks every array against the network before anything changes: the parameters and the optimizer's
+buffers must have the shapes and dtype of the network's own parameters (the file's ``"parameters"`` map, which
+any layer's shapes come from, is checked against the bytes the file can hold before any array is read).
 
 The run's settings (architecture, seed, optimizer and its settings, batch size, shuffling, a SHA-256
 of the training and validation data) are stored too; resuming with different ones is refused, since
@@ -42,7 +46,7 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
 from glassnet.core.training import History, Run
 from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
-from glassnet.io import checksum, network_metadata, read, save
+from glassnet.io import _expected_shapes, checksum, network_metadata, read, save
 
 CHECKPOINT_VERSION = 1
 HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -67,14 +71,22 @@ def _plain(value: Any) -> Any:
 
 
 def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-    """The shapes the checkpoint's own arrays must have, from its metadata (see :func:`glassnet.io.read`)."""
+    """The shapes the checkpoint's own arrays must have, from its metadata (see :func:`glassnet.io.read`).
+
+    An optimizer buffer has the shape of its parameter, as the file declares it: the metadata's ``"parameters"``
+    map, whatever the layers call their parameters (files written before it held Dense layers only: ``W`` and
+    ``b`` from the layer sizes). :func:`glassnet.io.read` has checked those shapes before it asks for these, and
+    checks every declared shape against the bytes the file can hold before reading any array.
+    """
     section: Any = meta.get("checkpoint")
     try:
-        params: dict[str, tuple[int, ...]] = {f"{i}.W": (s["n_in"], s["n_out"]) for i, s in enumerate(meta["layers"])}
-        params.update({f"{i}.b": (s["n_out"],) for i, s in enumerate(meta["layers"])})
+        params = _expected_shapes(meta, "checkpoint")
         shapes: dict[str, tuple[int, ...]] = {}
         for name, entries in section["optimizer_state"].items():
             for key, value in entries.items():
+                if value is None and name not in params:  # (a number for a stray name is refused on resume)
+                    raise ModelFileError(f"the checkpoint's optimizer state is damaged: it holds an array {key!r} of "
+                                         f"{name!r}, a parameter the file does not declare")
                 if value is None:  # stored as an array of the parameter's shape
                     shapes[f"optimizer:{name}:{key}"] = params[name]
         for key in HISTORY_LISTS:
@@ -82,6 +94,8 @@ def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
             if not isinstance(length, int) or length < 0:
                 raise ValueError(length)
             shapes[f"history:{key}"] = (length,)
+    except ModelFileError:  # a ValueError too: the one above, which says what is wrong
+        raise
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ModelFileError("the file is not a glassnet checkpoint, or its checkpoint section is damaged "
                              "(a model saved with Network.save is not a checkpoint)") from None
@@ -158,6 +172,7 @@ class Checkpointer:
         meta, arrays = read_checkpoint(self.path)
         self._check_section(meta["checkpoint"], arrays)
         self._check_same_run(meta, epochs)
+        self._check_arrays(meta["checkpoint"], arrays)
         self._restore(meta, arrays)  # only after every check: a refused checkpoint leaves the network as it was
         self.saved_at = int(meta["checkpoint"]["epoch"])
         return self.saved_at
@@ -220,6 +235,24 @@ class Checkpointer:
         if done > epochs:
             raise ConfigError(f"checkpoint {self.path} is at epoch {done}, beyond epochs={epochs}; "
                               f"ask for at least {done} epochs to resume it")
+
+    def _check_arrays(self, section: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
+        """Every parameter and optimizer buffer has the shape and dtype of the network's own parameter.
+
+        The file's arrays match the shapes its metadata declares (:func:`glassnet.io.read`), and its layers match
+        the network's (:meth:`_check_same_run`); a hand-made file can still declare other parameter shapes than
+        its layers have, or other dtypes, which would resume a run that is neither.
+        """
+        for key, p in self.net.parameters().items():
+            stored = [arrays.get(key)] + [arrays[f"optimizer:{key}:{name}"]
+                                          for name, value in section["optimizer_state"].get(key, {}).items() if value is None]
+            for a in stored:
+                if a is None or a.shape != p.shape or a.dtype != p.dtype:
+                    found = "missing" if a is None else f"{a.dtype} of shape {a.shape}"
+                    raise ModelFileError(
+                        f"{self.path}: the checkpoint's arrays are damaged (an array of parameter {key} is {found}; "
+                        f"the network's {key} is {p.dtype} of shape {p.shape}). Delete it, or give another checkpoint "
+                        "path, to start over")
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
         section = meta["checkpoint"]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "glassnet"
 WRITERS = {"write_text", "write_bytes", "savefig", "save", "savez", "savez_compressed", "tofile"}
-# Calls named like writers that write no file: Network.save / Trace.save / io.save delegate to atomic_write.
-NOT_FILE_WRITES = {("net", "save"), ("self", "save"), ("trace", "save"), ("model", "save")}
+# Calls named like writers that write no file: Network.save / Trace.save / io.save delegate to atomic_write
+# (io.save is what wiring.py plugs into Network.save).
+NOT_FILE_WRITES = {("net", "save"), ("self", "save"), ("trace", "save"), ("model", "save"), ("io", "save")}
 
 
 def _is_atomic(with_node: ast.With) -> bool:

@@ -239,8 +239,12 @@ def test_cli_checkpoint_resume_and_ctrl_c(cli, tmp_path, monkeypatch):
     assert code == 2 and "need --checkpoint FILE" in err
 
 
-def rewrite(path, change) -> None:
-    """Apply ``change(section, arrays)`` to a checkpoint and write it back with a valid checksum (a forgery)."""
+def rewrite(path, change, whole=False) -> None:
+    """Apply ``change(section, arrays)`` to a checkpoint and write it back with a valid checksum (a forgery).
+
+    ``whole``: ``change(meta, arrays)``, the whole metadata. An array given as ``bytes`` is written as those bytes
+    (a hand-made ``.npy`` member; the checksum leaves it out, as the reader must refuse it before it gets there).
+    """
     import io
     import json
     import zipfile
@@ -249,10 +253,12 @@ def rewrite(path, change) -> None:
 
     meta, arrays = read_checkpoint(path)
     meta.pop("checksum")
-    change(meta["checkpoint"], arrays)
-    meta["checksum"] = checksum(arrays, meta)
+    change(meta if whole else meta["checkpoint"], arrays)
+    meta["checksum"] = checksum({k: a for k, a in arrays.items() if not isinstance(a, bytes)}, meta)
 
     def npy(a):
+        if isinstance(a, bytes):
+            return a
         buffer = io.BytesIO()
         np.save(buffer, a)
         return buffer.getvalue()
@@ -279,6 +285,11 @@ FORGERIES = [
     ("another generator", lambda s, a: s["rng"].update(bit_generator="MT19937"), "it is for another generator"),
     ("generator state cut", lambda s, a: s["rng"].pop("state"), "random-generator state is damaged"),
     ("checkpoint version 9", lambda s, a: s.update(version=9), "checkpoint version 9"),
+    # Any float array passes the reader; resuming from one of another dtype would continue neither run.
+    ("weights in float32", lambda s, a: a.update({"0.W": a["0.W"].astype(np.float32)}),
+     "arrays are damaged (an array of parameter 0.W is float32 of shape (3, 6); the network's 0.W is float64"),
+    ("Adam's v in float32", lambda s, a: a.update({"optimizer:1.b:v": a["optimizer:1.b:v"].astype(np.float32)}),
+     "an array of parameter 1.b is float32 of shape (3,)"),
     ("history section missing", lambda s, a: s.pop("history"), "not a glassnet checkpoint"),
 ]
 
@@ -295,3 +306,46 @@ def test_forged_checkpoint_is_refused_before_anything_changes(tmp_path, case, ch
     assert words in str(info.value) and str(tmp_path / "run.ckpt") in str(info.value)
     assert all(np.array_equal(p, fresh.parameters()[k]) for k, p in net.parameters().items())
     assert opt.state == {} and net.rng.bit_generator.state == fresh.rng.bit_generator.state
+
+
+def declare_other_shape(meta, arrays):
+    """A consistent forgery: layer 0's bias declared, stored and given Adam buffers of 7 entries (its layer has 6)."""
+    meta["parameters"]["0.b"] = [7]
+    for key in ("0.b", "optimizer:0.b:m", "optimizer:0.b:v"):
+        arrays[key] = np.zeros(7)
+
+
+def declare_huge_shape(meta, arrays):
+    """Layer 0's weights and their Adam buffers declared as 2**40 x 6 floats (48 TiB) in the metadata and in their
+    .npy headers, which are followed by 64 bytes: only the bytes the file can hold give the forgery away."""
+    import io
+
+    meta["parameters"]["0.W"] = [2**40, 6]
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (2**40, 6)})
+    for key in ("0.W", "optimizer:0.W:m", "optimizer:0.W:v"):
+        arrays[key] = header.getvalue() + bytes(64)  # the header writer writes the magic string too
+
+
+@pytest.mark.parametrize("change, words", [
+    (declare_other_shape, "an array of parameter 0.b is float64 of shape (7,); the network's 0.b is float64 of shape (6,)"),
+    (declare_huge_shape, "larger than the file can hold"),
+    (lambda meta, arrays: meta.pop("parameters"), ""),  # as files written before the map: shapes from the layer sizes
+], ids=["other parameter shapes", "huge parameter shape", "no parameters map"])
+def test_declared_parameter_shapes_are_checked_before_resuming(tmp_path, change, words):
+    """The shapes of the optimizer's buffers come from the file's "parameters" map (any layer's own names): a forged
+    map is refused before any array is allocated at its size, and before anything changes."""
+    full = train(tmp_path / "full.ckpt", 4)
+    train(tmp_path / "run.ckpt", 2)
+    rewrite(tmp_path / "run.ckpt", change, whole=True)
+    net, fresh, opt = network(), network(), OPTIMIZERS["adam"]()
+    if not words:
+        history = net.fit(X, Y, epochs=4, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint=tmp_path / "run.ckpt",
+                          checkpoint_every=2, resume=True)
+        assert_same(full, (net, opt, history))
+        return
+    with pytest.raises(gn.ModelFileError) as info:
+        net.fit(X, Y, epochs=4, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint=tmp_path / "run.ckpt",
+                checkpoint_every=2, resume=True)
+    assert words in str(info.value) and "Delete it, or give another checkpoint path" in str(info.value)
+    assert all(np.array_equal(p, fresh.parameters()[k]) for k, p in net.parameters().items()) and opt.state == {}

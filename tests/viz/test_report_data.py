@@ -186,6 +186,7 @@ def test_the_page_ledger_of_a_worked_example_has_the_numbers_computed_by_hand():
                                                        "new_b": 0.35 - 0.5 * d1[1]}, rel=1e-12)
     assert entry["edges"]["e2_0_0"] == pytest.approx({"grad": a1[0] * d2[0], "new": 0.4 - 0.5 * a1[0] * d2[0]}, rel=1e-12)
     assert entry["inputs"] == [0.05, 0.1] and entry["loss"] == pytest.approx(hand["L"], rel=1e-12)
+    assert entry["params"] == {}  # Dense's weights and biases are all in the edges and neurons
 
 
 def test_the_report_ledger_is_the_full_trace_without_latex():
@@ -406,5 +407,63 @@ def test_report_of_a_network_with_an_own_layer_gelu_and_huber():
                                {"centre": 0.5, "bounds": [0.0, 1.0]}]
     assert data["grid"]["units"] == [["Shift", 2], ["gelu", 4], ["sigmoid", 1]]
     assert list(data["snapshots"]["params"][0][0]) == ["t"]  # each layer's own parameter names
+    assert [layer["weights"] for layer in meta["layers"]] == [False, True, True] and meta["n_params"] == 2 + 12 + 5
     assert data["gradcheck"]["ok"]
     assert rec.run.info["optimizer"]["name"] == "rmsprop"
+    entry = data["ledgers"]["traces"][-1][0]  # the shift t by its name, not as a bias of layer 1
+    assert set(entry["params"]) == {"0.t"} and all("grad_b" not in entry["neurons"].get(f"n1_{j}", {}) for j in range(2))
+
+
+def test_the_page_never_takes_a_layers_own_parameters_for_weights_or_biases():
+    """A layer of one's own that calls a per-unit scale ``W`` (not a matrix) and has a scalar gain ``g``: the page
+    shows both by name (the ledger's gradients against net.gradients), draws edges only for Dense's weights."""
+    from glassnet.core.layers import Layer
+    from glassnet.viz.ledger import weights_and_biases
+    from glassnet.viz.report import render_html
+
+    class Gain(Layer):
+        """``a_j = g * W_j * x_j``."""
+
+        name = "gain_for_report"
+
+        def __init__(self, n: int) -> None:
+            super().__init__()
+            self.n_in = self.n_out = n
+
+        def initialize(self, rng, dtype=np.float64):
+            self.params = {"W": rng.uniform(0.5, 1.5, self.n_in).astype(dtype), "g": np.array(1.0, dtype)}
+            self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
+
+        def forward(self, X):
+            self.cache = {"X": X, "A": self.params["g"] * self.params["W"] * X}
+            return self.cache["A"]
+
+        def backward(self, dA):
+            X, W, g = self.cache["X"], self.params["W"], self.params["g"]
+            self.grads = {"W": g * (dA * X).sum(axis=0), "g": np.array((dA * W * X).sum())}
+            return dA * g * W
+
+        def config(self):
+            return {"name": self.name, "n": self.n_in}
+
+    assert weights_and_biases({"W": (2, 3), "b": (3,)}, 2, 3)
+    assert not weights_and_biases({"W": (3,), "b": (3,)}, 3, 3) and not weights_and_biases({"W": (2, 3)}, 2, 3)
+    X, y = make_moons(30, noise=0.1, random_state=2)
+    net = gn.Network([gn.Dense(2, 3, "tanh"), Gain(3), gn.Dense(3, 1, "sigmoid")], loss="bce", seed=1)
+    rec = SnapshotRecorder(max_snapshots=3)
+    net.fit(X, y, epochs=3, optimizer="sgd", lr=0.5, callbacks=[rec], monitor=False)
+    data, maps = report_data(net, X, y, run=rec.run, resolution=6, ledger_samples=1, ledger_snapshots=1)
+    assert [layer["weights"] for layer in data["meta"]["layers"]] == [True, False, True]
+    assert data["meta"]["layers"][1]["params"] == ["W", "g"] and data["meta"]["n_params"] == 9 + 4 + 4
+    table = data["snapshots"]["params"][-1][1]
+    assert table["g"] == pytest.approx(float(net.parameters()["1.g"]), rel=1e-8) and len(table["W"]) == 3
+    entry = data["ledgers"]["traces"][-1][0]
+    s = data["ledgers"]["samples"][0]["index"]
+    grads = net.gradients(X[s:s + 1], y[s:s + 1])
+    assert set(entry["params"]) == {"1.W", "1.g"}
+    np.testing.assert_allclose(entry["params"]["1.W"]["grad"], grads["1.W"], rtol=1e-12)
+    assert entry["params"]["1.g"]["new"] == pytest.approx(float(net.parameters()["1.g"] - 0.5 * grads["1.g"]), rel=1e-12)
+    assert {key.split("_")[0] for key in entry["edges"]} == {"e1", "e3"}  # Dense's weights only
+    assert all("grad_b" not in entry["neurons"].get(f"n2_{j}", {}) for j in range(3))
+    assert entry["neurons"]["n1_0"]["grad_b"] == pytest.approx(grads["0.b"][0], rel=1e-12)
+    assert "glassnet report" in render_html(data, maps)  # every number is plain JSON

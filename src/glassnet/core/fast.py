@@ -174,7 +174,6 @@ class Plan:
         self.loss_fn = net.loss_fn
         self.fused = net.loss_fn.fused_activation is not None
         self.dtype = net.dtype
-        self.l2 = net.l2
         flat = getattr(net, "_flat_params", None)
         if flat is None or flat.dtype != self.dtype or not _packed(self.layers, flat):
             flat = pack_parameters(self.layers, self.dtype)
@@ -194,12 +193,13 @@ class Plan:
                 start += p.size
             self.grads.append(grads)
         self.choose_forms()
-        # The penalized parameters with their gradient views and a temporary each, only for an L2 penalty.
-        self.penalized = [(layer.params[name], grads[name], np.empty_like(layer.params[name]))
-                          for layer, grads in zip(self.layers, self.grads) for name in layer.penalized] if self.l2 else []
+        # The penalized parameters with their gradient views and a temporary each: made at the first step with an
+        # L2 penalty (net.l2 is read every step: a schedule, such as the estimators', may change it between steps).
+        self.penalized: list[tuple[Array, Array, Array]] | None = None
         self.work: dict[int, list[Workspace]] = {}
         self.opt_states: weakref.WeakKeyDictionary[Optimizer, _FlatState] = weakref.WeakKeyDictionary()
-        self.last_optimizer: tuple[Callable[[], Any], Any] = (lambda: None, None)  # (weak reference, its state)
+        # (weak reference, its state, its _stamp)
+        self.last_optimizer: tuple[Callable[[], Any], Any, Any] = (lambda: None, None, None)
         self.optimizer_checked = False  # last_optimizer's state checked since user code last ran (see update)
         # What must not change for this plan to stay right (checked by unchanged() after user code runs):
         # the objects and their instance attributes (a hook adds one), the live parameter arrays and
@@ -217,7 +217,7 @@ class Plan:
                         if hasattr(cls, name)]
         self.m_classes, self.m_names, self.m_funcs = (list(column) for column in zip(*self.methods))
         self.verified = False  # check_step's verdict for this kind of network is known to be "agrees"
-        self.signature = (type(net), self.dtype.name, bool(self.l2), type(net.loss_fn), tuple(self.methods),
+        self.signature = (type(net), self.dtype.name, type(net.loss_fn), tuple(self.methods),
                           tuple((type(layer), type(layer.activation)) for layer in self.layers), tuple(self.own))
 
     def choose_forms(self) -> None:
@@ -248,7 +248,7 @@ class Plan:
         The objects and their instance attributes (a hook adds one), the live parameter arrays and
         activations, and the class methods the plan relies on; the loops run in C (map).
         """
-        return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn and bool(net.l2) == bool(self.l2)
+        return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn
                 and net.dtype == self.dtype
                 and list(map(len, map(vars, self.objects))) == self.n_vars
                 and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
@@ -297,22 +297,29 @@ class Plan:
         d: Any = last.G
         for backward, w in zip(reversed(self.backward_forms), reversed(work)):
             d = backward(d, w)
-        if self.penalized:
-            l2 = self.l2_now()  # read each step: a schedule (the estimators') may change its value between steps
+        l2 = self.l2_now()
+        if l2:
+            penalized = self.penalized_parameters()
             loss += 0.5 * l2 * self.penalty()
-            for p, g, tmp in self.penalized:
+            for p, g, tmp in penalized:
                 np.multiply(p, l2, tmp)
                 np.add(g, tmp, g)
         return loss + 0.0
 
     def l2_now(self) -> float:
         net = self.net()
-        return self.l2 if net is None else net.l2
+        return 0.0 if net is None else net.l2
+
+    def penalized_parameters(self) -> list[tuple[Array, Array, Array]]:
+        if self.penalized is None:
+            self.penalized = [(layer.params[name], grads[name], np.empty_like(layer.params[name]))
+                              for layer, grads in zip(self.layers, self.grads) for name in layer.penalized]
+        return self.penalized
 
     def penalty(self) -> float:
         """``sum of p**2`` over the penalized parameters, as ``Network._penalty`` adds them (from 0)."""
         total = 0.0
-        for p, _, tmp in self.penalized:
+        for p, _, tmp in self.penalized_parameters():
             np.multiply(p, p, tmp)
             total += float(np.add.reduce(tmp, None))
         return total
@@ -328,9 +335,10 @@ class Plan:
             return True
         k = min(PROBE_ROWS, X.shape[0])
         Xp, Yp = X[:k], Y[:k]
-        saved, rng_state = self.flat.copy(), net.rng.bit_generator.state
+        saved, rng_state, l2 = self.flat.copy(), net.rng.bit_generator.state, net.l2
         kept = [(layer.cache, layer.grads) for layer in self.layers]
         had_workspace = k in self.work
+        net.l2 = l2 or 0.125  # always with a penalty, so its path is checked too (the value may change later)
         try:
             with np.errstate(all="ignore"):
                 loss_readable = net._step(Xp, Yp, SGD(0.5))
@@ -345,6 +353,7 @@ class Plan:
         finally:
             self.flat[...] = saved
             net.rng.bit_generator.state = rng_state
+            net.l2 = l2
             for layer, (cache, grads) in zip(self.layers, kept):
                 layer.cache, layer.grads = cache, grads
             if not had_workspace:
@@ -359,11 +368,14 @@ class Plan:
     # ------------------------------------------------------------------------------------ optimizer
     def update(self, optimizer: Optimizer) -> None:
         # Most steps use the previous step's optimizer, already checked since user code last ran (plan_for
-        # clears optimizer_checked): no lookup and no hook check on those steps.
-        last, state = self.last_optimizer
+        # clears optimizer_checked): no lookup and no hook check on those steps. After user code ran, a cheap
+        # stamp (its class's update methods, its instance attributes, its buffers) says whether to ask again.
+        last, state, stamp = self.last_optimizer
         if last() is not optimizer or not self.optimizer_checked:
-            state = self.optimizer_state(optimizer)
-            self.last_optimizer = (weakref.ref(optimizer), state)
+            now = _stamp(optimizer)
+            if last() is not optimizer or now != stamp:
+                state = self.optimizer_state(optimizer)
+            self.last_optimizer = (weakref.ref(optimizer), state, now)
             self.optimizer_checked = True
         state.update(optimizer)
 
@@ -376,6 +388,12 @@ class Plan:
             state = _FlatState(self, optimizer)
             self.opt_states[optimizer] = state
         return state
+
+
+def _stamp(opt: Optimizer) -> tuple[Any, ...]:
+    """What must stay the same for an optimizer's chosen update to stay right: a hook adds an instance attribute."""
+    cls = type(opt)
+    return (len(vars(opt)), cls.update, cls.update_one, getattr(cls, "update_into", None), opt.buffers())
 
 
 class _FlatState:

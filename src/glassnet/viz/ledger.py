@@ -10,12 +10,20 @@ diagram elements a record involves, found from the symbols in it (``z^(1)_2``, `
 Element ids: neuron ``n<l>_<j>`` (layer ``l``, 0 for the inputs; 0-based unit ``j``) and edge
 ``e<l>_<i>_<j>`` (weight ``W[i, j]`` of layer ``l``, numbered from 1 like the superscripts).
 
+Which parameters the diagram draws: a layer whose parameters are a weight matrix ``W`` of shape ``(n_in, n_out)``
+and a bias ``b`` of shape ``(n_out,)`` (Dense, and any layer built the same way; :func:`weights_and_biases`) has
+its ``W[i, j]`` drawn as the edge from unit ``i`` to unit ``j`` and its ``b[j]`` beside unit ``j``; their
+gradients and updated values go to ``edges`` and ``neurons`` (``grad_b``, ``new_b``). Any other layer's
+parameters keep their own names: ``params`` maps each key (``"0.s"``) to its gradient and updated value,
+whatever its shape, and the page shows them by those names.
+
 Next read: ``report.py``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +49,12 @@ def refs_of(text: str) -> list[str]:
     return found
 
 
+def weights_and_biases(shapes: Mapping[str, Sequence[int]], n_in: int, n_out: int) -> bool:
+    """True when a layer's parameters are exactly ``W`` of shape ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``,
+    as Dense's are: the diagram draws those as edges and biases. Any other layer shows its parameters by name."""
+    return set(shapes) == {"W", "b"} and tuple(shapes["W"]) == (n_in, n_out) and tuple(shapes["b"]) == (n_out,)
+
+
 def _expression(record: dict[str, Any]) -> str:
     """The formula between ``symbol op`` and the final ``= value``."""
     text, head = record.get("formula") or "", f"{record['symbol']} {record.get('op', '=')} "
@@ -61,18 +75,26 @@ def ledger(trace: dict[str, Any]) -> dict[str, Any]:
         records.append({"section": r.get("phase", ""), "symbol": r["symbol"], "op": r.get("op", "="),
                         "expr": _expression(r), "value": value, "note": r.get("note", ""),
                         "refs": refs_of(r["symbol"] + " " + (r.get("formula") or ""))})
-        if r.get("kind") in ("z", "a", "delta") and r.get("layer") is not None and r.get("neuron") is not None:
+        if r.get("kind") in ("z", "a", "delta", "dA") and r.get("layer") is not None and r.get("neuron") is not None:
             neurons.setdefault(f"n{r['layer']}_{r['neuron']}", {})[r["kind"]] = value  # type: ignore[assignment]
     edges: dict[str, dict[str, float]] = {}
+    params: dict[str, dict[str, Any]] = {}
     after = trace.get("params_after") or trace["params_before"]
-    for key, grad in trace["gradients"].items():
-        l, kind = int(key.split(".")[0]) + 1, key.split(".")[1]
-        g, new = np.asarray(grad, dtype=float), np.asarray(after[key], dtype=float)
-        for index in np.ndindex(g.shape):
-            if kind == "W":
-                edges[f"e{l}_{index[0]}_{index[1]}"] = {"grad": float(g[index]), "new": float(new[index])}
-            else:
-                entry = neurons.setdefault(f"n{l}_{index[0]}", {})
-                entry["grad_b"], entry["new_b"] = float(g[index]), float(new[index])
-    return {"loss": trace["loss"], "records": records, "neurons": neurons, "edges": edges,
+    grads = {key: np.asarray(grad, dtype=float) for key, grad in trace["gradients"].items()}
+    for spec in trace["network"]["layers"]:
+        k, l = spec["index"], spec["index"] + 1
+        keys = {key.split(".", 1)[1]: key for key in grads if key.split(".", 1)[0] == str(k)}
+        drawn = weights_and_biases({name: grads[key].shape for name, key in keys.items()}, spec["n_in"], spec["n_out"])
+        for name, key in keys.items():
+            g, new = grads[key], np.asarray(after[key], dtype=float)
+            if not drawn:
+                params[key] = {"grad": g.tolist(), "new": new.tolist()}
+                continue
+            for index in np.ndindex(g.shape):
+                if name == "W":
+                    edges[f"e{l}_{index[0]}_{index[1]}"] = {"grad": float(g[index]), "new": float(new[index])}
+                else:
+                    entry = neurons.setdefault(f"n{l}_{index[0]}", {})
+                    entry["grad_b"], entry["new_b"] = float(g[index]), float(new[index])
+    return {"loss": trace["loss"], "records": records, "neurons": neurons, "edges": edges, "params": params,
             "inputs": trace["inputs"][0], "source": f"{trace.get('schema', 'trace')} v{trace.get('version', '?')}"}

@@ -19,7 +19,11 @@ What goes into the page, and how it stays small:
   A ledger is ``glassnet.explain(...).to_dict(latex=False)`` (the ``glassnet-trace`` JSON without its
   LaTeX), made compact by :func:`glassnet.viz.ledger.ledger`. Its update step uses a fresh optimizer of the run's kind.
 - weights and biases: every snapshot's, to 9 significant digits (the page prints at most 6); if they
-  would pass ``max_param_bytes`` (a wide network), the page keeps fewer snapshots and says so.
+  would pass ``max_param_bytes`` (a wide network), the page keeps fewer snapshots and says so. Each layer's
+  parameters go under their own names: a Dense layer's ``W`` and ``b`` are drawn as the diagram's edges and
+  beside its units; a layer of your own (``meta.layers``: its class, parameter names and formulas) is drawn
+  as its units with its per-unit parameters beside them and its formulas above the gap before them (no edges:
+  its connections are its own), and every one of its parameters by name in the table.
 - curves: at most :data:`~glassnet.viz.snapshots.MAX_CURVE_POINTS` epochs; points: at most ``max_points``.
 
 The page itself is ``report_assets/report.html`` (+ ``report.js``, ``report.css``), filled in here.
@@ -49,7 +53,7 @@ from glassnet.core.optimizers import OPTIMIZERS, Optimizer
 from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError
 from glassnet.explain import explain
-from glassnet.viz.ledger import ledger
+from glassnet.viz.ledger import ledger, weights_and_biases
 from glassnet.viz.snapshots import Run, thin
 
 RESOLUTIONS = (48, 40, 32, 24, 16)
@@ -61,7 +65,10 @@ def _pack(raw: bytes) -> str:
 
 
 def _digits(a: NDArray[Any]) -> Any:
-    """``a`` as nested lists of numbers rounded to 9 significant digits (the page prints at most 6)."""
+    """``a`` as nested lists of numbers rounded to 9 significant digits (the page prints at most 6); a scalar
+    parameter (a layer of your own may have one) as a number."""
+    if a.ndim == 0:
+        return float(f"{a.item():.9g}")
     return [float(f"{v:.9g}") for v in a.ravel()] if a.ndim == 1 else [_digits(row) for row in a]
 
 
@@ -128,6 +135,14 @@ def _unit_outputs(layer: Layer) -> dict[str, Any]:
     lo, hi = float(A.min()), float(A.max())
     bounded = max(abs(lo), abs(hi)) < 30.0  # an unbounded output reaches about 60 on the probe
     return {"centre": round(float(A[2, 0]), 9), "bounds": [round(lo, 9), round(hi, 9)] if bounded else None}
+
+
+def _layer_info(layer: Layer) -> dict[str, Any]:
+    """How the page draws a layer: its class, whether its parameters are a weight matrix and biases (drawn as edges
+    and beside the units, :func:`~glassnet.viz.ledger.weights_and_biases`), its parameter names and formulas."""
+    shapes = {name: p.shape for name, p in layer.params.items()}
+    return {"type": type(layer).__name__, "weights": weights_and_biases(shapes, layer.n_in, layer.n_out),
+            "params": list(layer.params), "formulas": [str(f) for f in layer.formulas()]}
 
 
 def _gradcheck(net: Network, X: NDArray[Any], Y: NDArray[Any]) -> dict[str, Any]:
@@ -222,6 +237,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     data: dict[str, Any] = {
         "meta": {"sizes": net.sizes, "activations": [_unit_kind(layer) for layer in net.layers],
                  "outputs": [_unit_outputs(layer) for layer in net.layers],
+                 "layers": [_layer_info(layer) for layer in net.layers], "n_params": int(net.num_parameters()),
                  "loss": net.loss_fn.name, "l2": net.l2, "dtype": net.dtype.name, "data": data_name,
                  "n_samples": int(len(X)), "optimizer": run.info.get("optimizer"), "epochs": total,
                  "batch_size": run.info.get("batch_size"), "stopped": run.info.get("stopped"),

@@ -5,6 +5,8 @@
  * uint8 against that map's [lo, hi] and delta-coded (over snapshots, then along rows; see decodeMaps).
  * The browser inflates both with DecompressionStream.
  * Element ids: neuron "n<l>_<j>" (l = 0 for inputs), edge "e<l>_<i>_<j>" (weight W[i, j] of layer l).
+ * A layer whose parameters are W and b (meta.layers[l - 1].weights: Dense) is drawn as edges and biases; any
+ * other layer (one of your own) as its units, its formula between the columns and its parameters by their names.
  * When everything is drawn, <body data-ready="1">; on a failure the status line says what went wrong.
  */
 "use strict";
@@ -52,6 +54,13 @@
   const nearest = (list, k) => list.reduce((best, v, i) => Math.abs(v - k) < Math.abs(list[best] - k) ? i : best, 0);
   const epochOf = (k) => D.snapshots.epochs[k];
   const unitName = (l, j) => l === 0 ? `x_${j + 1}` : (l === nLayers() ? `output ${j + 1}` : `h^(${l})_${j + 1}`);
+  // How layer l (1-based) is drawn: report.py's meta.layers; a report without it has Dense layers only.
+  const layerInfo = (l) => (D.meta.layers || [])[l - 1] || { type: "Dense", weights: true, params: ["W", "b"], formulas: [] };
+  const drawsWeights = (l) => layerInfo(l).weights;
+  function unitParams(l, P) {  // [name, values] of layer l's parameters that hold one number per unit
+    const n = sizes()[l];
+    return Object.entries(P[l - 1]).filter(([, v]) => Array.isArray(v) && v.length === n && v.every((x) => typeof x === "number"));
+  }
 
   // ------------------------------------------------------------------ maps
   function decodeMaps(coded) {  // undo the delta coding of report.py's neuron_maps: along rows, then over snapshots
@@ -220,8 +229,15 @@
     const pos = s.map((n, l) => Array.from({ length: n }, (_, j) => [80 + 170 * l, 50 + (height - 70) * (j + 0.5) / n]));
     const edges = svg("g", { id: "edges" }), nodes = svg("g", { id: "nodes" });
     root.append(edges, nodes);
-    const nEdges = s.slice(1).reduce((a, n, l) => a + n * s[l], 0), showEdgeNumbers = nEdges <= 20;
+    const nEdges = s.slice(1).reduce((a, n, l) => a + (drawsWeights(l + 1) ? n * s[l] : 0), 0), showEdgeNumbers = nEdges <= 20;
     for (let l = 1; l < s.length; l++) {
+      if (!drawsWeights(l)) {  // a layer of your own: no edges (its connections are its own); its formulas, above the gap
+        const info = layerInfo(l), lines = [`${info.type}:`].concat(info.formulas || []), x = (pos[l - 1][0][0] + pos[l][0][0]) / 2;
+        const g = svg("g", { class: "layer-link", id: `link${l}`, role: "img", "aria-label": `layer ${l}, ${lines.join(" ")}` });
+        lines.forEach((line, n) => g.append(svg("text", { class: "link-text", x, y: 33 + 11 * n, "text-anchor": "middle" }, line)));
+        edges.append(g);
+        continue;
+      }
       for (let i = 0; i < s[l - 1]; i++) for (let j = 0; j < s[l]; j++) {
         const [xa, ya] = pos[l - 1][i], [xb, yb] = pos[l][j], id = `e${l}_${i}_${j}`;
         // Every edge is reachable with Tab in small networks; in wide ones the weights table says the same.
@@ -242,7 +258,8 @@
         if (D.grid && l > 0) g.append(svg("image", { x: x - box / 2, y: y - box / 2, width: box, height: box, preserveAspectRatio: "none" }));
         g.append(svg("rect", { x: x - box / 2, y: y - box / 2, width: box, height: box, fill: l === 0 || !D.grid ? "#fff" : "none" }));
         if (l === 0) g.append(svg("text", { x: x - 9, y: y + 4 }, `x${j + 1}`));
-        else g.append(svg("text", { class: "bias-value", id: `${id}-bias`, x: x + box / 2 + 3, y: y + 4 }, ""));
+        else if (drawsWeights(l)) g.append(svg("text", { class: "bias-value", id: `${id}-bias`, x: x + box / 2 + 3, y: y + 4 }, ""));
+        else g.append(svg("text", { class: "param-value", id: `${id}-params`, x: x + box / 2 + 3, y: y + 4 }, ""));
         nodes.append(g);
       }
     });
@@ -254,8 +271,18 @@
   function drawNetwork() {
     const k = state.snap, P = params(k), s = sizes();
     let maxW = 1e-12;
-    P.forEach((layer) => layer.W.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })));
+    P.forEach((layer, li) => { if (drawsWeights(li + 1)) layer.W.forEach((row) => row.forEach((w) => { maxW = Math.max(maxW, Math.abs(w)); })); });
     for (let l = 1; l < s.length; l++) {
+      if (!drawsWeights(l)) {
+        const own = unitParams(l, P);
+        for (let j = 0; j < s[l]; j++) {
+          $(`n${l}_${j}-params`).textContent = own.map(([name, v]) => `${name} ${short(v[j])}`).join(" ");
+          $(`n${l}_${j}`).setAttribute("aria-label", [`${unitName(l, j)} (${layerInfo(l).type})`]
+            .concat(own.map(([name, v]) => `${name}^(${l})_${j + 1} = ${fmt(v[j])}`)).join(", "));
+          paintNode(k, l, j);
+        }
+        continue;
+      }
       for (let i = 0; i < s[l - 1]; i++) for (let j = 0; j < s[l]; j++) {
         const w = P[l - 1].W[i][j], line = $(`e${l}_${i}_${j}`);
         line.setAttribute("stroke", w >= 0 ? "var(--pos)" : "var(--neg)");
@@ -269,21 +296,30 @@
         const b = P[l - 1].b[j];
         $(`n${l}_${j}-bias`).textContent = `b ${short(b)}`;
         $(`n${l}_${j}`).setAttribute("aria-label", `${unitName(l, j)}, bias b^(${l})_${j + 1} = ${fmt(b)}`);
-        if (D.grid) {
-          const c = document.createElement("canvas"); c.width = c.height = 48;
-          paintUnit(c, k, l, j);
-          $(`n${l}_${j}`).querySelector("image").setAttribute("href", c.toDataURL());
-        }
+        paintNode(k, l, j);
       }
     }
-    const sizesText = s.join("-");
-    $("network-caption").textContent = `The ${sizesText} network at epoch ${epochOf(k)}: biases are printed beside each neuron; ` +
-      `the largest weight magnitude is ${fmt(maxW)}. The table below lists every weight and bias.`;
+    const sizesText = s.join("-"), own = [];
+    for (let l = 1; l < s.length; l++) if (!drawsWeights(l)) own.push(`layer ${l} (${layerInfo(l).type})`);
+    $("network-caption").textContent = own.length === 0
+      ? `The ${sizesText} network at epoch ${epochOf(k)}: biases are printed beside each neuron; ` +
+        `the largest weight magnitude is ${fmt(maxW)}. The table below lists every weight and bias.`
+      : `The ${sizesText} network at epoch ${epochOf(k)}. ${own.join(", ").replace(/^l/, "L")} ${own.length > 1 ? "are layers" : "is a layer"} ` +
+        "of your own, drawn without edges (its formula is printed above the gap before its units); its parameters that hold one number per unit " +
+        "are printed beside its units. " + (own.length < s.length - 1 ? `Elsewhere biases are printed beside each neuron; the largest weight magnitude is ${fmt(maxW)}. ` : "") +
+        "The table below lists every parameter.";
     drawWeightTables(P);
+  }
+  function paintNode(k, l, j) {  // the unit's activation map inside its box
+    if (!D.grid) return;
+    const c = document.createElement("canvas"); c.width = c.height = 48;
+    paintUnit(c, k, l, j);
+    $(`n${l}_${j}`).querySelector("image").setAttribute("href", c.toDataURL());
   }
   function drawWeightTables(P) {
     const box = $("weights-tables"); box.innerHTML = "";
     P.forEach((layer, li) => {
+      if (!drawsWeights(li + 1)) { box.append(ownTable(layer, li + 1)); return; }
       const l = li + 1, t = el("table", { "aria-label": `layer ${l} weights and biases` });
       const head = el("tr"); head.append(el("th", { class: "text" }, `layer ${l}`));
       layer.b.forEach((_, j) => head.append(el("th", {}, `unit ${j + 1}`)));
@@ -295,6 +331,23 @@
       const tr = el("tr"); tr.append(el("th", { class: "text" }, "b")); layer.b.forEach((b) => tr.append(el("td", {}, fmt(b)))); t.append(tr);
       box.append(t);
     });
+  }
+
+  function ownTable(layer, l) {  // a layer of your own: each parameter by its name, a row per unit-sized run of numbers
+    const type = layerInfo(l).type, n = sizes()[l], t = el("table", { "aria-label": `layer ${l} (${type}) parameters` });
+    const head = el("tr"); head.append(el("th", { class: "text" }, `layer ${l} (${type})`));
+    for (let j = 0; j < n; j++) head.append(el("th", {}, `unit ${j + 1}`));
+    t.append(head);
+    const row = (label, values) => {
+      const tr = el("tr"); tr.append(el("th", { class: "text" }, label));
+      values.forEach((v) => tr.append(el("td", {}, fmt(v)))); t.append(tr);
+    };
+    Object.entries(layer).forEach(([name, v]) => {
+      if (!Array.isArray(v)) row(name, [v]);
+      else if (v.length && Array.isArray(v[0])) v.forEach((r, i) => row(`${name}[${i + 1}]`, r.flat(Infinity)));
+      else row(name, v);
+    });
+    return t;
   }
 
   // ------------------------------------------------------------------ tooltips
@@ -315,7 +368,16 @@
       const [l, j] = target.dataset.node.slice(1).split("_").map(Number), v = entry.neurons[target.dataset.node] || {};
       lines.push(unitName(l, j) + (l > 0 ? ` (layer ${l}, ${D.meta.activations[l - 1]})` : " (input)"));
       if (l === 0) lines.push(`value x_${j + 1} = ${fmt(entry.inputs[j])} (sample ${sample})`);
-      else {
+      else if (!drawsWeights(l)) {  // a layer of your own: its per-unit parameters by name
+        const own = unitParams(l, params(k)), g = entry.params || {};
+        own.forEach(([name, v]) => lines.push(`${name} = ${fmt(v[j])} (epoch ${epochOf(k)})`));
+        lines.push(`sample ${sample}, ${where}:`);
+        lines.push(`value a = ${fmt(v.a)}` + (v.dA === undefined ? "" : `, dL/da = ${fmt(v.dA)}`));
+        own.forEach(([name]) => {
+          const p = g[`${l - 1}.${name}`];
+          if (p) lines.push(`gradient dL/d${name} = ${fmt(p.grad[j])}, update ${name} -> ${fmt(p.new[j])}`);
+        });
+      } else {
         lines.push(`bias b = ${fmt(params(k)[l - 1].b[j])} (epoch ${epochOf(k)})`);
         lines.push(`sample ${sample}, ${where}:`);
         lines.push(`value z = ${fmt(v.z)}, a = ${fmt(v.a)}`);
@@ -522,7 +584,7 @@
       ["dtype", M.dtype], ["data", `${M.data || "given arrays"} (${M.n_samples} samples)`],
       ["optimizer", M.optimizer ? Object.entries(M.optimizer).map(([k, v]) => `${k} ${v}`).join(", ") : "not recorded"],
       ["epochs", String(M.epochs)], ["batch size", M.batch_size ? String(M.batch_size) : "not recorded"],
-      ["stopped", M.stopped || "not recorded"], ["parameters", String(M.sizes.slice(1).reduce((a, n, l) => a + n * (M.sizes[l] + 1), 0))],
+      ["stopped", M.stopped || "not recorded"], ["parameters", String(M.n_params ?? M.sizes.slice(1).reduce((a, n, l) => a + n * (M.sizes[l] + 1), 0))],
       ["generated", M.generated]];
     rows.forEach(([k, v]) => { const tr = el("tr"); tr.append(el("th", { class: "text" }, k), el("td", { class: "text" }, v)); t.append(tr); });
     $("architecture").append(t);
