@@ -28,6 +28,18 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     return run
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():  # type: ignore[no-untyped-def]
+    """Tiny tensors: torch's thread pool only contends with the other tests for the cores (use it per module with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # CI replays the same pseudo-random examples on every run (derandomize), so a submission cannot pass or fail
 # by luck; locally hypothesis keeps exploring new examples and remembers failures in .hypothesis/.
 if os.environ.get("CI") == "true":

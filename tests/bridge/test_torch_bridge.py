@@ -169,29 +169,7 @@ def test_an_activation_without_a_true_torch_twin_is_refused_by_name():
 
 
 def test_a_layer_other_than_dense_is_refused_by_name():
-    from glassnet.core.layers import Layer
-
-    class Shift(Layer):
-        name = "shift"
-
-        def __init__(self, n):
-            super().__init__()
-            self.n_in = self.n_out = n
-
-        def initialize(self, rng, dtype=np.float64):
-            self.params = {"t": np.zeros(self.n_in, dtype)}
-            self.grads = {"t": np.zeros(self.n_in, dtype)}
-
-        def forward(self, X):
-            self.cache = {"X": X, "Z": X + self.params["t"], "A": X + self.params["t"]}
-            return self.cache["A"]
-
-        def backward(self, dA):
-            self.grads = {"t": dA.sum(axis=0)}
-            return dA
-
-        def __repr__(self):
-            return f"Shift({self.n_in})"
+    from tests.custom_parts import Shift
 
     net = gn.Network([Shift(2), gn.Dense(2, 1, "identity")], loss="mse", seed=0)
     with pytest.raises(gn.GlassnetTypeError, match=r"layer 0 \(Shift\(2\)\) is a Shift; the PyTorch bridge converts "

@@ -25,13 +25,7 @@ from glassnet.core.losses import LOSSES, Loss
 torch.set_default_dtype(torch.float64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: torch's thread pool only contends with the other tests for the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def compare(name: str, ours: np.ndarray, theirs: np.ndarray, rtol: float = 1e-10, atol: float = 1e-13) -> None:

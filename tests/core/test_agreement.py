@@ -97,14 +97,7 @@ def _train(net_factory, readable: bool, steps: bool = False) -> np.ndarray:
 def test_own_subclass_with_only_readable_methods_just_works() -> None:
     """A user's activation with only forward and backward: no warning, fit equals the readable path."""
 
-    class Softsign(Activation):
-        name = "softsign"
-
-        def forward(self, Z):
-            return Z / (1 + np.abs(Z))
-
-        def backward(self, Z, A, dA):
-            return dA / (1 + np.abs(Z)) ** 2
+    from tests.custom_parts import Softsign
 
     make = lambda: gn.Network([Dense(3, 4, Softsign()), Dense(4, 2, "identity")], seed=1)  # noqa: E731
     with warnings.catch_warnings():

@@ -19,13 +19,7 @@ torch.set_default_dtype(torch.float64)
 DELTAS = [0.05, 0.5, 1.0, 2.5]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: torch's thread pool only contends with the other tests for the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def compare(name: str, ours, theirs, rtol: float = 1e-12, atol: float = 1e-15) -> None:

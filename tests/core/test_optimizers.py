@@ -20,13 +20,7 @@ from tests.core.torch_reference import torch_loss, torch_params
 torch.set_default_dtype(torch.float64)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: torch's thread pool only contends with the other tests for the cores (10x slower here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 RTOL, ATOL = 1e-10, 1e-13

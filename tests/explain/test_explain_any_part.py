@@ -21,11 +21,12 @@ import pytest
 from explain_helpers import numbers
 
 import glassnet as gn
-from glassnet.core.activations import ACTIVATIONS, GELU, Activation
+from glassnet.core.activations import ACTIVATIONS, GELU
 from glassnet.core.layers import Dense, Layer
 from glassnet.core.losses import LOSSES, Huber, Loss
 from glassnet.core.optimizers import Optimizer, RMSprop, UpdateLine
 from glassnet.explain.schema import load_schema
+from tests import custom_parts
 
 matplotlib.use("Agg")
 
@@ -207,16 +208,8 @@ def test_every_unfused_loss_writes_its_gradient(name):
 
 
 # ----------------------------------------------------------------------------- parts defined here
-class Softsign(Activation):
-    """``f(z) = z / (1 + |z|)``, ``f'(z) = 1 / (1 + |z|)**2``."""
-
-    name = "softsign"
-
-    def forward(self, Z):
-        return Z / (1 + np.abs(Z))
-
-    def backward(self, Z, A, dA):
-        return dA / (1 + np.abs(Z)) ** 2
+class Softsign(custom_parts.Softsign):
+    """Softsign with its formula text, for the ledger."""
 
     def formula(self, z):
         return f"{z}/(1 + abs({z}))"

@@ -63,27 +63,7 @@ def test_decision_boundary_binary_has_probability_colorbar_and_data(moons_net):
 def test_decision_boundary_reads_probability_from_the_loss_not_an_activation_name():
     """A binary classifier's output (``loss.targets == "binary"``) is P(class 1); a regression output is a value,
     whatever its activation, and a layer without an activation is labelled by its class."""
-    from glassnet.core.layers import Layer
-
-    class Shift(Layer):
-        name = "shift_for_plot"
-
-        def __init__(self, n):
-            super().__init__()
-            self.n_in = self.n_out = n
-
-        def initialize(self, rng, dtype=np.float64):
-            self.params = {"t": np.zeros(self.n_in, dtype)}
-            self.grads = {"t": np.zeros(self.n_in, dtype)}
-
-        def forward(self, X):
-            A = X + self.params["t"]
-            self.cache = {"X": X, "Z": A, "A": A}
-            return A
-
-        def backward(self, dA):
-            self.grads = {"t": dA.sum(axis=0)}
-            return dA
+    from tests.custom_parts import Shift
 
     X, y = gn.datasets.moons(n=40, noise=0.1)
     regression = gn.Network([Shift(2), gn.Dense(2, 3, "gelu"), gn.Dense(3, 1, "sigmoid")], loss="huber", seed=0)

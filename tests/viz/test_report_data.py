@@ -361,32 +361,7 @@ def test_the_readme_example_runs(tmp_path, monkeypatch):
 # ----------------------------------------------------------------- any part, any layer
 def _offset_layer():
     """A layer of the test's own, with no activation: the page must not assume Dense."""
-    from glassnet.core.layers import Layer
-
-    class Shift(Layer):
-        """``a = x + t``: one learnable shift per feature, no activation."""
-
-        name = "shift_for_report"
-
-        def __init__(self, n: int) -> None:
-            super().__init__()
-            self.n_in = self.n_out = n
-
-        def initialize(self, rng, dtype=np.float64):
-            self.params = {"t": np.zeros(self.n_in, dtype)}
-            self.grads = {"t": np.zeros(self.n_in, dtype)}
-
-        def forward(self, X):
-            A = X + self.params["t"]
-            self.cache = {"X": X, "Z": A, "A": A}
-            return A
-
-        def backward(self, dA):
-            self.grads = {"t": dA.sum(axis=0)}
-            return dA
-
-        def config(self):
-            return {"name": self.name, "n": self.n_in}
+    from tests.custom_parts import Shift
 
     return Shift(2)
 
