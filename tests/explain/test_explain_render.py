@@ -88,7 +88,7 @@ def test_rich_tables_show_the_same_formulas(trace):
 def test_json_follows_the_schema(trace):
     data = json.loads(trace.to_json())
     jsonschema.validate(data, load_schema())
-    assert data["schema"] == "glassnet-trace" and data["version"] == 1
+    assert data["schema"] == "glassnet-trace" and data["version"] == 2
     for key, g in trace.gradients.items():
         assert np.array_equal(np.array(data["gradients"][key]), g)
     assert data["network"]["sizes"] == trace.network["sizes"]

@@ -1,8 +1,8 @@
-"""The JSON form of a trace: schema ``"glassnet-trace"``, version 1, described by ``trace.schema.json``.
+"""The JSON form of a trace: schema ``"glassnet-trace"``, version 2, described by ``trace.schema.json``.
 
 Top level (all keys always present)::
 
-    schema        "glassnet-trace"            version       1
+    schema        "glassnet-trace"            version       2
     glassnet      the glassnet version        conventions   {"symbols": text, "indices": text}
     network       {"description", "sizes", "loss", "l2", "dtype",
                    "layers": [{"index" (0-based, as in keys), "layer" (1-based, as in symbols), "type" (class),
@@ -59,13 +59,13 @@ if TYPE_CHECKING:
     from glassnet.explain.trace import Trace
 
 SCHEMA_NAME = "glassnet-trace"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: one "state" kind for every optimizer buffer (was velocity/adam_m/adam_v); any layer
 INDICES_HELP = ('Keys "k.W" and "k.b" name the parameters of net.layers[k], which is layer k+1 in symbols; '
                 '"k.W"[i][j] is w^(k+1)_{i+1,j+1}, "k.b"[j] is b^(k+1)_{j+1}. W has shape (n_in, n_out).')
 
 
 def load_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of version 1, shipped as ``glassnet/explain/trace.schema.json``."""
+    """The JSON Schema (draft 2020-12) of version 2, shipped as ``glassnet/explain/trace.schema.json``."""
     text = resources.files("glassnet.explain").joinpath("trace.schema.json").read_text(encoding="utf-8")
     return dict(json.loads(text))
 
