@@ -231,10 +231,10 @@ EDITS = {
                                   "tanh", "MeanSquaredError.gradient"),
     "Adam.update_one": ("core/optimizers.py", 'p -= step_size * state["m"] / denom\n',
                         'p -= 0.5 * step_size * state["m"] / denom\n', "tanh", "Adam.update_one"),
-    "Dense.backward_from_dZ": ("core/layers.py", 'self.grads["W"] = X.T @ dZ\n', 'self.grads["W"] = 1.5 * (X.T @ dZ)\n',
+    "Dense.backward_from_dZ": ("core/layers.py", "dW = X.T @ dZ\n", "dW = 1.5 * (X.T @ dZ)\n",
                                "relu", "Dense.backward"),
-    "Network._penalty gradient": ("core/network.py", "layer.grads[name] + self.l2 * layer.params[name]",
-                                  "layer.grads[name] + 4 * self.l2 * layer.params[name]", "tanh", "Network._step"),
+    "Network._penalty gradient": ("core/network.py", "g + self.l2 * layer.params[name]",
+                                  "g + 4 * self.l2 * layer.params[name]", "tanh", "Network._step"),
 }
 
 

@@ -293,11 +293,12 @@ class Plan:
             A = forward(A, w)
         last = work[-1]
         cache = self.layers[-1].cache
-        loss = self.loss_form(cache["Z"], cache["A"], Y, last.G, last)
+        loss = self.loss_form(cache["Z"], cache["A"], Y, last.G, last)  # the layer's own cache: any layer
         d: Any = last.G
         for backward, w in zip(reversed(self.backward_forms), reversed(work)):
             d = backward(d, w)
-        l2 = self.l2_now()
+        net = self.net()
+        l2 = 0.0 if net is None else net.l2  # read each step: a schedule may change it between steps
         if l2:
             penalized = self.penalized_parameters()
             loss += 0.5 * l2 * self.penalty()
@@ -305,10 +306,6 @@ class Plan:
                 np.multiply(p, l2, tmp)
                 np.add(g, tmp, g)
         return loss + 0.0
-
-    def l2_now(self) -> float:
-        net = self.net()
-        return 0.0 if net is None else net.l2
 
     def penalized_parameters(self) -> list[tuple[Array, Array, Array]]:
         if self.penalized is None:
@@ -458,7 +455,7 @@ class _FlatState:
         return True
 
     def update(self, opt: Optimizer) -> None:
-        if not self.synced(opt):
+        if self.buffer_names and not self.synced(opt):
             return self.readable_update(opt)
         self.t += 1
         t = self.t

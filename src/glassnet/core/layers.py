@@ -238,8 +238,9 @@ class Dense(Layer):
         ``dW = X^T @ dZ`` (n_in, n_out), ``db = sum of dZ over samples`` (n_out,), ``dX = dZ @ W^T``.
         """
         X = self.cache["X"]
-        self.grads["W"] = X.T @ dZ
-        self.grads["b"] = dZ.sum(axis=0)
+        dW = X.T @ dZ
+        db = dZ.sum(axis=0)
+        self.grads = {"W": dW, "b": db}
         return dZ @ self.params["W"].T
 
     # ---------------------------------------------------------------- the same maths, into buffers
@@ -250,7 +251,7 @@ class Dense(Layer):
         Z = np.matmul(X, self.params["W"], work.Z)
         np.add(Z, self.params["b"], Z)
         A = work.activation_forward(Z, work.A, work)
-        cache = work.cache
+        cache = work.cache  # {"X", "Z", "A"}: the same buffers every step, but for the input
         cache["X"], cache["A"] = X, A
         self.cache = cache
         return A
@@ -263,7 +264,7 @@ class Dense(Layer):
         grads = work.grads
         np.matmul(self.cache["X"].T, dZ, grads["W"])
         np.add.reduce(dZ, axis=0, out=grads["b"])
-        self.grads = dict(grads)  # a dict of its own: the readable backward replaces its entries
+        self.grads = grads  # the engine's views (the readable forms never change a grads dict, they make a new one)
         if work.dX is None:
             return None
         return np.matmul(dZ, self.params["W"].T, work.dX)

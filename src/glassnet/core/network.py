@@ -270,10 +270,10 @@ class Network:
         d = last.backward_from_dZ(d) if self.loss_fn.fused_activation else last.backward(d)  # type: ignore[attr-defined]
         for layer in reversed(self.layers[:-1]):
             d = layer.backward(d)
-        if self.l2:
+        if self.l2:  # the penalty's own gradient, l2 * p, for each penalized parameter (W, not b)
             for layer in self.layers:
-                for name in layer.penalized:
-                    layer.grads[name] = layer.grads[name] + self.l2 * layer.params[name]
+                layer.grads = {name: g + self.l2 * layer.params[name] if name in layer.penalized else g
+                               for name, g in layer.grads.items()}
 
     def _grads(self) -> dict[str, Array]:
         return {f"{i}.{name}": g for i, layer in enumerate(self.layers) for name, g in layer.grads.items()}
