@@ -368,12 +368,14 @@ class Plan:
         # clears optimizer_checked): no lookup and no hook check on those steps. After user code ran, a cheap
         # stamp (its class's update methods, its instance attributes, its buffers) says whether to ask again.
         last, state, stamp = self.last_optimizer
-        if last() is not optimizer or not self.optimizer_checked:
-            now = _stamp(optimizer)
-            if last() is not optimizer or now != stamp:
-                state = self.optimizer_state(optimizer)
-            self.last_optimizer = (weakref.ref(optimizer), state, now)
-            self.optimizer_checked = True
+        if self.optimizer_checked and last() is optimizer:
+            state.update(optimizer, synced=True)  # no user code ran since the last update: its state is still ours
+            return
+        now = _stamp(optimizer)
+        if last() is not optimizer or now != stamp:
+            state = self.optimizer_state(optimizer)
+        self.last_optimizer = (weakref.ref(optimizer), state, now)
+        self.optimizer_checked = True
         state.update(optimizer)
 
     def optimizer_state(self, optimizer: Optimizer) -> _FlatState:
@@ -454,8 +456,9 @@ class _FlatState:
                 state[name]["t"] = self.t
         return True
 
-    def update(self, opt: Optimizer) -> None:
-        if self.buffer_names and not self.synced(opt):
+    def update(self, opt: Optimizer, synced: bool = False) -> None:
+        """One ``update_into`` over the flat buffers; ``synced``: the caller knows the state is still ours."""
+        if not synced and self.buffer_names and not self.synced(opt):
             return self.readable_update(opt)
         self.t += 1
         t = self.t
@@ -468,5 +471,5 @@ class _FlatState:
 
 
 class _Readable(_FlatState):
-    def update(self, opt: Optimizer) -> None:
+    def update(self, opt: Optimizer, synced: bool = False) -> None:
         self.readable_update(opt)
