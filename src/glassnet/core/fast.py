@@ -216,7 +216,7 @@ class Plan:
         self.methods = [(cls, name, getattr(cls, name)) for cls, names in classes.items() for name in sorted(names)
                         if hasattr(cls, name)]
         self.m_classes, self.m_names, self.m_funcs = (list(column) for column in zip(*self.methods))
-        self.verified = False  # check_step's verdict for this kind of network is known to be "agrees"
+        self.verdict: bool | None = None  # check_step's verdict for this kind of network, once known
         self.signature = (type(net), self.dtype.name, type(net.loss_fn), tuple(self.methods),
                           tuple((type(layer), type(layer.activation)) for layer in self.layers), tuple(self.own))
 
@@ -269,16 +269,15 @@ class Plan:
     # ------------------------------------------------------------------------------------ one step
     def step(self, X: Array, Y: Array, optimizer: Optimizer) -> float:
         """``Network._step`` on the plan's buffers: forward, loss, backward, check, update. Returns the loss."""
-        if not self.verified:
-            verdict = _step_verdicts.get(self.signature)
-            if verdict is None:
-                verdict = self.check_step(X, Y)
-            if not verdict:
-                net = self.net()
-                if net is None:
-                    raise RuntimeError("this plan's network no longer exists")
-                return net._step(X, Y, optimizer)
-            self.verified = _step_verdicts.get(self.signature, False)
+        if self.verdict is None:
+            self.verdict = _step_verdicts.get(self.signature)
+            if self.verdict is None:
+                self.verdict = self.check_step(X, Y)  # None while undecided: checked again at the next step
+        if self.verdict is False:
+            net = self.net()
+            if net is None:
+                raise RuntimeError("this plan's network no longer exists")
+            return net._step(X, Y, optimizer)
         loss = self.gradients(X, Y)
         if not all_finite(loss, self.gflat):
             raise diverged(loss)
@@ -321,7 +320,12 @@ class Plan:
             total += float(np.add.reduce(tmp, None))
         return total
 
-    def check_step(self, X: Array, Y: Array) -> bool:
+    def named(self) -> tuple[dict[str, Array], dict[str, Array]]:
+        """The parameters and their gradients under the names ``Network.parameters()`` uses (views, not copies)."""
+        grads = {f"{i}.{k}": g for i, gs in enumerate(self.grads) for k, g in gs.items()}
+        return dict(zip(self.names, self.params)), grads
+
+    def check_step(self, X: Array, Y: Array) -> bool | None:
         """Run one step of a few rows the readable way and this plan's way, and compare (once per kind of network).
 
         Covers what no single part's probe can: the network's own methods (``_step``, ``_backward``,
@@ -342,11 +346,10 @@ class Plan:
                 moved_readable = self.flat - saved
                 self.flat[...] = saved
                 loss_fast = self.gradients(Xp, Yp)
-                SGD(0.5).update(dict(zip(self.names, self.params)),
-                                {f"{i}.{k}": g for i, gs in enumerate(self.grads) for k, g in gs.items()})
+                SGD(0.5).update(*self.named())
                 moved_fast = self.flat - saved
         except TrainingDiverged:
-            return True  # not comparable on these rows; decided on a later step
+            return None  # not comparable on these rows; decided on a later step
         finally:
             self.flat[...] = saved
             net.rng.bit_generator.state = rng_state
@@ -392,7 +395,7 @@ class Plan:
 def _stamp(opt: Optimizer) -> tuple[Any, ...]:
     """What must stay the same for an optimizer's chosen update to stay right: a hook adds an instance attribute."""
     cls = type(opt)
-    return (len(vars(opt)), cls.update, cls.update_one, getattr(cls, "update_into", None), opt.buffers())
+    return (len(vars(opt)), cls.update, cls.update_one, cls.update_into, opt.buffers())
 
 
 class _FlatState:
@@ -425,9 +428,7 @@ class _FlatState:
         return [slice(s, s + CHUNK) for s in range(0, n, CHUNK)] if n > CHUNK else [slice(None)]
 
     def readable_update(self, opt: Optimizer) -> None:
-        params = dict(zip(self.plan.names, self.plan.params))
-        grads = {f"{i}.{k}": g for i, gs in enumerate(self.plan.grads) for k, g in gs.items()}
-        opt.update(params, grads)
+        opt.update(*self.plan.named())
 
     def synced(self, opt: Optimizer) -> bool:
         """Make the optimizer's state ours (adopting what it holds); False if it cannot be (mixed steps)."""

@@ -99,18 +99,20 @@ class Layer:
     def backward_into(self, dA: Array, work: Any) -> Array | None:
         """``backward(dA)``, leaving the gradients in ``work.grads`` (views into the engine's flat buffer)."""
         dX = self.backward(dA)
-        for name, g in self.grads.items():
-            np.copyto(work.grads[name], g)
-        self.grads = dict(work.grads)  # a dict of its own: the readable backward replaces its entries
+        self._grads_into(work)
         return dX
 
     def backward_from_dZ_into(self, dZ: Array, work: Any) -> Array | None:
         """``backward_from_dZ(dZ)`` (fused losses), leaving the gradients in ``work.grads``."""
         dX = self.backward_from_dZ(dZ)  # type: ignore[attr-defined]  # only layers under a fused loss have it
+        self._grads_into(work)
+        return dX
+
+    def _grads_into(self, work: Any) -> None:
+        """Copy what the readable backward left in ``self.grads`` into the engine's views."""
         for name, g in self.grads.items():
             np.copyto(work.grads[name], g)
-        self.grads = dict(work.grads)  # a dict of its own: the readable backward replaces its entries
-        return dX
+        self.grads = dict(work.grads)  # a dict of its own: a layer's readable backward may change its entries
 
 
 class Dense(Layer):
