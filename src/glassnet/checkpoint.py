@@ -46,7 +46,7 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
 from glassnet.core.training import History, Run
 from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
-from glassnet.io import _expected_shapes, checksum, network_metadata, read, save
+from glassnet.io import checksum, expected_shapes, network_metadata, read, save
 
 CHECKPOINT_VERSION = 1
 HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -80,7 +80,7 @@ def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     """
     section: Any = meta.get("checkpoint")
     try:
-        params = _expected_shapes(meta, "checkpoint")
+        params = expected_shapes(meta, "checkpoint")
         shapes: dict[str, tuple[int, ...]] = {}
         for name, entries in section["optimizer_state"].items():
             for key, value in entries.items():

@@ -272,7 +272,7 @@ def _positive(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _expected_shapes(meta: dict[str, Any], source: str) -> dict[str, tuple[int, ...]]:
+def expected_shapes(meta: dict[str, Any], source: str) -> dict[str, tuple[int, ...]]:
     """Parameter shapes from the metadata, after checking that they are sizes at all.
 
     The metadata's ``"parameters"`` lists them (``{"0.W": [2, 3], ...}``, whatever the layers' parameters are
@@ -338,7 +338,7 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
                     f"{', '.join(map(str, READABLE_VERSIONS))}. Upgrade glassnet, or re-save the model with the "
                     "glassnet that wrote it"
                 )
-            expected = _expected_shapes(meta, source)
+            expected = expected_shapes(meta, source)
             if shapes is not None:
                 expected.update(shapes(meta))
             missing = sorted(set(expected) - set(names))
