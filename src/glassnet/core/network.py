@@ -308,7 +308,8 @@ class Network:
         optimizer.update(self.parameters(), grads)
         return loss
 
-    def fit(self, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
+    def fit(self, X: Any, y: Any, epochs: int = training.DEFAULT_EPOCHS, optimizer: Optimizer | str = "sgd",
+            lr: float = training.DEFAULT_LR,
             batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
             verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
             checkpoint_every: int | None = None, resume: bool = False) -> training.History:

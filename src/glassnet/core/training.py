@@ -231,7 +231,13 @@ def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterato
             yield order[start:start + batch_size]
 
 
-def fit(net: Network, X: Any, y: Any, epochs: int = 100, optimizer: Optimizer | str = "sgd", lr: float = 0.1,
+# The defaults of ``fit`` and of ``glassnet train`` (one place, so a run and its checkpoint mean the same in both).
+DEFAULT_EPOCHS = 100
+DEFAULT_LR = 0.1
+
+
+def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: Optimizer | str = "sgd",
+        lr: float = DEFAULT_LR,
         batch_size: int | None = None, shuffle: bool = True, validation_data: tuple[Any, Any] | None = None,
         verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
         checkpoint_every: int | None = None, resume: bool = False) -> History:

@@ -20,6 +20,7 @@ from glassnet.core.activations import ACTIVATIONS
 from glassnet.core.losses import LOSSES
 from glassnet.core.network import Network
 from glassnet.core.optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from glassnet.core.training import DEFAULT_LR
 from glassnet.datasets import BUILTIN, Dataset, get_dataset, load_csv
 from glassnet.errors import ConfigError
 
@@ -53,7 +54,7 @@ def add_optimizer_arguments(p: argparse.ArgumentParser, lr: str, momentum: str, 
     """``--optimizer`` (any registered one; ``none`` too when ``none`` says what it means), ``--lr``, ``--momentum``."""
     names = f"{', '.join(OPTIMIZERS.names())}, or none {none}" if none else one_of(OPTIMIZERS.names())
     p.add_argument("--optimizer", default="sgd", help=names)
-    p.add_argument("--lr", type=float, default=0.5, help=lr)
+    p.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"{lr} (the same default as Network.fit)")
     p.add_argument("--momentum", type=float, default=0.0,
                    help=f"{momentum} (only {one_of(optimizers_with('momentum'))} have one)")
 

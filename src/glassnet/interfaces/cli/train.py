@@ -8,7 +8,7 @@ from typing import Any
 
 from glassnet.checkpoint import saved_epoch
 from glassnet.core.network import Network
-from glassnet.core.training import History
+from glassnet.core.training import DEFAULT_EPOCHS, History
 from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import (
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--output-activation", default=None, help=output_activation_help())
     p.add_argument("--loss", default="mse", help=loss_help())
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
-    p.add_argument("--epochs", type=int, default=1000, help="passes over the data")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (the same default as Network.fit)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")
