@@ -25,7 +25,7 @@ def test_explain_fresh_network_as_text(cli):
     assert code == 0, err
     net = gn.Network.from_sizes([2, 3, 1], seed=0)
     X, y = gn.datasets.xor()
-    expected = gn.explain(net, X[2:3], y[2:3], "sgd", lr=0.5)
+    expected = gn.explain(net, X[2:3], y[2:3], "sgd", lr=0.1)  # the CLI default is fit's learning rate
     assert out == expected.to_text().replace("rows [0]", "rows [2]")
     assert "a^(0)_1 = x_1 = 1" in out and "y_1 = 1" in out  # row 2 of XOR is (1, 0) -> 1
 
