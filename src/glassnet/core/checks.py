@@ -43,6 +43,14 @@ def check_seed(seed: Any, what: str = "seed") -> int | None:
     return int(seed)
 
 
+
+def check_bool(value: Any, what: str) -> bool:
+    """``value`` if it is ``True`` or ``False`` (NumPy's ``bool_`` too), else an error: a string such as
+    ``"no"`` is truthy, so accepting it would silently mean the opposite of what was written."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise GlassnetTypeError(f"{what} must be True or False, got {value!r} ({type(value).__name__})")
+
 def check_callbacks(callbacks: Any) -> list[Any]:
     """``callbacks`` as a list (``None`` means none); a single callback object must be wrapped in a list."""
     if callbacks is None:
