@@ -14,7 +14,7 @@ def python_blocks(heading: str) -> list[str]:
 
 
 def test_the_2_3_1_tour_prints_the_history_it_shows(tmp_path, monkeypatch, capsys):
-    (block,) = python_blocks("## The 2-3-1 network in Python")
+    block = python_blocks("## The 2-3-1 network in Python")[0]
     shown = re.search(r"print\(history\)\s+# (History\(.*\))", block)
     assert shown is not None
     monkeypatch.chdir(tmp_path)
@@ -25,6 +25,16 @@ def test_the_2_3_1_tour_prints_the_history_it_shows(tmp_path, monkeypatch, capsy
     assert set(namespace["grads"]) == {"0.W", "0.b", "1.W", "1.b"}
     for key, p in namespace["net"].parameters().items():
         assert (namespace["same"].parameters()[key] == p).all()
+
+
+def test_the_textbook_network_gives_the_worked_examples_outputs(capsys):
+    # Mazur's "A Step by Step Backpropagation Example" computes out_o1 = 0.75136507, out_o2 = 0.772928465 by hand.
+    block = python_blocks("## The 2-3-1 network in Python")[1]
+    namespace: dict = {"gn": __import__("glassnet")}
+    exec(compile(block, str(README), "exec"), namespace)
+    shown = re.search(r"# (\[\[.*\]\]), as in", block)
+    assert shown is not None and shown[1] in capsys.readouterr().out
+    assert abs(namespace["mazur"].forward([[.05, .10]]) - [[0.75136507, 0.772928465]]).max() < 1e-8
 
 
 def test_the_explained_step_prints_the_formulas_it_shows(tmp_path, monkeypatch, capsys):
