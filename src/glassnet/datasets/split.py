@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import as_matrix
+from glassnet.core.checks import as_matrix, check_bool, check_seed
 from glassnet.datasets.dataset import Dataset
 from glassnet.errors import ConfigError, DataError, ShapeError
 
@@ -72,8 +72,9 @@ def train_test_split(X: Any, y: Any = None, test_size: float | int = 0.25, seed:
         Fraction (rounded up) or number of test rows.
     seed : int, optional
         Seed of the shuffle; the same seed gives the same split.
-    stratify : array of shape (n_samples,), True, or None
-        Class labels whose proportions both parts keep; ``True`` means ``y``.
+    stratify : array of shape (n_samples,), bool, or None
+        Class labels whose proportions both parts keep; ``True`` means ``y``, ``False`` or ``None`` a plain
+        shuffle. Any other single value (e.g. the string ``"no"``) is refused.
 
     Returns
     -------
@@ -97,8 +98,10 @@ def train_test_split(X: Any, y: Any = None, test_size: float | int = 0.25, seed:
 def _split_rows(n: int, y: Any, test_size: float | int, seed: int | None,
                 stratify: Any) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     n_test = _test_count(test_size, n)
-    rng = np.random.default_rng(seed)
-    if stratify is None or stratify is False:
+    rng = np.random.default_rng(check_seed(seed, "train_test_split: seed"))
+    if stratify is not None and np.ndim(stratify) == 0:  # a flag, not labels: "no" must not mean yes
+        stratify = check_bool(stratify, "train_test_split: stratify (unless it is one class label per row)") or None
+    if stratify is None:
         test = np.sort(rng.permutation(n)[:n_test])
     else:
         labels = np.asarray(y if stratify is True else stratify)
@@ -108,6 +111,13 @@ def _split_rows(n: int, y: Any, test_size: float | int, seed: int | None,
     mask = np.zeros(n, dtype=bool)
     mask[test] = True
     return np.flatnonzero(~mask), test
+
+
+def _power_of_two(magnitude: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per entry, the power of two ``2**(e - 1)`` where ``magnitude = m * 2**e`` (``0.5 <= m < 1``), so
+    ``magnitude / result`` is in ``[1, 2)``; 1 where ``magnitude`` is 0. Dividing by it is exact."""
+    _, exponent = np.frexp(magnitude)
+    return np.where(magnitude > 0, np.ldexp(1.0, exponent - 1), 1.0)
 
 
 class Standardizer:
@@ -127,10 +137,21 @@ class Standardizer:
         self.scale_: NDArray[np.float64] | None = None
 
     def fit(self, X: Any, feature_names: list[str] | None = None) -> Standardizer:
+        """Learn each column's mean and standard deviation from ``X`` of shape ``(n_samples, n_features)``.
+
+        Both are computed on the column divided by a power of two near its largest magnitude, so columns near
+        1e308 (whose sums and squares would overflow) or 1e-300 (whose squares would underflow to 0) get their
+        true statistics; for ordinary columns this gives bit for bit the plain ``X.mean(axis=0)`` and
+        ``X.std(axis=0)``, since dividing by a power of two is exact. A column is constant when all its values
+        are equal, and only then.
+        """
         X = as_matrix(X, "X", np.float64)
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        constant = np.flatnonzero(std <= 1e-12 * np.maximum(1.0, np.abs(self.mean_)))
+        unit = _power_of_two(np.abs(X).max(axis=0))
+        scaled = X / unit
+        self.mean_ = scaled.mean(axis=0) * unit
+        std = scaled.std(axis=0) * unit
+        constant = np.flatnonzero(X.min(axis=0) == X.max(axis=0))
+        self.mean_[constant] = X[0, constant]  # exactly the value, so the centred column is exactly 0
         if len(constant):
             names = [feature_names[c] if feature_names else f"column {c}" for c in constant]
             one = len(names) == 1
@@ -150,9 +171,14 @@ class Standardizer:
         return X, self.mean_, self.scale_
 
     def transform(self, X: Any) -> NDArray[np.float64]:
-        """``(X - mean_) / scale_``, shape ``(n_samples, n_features)``."""
+        """``(X - mean_) / scale_``, shape ``(n_samples, n_features)``.
+
+        Computed as ``(X / u - mean_ / u) / (scale_ / u)`` with ``u`` a power of two near ``scale_``: the same
+        numbers bit for bit, but ``1e308 - (-1e308)`` on the way to a result of 2 does not overflow.
+        """
         X, mean, scale = self._fitted(X)
-        return (X - mean) / scale
+        unit = _power_of_two(scale)
+        return (X / unit - mean / unit) / (scale / unit)
 
     def fit_transform(self, X: Any, feature_names: list[str] | None = None) -> NDArray[np.float64]:
         return self.fit(X, feature_names).transform(X)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import positive_int
+from glassnet.core.checks import check_seed, positive_int
 from glassnet.datasets.dataset import Dataset
 from glassnet.errors import ConfigError
 
@@ -52,7 +52,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int | 
     noise = _noise(noise, "circles")
     if not (isinstance(factor, (int, float)) and 0 < factor < 1):
         raise ConfigError(f"circles: factor (inner radius / outer radius) must be in (0, 1), got {factor!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "circles: seed"))
     parts = []
     for radius, m in zip((1.0, float(factor)), _per_class(n, 2, "circles")):
         angle = rng.uniform(0.0, 2 * np.pi, m)
@@ -63,7 +63,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int | 
 def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> Dataset:
     """Two interleaving half circles (as ``sklearn.datasets.make_moons``), plus Gaussian ``noise``."""
     noise = _noise(noise, "moons")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "moons: seed"))
     m0, m1 = _per_class(n, 2, "moons")
     a0, a1 = rng.uniform(0.0, np.pi, m0), rng.uniform(0.0, np.pi, m1)
     upper = np.c_[np.cos(a0), np.sin(a0)]
@@ -77,7 +77,7 @@ def spiral(n: int = 300, classes: int = 3, noise: float = 0.2, seed: int | None 
     k = positive_int(classes, "spiral: classes")
     if k < 2:
         raise ConfigError(f"spiral: classes must be at least 2, got {k}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "spiral: seed"))
     parts = []
     for c, m in enumerate(_per_class(n, k, "spiral")):
         radius = np.linspace(0.0, 1.0, m)
@@ -91,7 +91,7 @@ def blobs(n: int = 300, classes: int = 3, noise: float = 1.0, seed: int | None =
     """``classes`` Gaussian clusters in the plane, one per class; centres drawn in ``[-5, 5]^2``, spread ``noise`` (std)."""
     noise = _noise(noise, "blobs")
     k = positive_int(classes, "blobs: classes")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed, "blobs: seed"))
     where = rng.uniform(-5.0, 5.0, (k, 2))
     parts = [where[c] + rng.normal(0.0, noise, (m, 2)) for c, m in enumerate(_per_class(n, k, "blobs"))]
     return _dataset(parts, "blobs", k)

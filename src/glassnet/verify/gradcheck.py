@@ -13,6 +13,10 @@ into a huge "relative" error. Thresholds, the usual ones: ``<= 1e-7`` ok, ``<= 1
 Kinks: an activation lists the inputs where it has no derivative in its class's ``kinks`` (ReLU and leaky
 ReLU: 0). An entry whose ``+eps`` and ``-eps`` evaluations put some pre-activation ``Z`` of such a layer on
 different sides of a kink is reported as a kink crossing and left out of the error, not counted as a bug.
+When *every* checked entry of a tensor crossed a kink (a pre-activation sitting exactly on it, e.g. a zero
+input row with zero biases), nothing of that tensor was compared: it is checked instead at a nearby point
+(inputs and parameters moved by a small random amount, said in the finding with its size), or, if no nearby
+point helps, reported as ``unchecked``, which does not pass.
 
 Next read: ``usercode.py`` and ``diagnose.py``, then ``doctor.py``: the same idea for code glassnet did not write.
 """
@@ -20,6 +24,7 @@ Next read: ``usercode.py`` and ``diagnose.py``, then ``doctor.py``: the same ide
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,11 +32,14 @@ import numpy as np
 from glassnet.core.checks import check_inputs
 from glassnet.core.network import Network
 from glassnet.errors import ConfigError, GlassnetTypeError
-from glassnet.verify.numeric import central_differences, plan
+from glassnet.verify.numeric import Differences, central_differences, plan
 from glassnet.verify.report import Finding, Report
 
 GOOD, ACCEPTABLE, SUSPECT = 1e-7, 1e-4, 1e-2
 TINY = 1e-12
+# Sizes, in multiples of eps, of the random moves tried when every entry of a tensor crossed a kink: the
+# smallest clears the eps band around a kink for inputs of order 1, the largest still stays near the given point.
+NUDGES = (1e2, 1e3, 1e4)
 
 
 def float64_copy(net: Network) -> Network:
@@ -78,7 +86,9 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
     -------
     Report
         One finding per tensor (``"0.W"``, ``"0.b"``, ...) with ``max_abs_error``, ``rel_error``, ``checked``
-        and ``kinks`` (entries whose difference crossed a kink) in its details.
+        (entries compared / entries of the tensor) and ``kinks`` (entries whose difference crossed a kink, left
+        out) in its details; ``moved_by`` when the tensor had to be checked at a nearby point (see the module
+        docstring), whose ``checked`` and errors are then those of the nearby point.
     """
     if not isinstance(net, Network):
         raise GlassnetTypeError(f"gradcheck needs a glassnet Network, got {type(net).__name__}; "
@@ -88,55 +98,120 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
     twin = float64_copy(net)
     X64 = check_inputs(X, twin.n_in, np.float64)
     Y64 = twin._targets(y, X64.shape[0])
-    analytic = twin.gradients(X64, Y64)
-    params = twin.parameters()
-    kinked = [(layer, layer.activation.kinks) for layer in twin.layers
-              if layer.activation is not None and layer.activation.kinks]
-
-    def evaluate() -> tuple[float, Any]:
-        twin._forward(X64)
-        signature = [np.sign(layer.cache["Z"] - k) for layer, kinks in kinked if "Z" in layer.cache for k in kinks]
-        return twin._loss_value(Y64), signature or None
-
-    entries = plan(params, evaluate, sample, seed, max_seconds)
-    numeric = central_differences(params, evaluate, eps, entries)
+    entries = plan(twin.parameters(), _evaluator(twin, X64, Y64), sample, seed, max_seconds)
+    analytic, numeric = _differences(twin, X64, Y64, eps, entries)
     report = Report(f"gradcheck of {net} on {X64.shape[0]} samples (eps={eps:g}, float64)",
                     columns=("max_abs_error", "rel_error", "checked", "kinks"))
     for name, diff in numeric.items():
-        report.findings.append(_finding(name, twin, analytic[name].reshape(-1)[diff.indices], diff.values, diff.kinks,
-                                        diff.indices, analytic[name].shape, params[name].size))
+        if len(diff.kinks) and diff.kinks.all():  # nothing of this tensor could be compared here
+            report.findings.append(_check_nearby(twin, X64, Y64, name, diff, eps, seed))
+        else:
+            report.findings.append(_finding(name, twin, analytic[name].reshape(-1)[diff.indices], diff.values,
+                                            diff.kinks, diff.indices, analytic[name].shape))
     if sample is not None:
         report.notes.append(f"sampled at most {sample} entries per tensor (seed {seed}); every tensor was checked")
     return report
 
 
+def _evaluator(net: Network, X: np.ndarray, Y: np.ndarray) -> Callable[[], tuple[float, Any]]:
+    """The loss at ``net``'s current parameters, with the sides of every kink its pre-activations are on.
+
+    The signature (``sign(Z - kink)`` per layer whose activation has kinks) is what
+    :func:`~glassnet.verify.numeric.central_differences` compares between ``+eps`` and ``-eps``.
+    """
+    kinked = [(layer, layer.activation.kinks) for layer in net.layers
+              if layer.activation is not None and layer.activation.kinks]
+
+    def evaluate() -> tuple[float, Any]:
+        net._forward(X)
+        signature = [np.sign(layer.cache["Z"] - k) for layer, kinks in kinked if "Z" in layer.cache for k in kinks]
+        return net._loss_value(Y), signature or None
+
+    return evaluate
+
+
+def _differences(net: Network, X: np.ndarray, Y: np.ndarray, eps: float,
+                 entries: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Differences]]:
+    """Backprop's gradients of ``net`` at ``(X, Y)`` and central differences at the chosen ``entries``."""
+    analytic = net.gradients(X, Y)
+    return analytic, central_differences(net.parameters(), _evaluator(net, X, Y), eps, entries)
+
+
+def _check_nearby(twin: Network, X: np.ndarray, Y: np.ndarray, name: str, given: Differences, eps: float,
+                  seed: int) -> Finding:
+    """Check tensor ``name``, every entry of which crossed a kink at the given point, at a nearby point.
+
+    Every input and every parameter moves by a random amount between ``size / 2`` and ``size`` (either sign,
+    seeded by ``seed``), with ``size`` growing through ``NUDGES`` (multiples of ``eps``) until some entry no
+    longer crosses a kink. A pre-activation sitting exactly on a kink (a zero input row with zero biases, a
+    bias set to the kink) then lies well outside the ``eps`` band around it. If no nudge helps, the tensor
+    is reported as ``unchecked`` (not passed): nothing was compared, so nothing is vouched for.
+    """
+    layer = twin.layers[int(name.split(".")[0])]
+    crossed = (f"{name} ({layer}): at the given point all {len(given.indices)} checked entries crossed the "
+               f"{_kink(layer)}, so none of them could be compared there")
+    rng = np.random.default_rng(seed)
+    for size in (eps * factor for factor in NUDGES):
+        moved = float64_copy(twin)
+        for p in moved.parameters().values():
+            p += _nudge(rng, p.shape, size)
+        X_moved = X + _nudge(rng, X.shape, size)
+        analytic, numeric = _differences(moved, X_moved, Y, eps, {name: given.indices})
+        diff = numeric[name]
+        if diff.kinks.all():
+            continue
+        found = _finding(name, moved, analytic[name].reshape(-1)[diff.indices], diff.values, diff.kinks,
+                         diff.indices, analytic[name].shape)
+        if found.ok:
+            found.verdict = "kink"
+        there = found.message.removeprefix(f"{name} ({layer})").lstrip(": ")
+        found.message = (f"{crossed}; checked instead at a nearby point (every input and parameter moved by a random "
+                         f"{size / 2:.1e} to {size:.1e}, seed {seed}): {there}")
+        found.details.update(kinks=int(given.kinks.sum()), moved_by=size)
+        return found
+    largest = eps * NUDGES[-1]
+    return Finding(name, "unchecked",
+                   f"{crossed}, nor at nearby points (inputs and parameters moved by up to {largest:.1e}): {name} was "
+                   "NOT checked. Check again at other inputs or parameters", False,
+                   {"max_abs_error": float("nan"), "rel_error": float("nan"),
+                    "checked": f"0/{given.indices.size}", "kinks": int(given.kinks.sum()), "moved_by": largest})
+
+
+def _kink(layer: Any) -> str:
+    """The kink(s) of ``layer``'s activation in words: ``"relu kink at 0"``."""
+    activation = layer.activation  # only a layer with an activation that has kinks can cross one
+    what = activation.name if activation is not None else type(layer).__name__
+    at = ", ".join(f"{k:g}" for k in (activation.kinks if activation is not None else ()))
+    return f"{what} kink at {at}"
+
+
+def _nudge(rng: np.random.Generator, shape: tuple[int, ...], size: float) -> np.ndarray:
+    """Random steps of magnitude in ``[size / 2, size]`` and random sign, of ``shape``."""
+    return rng.uniform(size / 2, size, shape) * rng.choice((-1.0, 1.0), shape)
+
+
 def _finding(name: str, net: Network, a: np.ndarray, n: np.ndarray, kinks: np.ndarray, indices: np.ndarray,
-             shape: tuple[int, ...], size: int) -> Finding:
+             shape: tuple[int, ...]) -> Finding:
+    """The verdict on tensor ``name`` from its analytic (``a``) and numerical (``n``) gradient at flat ``indices``;
+    entries that crossed a kink (``kinks``) are left out of the error. Some entry must be free of kinks."""
     layer = net.layers[int(name.split(".")[0])]
     clean = ~kinks
     err = np.abs(a - n)
     scale = max(float(np.abs(a[clean]).max(initial=0.0)), float(np.abs(n[clean]).max(initial=0.0)), TINY)
-    if not clean.any():  # every entry crossed a kink: measure their errors against the whole tensor instead
-        scale = max(float(np.abs(a).max()), float(np.abs(n).max()), TINY)
     max_abs = float(err[clean].max(initial=0.0))
     rel = max_abs / scale
     verdict, ok = verdict_for(rel)
-    details: dict[str, Any] = {"max_abs_error": max_abs, "rel_error": rel, "checked": f"{len(indices)}/{size}",
-                               "kinks": int(kinks.sum())}
+    details: dict[str, Any] = {"max_abs_error": max_abs, "rel_error": rel,
+                               "checked": f"{int(clean.sum())}/{int(np.prod(shape))}", "kinks": int(kinks.sum())}
     where = f"{name} ({layer})"
     if ok:
-        message = f"{where} matches the numerical gradient" if clean.any() else (
-            f"{where}: every checked entry crossed a kink, so nothing could be compared away from it (a pre-activation "
-            "is exactly at the kink, e.g. a zero input row with zero biases); check again at other inputs or parameters")
+        message = f"{where} matches the numerical gradient"
         if kinks.any():
             kink_rel = float(err[kinks].max()) / scale
             if verdict_for(kink_rel)[0] != "ok" and verdict == "ok":
                 verdict = "kink"
-            activation = layer.activation  # only a layer with an activation that has kinks can cross one
-            what = activation.name if activation is not None else type(layer).__name__
-            at = ", ".join(f"{k:g}" for k in (activation.kinks if activation is not None else ()))
-            message += (f"; {int(kinks.sum())} entr{'y' if kinks.sum() == 1 else 'ies'} crossed the {what} kink at "
-                        f"{at} and {'is' if kinks.sum() == 1 else 'are'} left out "
+            message += (f"; {int(kinks.sum())} entr{'y' if kinks.sum() == 1 else 'ies'} crossed the {_kink(layer)} "
+                        f"and {'is' if kinks.sum() == 1 else 'are'} left out "
                         f"(error there {kink_rel:.1e}, expected: the derivative jumps)")
     else:
         worst = int(np.argmax(np.where(clean, err, -1.0)))

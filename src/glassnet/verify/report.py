@@ -23,9 +23,9 @@ class Finding:
     param : str
         The parameter's name (``"0.W"`` for glassnet networks, the user's own names for the doctor).
     verdict : str
-        A short code: ``ok``, ``acceptable``, ``kink``, ``wrong`` (gradcheck); ``ok``, ``scaled``, ``sign``,
-        ``zero``, ``transposed``, ``partial``, ``shape``, ``mutated``, ``stale``, ``symmetric``, ``wrong``
-        (doctor gradients); ``ok``, ``uphill``, ``still``, ``rate``, ``direction``, ``shape`` (doctor step).
+        A short code: ``ok``, ``acceptable``, ``kink``, ``suspect``, ``wrong``, ``unchecked`` (gradcheck); ``ok``,
+        ``scaled``, ``sign``, ``zero``, ``transposed``, ``partial``, ``shape``, ``mutated``, ``stale``, ``symmetric``,
+        ``wrong`` (doctor gradients); ``ok``, ``uphill``, ``still``, ``rate``, ``direction``, ``shape`` (doctor step).
     message : str
         The diagnosis in words.
     ok : bool
