@@ -24,6 +24,14 @@ The run's settings (architecture, seed, optimizer and its settings, batch size, 
 of the training and validation data) are stored too; resuming with different ones is refused, since
 the result would match neither run. Only ``epochs`` may grow, to train a finished run for longer.
 
+One checkpoint has one writer: a run holds ``<checkpoint>.lock`` (an ``flock`` lock, which dies with its process)
+from :meth:`Checkpointer.begin` until training ends, and a second run on the same checkpoint is refused, naming
+the process that holds it. Only the holder removes the temporaries a killed writer left behind.
+
+What a checkpoint records is read back as written: a validation loss that was ``inf``, an accuracy that was NaN.
+The state that training continues from (parameters and optimizer buffers) must be finite; the writer refuses
+anything else with the very rule the reader applies (:func:`state_problem`).
+
 ``fit`` itself knows nothing of checkpoints (the core imports nothing outside itself): ``glassnet/wiring.py``
 turns ``checkpoint=`` into a :class:`Checkpointer`, lets it restore the run, and adds it as the last callback.
 
@@ -32,9 +40,11 @@ Next read: ``interfaces/cli/train.py`` (``--checkpoint``, ``--resume``).
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
+import socket
 import time
 from typing import Any
 
@@ -45,8 +55,13 @@ from glassnet.core.checks import positive_int
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
 from glassnet.core.training import History, Run
-from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError
-from glassnet.io import checksum, expected_shapes, network_metadata, read, save
+from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError, TrainingDiverged, shorten
+from glassnet.io import checksum, expected_shapes, network_metadata, nonfinite_entry, os_error_text, read, save
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; runs there are not protected from a second writer
+    fcntl = None  # type: ignore[assignment]
 
 CHECKPOINT_VERSION = 1
 HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -117,6 +132,89 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     return meta, arrays
 
 
+def state_problem(arrays: dict[str, NDArray[Any]], optimizer_state: dict[str, dict[str, Any]]) -> str | None:
+    """Where the state a run continues from is not finite, in words, or ``None``; the writer and the reader's rule.
+
+    ``arrays`` are a checkpoint's arrays (the parameters and ``optimizer:<param>:<key>`` buffers are checked; the
+    ``history:`` records are not, since a loss of ``inf`` is a fact worth keeping), ``optimizer_state`` its
+    ``{param: {key: number or None}}`` section, whose numbers must be finite too.
+    """
+    for name, array in arrays.items():
+        found = None if name.startswith("history:") else nonfinite_entry(name, array)
+        if found:
+            return found
+    for name, entries in optimizer_state.items():
+        for key, value in entries.items():
+            if isinstance(value, float) and not np.isfinite(value):
+                return f"the optimizer's {key} of {name} is {value}"
+    return None
+
+
+class CheckpointLock:
+    """``<checkpoint>.lock``, held (``flock``) by the one run that writes the checkpoint.
+
+    The operating system drops the lock when its process ends, killed or not, so a dead run never blocks the next.
+    The file holds the holder's pid and host, for the message a second run gets. A run of this same process that
+    ended with an exception (no clean end) still holds it: a new run on the same checkpoint takes it over.
+    """
+
+    held: dict[str, CheckpointLock] = {}  # by real path of the lock file: this process's locks
+
+    def __init__(self, checkpoint: str | os.PathLike[str]) -> None:
+        self.checkpoint = os.fspath(checkpoint)
+        self.path = self.checkpoint + ".lock"
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise :class:`ModelFileError` naming the process that holds it."""
+        if fcntl is None:
+            return
+        key = os.path.realpath(self.path)
+        if key in self.held:
+            self.held[key].release()
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ModelFileError(f"cannot use checkpoint {self.checkpoint}: cannot create its lock file {self.path}: "
+                                     f"{os_error_text(exc)}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "a process that is starting"
+                os.close(fd)
+                if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    raise ModelFileError(f"cannot lock checkpoint {self.checkpoint}: {os_error_text(exc)}") from None
+                raise ModelFileError(
+                    f"checkpoint {self.checkpoint} is in use by another run ({holder}). Two runs writing one checkpoint "
+                    "would destroy each other's work: wait for that run to end (or stop it), or give this run another "
+                    "checkpoint path") from None
+            # A holder that ended between our open and our lock removed the file we locked: lock the one at the path.
+            try:
+                current = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except OSError:
+                current = False
+            if current:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        self.fd = fd
+        self.held[key] = self
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock (removed first, while still held, so no one locks a dead file)."""
+        if self.fd is None:
+            return
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = None
+        self.held.pop(os.path.realpath(self.path), None)
+
+
 def saved_epoch(path: str | os.PathLike[str]) -> int | None:
     """The epoch a checkpoint file was taken at, or ``None`` if there is no file (a damaged one raises)."""
     if not os.path.exists(path):
@@ -152,14 +250,24 @@ class Checkpointer:
         self.saved_at = 0
         self.previous_seconds = 0.0
         self.pending: dict[str, Any] | None = None
+        self.lock = CheckpointLock(path)
 
     # ------------------------------------------------------------------ starting: fresh or resumed
     def begin(self, net: Network, opt: Optimizer, history: History, epochs: int, resume: bool) -> int:
-        """Restore the state from the file when resuming; returns the number of epochs already done."""
+        """Take the checkpoint's lock, and restore the state from the file when resuming; returns the number of
+        epochs already done. A refusal leaves the lock free and everything else as it was."""
         self.net, self.opt, self.history = net, opt, history
         self.started = time.perf_counter()
         if not self.every:
             self.every = max(1, epochs // 100)
+        self.lock.acquire()
+        try:
+            return self._begin(epochs, resume)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _begin(self, epochs: int, resume: bool) -> int:
         exists = os.path.exists(self.path)
         if exists and not resume:
             raise ConfigError(
@@ -178,7 +286,10 @@ class Checkpointer:
         return self.saved_at
 
     def _remove_stale_temporaries(self) -> None:
-        """A writer killed mid-write leaves its temporary file (never the checkpoint itself) behind."""
+        """A writer killed mid-write leaves its temporary file (never the checkpoint itself) behind.
+
+        Called with the lock held: any other writer of this checkpoint is gone, so its temporaries are stale.
+        """
         folder, name = os.path.split(os.fspath(self.path))
         for tmp in glob.glob(os.path.join(glob.escape(folder or "."), f".{glob.escape(name)}.*.tmp")):
             try:
@@ -206,8 +317,9 @@ class Checkpointer:
             for key, value in entries.items():
                 if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                     raise damaged(f"optimizer state ({name}: {key} = {value!r})")
-        if not all(np.isfinite(a).all() for a in arrays.values()):
-            raise damaged("arrays (NaN or inf inside)")
+        problem = state_problem(arrays, section["optimizer_state"])
+        if problem:
+            raise damaged(f"arrays (NaN or inf inside: {problem})")
         rng_state = section.get("rng")
         probe = type(self.net.rng.bit_generator)()  # try the state on a spare generator, not on the network's
         if not isinstance(rng_state, dict) or rng_state.get("bit_generator") != type(probe).__name__:
@@ -221,9 +333,9 @@ class Checkpointer:
         current = {key: value for key, value in _plain(network_metadata(self.net)).items() if key in ARCHITECTURE}
         saved = {key: meta.get(key) for key in ARCHITECTURE}
         saved_settings = meta["checkpoint"].get("settings", {})
-        differences = [f"{key}: {saved[key]!r} in the checkpoint, {current[key]!r} now"
+        differences = [f"{key}: {shorten(saved[key])} in the checkpoint, {shorten(current[key])} now"
                        for key in ARCHITECTURE if saved[key] != current[key]]
-        differences += [f"{key}: {saved_settings.get(key)!r} in the checkpoint, {self.settings[key]!r} now"
+        differences += [f"{key}: {shorten(saved_settings.get(key))} in the checkpoint, {shorten(self.settings[key])} now"
                         for key in self.settings if saved_settings.get(key) != self.settings[key]]
         if differences:
             raise ConfigError(
@@ -286,15 +398,22 @@ class Checkpointer:
     def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
         due = epoch % self.every == 0
         state = self._capture(epoch, copy=not due)
-        if due:
-            self._write(state)
-        else:
+        if not due:
             self.pending = state
+            return
+        try:
+            self._write(state)
+        except BaseException:  # the error ends the run (fit calls no on_train_end then): free the checkpoint
+            self.lock.release()
+            raise
 
     def on_train_end(self, net: Network, history: History) -> None:
         history.seconds += self.previous_seconds
-        if self.pending is not None and self.pending["epoch"] > self.saved_at:
-            self._write(self.pending)
+        try:
+            if self.pending is not None and self.pending["epoch"] > self.saved_at:
+                self._write(self.pending)
+        finally:
+            self.lock.release()
 
     def _write(self, state: dict[str, Any]) -> None:
         arrays: dict[str, NDArray[Any]] = {}
@@ -309,6 +428,14 @@ class Checkpointer:
                     optimizer_state[name][key] = value
         for key, length in state["history"].items():
             arrays[f"history:{key}"] = np.fromiter(getattr(self.history, key), np.float64, count=length)
+        problem = state_problem({**state["params"], **arrays}, optimizer_state)  # the reader's rule: write what resumes
+        if problem:
+            raise TrainingDiverged(
+                f"training diverged by epoch {state['epoch']}: {problem}, so checkpoint {self.path} is not written "
+                f"(it could not be resumed); "
+                + (f"the one of epoch {self.saved_at} is kept" if self.saved_at else "none was written before")
+                + ". Try a smaller learning rate",
+                epoch=state["epoch"])
         section = {
             "version": CHECKPOINT_VERSION, "epoch": state["epoch"], "steps": state["steps"],
             "seconds": state["seconds"], "rng": state["rng"], "settings": self.settings,

@@ -7,15 +7,17 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
 
     GlassnetError
     ├── ConfigError        (ValueError)   unknown name, bad hyper-parameter, layers that do not chain,
-    │                                     resuming a checkpoint with other settings
+    │                                     resuming a checkpoint with other settings, a network that cannot be
+    │                                     saved (NaN or inf parameters, metadata glassnet would not read back)
     ├── ShapeError         (ValueError)   arrays whose shapes do not fit the network or each other
     ├── DataError          (ValueError)   NaN/inf, empty data, labels that do not fit the loss, bad CSV,
     │                                     outputs that overflow
     ├── ModelFileError     (ValueError)   missing, truncated, corrupted, forged or foreign model and checkpoint
-    │                                     files; model files that cannot be written
+    │                                     files; model files that cannot be written (disk full, read-only); a
+    │                                     checkpoint another run is using
     ├── OutputFileError    (ValueError)   another file glassnet was asked to write (report, picture, trace,
     │                                     worksheet, predictions) that cannot be written there: no such folder,
-    │                                     a folder
+    │                                     a folder, a full disk, a read-only folder
     ├── GlassnetTypeError  (TypeError)    an argument of the wrong type (text where numbers belong, a
     │                                     Dense where a list of layers belongs)
     ├── MissingDependency  (ImportError)  an optional library (matplotlib, scikit-learn, torch) is not installed
@@ -27,8 +29,10 @@ programmer would expect (``ValueError`` for bad values, ``TypeError`` for wrong 
                                           form does; training runs the readable form
 
 The rules every message follows: say *what* is wrong, *where* (layer, parameter name, column, row,
-line, file) and *how to fix it*. Errors are raised, never ``assert``-ed, and raised before anything
-is changed (a refused ``set_parameters`` or checkpoint leaves the network as it was). Input that is
+line, file) and *how to fix it*, in at most :data:`MAX_MESSAGE_CHARS` characters (a value quoted from a
+file goes through :func:`shorten`; a longer message is cut by :func:`bounded`). Errors are raised, never
+``assert``-ed, and raised before anything is changed (a refused ``set_parameters`` or checkpoint leaves the
+network as it was). Input that is
 malformed in any way gets one of these classes, never a NumPy traceback; the bad-input table in
 ``tests/reliability/test_bad_input_table.py`` holds glassnet to that.
 
@@ -45,12 +49,66 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
+# The longest message an error keeps: a few screens. Messages quote what was wrong (names, values, lists from a
+# file), and a file can make those as long as it likes (300,000 layers gave a 7-million-character message).
+MAX_MESSAGE_CHARS = 4000
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``message`` cut to at most about ``limit`` characters, saying how many more there were.
+
+    The start is kept (what is wrong and where come first in every message) and the last 200 characters (the
+    advice on how to fix it comes last).
+    """
+    if len(message) <= limit:
+        return message
+    tail = message[-200:]
+    head = message[:max(0, limit - len(tail) - 40)]
+    return f"{head} ... ({len(message) - len(head) - len(tail)} more characters) ... {tail}"
+
+
+def shorten(value: Any, limit: int = 200, _depth: int = 0) -> str:
+    """``repr(value)`` cut to at most about ``limit`` characters, for quoting a value of any size in a message.
+
+    Long lists and dictionaries keep their first entries and say how many more there are (``[0, 1, 2, ...
+    (299997 more)]``), and nesting beyond a few levels shows as ``...``, so a message can quote what a file holds
+    without becoming as large (or as deep) as the file.
+    """
+    if isinstance(value, (list, tuple, dict)):
+        if _depth >= 4:
+            return "{...}" if isinstance(value, dict) else "[...]"
+        part = max(24, limit // 4)
+        if isinstance(value, dict):
+            parts = [f"{shorten(k, part, _depth + 1)}: {shorten(v, part, _depth + 1)}"
+                     for k, v in itertools.islice(value.items(), 4)]
+        else:
+            parts = [shorten(v, part, _depth + 1) for v in value[:4]]
+        if len(value) > len(parts):
+            parts.append(f"... ({len(value) - len(parts)} more)")
+        opening, closing = "{}" if isinstance(value, dict) else "()" if isinstance(value, tuple) else "[]"
+        text = opening + ", ".join(parts) + closing
+    elif isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value) - limit} more characters)"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
 
 class GlassnetError(Exception):
-    """Base class of every error glassnet raises on purpose."""
+    """Base class of every error glassnet raises on purpose.
+
+    A message longer than :data:`MAX_MESSAGE_CHARS` is cut (:func:`bounded`): an error is read by a person,
+    and the data it quotes can be as large as a hostile file makes it.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        if args and isinstance(args[0], str):
+            args = (bounded(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(GlassnetError, ValueError):
