@@ -89,6 +89,6 @@ def test_standardize_is_kept_and_applied_by_predict(cli, tmp_path):
     assert not np.allclose(net.metadata["standardize"]["mean"], X.mean(axis=0))
     code, out, err = cli("predict", str(model), "--data", "iris")
     assert code == 0, err
-    predicted = [line.split()[-1] for line in out.strip().splitlines()[1:]]
+    predicted = [line.split()[-2] for line in out.strip().splitlines()[1:]]  # columns ..., prediction, probability
     accuracy = np.mean(np.array(predicted) == np.array(gn.datasets.iris().decode(y)))
     assert accuracy > 0.9  # raw (unstandardised) inputs would not give this

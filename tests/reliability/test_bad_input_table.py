@@ -177,7 +177,7 @@ FILES: list[Row] = [
     ("csv binary garbage", lambda t: load_csv(csv_file(t, b"\xff\xfe\x00\x01a,b\n")), gn.DataError, "is not UTF-8 text"),
     ("csv field too large", lambda t: load_csv(csv_file(t, 'a,b\n"' + "1" * 200_000 + '",2\n')), gn.DataError, "could not be read as CSV"),
     ("csv empty delimiter", lambda t: load_csv(csv_file(t, "a,b\n1,2\n"), delimiter=""), gn.ConfigError, "delimiter must be one character"),
-    ("csv a folder", lambda t: load_csv(t), gn.DataError, "does not exist"),
+    ("csv a folder", lambda t: load_csv(t), gn.DataError, "is a folder, not a CSV file"),
     # model and checkpoint files (the full corrupted-file table is tests/reliability/test_model_files.py)
     ("load None", lambda t: gn.load(None), gn.GlassnetTypeError, "model path must be a string"),
     ("load missing", lambda t: gn.load(t / "model.npz"), gn.ModelFileError, "does not exist; train one with"),

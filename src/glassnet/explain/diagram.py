@@ -32,6 +32,7 @@ POSITIVE, NEGATIVE, ZERO = "#1f77b4", "#d62728", "#b0b0b0"
 RADIUS = 0.25
 SX, SY = 3.2, 1.7  # distance between layers, between neurons of a layer (data units, about inches)
 MAX_NEURONS = 200
+FIGURE_FORMATS = ("png", "svg", "pdf")  # what save_figure writes (a name without a suffix: png)
 
 
 def _mathtext(name: str, layer: int, *neurons: int) -> str:
@@ -167,7 +168,7 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:
     from glassnet.io import atomic_write
 
     kind = Path(path).suffix.lower().lstrip(".") or "png"
-    if kind not in ("png", "svg", "pdf"):
+    if kind not in FIGURE_FORMATS:
         raise ConfigError(f"cannot save a figure as {kind!r}; use a .png, .svg or .pdf file name")
     with atomic_write(path, "wb", OutputFileError) as handle:
         fig.savefig(handle, format=kind, dpi=150, bbox_inches="tight")

@@ -34,6 +34,17 @@ Figure = _figure_module.Figure
 CLASS_COLORS = "tab10"
 
 
+def plain(text: object) -> str:
+    """``text`` as matplotlib should draw it: literally, with every ``$`` escaped.
+
+    Every text these functions put on a figure from outside (a title, a path, a class or layer name) goes
+    through here: matplotlib reads a pair of ``$`` as math, so ``price $^$ up`` or a dataset ``a$b.csv`` would
+    otherwise be parsed as mathtext, drawn wrong or fail when the figure is saved. Outside math, matplotlib
+    draws ``\\$`` as ``$``; glassnet's own math (log-axis ticks) is matplotlib's and left alone.
+    """
+    return str(text).replace("$", r"\$")
+
+
 def _history_dict(history: History | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(history, History):
         return history.to_dict()
@@ -70,7 +81,7 @@ def plot_history(history: History | Mapping[str, Any], title: str | None = None)
         ax.legend()
         ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(plain(title))
     return fig
 
 
@@ -144,7 +155,7 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
     _scatter(ax, X, y)
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    ax.set_title(title or "Decision boundary")
+    ax.set_title(plain(title or "Decision boundary"))
     return fig
 
 
@@ -183,7 +194,7 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
             kind = "output" if i == len(net.layers) - 1 else "unit"
             layer = net.layers[i]  # a layer of your own may have no activation: its class names the map
             what = layer.activation.name if layer.activation is not None else type(layer).__name__
-            ax.set_title(f"L{i} {kind} {j} ({what})", fontsize=7)
+            ax.set_title(plain(f"L{i} {kind} {j} ({what})"), fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
             axes_row.append(ax)
@@ -219,6 +230,7 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | Non
     M = confusion_matrix(y_true, y_pred, len(classes) if classes else None)
     shown = M / np.maximum(M.sum(axis=1, keepdims=True), 1) if normalize else M
     names = [str(c) for c in classes] if classes else [str(i) for i in range(len(M))]
+    shown_names = [plain(name) for name in names]
     fig = Figure(figsize=(1.0 + 0.6 * len(M) + 1.5, 0.6 * len(M) + 2), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(shown, cmap="Blues", vmin=0)
@@ -228,11 +240,11 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | Non
         for j in range(len(M)):
             text = f"{shown[i, j]:.2f}" if normalize else str(M[i, j])
             ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if shown[i, j] > threshold else "black")
-    ax.set_xticks(range(len(M)), names, rotation=45 if max(map(len, names)) > 3 else 0)
-    ax.set_yticks(range(len(M)), names)
+    ax.set_xticks(range(len(M)), shown_names, rotation=45 if max(map(len, names)) > 3 else 0)
+    ax.set_yticks(range(len(M)), shown_names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    ax.set_title(title or f"Confusion matrix (accuracy {np.trace(M) / max(M.sum(), 1):.3f})")
+    ax.set_title(plain(title or f"Confusion matrix (accuracy {np.trace(M) / max(M.sum(), 1):.3f})"))
     return fig
 
 

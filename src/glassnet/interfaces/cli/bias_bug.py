@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -25,13 +26,13 @@ TIMEOUT = 120.0  # seconds for one run of the learner's script
 STORY = """A learner wrote a 2-3-1 sigmoid network by hand for XOR, one variable per neuron, with a loop over
 the four rows inside the epoch loop. The cost gets stuck. The script ({name}) runs as written:
 
-    python {name}
+    python {path}
 """
 
 DOCTOR = """
 The cost is stuck at {cost:.4f}. Asking the doctor about the same script, unchanged:
 
-    glassnet doctor {name}
+    glassnet doctor {path}
 """
 
 FIX = """
@@ -72,13 +73,14 @@ def _changed_lines(path: str, fixed: str) -> list[tuple[str, str]]:
 def run_bias_bug() -> int:
     """Tell the story end to end; 0 when the fixed twin learns and the doctor found exactly the four biases."""
     path, fixed = gallery.path(NAME), gallery.fixed_path(NAME)
-    print(STORY.format(name=os.path.basename(path)))
+    # Whole paths in the commands shown: each must work when typed as printed, from any folder.
+    print(STORY.format(name=os.path.basename(path), path=shlex.quote(path)))
     broken = _run(path)
     if not broken:
         print(f"\n{path} printed no cost lines; it should print `epoch cost` every 2000 epochs")
         return 1
 
-    print(DOCTOR.format(cost=broken[-1][1], name=os.path.basename(path)))
+    print(DOCTOR.format(cost=broken[-1][1], path=shlex.quote(path)))
     report = diagnose_file(path)
     print(report)
     flagged = {f.param for f in report.findings if not f.ok}
@@ -86,7 +88,7 @@ def run_bias_bug() -> int:
     print(FIX.format(fixed=os.path.relpath(fixed, gallery.FOLDER)))
     for before, after in _changed_lines(path, fixed):
         print(f"    - {before.strip()}\n    + {after.strip()}")
-    print(f"\nRunning the fixed twin from the same start:\n\n    python {os.path.relpath(fixed, gallery.FOLDER)}\n")
+    print(f"\nRunning the fixed twin from the same start:\n\n    python {shlex.quote(fixed)}\n")
     learned = _run(fixed)
     if not learned:
         print(f"\n{fixed} printed no cost lines")

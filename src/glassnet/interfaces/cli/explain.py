@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import Any
 
@@ -18,6 +19,11 @@ from glassnet.interfaces.cli.common import (
     model_inputs,
     read_data,
 )
+from glassnet.interfaces.cli.outputs import FIGURE, Writer, check_files
+
+# Trace.save and the worksheet take their format from these suffixes (none, or .txt: text, or markdown for a worksheet)
+TRACE = Writer("an explanation", "step.md", (".txt", ".md", ".tex", ".json", ""))
+WORKSHEET = Writer("a worksheet", "sheet.md", (".md", ".tex", ".txt", ""))
 
 EXAMPLES = """examples:
   glassnet explain --layers 2,3,1 --seed 0 --data xor --sample 1
@@ -105,6 +111,10 @@ def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, ne
 
 
 def run(args: argparse.Namespace) -> int:
+    writer = WORKSHEET if args.worksheet else TRACE
+    if args.format:  # the format given, any file name will do
+        writer = dataclasses.replace(writer, suffixes=None)
+    check_files(inputs={"the model": args.model, "--data": args.data}, outputs={"--out": (args.out, writer)})
     net = load_network(args)
     if args.data is None:
         raise ConfigError("glassnet explain needs data to run the step on, e.g. --data xor or --data file.csv")
@@ -145,6 +155,7 @@ def write_worksheet(args: argparse.Namespace, trace: Any) -> int:
 def run_draw(args: argparse.Namespace) -> int:
     from glassnet.explain.diagram import plot_network
 
+    check_files(inputs={"the model": args.model, "--data": args.data}, outputs={"-o": (args.out, FIGURE)})
     net = load_network(args)
     trace = None
     if args.sample is not None or args.data is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from glassnet.interfaces.cli.common import HelpFormatter
+from glassnet.interfaces.cli.outputs import ONNX_FILE, TORCH_FILE, check_files
 from glassnet.io import load
 
 EXAMPLES = """examples:
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    check_files(inputs={"the model": args.model}, outputs={"-o": (args.out, TORCH_FILE if args.to == "torch" else ONNX_FILE)})
     net = load(args.model)
     from glassnet.torch import export_onnx, save_torch
 

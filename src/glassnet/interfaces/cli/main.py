@@ -4,14 +4,17 @@ glassnet errors into one-line messages (a traceback only with ``--debug``)."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from glassnet.errors import GlassnetError
-from glassnet.interfaces.cli.common import show_note
+from glassnet.interfaces.cli.common import AFTER_SUCCESS, show_note
 
 # Each module defines register(subparsers), which adds its subcommand and sets func=run(args) -> int.
 COMMANDS = [
@@ -41,8 +44,74 @@ EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with glassnet's error style, for the ``glassnet`` parser and (as its ``parser_class``) every
+    subcommand's: a mistake is one line ``glassnet: error: ...`` on stderr and exit status 2, not a usage block,
+    and an unknown command or option comes with the nearest one (:func:`nearest`).
+
+    Abbreviations are off: with them ``--output m.npz`` silently meant ``--output-activation m.npz``, and an
+    option added later would change what an abbreviation typed today means.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("glassnet").strip()  # "train" for `glassnet train`, "" for glassnet itself
+        where = f"{command}: " if command else ""
+        self.exit(EXIT_USER_ERROR, f"glassnet: error: {where}{message} (see `{self.prog} --help`)\n")
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # A subcommand's unknown options come back to the top-level parser; the subcommand reports them,
+            # with its own options as the candidates.
+            command = self._subcommands().get(getattr(parsed, "command", None) or "", self)
+            hints = [f"{a}: did you mean {near}?" for a in extras if (near := nearest(a, command))]
+            command.error(f"unrecognized argument(s): {' '.join(extras)}" + (f" ({'; '.join(hints)})" if hints else ""))
+        return parsed
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            near = difflib.get_close_matches(str(value), choices, n=1, cutoff=0.5)
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise argparse.ArgumentError(action, f"invalid choice: {str(value)!r}; {hint}(choose from {', '.join(choices)})")
+
+    def _subcommands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+
+def nearest(typed: str, parser: argparse.ArgumentParser, n: int = 3) -> str | None:
+    """The options of ``parser`` closest to ``typed``, as ``"--epochs"`` or ``"--out or --output-activation"``;
+    None when none is close.
+
+    An option is close by its spelling (``--epoch`` -> ``--epochs``) or, for a name of several words, by the
+    words its help starts with (``--learning-rate`` -> ``--lr``, whose help is "learning rate ...").
+    """
+    name = typed.split("=", 1)[0]
+    words = name.lstrip("-").replace("-", " ").replace("_", " ").lower()
+    if not name.startswith("-") or not words:
+        return None
+    scores: dict[str, float] = {}
+    for action in parser._actions:
+        if not action.option_strings or action.help == argparse.SUPPRESS:
+            continue
+        opening = " ".join((action.help or "").lower().replace(",", " ").split()[: len(words.split())])
+        # One word is a spelling; a help's first word would match too much ("--output": "output activation ...").
+        described = difflib.SequenceMatcher(None, words, opening).ratio() if " " in words and opening else 0.0
+        for option in action.option_strings:
+            scores[option] = max(difflib.SequenceMatcher(None, name, option).ratio(), described)
+    close = sorted((o for o, score in scores.items() if score >= 0.75), key=lambda o: -scores[o])[:n]
+    return " or ".join(close) or None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="glassnet",
         description="glassnet: dense neural networks in plain NumPy whose every number you can see and check.",
         epilog=EXAMPLES,
@@ -62,6 +131,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``glassnet ARGV``; the exit status (argparse's own mistakes and ``--help`` raise SystemExit)."""
+    AFTER_SUCCESS.clear()
+    try:
+        try:
+            return _main(argv)
+        finally:
+            AFTER_SUCCESS.clear()
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
+    except BrokenPipeError:
+        # The reader left early (`glassnet demo | head -1`): stop quietly, as Unix tools do. As Python's docs on
+        # SIGPIPE advise, point stdout at devnull so the flush at exit does not raise the same error again.
+        _silence_stdout()
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -71,7 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Warnings while a command runs (e.g. fit's HealthWarning) as one-line notes, not source lines.
             warnings.showwarning = show_note
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+        for note in AFTER_SUCCESS:
+            show_note(note)
+        return code
+    except BrokenPipeError:
+        raise  # an OSError, but not the machine refusing: see main
     except GlassnetError as exc:
         if args.debug:
             traceback.print_exc()
@@ -96,6 +186,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BUG
+
+
+def _silence_stdout() -> None:
+    """Point the file descriptor under ``sys.stdout`` at devnull (nothing when stdout has none, e.g. captured)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
+from glassnet.interfaces.cli.outputs import FIGURE, check_files
 from glassnet.io import load
 
 EXAMPLES = """examples:
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    check_files(inputs={"the model": args.model, "--data": args.data}, outputs={"-o": (args.out, FIGURE)})
     from glassnet.viz import plots
 
     net = load(args.model)

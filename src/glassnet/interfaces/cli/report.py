@@ -8,13 +8,12 @@ model file gives a report of one snapshot, the final network, and the page says 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.common import HelpFormatter, add_data_arguments, model_inputs, read_data
+from glassnet.interfaces.cli.outputs import REPORT, attempt, check_files
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --lr 0.5 --epochs 3000 --out run.npz --report report.html
@@ -48,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from glassnet.viz.report import write_report
     from glassnet.viz.snapshots import load_run
 
+    check_files(inputs={"the model": args.model, "--data": args.data}, outputs={"-o": (args.out, REPORT)})
     net, recorded = load_run(args.model)
     data = read_data(args)
     X = model_inputs(net, data, args.model)  # standardised as in training when the model says so
@@ -75,28 +75,38 @@ def recording(args: argparse.Namespace) -> Iterator[list[Any]]:
     from glassnet.viz.report import check_options
     from glassnet.viz.snapshots import SnapshotRecorder
 
-    check_options(**report_options(args))  # say so before training, not after
-    folder = os.path.dirname(args.report) or "."
-    if not os.path.isdir(folder):  # say so before training, not after
-        raise ConfigError(f"--report {args.report}: folder {folder} does not exist")
+    check_options(**report_options(args))  # say so before training, not after (the file: outputs.check_files)
     recorder = SnapshotRecorder(args.snapshots)
     with recorder.catching_warnings():
         yield [recorder]
 
 
-def finish_training(args: argparse.Namespace, net: Any, X: Any, y: Any, data_name: str, recorders: list[Any]) -> None:
-    """After ``glassnet train`` saved the model: add the recorded run to that file and write the report.
+def model_saver(net: Any, recorders: list[Any]) -> Callable[[str], None]:
+    """How ``glassnet train`` saves the trained model: ``save(path)`` writes ``net``, with the recorded run inside
+    when ``--report`` recorded one (so ``glassnet report`` can read it back)."""
+    if not recorders:
+        return net.save
+    from glassnet.viz.snapshots import save_run
+
+    return lambda path: save_run(net, recorders[0].run, path)
+
+
+def write_training_report(args: argparse.Namespace, net: Any, X: Any, y: Any, data_name: str, recorders: list[Any],
+                          failed: list[str]) -> None:
+    """After ``glassnet train`` saved the model: write the ``--report`` page; a failure is added to ``failed``
+    (:func:`~glassnet.interfaces.cli.outputs.attempt`), not raised, so that the other outputs are still written.
 
     ``X, y`` are the rows the network was trained on (the training split, standardised if it was).
     """
     if not recorders:
         return
     from glassnet.viz.report import write_report
-    from glassnet.viz.snapshots import save_run
 
-    run = recorders[0].run
-    if args.out:
-        save_run(net, run, args.out)
-        print(f"recorded run ({len(run.snapshots)} snapshots) added to {args.out}: `glassnet report {args.out}` reads it")
-    size = write_report(args.report, net, X, y, run=run, data_name=data_name, **report_options(args))
-    print(f"report written to {args.report} ({size / 1e6:.2f} MB)")
+    size = 0
+
+    def write() -> None:
+        nonlocal size
+        size = write_report(args.report, net, X, y, run=recorders[0].run, data_name=data_name, **report_options(args))
+
+    if attempt("--report", args.report, write, failed):
+        print(f"report written to {args.report} ({size / 1e6:.2f} MB)")

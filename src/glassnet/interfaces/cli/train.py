@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 from glassnet.checkpoint import saved_epoch
-from glassnet.core.network import Network
 from glassnet.core.training import DEFAULT_EPOCHS, History
 from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
@@ -17,6 +16,8 @@ from glassnet.interfaces.cli.common import (
     activation_help,
     add_data_arguments,
     add_optimizer_arguments,
+    data_command,
+    fresh_network,
     loss_help,
     make_optimizer,
     notes,
@@ -24,7 +25,8 @@ from glassnet.interfaces.cli.common import (
     parse_sizes,
     read_data,
 )
-from glassnet.interfaces.cli.report import add_train_options, finish_training, recording
+from glassnet.interfaces.cli.outputs import CHECKPOINT, FIGURE, MODEL, REPORT, attempt, check_files, keep_model_and_report
+from glassnet.interfaces.cli.report import add_train_options, model_saver, recording, write_training_report
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --activation sigmoid --loss mse --optimizer sgd --lr 0.5 \\
@@ -45,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--layers", required=True, help="layer sizes from inputs to outputs, e.g. 2,3,1")
     p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
     p.add_argument("--output-activation", default=None, help=output_activation_help())
-    p.add_argument("--loss", default="mse", help=loss_help())
+    p.add_argument("--loss", default=None, help=loss_help())
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (the same default as Network.fit)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
@@ -87,6 +89,9 @@ def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]
 
 
 def run(args: argparse.Namespace) -> int:
+    check_files(inputs={"--data": args.data},  # before an hour of training, not after it
+                outputs={"--out": (args.out, MODEL), "--plot": (args.plot, FIGURE), "--report": (args.report, REPORT),
+                         "--checkpoint": (args.checkpoint, CHECKPOINT)})
     data = read_data(args)
     sizes = parse_sizes(args.layers)
     if sizes[0] != data.X.shape[1]:
@@ -94,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
             f"--layers starts with {sizes[0]} inputs but {data.name or args.data} has {data.X.shape[1]} feature "
             f"column(s); use --layers {data.X.shape[1]},{','.join(map(str, sizes[1:]))}"
         )
-    net = Network.from_sizes(sizes, activation=args.activation, output_activation=args.output_activation,
-                             init=args.init, loss=args.loss, l2=args.l2, seed=args.seed, dtype=args.dtype)
+    net, chosen = fresh_network(args, sizes, data, init=args.init, l2=args.l2, dtype=args.dtype)
+    if chosen:
+        print(chosen)
     optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)  # Adam refuses a momentum, with a clear message
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     if every < 0:
@@ -138,15 +144,24 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         again = "; run the same command with --resume to continue" if history.stopped == "interrupted" else ""
         print(f"checkpoint saved to {args.checkpoint} (epoch {history.epochs}){again}")
+    # The model first, then the pictures: a write that fails after training is reported once every other write
+    # has had its chance, and the trained model is kept whatever failed (outputs.keep_model_and_report).
+    failed: list[str] = []
+    save_model = model_saver(net, recorders)
+    saved = bool(args.out) and attempt("--out", args.out, lambda: save_model(args.out), failed)
+    if saved:
+        print(f"model saved to {args.out}")
+        if recorders:
+            print(f"recorded run ({len(recorders[0].run.snapshots)} snapshots) added to {args.out}: "
+                  f"`{data_command(args, 'report', args.out)}` reads it")
+    elif not args.out:
+        print("model not saved (add --out model.npz to keep it)")
     if args.plot and history.loss:
         from glassnet.viz.plots import plot_history, save_figure
 
-        save_figure(plot_history(history, title=f"{net} on {data.name or args.data}"), args.plot)
-        print(f"training curves saved to {args.plot}")
-    if args.out:
-        net.save(args.out)
-        print(f"model saved to {args.out}")
-    else:
-        print("model not saved (add --out model.npz to keep it)")
-    finish_training(args, net, X, y, data.name or args.data, recorders)
+        draw = lambda: save_figure(plot_history(history, title=f"{net} on {data.name or args.data}"), args.plot)
+        if attempt("--plot", args.plot, draw, failed):
+            print(f"training curves saved to {args.plot}")
+    write_training_report(args, net, X, y, data.name or args.data, recorders, failed)
+    keep_model_and_report(failed, args.out if saved else None, save_model)
     return 0
