@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import check_inputs
+from glassnet.core.checks import check_bool, check_inputs
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
 from glassnet.core.optimizers import SGD, Adam, Optimizer
 from glassnet.datasets.split import train_test_split
-from glassnet.errors import ConfigError, DataError, require
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, require
 
 require("sklearn", "sklearn", "glassnet.sklearn")
 
@@ -176,6 +176,12 @@ class _GlassMLP(BaseEstimator):
         number("beta_1", 0.0, 1.0, high_open=True)
         number("beta_2", 0.0, 1.0, high_open=True)
         number("epsilon", 0.0, low_open=True)
+        for name in ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping"):
+            check_bool(getattr(self, name), f"{type(self).__name__}: {name}")  # "no" is truthy: it would mean yes
+        if not isinstance(self.verbose, (bool, np.bool_)) and (not isinstance(self.verbose, numbers.Integral)
+                                                               or self.verbose < 0):
+            raise GlassnetTypeError(f"{type(self).__name__}: verbose must be True, False or an integer >= 0 (as in "
+                                    f"scikit-learn), got {self.verbose!r} ({type(self.verbose).__name__})")
         for name in ("max_iter", "n_iter_no_change"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:

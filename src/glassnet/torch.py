@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.core.activations import ACTIVATIONS, Activation, Identity
+from glassnet.core.checks import check_bool
 from glassnet.core.layers import Dense
 from glassnet.core.losses import LOSSES, Loss, MeanSquaredError, get_loss
 from glassnet.core.network import Network
@@ -112,6 +113,7 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     net = getattr(net, "network_", net)  # a fitted GlassClassifier / GlassRegressor gives its network
     if not isinstance(net, Network):
         raise GlassnetTypeError(f"to_torch needs a glassnet Network (or a fitted glassnet estimator), got {type(net).__name__}")
+    include_output_activation = check_bool(include_output_activation, "include_output_activation")
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules: list[Any] = []
     for i, layer in enumerate(net.layers):

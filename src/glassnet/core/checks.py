@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, TrainingDiverged
+from glassnet.errors import ConfigError, DataError, GlassnetError, GlassnetTypeError, ShapeError, TrainingDiverged
 
 
 def positive_int(value: Any, what: str) -> int:
@@ -21,14 +21,35 @@ def positive_int(value: Any, what: str) -> int:
     return int(value)
 
 
-def diverged(loss: float) -> TrainingDiverged:
+def _smaller_lr(optimizer: Any) -> str:
+    lr = getattr(optimizer, "lr", None)
+    return f"Try a smaller learning rate than {lr:g}" if isinstance(lr, (int, float)) else "Try a smaller learning rate"
+
+
+def diverged(loss: float, optimizer: Any = None) -> TrainingDiverged:
     """The error a training step raises when the loss or a gradient is NaN or inf (before any parameter changes).
 
     Raised by ``Network._step`` and by ``fast.Plan.step`` alike, so it lives here, below both.
     """
     return TrainingDiverged(
         f"the loss became {loss} (or a gradient became NaN/inf); the parameters were left as they "
-        "were after the last finite step. Try a smaller learning rate"
+        f"were after the last finite step. {_smaller_lr(optimizer)}"
+    )
+
+
+def update_overflowed(bad: list[str], optimizer: Any, largest_grad: float) -> TrainingDiverged:
+    """The error a training step raises when its update made a parameter (or the optimizer's state) NaN or inf.
+
+    ``bad`` names what stopped being finite (``"0.W"``, ``"0.W's v"``); ``largest_grad`` is the largest
+    ``|gradient|`` of the step. Raised by ``optimizers.update_or_undo`` and ``fast._FlatState`` alike, after they undid
+    the step. The loss and every gradient were finite, so "scale the inputs" would be the wrong advice: the step was
+    too large.
+    """
+    shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    return TrainingDiverged(
+        f"the update overflowed: {optimizer!r} made {shown} NaN or inf although the loss and every gradient were "
+        f"finite (largest |gradient| {largest_grad:.3g}): the steps are far too large. The parameters and the "
+        f"optimizer's state were put back as they were before this step. {_smaller_lr(optimizer)}"
     )
 
 
@@ -61,12 +82,53 @@ def check_callbacks(callbacks: Any) -> list[Any]:
     return list(callbacks)
 
 
+def _row_shape(row: Any) -> tuple[int, ...] | None:
+    """The shape of one row of user data, or ``None`` if the row is itself ragged."""
+    try:
+        inner = np.asarray(row)
+    except ValueError:
+        return None
+    if inner.dtype == object and any(isinstance(v, (list, tuple, np.ndarray)) for v in inner.flat):
+        return None
+    return inner.shape
+
+
+def _ragged_error(rows: Any, what: str, error: type[GlassnetError]) -> GlassnetError:
+    """The error for nested rows of different lengths: the rows that differ from the most common shape, by number."""
+    shapes = [_row_shape(row) for row in rows]
+    known = [shape for shape in shapes if shape is not None]
+    if not known:  # every row is ragged inside: name the rows inside the first one
+        return _ragged_error(rows[0], f"{what}[0]", error)
+    usual = max(known, key=known.count)  # the most common shape; on a tie, the earliest row's
+    first = shapes.index(usual)
+    odd = [i for i, shape in enumerate(shapes) if shape != usual]
+    shown = ", ".join(f"row {i} " + ("is itself ragged" if shapes[i] is None else f"has shape {shapes[i]}")
+                      for i in odd[:5]) + (f" and {len(odd) - 5} more rows differ" if len(odd) > 5 else "")
+    others = known.count(usual) - 1
+    like = " (as does 1 other row)" if others == 1 else f" (as do {others} other rows)" if others else ""
+    return error(f"{what} could not be read as an array: it is ragged, row {first} has shape {usual}{like}, but "
+                 f"{shown}. Give every row the same number of values (a rectangular array)")
+
+
+def as_array(data: Any, what: str, error: type[GlassnetError]) -> NDArray[Any]:
+    """``np.asarray(data)``, or a clear error for data that is no array: a dict or a set (GlassnetTypeError), or
+    ragged rows (nested lists of different lengths, or an object array holding them): ``error`` (DataError for
+    data, ShapeError for parameters), naming the rows that differ."""
+    if isinstance(data, (dict, set, frozenset)):
+        raise GlassnetTypeError(f"{what} is a {type(data).__name__}; give an array or a list of rows "
+                                f"(for a dict of columns: np.column_stack(list(d.values())))")
+    try:
+        array = np.asarray(data)
+    except ValueError:  # NumPy refuses nested lists of different lengths
+        raise _ragged_error(data, what, error) from None
+    if array.dtype == object and array.ndim >= 1 and any(isinstance(v, (list, tuple, np.ndarray)) for v in array.flat):
+        raise _ragged_error(array, what, error)
+    return array
+
+
 def as_parameter(value: Any, what: str, dtype: Any) -> NDArray[Any]:
     """A finite float array (a copy) of ``dtype`` from user-given parameter values (``what`` names them)."""
-    try:
-        array = np.asarray(value)
-    except ValueError as exc:  # ragged nested lists
-        raise ShapeError(f"{what} could not be read as an array ({exc}); give a rectangular array of numbers") from None
+    array = as_array(value, what, ShapeError)
     if array.dtype.kind not in "biuf":
         raise GlassnetTypeError(f"{what} has dtype {array.dtype}; parameters must be real numbers")
     array = np.array(array, dtype=dtype)
@@ -103,10 +165,7 @@ def as_matrix(data: Any, what: str, dtype: Any) -> NDArray[Any]:
     if isinstance(data, np.ma.MaskedArray):
         raise GlassnetTypeError(f"{what} is a masked array; its masked entries would be used as if they were data. "
                                 f"Fill them or drop those rows first ({what}.filled(value) or {what}.compressed())")
-    try:
-        M = np.asarray(data)
-    except ValueError as exc:  # ragged nested lists
-        raise DataError(f"{what} could not be read as an array: {exc}. Give a 2-D array of numbers") from None
+    M = as_array(data, what, DataError)
     if M.dtype.kind in "mM":
         raise GlassnetTypeError(f"{what} has dtype {M.dtype} (dates or durations); convert it to numbers first, "
                                 "e.g. seconds since a start date")
@@ -148,7 +207,7 @@ def check_targets(y: Any, loss: Any, n_out: int, n_rows: int, dtype: Any) -> NDA
 
     Raises :class:`DataError` / :class:`ShapeError` for targets the loss cannot use.
     """
-    raw = np.asarray(y)
+    raw = as_array(y, "y", DataError)
     if raw.ndim == 0 or raw.shape[0] != n_rows:
         got = raw.shape[0] if raw.ndim else "a scalar"
         raise ShapeError(f"X has {n_rows} rows but y has {got}; each sample needs one target row")
@@ -174,8 +233,7 @@ def _one_hot(labels: NDArray[Any], n_classes: int, dtype: Any, loss_name: str) -
     if labels.dtype.kind == "f":
         if not np.isfinite(labels).all() or not np.all(labels == np.round(labels)):
             raise DataError(f"loss {loss_name!r} needs integer class labels 0..k-1 in y; got non-integer values")
-        labels = labels.astype(np.int64)
-    if labels.dtype.kind not in "iub":
+    elif labels.dtype.kind not in "iub":
         raise GlassnetTypeError(
             f"y has dtype {labels.dtype}; loss {loss_name!r} needs integer class labels 0..{n_classes - 1}"
         )
@@ -185,6 +243,7 @@ def _one_hot(labels: NDArray[Any], n_classes: int, dtype: Any, loss_name: str) -
             f"class label {labels[bad[0]]} in row {bad[0]} is outside 0..{n_classes - 1}: the last layer has "
             f"{n_classes} outputs, one per class. Give the last layer as many units as classes"
         )
+    labels = labels.astype(np.int64, copy=False)  # only now, in range: a float 1e20 would have become -2**63
     Y = np.zeros((labels.shape[0], n_classes), dtype=dtype)
     Y[np.arange(labels.shape[0]), labels] = 1.0
     return Y

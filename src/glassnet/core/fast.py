@@ -42,9 +42,9 @@ from numpy.typing import NDArray
 
 from glassnet.core import agreement
 from glassnet.core.checks import all_finite as all_finite_array
-from glassnet.core.checks import diverged
+from glassnet.core.checks import diverged, update_overflowed
 from glassnet.core.layers import Layer
-from glassnet.core.optimizers import SGD, Optimizer
+from glassnet.core.optimizers import SGD, Optimizer, largest_gradient, not_finite_after_update, update_or_undo
 from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning, TrainingDiverged
 
@@ -280,8 +280,8 @@ class Plan:
             return net._step(X, Y, optimizer)
         loss = self.gradients(X, Y)
         if not all_finite(loss, self.gflat):
-            raise diverged(loss)
-        self.update(optimizer)
+            raise diverged(loss, optimizer)
+        self.update(optimizer)  # undone, and raises, if it makes a parameter NaN or inf (_FlatState.update)
         return loss
 
     def gradients(self, X: Array, Y: Array) -> float:
@@ -402,6 +402,10 @@ class _FlatState:
     """An optimizer's state buffers on the plan's flat arrays, and its ``update_into`` run chunk by chunk.
 
     ``optimizer.state[name][buffer]`` are views into these buffers (holds no reference to the optimizer).
+    A step that makes a parameter NaN or inf is undone (``optimizers.update_or_undo``'s promise, on flat
+    buffers): each chunk of the parameters and of the state is copied to ``undo`` just before its update
+    (while it is being read anyway, so the copy is one extra write), checked right after (still in cache),
+    and on failure every chunk updated so far is copied back.
     """
 
     def __init__(self, plan: Plan, opt: Optimizer | None = None) -> None:
@@ -414,6 +418,11 @@ class _FlatState:
         t1, t2 = np.empty(size, plan.flat.dtype), np.empty(size, plan.flat.dtype)
         self.parts = [(plan.flat[s], plan.gflat[s], {b: buffer[s] for b, buffer in self.buffers.items()},
                        t1[: plan.flat[s].size], t2[: plan.flat[s].size]) for s in self.chunks()]
+        # What each chunk's update overwrites (its parameters, then its state buffers), paired with the copy kept
+        # of it during the step; empty for _Readable, which is guarded by update_or_undo instead.
+        undo = [np.empty_like(plan.flat) for _ in range(1 + len(self.buffers))] if opt is not None else []
+        self.undo = [[(live[s], copy[s]) for live, copy in zip((plan.flat, *self.buffers.values()), undo)]
+                     for s in self.chunks()] if undo else []
         self.t = 0
 
     def views_of(self, flat: Array) -> list[Array]:
@@ -428,7 +437,7 @@ class _FlatState:
         return [slice(s, s + CHUNK) for s in range(0, n, CHUNK)] if n > CHUNK else [slice(None)]
 
     def readable_update(self, opt: Optimizer) -> None:
-        opt.update(*self.plan.named())
+        update_or_undo(opt, *self.plan.named())
 
     def synced(self, opt: Optimizer) -> bool:
         """Make the optimizer's state ours (adopting what it holds); False if it cannot be (mixed steps)."""
@@ -467,8 +476,26 @@ class _FlatState:
             for name in self.plan.names:
                 opt.state[name]["t"] = t
         update_into = opt.update_into
-        for p, g, buffers, t1, t2 in self.parts:
-            update_into(p, g, buffers, t, t1, t2)
+        done = 0
+        try:
+            for (p, g, buffers, t1, t2), undo in zip(self.parts, self.undo):
+                for live, kept in undo:
+                    np.copyto(kept, live)
+                done += 1
+                update_into(p, g, buffers, t, t1, t2)
+                for live, _ in undo:  # this chunk's parameters and state, while they are in cache
+                    if not math.isfinite(np.add.reduce(live)) and not all_finite_array(live):
+                        raise update_overflowed(not_finite_after_update(self.plan.named()[0], opt), opt,
+                                                largest_gradient(self.plan.named()[1]))
+        except BaseException:  # the overflow above, Ctrl-C or a user's update_into failing half-way: undo the step
+            for undo in self.undo[:done]:
+                for live, kept in undo:
+                    np.copyto(live, kept)
+            self.t -= 1
+            if self.counts:
+                for name in self.plan.names:
+                    opt.state[name]["t"] = self.t
+            raise
 
 
 class _Readable(_FlatState):

@@ -29,10 +29,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import fast, training
-from glassnet.core.checks import all_finite, as_parameter, check_inputs, check_seed, check_targets, diverged
+from glassnet.core.checks import all_finite, as_parameter, check_bool, check_inputs, check_seed, check_targets, diverged
 from glassnet.core.layers import Dense, Layer
 from glassnet.core.losses import Loss, get_loss
-from glassnet.core.optimizers import Optimizer, get_optimizer
+from glassnet.core.optimizers import Optimizer, get_optimizer, update_or_undo
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError
 
 Array = NDArray[np.floating]
@@ -220,15 +220,40 @@ class Network:
         Raises :class:`DataError` if the outputs overflow to NaN or inf (inputs far too large for the weights).
         """
         X = check_inputs(X, self.n_in, self.dtype)
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, as an error
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # an overflow is reported below, as an error
             A = self._forward(X)
         if not all_finite(A):
             rows = np.flatnonzero(~np.isfinite(A).all(axis=1))
-            raise DataError(
-                f"the network's outputs overflowed to NaN or inf for {len(rows)} row(s) of X (first: row {rows[0]}, "
-                f"largest |x| {np.abs(X).max():.3g}). Scale the inputs (e.g. standardise each column) before using them"
-            )
+            raise self._not_finite("the network's outputs", X, rows=f" for {len(rows)} row(s) of X (first: row {rows[0]})")
         return A
+
+    def _not_finite(self, what: str, X: Array, Y: Array | None = None, rows: str = "") -> DataError:
+        """The error for ``what`` (outputs, loss or gradients computed on ``X`` and ``Y``; ``rows`` says which
+        rows, as text) being NaN or inf.
+
+        The one place that tells the causes apart, so that each gets the right advice: parameters that are NaN or
+        inf themselves (no scaling of the data helps), an L2 penalty that overflows on huge weights, or inputs
+        (or targets) on a scale the weights cannot take.
+        """
+        params = self.parameters()
+        bad = [key for key, p in params.items() if not all_finite(p)]
+        if bad:
+            return DataError(
+                f"{what} came out NaN or inf{rows} because the network's parameter(s) {', '.join(bad[:5])} hold NaN or inf, "
+                "whatever the data (training that diverged, or values written into net.parameters()). Give finite "
+                "parameters (set_parameters checks them) or train again with a smaller learning rate")
+        largest_w = max(float(np.max(np.abs(p), initial=0.0)) for p in params.values())
+        with np.errstate(over="ignore", invalid="ignore"):
+            penalty = self._penalty()
+        if not math.isfinite(penalty):
+            return DataError(
+                f"{what} came out inf{rows} because the L2 penalty (l2 / 2) * sum(W**2) overflowed: l2 is {self.l2:g} and the "
+                f"largest |weight| is {largest_w:.3g}. Weights that large come from training that diverged: train again "
+                "with a smaller learning rate (or a smaller l2)")
+        scale = f"largest |x| {np.abs(X).max():.3g}" + (f", largest |y| {np.abs(Y).max():.3g}" if Y is not None else "")
+        return DataError(
+            f"{what} overflowed to NaN or inf{rows} ({scale}, largest |weight| {largest_w:.3g}). Scale the inputs "
+            f"{'and targets ' if Y is not None else ''}(e.g. standardise each column) before using them")
 
     def _forward(self, X: Array) -> Array:
         A = X
@@ -257,11 +282,18 @@ class Network:
         return self.loss_fn.value(last["Z"], last["A"], Y) + self._penalty()
 
     def loss(self, X: Any, y: Any) -> float:
-        """Mean loss over the samples, plus the L2 penalty."""
+        """Mean loss over the samples, plus the L2 penalty.
+
+        Raises :class:`DataError` (saying why) if it is NaN or inf, rather than returning it.
+        """
         X = check_inputs(X, self.n_in, self.dtype)
         Y = self._targets(y, X.shape[0])
-        self._forward(X)
-        return self._loss_value(Y)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below, as one error
+            self._forward(X)
+            value = self._loss_value(Y)
+        if not math.isfinite(value):
+            raise self._not_finite("the loss", X, Y)
+        return value
 
     def _backward(self, Y: Array) -> None:
         """Backpropagate from the cached forward pass; fills every layer's ``grads``."""
@@ -279,24 +311,34 @@ class Network:
         return {f"{i}.{name}": g for i, layer in enumerate(self.layers) for name, g in layer.grads.items()}
 
     def gradients(self, X: Any, y: Any) -> dict[str, Array]:
-        """Gradients of :meth:`loss` for every parameter (copies, same keys); parameters are unchanged."""
+        """Gradients of :meth:`loss` for every parameter (copies, same keys); parameters are unchanged.
+
+        Raises :class:`DataError` (saying why) if a gradient is NaN or inf, rather than returning it.
+        """
         X = check_inputs(X, self.n_in, self.dtype)
         Y = self._targets(y, X.shape[0])
-        self._forward(X)
-        self._backward(Y)
-        return {key: g.copy() for key, g in self._grads().items()}
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # reported below, as one error
+            self._forward(X)
+            self._backward(Y)
+        grads = {key: g.copy() for key, g in self._grads().items()}
+        bad = [key for key, g in grads.items() if not all_finite(g)]
+        if bad:
+            raise self._not_finite(f"the gradient(s) of {', '.join(bad[:5])}", X, Y)
+        return grads
 
     # ----------------------------------------------------------------- training
     def step(self, X: Any, y: Any, optimizer: Optimizer | str = "sgd", lr: float = 0.1) -> float:
         """One update of every parameter on one batch; returns the batch loss *before* the update.
 
-        Raises :class:`TrainingDiverged` (and leaves the parameters unchanged) if the loss or a
-        gradient is NaN or inf.
+        Raises :class:`TrainingDiverged` (and leaves the parameters and the optimizer's state unchanged) if the
+        loss or a gradient is NaN or inf, or if the update would make a parameter NaN or inf.
         """
         X = check_inputs(X, self.n_in, self.dtype)
         Y = self._targets(y, X.shape[0])
-        # The same arithmetic as _step, on preallocated buffers when the network is plain (see core/fast.py).
-        return fast.step(self, X, Y, get_optimizer(optimizer, lr))
+        # The same arithmetic as _step, on preallocated buffers when the network is plain (see core/fast.py); an
+        # overflow is one TrainingDiverged (the step checks everything), not NumPy warnings before it (as in fit).
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fast.step(self, X, Y, get_optimizer(optimizer, lr))
 
     def _step(self, X: Array, Y: Array, optimizer: Optimizer) -> float:
         self._forward(X)
@@ -304,8 +346,9 @@ class Network:
         self._backward(Y)
         grads = self._grads()
         if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in grads.values())):
-            raise diverged(loss)
-        optimizer.update(self.parameters(), grads)
+            raise diverged(loss, optimizer)
+        # Finite gradients can still give an update that overflows: such a step is undone and raises.
+        update_or_undo(optimizer, self.parameters(), grads)
         return loss
 
     def fit(self, X: Any, y: Any, epochs: int = training.DEFAULT_EPOCHS, optimizer: Optimizer | str = "sgd",
@@ -363,6 +406,7 @@ class Network:
 
         Printed (unless ``print_it=False``) and returned as a string.
         """
+        print_it = check_bool(print_it, "summary: print_it")
         header = ("#", "layer", "activation", "output shape", "parameters")
         rows = [header, *self._summary_rows()]
         widths = [max(len(row[c]) for row in rows) for c in range(len(header))]

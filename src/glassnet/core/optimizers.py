@@ -12,6 +12,10 @@ and the engine checks it against ``update_one`` once per class and dtype (``core
 optimizer without ``update_into`` (your own) runs on ``update_one``. ``buffers()`` names the state
 arrays of one parameter; ``counts_steps`` says whether the state keeps the step count ``t``.
 
+A step whose update makes a parameter or a state array NaN or inf is undone and raises ``TrainingDiverged``
+(:func:`update_or_undo` on the readable path; ``core/fast.py`` keeps the same promise on its flat buffers): the
+loss and the gradients can be finite while ``lr * g`` overflows.
+
 ``explain_update`` writes the rule as text, one :class:`UpdateLine` per state buffer and one for the new
 value, for ``glassnet.explain``'s ledger and worksheets: an optimizer class carries its own formulas, so a
 new one appears there with no edit elsewhere (the base class's version lists the state buffers it kept).
@@ -21,6 +25,7 @@ Next read: ``glassnet.verify`` (gradient checks) or ``glassnet.explain``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 from collections.abc import Callable, Mapping
@@ -29,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core.checks import all_finite, update_overflowed
 from glassnet.core.registry import Registry
 from glassnet.errors import ConfigError
 
@@ -379,6 +385,55 @@ class RMSprop(Optimizer):
 
 
 OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [SGD, Adam, RMSprop])
+
+
+def update_or_undo(optimizer: Optimizer, params: dict[str, Array], grads: dict[str, Array]) -> None:
+    """``optimizer.update(params, grads)``, undone if it makes a parameter (or its state) NaN or inf, or if it raises.
+
+    The readable path's guard (``Network._step``; ``core/fast.py`` keeps the same promise on its flat buffers):
+    a finite loss and finite gradients can still give an update that overflows (a huge learning rate, a
+    momentum buffer grown too large), and a user's ``update_one`` can fail half-way. Either way the parameters
+    (in place) and ``optimizer.state`` are put back as they were before the call, then
+    :class:`~glassnet.errors.TrainingDiverged` (from ``checks.update_overflowed``) or the user's exception is raised.
+    The copies are made on every call: the readable path is the one that is read, not the one that is fast.
+    """
+    saved = {name: p.copy() for name, p in params.items()}
+    state = copy.deepcopy(optimizer.state)
+
+    def undo() -> None:
+        for name, p in params.items():
+            p[...] = saved[name]
+        optimizer.state.clear()  # the same dict object: whoever holds it sees the restored state
+        optimizer.state.update(state)
+
+    try:
+        optimizer.update(params, grads)
+        bad = not_finite_after_update(params, optimizer)
+    except BaseException:  # Ctrl-C and the user's own errors keep their meaning, on an intact network
+        undo()
+        raise
+    if bad:
+        undo()
+        raise update_overflowed(bad, optimizer, largest_gradient(grads))
+
+
+def not_finite_after_update(params: dict[str, Array], optimizer: Optimizer) -> list[str]:
+    """What an update left NaN or inf: parameters by name (``"0.W"``), state arrays as ``"0.W's v"``.
+
+    The state counts too: Adam's ``v`` (the squared gradients) overflows to inf on gradients near 1e155 while the
+    parameters stay finite, and every later step of that parameter is then silently 0.
+    """
+    bad = [name for name, p in params.items() if not all_finite(p)]
+    for name, state in optimizer.state.items():
+        entries = state.items() if isinstance(state, dict) else [("state", state)]  # a user's own layout, too
+        bad += [f"{name}'s {key}" for key, value in entries
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not all_finite(value)]
+    return bad
+
+
+def largest_gradient(grads: dict[str, Array]) -> float:
+    """The largest ``|gradient|`` over all parameters (for the message of an update that overflowed)."""
+    return max((float(np.max(np.abs(g), initial=0.0)) for g in grads.values()), default=0.0)
 
 
 def get_optimizer(name: str | Optimizer, lr: float = 0.1, **options: Any) -> Optimizer:

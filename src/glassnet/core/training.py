@@ -11,7 +11,8 @@ stopping rules) are callbacks: objects with any of these methods, called in the 
 
 ``on_train_begin(net, info)``
     once, before the first step; ``info`` holds ``epochs``, ``n_samples``, ``batch_size``,
-    ``optimizer`` and the checked arrays ``X`` and ``Y``.
+    ``optimizer``, the checked arrays ``X`` and ``Y``, and ``epochs_done`` (0, or the epochs a resumed run
+    has behind it: training continues with the next one).
 ``on_batch_begin(net, epoch, step, X, Y)``
     before each step, with the rows it is about to train on (read them, do not change them). The one
     place to change a setting for a single step: the estimators set ``net.l2`` from the batch's size here.
@@ -42,6 +43,7 @@ Next read: ``optimizers.py`` (if not yet), then ``glassnet/wiring.py`` and ``gla
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -54,9 +56,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import fast
-from glassnet.core.checks import check_callbacks, check_inputs, positive_int
+from glassnet.core.checks import all_finite, check_bool, check_callbacks, check_inputs, positive_int
 from glassnet.core.optimizers import Optimizer, get_optimizer
-from glassnet.errors import ConfigError, GlassnetTypeError, TrainingDiverged
+from glassnet.errors import ConfigError, DataError, GlassnetTypeError, TrainingDiverged
 
 if TYPE_CHECKING:
     from glassnet.core.network import Network
@@ -231,6 +233,26 @@ def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterato
             yield order[start:start + batch_size]
 
 
+def _print_every(verbose: Any, epochs: int) -> int:
+    """Epochs between progress lines for ``fit``'s ``verbose``: ``True`` about ten lines, ``False`` or 0 none, an
+    integer ``k`` every ``k`` epochs; anything else (a string such as ``"no"`` is truthy) is refused."""
+    if isinstance(verbose, (bool, np.bool_)):
+        return max(1, epochs // 10) if verbose else 0
+    if not isinstance(verbose, (int, np.integer)):
+        raise GlassnetTypeError(f"fit: verbose must be True, False or a number of epochs k >= 1 (print every k "
+                                f"epochs), got {verbose!r} ({type(verbose).__name__})")
+    return 0 if verbose == 0 else positive_int(verbose, "verbose")
+
+
+def _validation_diverged(val_loss: float, loss: float, epoch: int) -> TrainingDiverged:
+    """The error ``fit`` raises when the loss on ``validation_data`` is NaN or inf while training's was finite."""
+    return TrainingDiverged(
+        f"training diverged at epoch {epoch}: the loss on validation_data became {val_loss} while the training loss "
+        f"was {loss:.6g}: the network's outputs on X_val overflowed (X_val on a much larger scale than X?) or it gives "
+        f"a validation target a probability of 0. The parameters are those after epoch {epoch}. Scale X_val exactly as "
+        "X (the same standardiser), or use a smaller learning rate", epoch=epoch, step=0)
+
+
 # The defaults of ``fit`` and of ``glassnet train`` (one place, so a run and its checkpoint mean the same in both).
 DEFAULT_EPOCHS = 100
 DEFAULT_LR = 0.1
@@ -287,9 +309,16 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     Raises
     ------
     TrainingDiverged
-        When the loss or a gradient becomes NaN or inf; the parameters are those of the last finite step.
+        When the loss or a gradient becomes NaN or inf, when an update would make a parameter (or the optimizer's
+        state) NaN or inf (that step is undone), or when the loss on ``validation_data`` is NaN or inf; the
+        parameters are those of the last finite step.
+    GlassnetTypeError
+        For a flag (``shuffle``, ``monitor``, ``resume``) that is not ``True`` or ``False``, or a ``verbose``
+        that is neither a bool nor an integer.
     """
     epochs = positive_int(epochs, "epochs")
+    shuffle, monitor, resume = (check_bool(shuffle, "fit: shuffle"), check_bool(monitor, "fit: monitor"),
+                                check_bool(resume, "fit: resume"))
     callbacks = check_callbacks(callbacks)
     opt = get_optimizer(optimizer, lr)
     X = check_inputs(X, net.n_in, net.dtype)
@@ -304,11 +333,16 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
         Y_val = net._targets(validation_data[1], X_val.shape[0])
         val_kind = labels_kind(Y_val)
         val_labels: Any = target_labels(Y_val, val_kind) if val_kind else None
-    print_every = 0 if not verbose else max(1, epochs // 10) if verbose is True else positive_int(verbose, "verbose")
+    print_every = _print_every(verbose, epochs)
 
+    not_finite = [key for key, p in net.parameters().items() if not all_finite(p)]
+    if not_finite:  # else the first step would report a NaN loss and blame the learning rate
+        raise DataError(f"the network's parameter(s) {', '.join(not_finite[:5])} hold NaN or inf before training starts, "
+                        "so every output, loss and gradient would too; give it finite parameters (set_parameters "
+                        "checks them) or build it again")
     history = History()
     run = Run(net, X, Y, X_val if validation_data is not None else None, Y_val if validation_data is not None else None,
-              epochs, size, bool(shuffle), opt, history)
+              epochs, size, shuffle, opt, history)
     # The health monitor and the checkpointer, from outside the core (module docstring); a resumed run is restored
     # here, before any callback sees the network.
     callbacks = [*callbacks, *_default_callbacks(run, monitor=monitor, checkpoint=checkpoint,
@@ -317,7 +351,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
-                                    "X": X, "Y": Y})
+                                    "X": X, "Y": Y, "epochs_done": done})
     on_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
@@ -329,7 +363,11 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     stale = False
     labels: Any = target_labels(Y, kind) if kind else None  # once, not per step
     started = time.perf_counter()
-    with _defer_ctrl_c() as ctrl_c:
+    # NumPy's overflow warnings are silenced while glassnet computes: every step checks its loss, gradients and new
+    # parameters, and an overflow becomes one TrainingDiverged, not a RuntimeWarning before it. The user's callbacks
+    # run under the user's own settings (``user``), so their own arithmetic still warns as they expect.
+    user = np.geterr()
+    with _defer_ctrl_c() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(done + 1, epochs + 1):
             order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
             total, correct = 0.0, 0
@@ -338,25 +376,26 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                     break
                 Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
                 if on_begin:
-                    for on_batch_begin in on_begin:
-                        on_batch_begin(net, epoch, step, Xb, Yb)
+                    with np.errstate(**user):
+                        for on_batch_begin in on_begin:
+                            on_batch_begin(net, epoch, step, Xb, Yb)
                     stale = stale or recheck
                 if stale:
                     run_step, stale = fast.step_function(net), False
                 try:
                     loss = run_step(Xb, Yb, opt)
-                except TrainingDiverged as exc:
+                except TrainingDiverged as exc:  # its message says what to try (checks.diverged, update_overflowed)
                     history.seconds = time.perf_counter() - started
-                    raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}, step {step}: {exc}. Try a smaller learning rate "
-                        f"than {opt.lr:g}", epoch=epoch, step=step) from None
+                    raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: {exc}",
+                                           epoch=epoch, step=step) from None
                 history.steps += 1
                 total += loss * Xb.shape[0]
                 if kind:
                     correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
                 if on_batch:
-                    for on_batch_end in on_batch:
-                        on_batch_end(net, epoch, step, loss)
+                    with np.errstate(**user):
+                        for on_batch_end in on_batch:
+                            on_batch_end(net, epoch, step, loss)
                     stale = stale or recheck
             if ctrl_c[0]:
                 history.stopped = "interrupted"
@@ -369,8 +408,12 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                 logs["accuracy"] = history.accuracy[-1]
             if validation_data is not None:
                 net._forward(X_val)
-                history.val_loss.append(net._loss_value(Y_val))
-                logs["val_loss"] = history.val_loss[-1]
+                val_loss = net._loss_value(Y_val)
+                if not math.isfinite(val_loss):
+                    history.seconds = time.perf_counter() - started
+                    raise _validation_diverged(val_loss, history.loss[-1], epoch)
+                history.val_loss.append(val_loss)
+                logs["val_loss"] = val_loss
                 if val_kind:
                     history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], val_labels, val_kind) / len(Y_val))
                     logs["val_accuracy"] = history.val_accuracy[-1]
@@ -378,9 +421,10 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()),
                       flush=True)
             stop = False
-            for on_epoch_end in on_epoch:
-                if on_epoch_end(net, epoch, logs):
-                    stop = True
+            with np.errstate(**user):
+                for on_epoch_end in on_epoch:
+                    if on_epoch_end(net, epoch, logs):
+                        stop = True
             if stop:
                 history.stopped = "callback"
                 break

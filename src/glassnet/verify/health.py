@@ -7,10 +7,14 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
 
 * ``initial_loss``  the loss before training (on at least 64 of the sampled rows) far from its chance level,
   ``loss.chance(Y)`` (the loss of the best constant prediction: the targets' mean for ``mse``, the class
-  frequencies for ``bce`` and ``cross_entropy``, ...): badly scaled targets or initial weights.
+  frequencies for ``bce`` and ``cross_entropy``, ...): badly scaled targets or initial weights. Not on a resumed run
+  (``info["epochs_done"] > 0``): a well-trained network is rightly far below chance.
+* ``not_finite``    a parameter holds NaN or inf (then the checks below, which would blame the data or the units, are
+  skipped for that look).
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
 * ``saturated``     most units of a hidden layer whose activation ``saturates`` (sigmoid, tanh) sit in a flat tail
-  for almost all samples: the derivative ``activation.backward(Z, A, 1)``, over its ``peak_slope``, is tiny.
+  for almost all samples: the derivative ``activation.backward(Z, A, 1)``, over its ``peak_slope``, is tiny. The
+  suggestion blames the inputs only when they are on a large scale (``INPUT_SCALE``), else the weights.
 * ``dead_relu``     a quarter or more of the units of a layer whose activation ``dies`` (ReLU) output 0 for every
   sample (they never learn again).
 * ``update_ratio``  the size of one step relative to the weights (each layer's ``penalized`` parameters), far
@@ -57,6 +61,7 @@ class HealthMonitor:
     """
 
     SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
+    INPUT_SCALE = 10.0  # inputs larger than this (in absolute value) are worth scaling; smaller ones are not the cause
     SAMPLE = 4096      # weights per matrix kept for the update ratio (evenly spaced; all of them in smaller matrices)
     INITIAL_ROWS = 64  # the loss before training is taken on at least this many of the sampled rows
     # Only reads the network (never hooks or replaces its parts or the optimizer's): fit need not re-check its
@@ -75,6 +80,9 @@ class HealthMonitor:
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
         self.net = net
+        # A resumed run (fit(resume=True) restored epochs_done epochs) is not at its start: its loss may rightly be far
+        # below chance, so the checks of an untrained network are skipped.
+        self.resumed = info.get("epochs_done", 0) > 0
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         self.epochs = info.get("epochs", 0)
         if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at
@@ -97,7 +105,8 @@ class HealthMonitor:
         # The loss before training on an evenly spread part of the sampled rows: at least INITIAL_ROWS of them (fewer
         # make the comparison with the chance level noisy) and all of them when a look is one piece anyway.
         every = max(1, len(self.X) // max(self.piece, self.INITIAL_ROWS))
-        self._initial_loss(self._look(rows=slice(None, None, every)))
+        if not self.resumed:
+            self._initial_loss(self._look(rows=slice(None, None, every)))
 
     def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
         if self.snapshot is not None:  # one epoch after a look: how far did the weights move?
@@ -139,18 +148,27 @@ class HealthMonitor:
         saved = [layer.cache for layer in layers]
         pieces = []
         for start in range(0, len(X), self.piece):
-            self.net._forward(X[start:start + self.piece])
+            with np.errstate(all="ignore"):  # huge weights overflow here; the checks below say what that means
+                self.net._forward(X[start:start + self.piece])
             pieces.append([layer.cache for layer in layers])
         if len(pieces) > 1:  # one cache per layer over all the rows looked at
             for i, layer in enumerate(layers):
                 layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A") if k in pieces[0][i]}
-        loss = float(self.net._loss_value(self.Y[rows])) if loss_too else math.nan
+        with np.errstate(all="ignore"):
+            loss = float(self.net._loss_value(self.Y[rows])) if loss_too else math.nan
         self.caches = [layer.cache for layer in self.net.layers]
         for layer, cache in zip(self.net.layers, saved):
             layer.cache = cache  # leave the caches as training left them
         return loss
 
     def _inspect(self, epoch: int) -> None:
+        bad = [key for key, p in self.net.parameters().items() if not np.isfinite(p).all()]
+        if bad:  # every other check would blame the data or the units for what the parameters themselves are
+            self._warn("not_finite", f"after epoch {epoch} the parameter(s) {', '.join(bad[:5])} hold NaN or inf",
+                       "Non-finite weights make every output NaN or inf, whatever the inputs: an update overflowed "
+                       "(the learning rate is far too high) or the values were written into the network.",
+                       "lower the learning rate (e.g. by a factor of 100) and train again from finite weights")
+            return
         self._look(loss_too=False)  # the epoch's loss is in the logs already
         A_out = self.caches[-1]["A"]
         if self.Y_range is not None and np.all(np.ptp(A_out, axis=0) <= 1e-3 * self.Y_range):
@@ -166,7 +184,8 @@ class HealthMonitor:
             name, A, Z = activation.name, cache["A"], cache["Z"]
             if activation.saturates:
                 # The derivative itself, from the activation's own backward, scaled to 1 at its steepest.
-                slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
+                with np.errstate(all="ignore"):  # huge Z underflows the derivative to 0 (flat): no RuntimeWarning
+                    slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
                 # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
                 flat = np.count_nonzero(slope < self.SATURATED, axis=0) / len(A) >= 0.95
                 if np.count_nonzero(flat) / flat.size >= 0.5:
@@ -174,8 +193,7 @@ class HealthMonitor:
                                f"layer {i} ({layer}) are saturated for at least 95% of the samples",
                                f"In its flat tails the {name}'s derivative is almost 0, so almost no gradient flows "
                                "through these units and they (and the layers below) stop learning.",
-                               "scale the inputs (e.g. standardise X), start with smaller weights (init='glorot'), "
-                               "or lower the learning rate")
+                               self._saturation_cure(i))
             if activation.dies:
                 dead = np.all(Z <= 0, axis=0)
                 # one dead unit among many is common and harmless; a quarter is not
@@ -186,6 +204,18 @@ class HealthMonitor:
                                f"A {name} unit whose input is negative for every sample gets zero gradient and never "
                                "recovers (a 'dead' unit); the layer has fewer units than you think.",
                                "lower the learning rate, use init='he', or try activation='leaky_relu'")
+
+    def _saturation_cure(self, i: int) -> str:
+        """What to do about saturated units of layer ``i``: scale the inputs only when they are on a large scale;
+        with inputs already small the layer's weights are too large (a learning rate far too high, or the start)."""
+        assert self.X is not None
+        largest_x = float(np.max(np.abs(self.X), initial=0.0))
+        if largest_x > self.INPUT_SCALE:
+            return ("scale the inputs (e.g. standardise X; the largest |x| is "
+                    f"{largest_x:.3g}), start with smaller weights (init='glorot'), or lower the learning rate")
+        largest_w = max(float(np.max(np.abs(p), initial=0.0)) for p in self.net.layers[i].params.values())
+        return (f"the inputs are already on a small scale (largest |x| {largest_x:.3g}), but layer {i}'s weights reach "
+                f"|w| = {largest_w:.3g}: lower the learning rate, or start with smaller weights (init='glorot')")
 
     def _take_snapshot(self) -> None:
         """Keep at most ``SAMPLE`` evenly spaced weights of each matrix: enough for the update ratio's size,
@@ -202,11 +232,14 @@ class HealthMonitor:
             return
         params = self.net.parameters()
         for key, stride, before in self.snapshot:
-            size = math.sqrt(np.dot(before, before))  # np.linalg.norm, without its wrapper
+            size = _norm(before)
             if size == 0:
                 continue
-            change = params[key].ravel()[::stride] - before
-            ratio = math.sqrt(np.dot(change, change)) / size / self.steps_per_epoch
+            with np.errstate(all="ignore"):
+                change = params[key].ravel()[::stride] - before
+            ratio = _norm(change) / size / self.steps_per_epoch
+            if not math.isfinite(ratio):  # non-finite weights: the not_finite check says so, with the right words
+                continue
             if ratio > self.RATIO_HIGH or (0 < ratio < self.RATIO_LOW and self._moving_matters(epoch)):
                 high = ratio > self.RATIO_HIGH
                 self._warn("update_ratio", f"in epoch {epoch} one step changed {key} by about {ratio:.1e} of its size",
@@ -236,6 +269,17 @@ class HealthMonitor:
         if check not in self.warned:
             self.warned.add(check)
             warnings.warn(HealthWarning(check, seen, explanation, suggestion), stacklevel=_caller_level())
+
+
+def _norm(v: Array) -> float:
+    """The Euclidean length of the 1-D array ``v``: ``sqrt(v . v)`` (np.linalg.norm, without its wrapper), rescaled
+    by its largest entry when the squares overflow (weights near 1e200 have a finite length)."""
+    with np.errstate(all="ignore"):
+        size = math.sqrt(np.dot(v, v))
+        if math.isinf(size):
+            top = float(np.max(np.abs(v)))
+            size = top * math.sqrt(np.dot(v / top, v / top)) if math.isfinite(top) else math.inf
+    return size
 
 
 def _caller_level() -> int:

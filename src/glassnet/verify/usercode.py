@@ -115,10 +115,17 @@ def user_traceback(exc: BaseException) -> str:
 
 
 def call(fn: Callable[..., Any], what: str, *args: Any) -> Any:
-    """Run the user's ``fn``; turn an exception into :class:`UserCodeError` showing the user's traceback."""
+    """Run the user's ``fn``; turn an exception into :class:`UserCodeError` showing the user's traceback.
+
+    Any ``BaseException`` counts (a ``GeneratorExit`` or the user's own subclass of it is their code failing, and
+    would otherwise end glassnet with a raw traceback), except ``KeyboardInterrupt`` and ``SystemExit``, which keep
+    their meaning: stop now, and exit.
+    """
     try:
         return fn(*args)
-    except Exception as exc:  # noqa: BLE001 - any failure of the user's code is reported as theirs
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any failure of the user's code is reported as theirs
         raise UserCodeError(f"your {what} raised {type(exc).__name__}: {exc}", user_traceback(exc)) from exc
 
 

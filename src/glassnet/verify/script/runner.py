@@ -95,7 +95,7 @@ def reach_loop(code: types.CodeType, loop: Loop, filename: str, env: dict[str, A
                                 ) from None
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # noqa: BLE001 - the user's own error, shown with their traceback
+    except BaseException as exc:  # noqa: BLE001 - the user's own error (GeneratorExit too), shown with their traceback
         if not captured:
             raise UserCodeError(f"your script raised {type(exc).__name__}: {exc} before reaching its training loop "
                                 f"({loop.where})", user_traceback(exc)) from None
@@ -338,7 +338,7 @@ class Body:
             result.error = UserCodeError(f"the loop body called sys.exit({exc.code!r})", user_traceback(exc))
             lines = [f.lineno for f in _frames(exc.__traceback__) if f.filename == self.filename]
             result.error_line = lines[-1] if lines else None
-        except Exception as exc:  # noqa: BLE001 - the user's loop body raised: reported with its line
+        except BaseException as exc:  # noqa: BLE001 - the user's loop body raised (GeneratorExit too): reported with its line
             tb = exc.__traceback__
             lines = [f.lineno for f in _frames(tb) if f.filename == self.filename]
             result.error_line = lines[-1] if lines else None
@@ -411,7 +411,9 @@ def loop_items(loop: Loop, env: dict[str, Any], count: int = 2) -> list[Any]:
                 items.append(next(iterator))
     except StopIteration:
         pass
-    except Exception as exc:  # noqa: BLE001
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's iterable (GeneratorExit too)
         raise UserCodeError(f"the training loop's `{ast.unparse(node.iter)}` raised {type(exc).__name__}: {exc}",
                             user_traceback(exc)) from None
     if not items:
