@@ -222,6 +222,14 @@ def saved_epoch(path: str | os.PathLike[str]) -> int | None:
     return int(read_checkpoint(path)[0]["checkpoint"]["epoch"])
 
 
+def checkpoint_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a resumed command line may leave out: the ``loss`` and ``output_activation`` names and the ``seed`` of
+    the network a checkpoint file was taken of."""
+    meta = read_checkpoint(path)[0]
+    return {"loss": meta["loss"]["name"], "output_activation": meta["layers"][-1]["activation"]["name"],
+            "seed": meta["seed"]}
+
+
 class Checkpointer:
     """Saves and restores training state for :func:`glassnet.core.training.fit`; a fit callback.
 

@@ -53,7 +53,7 @@ def test_every_help_has_a_summary_examples_and_no_empty_or_doubled_defaults():
             assert option.count("(default:") <= 1, (name, option)
         if name != "glassnet":
             assert f"glassnet {name}: " in text, name
-    assert "(default: 0)" in sub.choices["train"].format_help()  # --seed: a zero default is still shown
+    assert "(default: 0.0)" in sub.choices["train"].format_help()  # --l2: a zero default is still shown
 
 
 def test_training_warnings_are_one_line_notes(cli):

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from glassnet.checkpoint import saved_epoch
+from glassnet.checkpoint import checkpoint_settings, saved_epoch
 from glassnet.core.training import DEFAULT_EPOCHS, History
 from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (the same default as Network.fit)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed for initialisation and shuffling (default: 0; when resuming, the checkpoint's)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")
     p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
     p.add_argument("--dtype", default="float64", help="float64 or float32")
@@ -99,6 +100,17 @@ def run(args: argparse.Namespace) -> int:
             f"--layers starts with {sizes[0]} inputs but {data.name or args.data} has {data.X.shape[1]} feature "
             f"column(s); use --layers {data.X.shape[1]},{','.join(map(str, sizes[1:]))}"
         )
+    if args.resume and args.checkpoint and saved_epoch(args.checkpoint) is not None:
+        # Resuming: what was not given now is what the checkpointed run had (chosen by this command's rule, or by
+        # Network.fit's defaults), so the same command line resumes the same run.
+        saved = checkpoint_settings(args.checkpoint)
+        if args.loss is None and args.output_activation is None:
+            args.loss, args.output_activation = saved["loss"], saved["output_activation"]
+            print(f"output: {args.output_activation} with loss {args.loss}, as in checkpoint {args.checkpoint}")
+        if args.seed is None:
+            args.seed = saved["seed"]  # may be None (Network.fit's default): the weights come from the checkpoint
+    elif args.seed is None:
+        args.seed = 0
     net, chosen = fresh_network(args, sizes, data, init=args.init, l2=args.l2, dtype=args.dtype)
     if chosen:
         print(chosen)
