@@ -94,3 +94,26 @@ def test_writing_your_own_layer_runs_as_shown(tmp_path, monkeypatch, capsys):
     assert not np.array_equal(net.parameters()["0.s"], np.ones(2))  # the layer's own parameters learned
     for key, p in net.parameters().items():
         np.testing.assert_array_equal(same.parameters()[key], p)
+
+
+def test_the_command_line_examples_run_as_typed(tmp_path, monkeypatch, cli):
+    import shlex
+    import warnings
+
+    section = README.read_text().split("## The command line", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    commands = [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines()]
+    monkeypatch.chdir(tmp_path)
+    rows = ["a,b,c,d,label"] + [f"{i % 5},{i % 3},{i % 7},{i % 2},{('lily', 'rose', 'tulip')[i % 3]}" for i in range(30)]
+    (tmp_path / "my.csv").write_text("\n".join(rows) + "\n")  # the "my.csv" the examples read: 4 features, 3 classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the health monitor's notes
+        for argv in commands:
+            assert argv[0] == "glassnet"
+            try:
+                code, out, err = cli(*argv[1:])
+            except SystemExit as exc:  # --help
+                code, out, err = exc.code, "", ""
+            assert code == 0, (argv, err)
+            if argv[1] == "predict" and "my.csv" in argv:
+                assert "probability" in out and "tulip" in out

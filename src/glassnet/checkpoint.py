@@ -224,7 +224,10 @@ def saved_epoch(path: str | os.PathLike[str]) -> int | None:
 
 def checkpoint_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
     """What a resumed command line may leave out: the ``loss`` and ``output_activation`` names and the ``seed`` of
-    the network a checkpoint file was taken of."""
+    the network a checkpoint file was taken of. A checkpoint another run is writing is refused here already."""
+    lock = CheckpointLock(path)
+    lock.acquire()  # raises naming the run that holds it
+    lock.release()
     meta = read_checkpoint(path)[0]
     return {"loss": meta["loss"]["name"], "output_activation": meta["layers"][-1]["activation"]["name"],
             "seed": meta["seed"]}

@@ -118,6 +118,10 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb",
         raise error(f"cannot write {target}: folder {folder} does not exist; create it first, or choose another path")
     if target.is_dir():
         raise error(f"cannot write {target}: it is a folder; give a file name inside it")
+    if target.exists() and not target.is_file():
+        # The rename below would replace the device, pipe or socket itself (as root: /dev/null), not write into it.
+        raise error(f"cannot write {target}: it is not a regular file (a device, pipe or socket); glassnet replaces "
+                    "the files it writes whole, so give the name of a regular file")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:

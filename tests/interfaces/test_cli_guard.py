@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import shutil
 import signal
+import stat
 import warnings
 from pathlib import Path
 
@@ -47,7 +49,9 @@ GOOD = {"data": "xor", "layers": "2,3,1", "model": "m.npz", "file": "net.py", "o
 ANY_INPUT = ["empty", "garbage.bin", "folder", "/dev/null", "missing.npz", "².csv"]
 AS_MODEL = ["table.npz", "data.csv", "truncated.npz", "text_history.npz", "bad_classes.npz", "few_classes.npz"]
 AS_DATA = ["one_row.csv", "header_only.csv", "nan.csv", "price $^$ up.csv", "m.npz"]
-OUTPUTS = ["folder", "/dev/null", "nodir/x.png", "price $^$ up.png", "x.bmp2", "m.npz", "data.csv", "²"]
+# "null" is a link to /dev/null: an output there must be refused as a device, and were a writer to replace it
+# anyway, it would replace the link, never the machine's /dev/null itself.
+OUTPUTS = ["folder", "null", "nodir/x.png", "price $^$ up.png", "x.bmp2", "m.npz", "data.csv", "²"]
 OUTPUT_OPTIONS = ("out", "plot", "report", "checkpoint", "trace")
 SCALARS = ["-1", "0", "nan", "inf", "1e400", "99999999999999999999", "²", "price $^$ up", "", "-0.5", "1,2,,",
            "0x10", "-99999999999999999999", "-inf"]
@@ -199,6 +203,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "empty").write_bytes(b"")
     (root / "garbage.bin").write_bytes(np.random.default_rng(0).bytes(4096))
     (root / "folder").mkdir()
+    (root / "null").symlink_to(os.devnull)
     csv = "a,b,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
     for name in ("data.csv", "price $^$ up.csv", "².csv"):
         (root / name).write_text(csv, encoding="utf-8")
@@ -269,6 +274,7 @@ def test_hostile_command_line_ends_in_0_1_or_2(argv: list[str], folder: Path, tm
     allowed = (0, 1, 2, 130) if interrupted else (0, 1, 2)
     shown = f"glassnet {' '.join(argv)}\nexit {code}\n{err[-2000:]}"
     assert code in allowed, shown
+    assert stat.S_ISCHR(os.stat(work / "null").st_mode), f"{shown}\nreplaced the device behind the link 'null'"
     assert "Traceback" not in err and "This is a bug in glassnet" not in err, shown
     if code == 2:
         assert "glassnet: error: " in err, shown

@@ -66,3 +66,35 @@ def test_the_check_catches_a_plain_write():
     assert unprotected_writes(ast.parse(code)) == [2, 4]
     safe = "def f(fig, p):\n    with atomic_write(p) as h:\n        fig.savefig(h, format='png')\n"
     assert unprotected_writes(ast.parse(safe)) == []
+
+
+def test_no_writer_replaces_a_device_or_a_pipe(tmp_path):
+    """A rename onto a device or pipe replaces it (as root, /dev/null itself): every writer refuses one, here a
+    FIFO and a link to /dev/null (the link stands in for the device, so the test can never harm the machine)."""
+    import os
+    import stat
+
+    import numpy as np
+    import pytest
+
+    import glassnet as gn
+    from glassnet.errors import GlassnetError
+    from glassnet.io import atomic_write
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "null").symlink_to(os.devnull)
+    net = gn.Network.from_sizes([2, 2, 1], seed=0)
+
+    def text(path):
+        with atomic_write(path, "w") as handle:
+            handle.write("x")
+
+    def trace(path):
+        gn.explain(net, np.zeros((1, 2)), np.zeros((1, 1))).save(path)
+
+    for name, kind in (("pipe", stat.S_ISFIFO), ("null", stat.S_ISCHR)):
+        for write in (net.save, text, trace):
+            with pytest.raises(GlassnetError, match="not a regular file"):
+                write(tmp_path / name)
+            assert kind(os.stat(tmp_path / name).st_mode), (name, write)
+    assert (tmp_path / "null").is_symlink()

@@ -1,7 +1,6 @@
 """The doctor: every diagnosis triggered by a purpose-built example, and every kind of bad input."""
 
 import json
-
 from pathlib import Path
 
 import numpy as np
