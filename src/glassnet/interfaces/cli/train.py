@@ -103,12 +103,12 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and args.checkpoint and saved_epoch(args.checkpoint) is not None:
         # Resuming: what was not given now is what the checkpointed run had (chosen by this command's rule, or by
         # Network.fit's defaults), so the same command line resumes the same run.
-        saved = checkpoint_settings(args.checkpoint)
+        before = checkpoint_settings(args.checkpoint)
         if args.loss is None and args.output_activation is None:
-            args.loss, args.output_activation = saved["loss"], saved["output_activation"]
+            args.loss, args.output_activation = before["loss"], before["output_activation"]
             print(f"output: {args.output_activation} with loss {args.loss}, as in checkpoint {args.checkpoint}")
         if args.seed is None:
-            args.seed = saved["seed"]  # may be None (Network.fit's default): the weights come from the checkpoint
+            args.seed = before["seed"]  # may be None (Network.fit's default): the weights come from the checkpoint
     elif args.seed is None:
         args.seed = 0
     net, chosen = fresh_network(args, sizes, data, init=args.init, l2=args.l2, dtype=args.dtype)
