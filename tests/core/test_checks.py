@@ -106,3 +106,17 @@ def test_finiteness_check_of_data_finds_every_nan_and_inf_and_accepts_huge_finit
     both = np.zeros((2, 2), dtype)
     both[0, 0], both[1, 1] = np.inf, -np.inf  # their sum is NaN: still caught
     assert not all_finite(both)
+
+
+@pytest.mark.parametrize("value", [1e39, -1e39, 3.5e38, np.finfo(np.float64).max])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_a_value_beyond_float32_is_too_large_not_nan(value, where):
+    import glassnet as gn
+
+    net = gn.Network.from_sizes([2, 1], dtype="float32", seed=0)
+    X, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5], [0.25]])
+    (X if where == "X" else y)[1, -1] = value
+    with pytest.raises(gn.DataError, match=rf"{where} does not fit float32: row 1, column {X.shape[1] - 1 if where == 'X' else 0}"):
+        net.loss(X, y)
+    with pytest.raises(gn.DataError, match="contains NaN or inf"):  # a real NaN is still called one
+        net.loss(np.array([[1.0, np.nan]]), np.array([[0.5]]))

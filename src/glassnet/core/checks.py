@@ -182,10 +182,21 @@ def as_matrix(data: Any, what: str, dtype: Any) -> NDArray[Any]:
         raise ShapeError(f"{what} must be 2-D (n_samples, n_features); got shape {M.shape}")
     if M.shape[0] == 0:
         raise DataError(f"{what} is empty (0 rows); training and prediction need at least one sample")
-    M = M.astype(dtype, copy=False)
+    given = M
+    with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 becomes inf: reported below
+        M = M.astype(dtype, copy=False)
     if not all_finite(M):
+        if M is not given and all_finite(given):
+            raise DataError(_too_large_for(given, M, what))
         raise DataError(_where_not_finite(M, what))
     return M
+
+
+def _too_large_for(given: NDArray[Any], M: NDArray[Any], what: str) -> str:
+    """The message for values finite as given but not in ``M``'s (smaller) dtype: not NaN, only too large."""
+    row, col = np.argwhere(~np.isfinite(M))[0]
+    return (f"{what} does not fit {M.dtype}: row {row}, column {col} holds {given[row, col]:.6g}, beyond {M.dtype}'s "
+            f"largest value {np.finfo(M.dtype).max:.6g}. Use dtype='float64', or scale that column down")
 
 
 def check_inputs(X: Any, n_in: int, dtype: Any) -> NDArray[Any]:
