@@ -141,7 +141,9 @@ class MissingDependency(GlassnetError, ImportError):
 
 
 class TrainingDiverged(GlassnetError, ArithmeticError):
-    """The loss or a gradient became NaN or inf; the network keeps its last finite parameters.
+    """Training left the finite numbers: the loss or a gradient became NaN or inf, an update made a parameter or
+    the optimizer's state NaN or inf, or a validation loss did. The network (and the optimizer's state) keeps
+    the values of the last step that stayed finite.
 
     Attributes
     ----------

@@ -116,7 +116,8 @@ def test_a_value_beyond_float32_is_too_large_not_nan(value, where):
     net = gn.Network.from_sizes([2, 1], dtype="float32", seed=0)
     X, y = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5], [0.25]])
     (X if where == "X" else y)[1, -1] = value
-    with pytest.raises(gn.DataError, match=rf"{where} does not fit float32: row 1, column {X.shape[1] - 1 if where == 'X' else 0}"):
+    column = X.shape[1] - 1 if where == "X" else 0
+    with pytest.raises(gn.DataError, match=rf"{where} does not fit float32: row 1, column {column}"):
         net.loss(X, y)
     with pytest.raises(gn.DataError, match="contains NaN or inf"):  # a real NaN is still called one
         net.loss(np.array([[1.0, np.nan]]), np.array([[0.5]]))

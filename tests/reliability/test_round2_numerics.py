@@ -270,6 +270,16 @@ def _regressor(**flag: Any) -> Any:
     return GlassRegressor(hidden_layer_sizes=(3,), max_iter=2, **flag).fit(XOR_X, XOR_Y.ravel())
 
 
+def _confusion(**flag: Any) -> Any:
+    from glassnet.plots import plot_confusion_matrix
+
+    return plot_confusion_matrix([0, 1], [0, 1], **flag)
+
+
+def _trace() -> Any:
+    return gn.explain(xor_net(), XOR_X[:1], XOR_Y[:1])
+
+
 def _torch(**flag: Any) -> Any:
     from glassnet.torch import to_torch
 
@@ -287,6 +297,11 @@ FLAGS = [  # (where, flag, call)
     ("GlassRegressor", "nesterovs_momentum", _regressor),
     ("to_torch", "include_output_activation", _torch),
     ("SGD", "nesterov", lambda **flag: gn.SGD(0.1, momentum=0.9, **flag)),
+    ("Trace.to_latex", "document", lambda **flag: _trace().to_latex(**flag)),
+    ("Trace.to_dict", "latex", lambda **flag: _trace().to_dict(**flag)),
+    ("Worksheet.to_markdown", "answers", lambda **flag: gn.worksheet(xor_net(), XOR_X[:1], XOR_Y[:1]).to_markdown(**flag)),
+    ("Worksheet.to_latex", "document", lambda **flag: gn.worksheet(xor_net(), XOR_X[:1], XOR_Y[:1]).to_latex(**flag)),
+    ("plot_confusion_matrix", "normalize", lambda **flag: _confusion(**flag)),
 ]
 
 
@@ -525,6 +540,19 @@ def test_a_resumed_well_trained_run_is_not_told_its_answer_leaks(tmp_path, loss)
     assert net.loss(X, y) < net.loss_fn.chance(net._targets(y, len(X))) / 20  # far below chance, as a fresh net is not
     fresh = type(net)(net.layers, loss=net.loss_fn, seed=0)
     found = health_warnings(lambda: fresh.fit(X, y, epochs=310, optimizer=opt, lr=lr, checkpoint=path, resume=True))
+    assert "initial_loss" not in [w.check for w in found]
+
+
+@pytest.mark.parametrize("how", ["a second fit", "saved and loaded"])
+def test_a_trained_network_trained_further_is_not_told_its_answer_leaks(tmp_path, how):
+    net, X, y, opt, lr, _ = _trained_run(tmp_path, "mse")  # monitor=False: the monitor has not seen this fit
+    if how == "a second fit":
+        net.fit(X, y, epochs=5, optimizer=opt, lr=lr)  # the monitor sees it train once
+    else:
+        net.metadata["history"] = {"loss": [1.0, 0.001]}  # what glassnet train keeps in the file
+        net.save(tmp_path / "m.npz")
+        net = gn.load(tmp_path / "m.npz")
+    found = health_warnings(lambda: net.fit(X, y, epochs=5, optimizer=opt, lr=lr))
     assert "initial_loss" not in [w.check for w in found]
 
 

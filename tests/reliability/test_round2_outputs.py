@@ -373,7 +373,18 @@ def confusion_title(text: str):
     return plot_confusion_matrix([0, 1], [0, 1], title=text)
 
 
-@pytest.mark.parametrize("draw", [history_title, boundary_title, confusion_class, confusion_title])
+def diagram_layer_text(text: str):
+    from glassnet.explain.diagram import plot_network
+    from tests.custom_parts import Shift
+
+    class Labelled(Shift):  # a user's layer whose formula text holds the hostile text
+        def formulas(self) -> list[str]:
+            return [f"a = x + t  ({text})"]
+
+    return plot_network(gn.Network([gn.Dense(2, 2, seed=0), Labelled(2), gn.Dense(2, 1, seed=1)]))
+
+
+@pytest.mark.parametrize("draw", [history_title, boundary_title, confusion_class, confusion_title, diagram_layer_text])
 @pytest.mark.parametrize("text", TEXTS)
 def test_plots_draw_math_syntax_as_written(draw, text):
     svg = svg_text(draw(text))  # saving renders every text: mathtext that does not parse raises here

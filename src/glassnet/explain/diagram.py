@@ -104,7 +104,7 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
             x0, x1, y0, y1 = SX * (l - 1) + RADIUS, SX * l - RADIUS, y_of(l - 1, 0), y_of(l, 0)
             ax.add_patch(Polygon([(x0, y0 + RADIUS), (x1, y1 + RADIUS), (x1, -y1 - RADIUS), (x0, -y0 - RADIUS)],
                                  closed=True, fc="#eeeeee", ec="#999999", ls="--", zorder=0))
-            ax.text((x0 + x1) / 2, 0, "\n".join([describe(layer), *layer.formulas()]), ha="center", va="center",
+            ax.text((x0 + x1) / 2, 0, plain("\n".join([describe(layer), *layer.formulas()])), ha="center", va="center",
                     fontsize=7, zorder=3, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#999999", alpha=0.9))
             continue
         W, b = params[f"{l - 1}.W"], params[f"{l - 1}.b"]
@@ -145,13 +145,13 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                         color="#222222", bbox=dict(boxstyle="round,pad=0.15", fc="#fffbe6", ec="#cccccc", alpha=0.9))
         act = net.layers[l - 1].activation if l else None
         title = "inputs" if l == 0 else f"layer {l}: {act.name if act is not None else type(net.layers[l - 1]).__name__}"
-        ax.text(SX * l, top + 0.1, title, ha="center", va="bottom", fontsize=9)
+        ax.text(SX * l, top + 0.1, plain(title), ha="center", va="bottom", fontsize=9)
     ax.legend(handles=[Line2D([], [], color=POSITIVE, label="positive weight"),
                        Line2D([], [], color=NEGATIVE, label="negative weight")],
               loc="lower right", fontsize=7, frameon=False)
     ax.set_xlim(-0.8, SX * (len(sizes) - 1) + 0.8)
     ax.set_ylim(-top - 1.0, top + 0.5)
-    heading = repr(net)
+    heading = plain(repr(net))
     if trace is not None:
         heading += (f"\nsample {trace.rows[sample]}: z, a, δ = dL/dz per neuron; ∂ = dL/dw of the batch on edges; "
                     + ("∂a = dL/da; " if not all(is_dense(layer) for layer in net.layers) else "")
@@ -160,6 +160,18 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def plain(text: object) -> str:
+    """``text`` as matplotlib should draw it: literally, with every ``$`` escaped.
+
+    Every text glassnet's figures (this diagram and ``glassnet.viz.plots``) take from outside (a title, a path,
+    a class, layer or activation name, a custom layer's formulas) goes through here: matplotlib reads a pair of
+    ``$`` as math, so ``price $^$ up`` or a dataset ``a$b.csv`` would otherwise be parsed as mathtext, drawn
+    wrong or fail when the figure is saved. Outside math, matplotlib draws ``\\$`` as ``$``; glassnet's own
+    math (``$x_1$``, log-axis ticks) is written here and left alone.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str]) -> None:

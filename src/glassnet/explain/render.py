@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from glassnet.core.checks import check_bool
 from glassnet.errors import ConfigError
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, tex_escape
 from glassnet.explain.records import to_latex as tex_math
@@ -150,6 +151,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 
 
 def to_latex(trace: Trace, document: bool = False, max_records: int | None = None) -> str:
+    document = check_bool(document, "document")
     check_size(trace, max_records)
     out = [r"\section*{One training step, every number}", r"\begin{itemize}"]
     out += [rf"\item {tex_escape(line)}" for line in summary_lines(trace)]

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.core.checks import check_bool
 from glassnet.explain.records import PHASES, SYMBOLS_HELP, json_number
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ def _array(a: Any) -> Any:
 def trace_to_dict(trace: Trace, latex: bool = True) -> dict[str, Any]:
     """``trace`` as data in this schema; ``latex=False`` leaves out each record's ``latex_symbol`` and ``latex``
     (most of the time this takes; the result then no longer validates against ``trace.schema.json``)."""
+    latex = check_bool(latex, "latex")
     from glassnet._version import __version__
 
     return {

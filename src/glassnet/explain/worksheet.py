@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.core.checks import check_bool
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
@@ -54,6 +55,7 @@ class Worksheet:
         return f"{r.symbol} {r.op} " + (f"{r.expression} = " if r.expression else "") + BLANK
 
     def to_markdown(self, answers: bool = True) -> str:
+        answers = check_bool(answers, "answers")
         d = self.trace.digits
         out = ["# Worksheet: one training step by hand", "",
                "Compute each blank to at least 4 significant digits, in order; the answer key is at the end.", ""]
@@ -75,6 +77,7 @@ class Worksheet:
         return "\n".join(out) + "\n"
 
     def to_latex(self, answers: bool = True, document: bool = True) -> str:
+        answers, document = check_bool(answers, "answers"), check_bool(document, "document")
         d = self.trace.digits
         blank = r"\underline{\hspace{2.5cm}}"
         out = [r"\section*{Worksheet: one training step by hand}",

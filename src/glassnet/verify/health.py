@@ -8,7 +8,8 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
 * ``initial_loss``  the loss before training (on at least 64 of the sampled rows) far from its chance level,
   ``loss.chance(Y)`` (the loss of the best constant prediction: the targets' mean for ``mse``, the class
   frequencies for ``bce`` and ``cross_entropy``, ...): badly scaled targets or initial weights. Not on a resumed run
-  (``info["epochs_done"] > 0``): a well-trained network is rightly far below chance.
+  (``info["epochs_done"] > 0``), a second ``fit`` of one network or a trained model loaded from its file: a
+  well-trained network is rightly far below chance.
 * ``not_finite``    a parameter holds NaN or inf (then the checks below, which would blame the data or the units, are
   skipped for that look).
 * ``collapsed``     the outputs are one constant for every sample while the targets vary.
@@ -34,12 +35,15 @@ import math
 import os
 import sys
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[Any]
+# The networks this process has trained (weakly held: a network that is gone is forgotten with it).
+TRAINED: weakref.WeakSet[Any] = weakref.WeakSet()
 _GLASSNET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -80,9 +84,11 @@ class HealthMonitor:
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
         self.net = net
-        # A resumed run (fit(resume=True) restored epochs_done epochs) is not at its start: its loss may rightly be far
-        # below chance, so the checks of an untrained network are skipped.
-        self.resumed = info.get("epochs_done", 0) > 0
+        # A resumed run (fit(resume=True) restored epochs_done epochs), a network this process trained before (a
+        # second fit call) and a saved model that was trained (its history kept) are not at their start: their loss
+        # may rightly be far below chance, so the checks of an untrained network are skipped.
+        self.resumed = info.get("epochs_done", 0) > 0 or net in TRAINED or "history" in net.metadata
+        TRAINED.add(net)
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         self.epochs = info.get("epochs", 0)
         if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at

@@ -22,27 +22,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import as_matrix, positive_int
+from glassnet.core.checks import as_matrix, check_bool, positive_int
 from glassnet.core.network import Network
 from glassnet.core.training import History
 from glassnet.errors import ConfigError, DataError, GlassnetTypeError, ShapeError, require
-from glassnet.explain.diagram import save_figure  # one saver for every figure: atomic, format from the suffix
+from glassnet.explain.diagram import plain, save_figure  # one saver (atomic, format from the suffix), one escape
 
 _figure_module: Any = require("matplotlib.figure", "plot", "glassnet plots")
 Figure = _figure_module.Figure
 
 CLASS_COLORS = "tab10"
-
-
-def plain(text: object) -> str:
-    """``text`` as matplotlib should draw it: literally, with every ``$`` escaped.
-
-    Every text these functions put on a figure from outside (a title, a path, a class or layer name) goes
-    through here: matplotlib reads a pair of ``$`` as math, so ``price $^$ up`` or a dataset ``a$b.csv`` would
-    otherwise be parsed as mathtext, drawn wrong or fail when the figure is saved. Outside math, matplotlib
-    draws ``\\$`` as ``$``; glassnet's own math (log-axis ticks) is matplotlib's and left alone.
-    """
-    return str(text).replace("$", r"\$")
 
 
 def _history_dict(history: History | Mapping[str, Any]) -> dict[str, Any]:
@@ -227,6 +216,7 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
 def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | None = None, normalize: bool = False,
                           title: str | None = None) -> Any:
     """A heat map of :func:`confusion_matrix` with each cell's count (or row fraction) written in it."""
+    normalize = check_bool(normalize, "normalize")
     M = confusion_matrix(y_true, y_pred, len(classes) if classes else None)
     shown = M / np.maximum(M.sum(axis=1, keepdims=True), 1) if normalize else M
     names = [str(c) for c in classes] if classes else [str(i) for i in range(len(M))]
