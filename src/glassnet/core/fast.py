@@ -41,8 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import agreement
-from glassnet.core.checks import all_finite as all_finite_array
-from glassnet.core.checks import diverged, update_overflowed
+from glassnet.core.checks import all_finite_flat, diverged, update_overflowed
 from glassnet.core.layers import Layer
 from glassnet.core.optimizers import SGD, Optimizer, largest_gradient, not_finite_after_update, update_or_undo
 from glassnet.core.workspace import Workspace
@@ -152,13 +151,8 @@ def step(net: Network, X: Array, Y: Array, optimizer: Optimizer) -> float:
 
 
 def all_finite(loss: float, grads: Array) -> bool:
-    """``Network._step``'s check (loss and every gradient finite) on the flat gradient array.
-
-    ``checks.all_finite``'s one sum, without its ``errstate`` on the (per step) path where the sum is finite.
-    """
-    if math.isfinite(loss) and math.isfinite(np.add.reduce(grads)):
-        return True
-    return math.isfinite(loss) and all_finite_array(grads)
+    """``Network._step``'s check (loss and every gradient finite) on the flat gradient array."""
+    return math.isfinite(loss) and all_finite_flat(grads)
 
 
 class Plan:
@@ -480,17 +474,17 @@ class _FlatState:
         try:
             for (p, g, buffers, t1, t2), undo in zip(self.parts, self.undo):
                 for live, kept in undo:
-                    np.copyto(kept, live)
+                    kept[...] = live
                 done += 1
                 update_into(p, g, buffers, t, t1, t2)
                 for live, _ in undo:  # this chunk's parameters and state, while they are in cache
-                    if not math.isfinite(np.add.reduce(live)) and not all_finite_array(live):
+                    if not all_finite_flat(live):
                         raise update_overflowed(not_finite_after_update(self.plan.named()[0], opt), opt,
                                                 largest_gradient(self.plan.named()[1]))
         except BaseException:  # the overflow above, Ctrl-C or a user's update_into failing half-way: undo the step
             for undo in self.undo[:done]:
                 for live, kept in undo:
-                    np.copyto(live, kept)
+                    live[...] = kept
             self.t -= 1
             if self.counts:
                 for name in self.plan.names:

@@ -233,6 +233,15 @@ def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterato
             yield order[start:start + batch_size]
 
 
+def _epoch_ended(on_epoch: list[Any], net: Network, epoch: int, logs: dict[str, float]) -> bool:
+    """Call every ``on_epoch_end``; True when any of them asks to stop."""
+    stop = False
+    for on_epoch_end in on_epoch:
+        if on_epoch_end(net, epoch, logs):
+            stop = True
+    return stop
+
+
 def _print_every(verbose: Any, epochs: int) -> int:
     """Epochs between progress lines for ``fit``'s ``verbose``: ``True`` about ten lines, ``False`` or 0 none, an
     integer ``k`` every ``k`` epochs; anything else (a string such as ``"no"`` is truthy) is refused."""
@@ -345,8 +354,9 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
               epochs, size, shuffle, opt, history)
     # The health monitor and the checkpointer, from outside the core (module docstring); a resumed run is restored
     # here, before any callback sees the network.
-    callbacks = [*callbacks, *_default_callbacks(run, monitor=monitor, checkpoint=checkpoint,
-                                                 checkpoint_every=checkpoint_every, resume=resume)]
+    users = callbacks
+    callbacks = [*users, *_default_callbacks(run, monitor=monitor, checkpoint=checkpoint,
+                                             checkpoint_every=checkpoint_every, resume=resume)]
     done = run.epochs_done
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
@@ -355,6 +365,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     on_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
+    users_on_epoch = any(hasattr(cb, "on_epoch_end") for cb in users)  # glassnet's own say in words what overflowed
     # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again before the next step
     # whenever user code ran (``stale``), unless every callback declares that it only looks (``observes_only = True``,
     # as the health monitor does: such a callback must not hook or replace any part of the network or the optimizer).
@@ -420,11 +431,11 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
             if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
                 print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()),
                       flush=True)
-            stop = False
-            with np.errstate(**user):
-                for on_epoch_end in on_epoch:
-                    if on_epoch_end(net, epoch, logs):
-                        stop = True
+            if users_on_epoch:
+                with np.errstate(**user):
+                    stop = _epoch_ended(on_epoch, net, epoch, logs)
+            else:
+                stop = _epoch_ended(on_epoch, net, epoch, logs)
             if stop:
                 history.stopped = "callback"
                 break

@@ -75,6 +75,8 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
             proc.wait()
             timed_out = True
         output.thread.join(timeout=5)
+        if proc.stdout is not None and not output.thread.is_alive():
+            proc.stdout.close()  # read to its end: close it here rather than leave it to a ResourceWarning
         if output.flooded:
             raise ConfigError(f"{path} printed more than {OUTPUT_LIMIT:,} characters, so the doctor stopped it. Its "
                               f"output ended with:\n{output.tail()}\nPrint less often (e.g. every 1000 epochs)")
