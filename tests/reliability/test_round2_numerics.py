@@ -543,12 +543,15 @@ def test_a_resumed_well_trained_run_is_not_told_its_answer_leaks(tmp_path, loss)
     assert "initial_loss" not in [w.check for w in found]
 
 
-@pytest.mark.parametrize("how", ["a second fit", "saved and loaded"])
+@pytest.mark.parametrize("how", ["a second fit", "saved and loaded", "a step loop"])
 def test_a_trained_network_trained_further_is_not_told_its_answer_leaks(tmp_path, how):
-    net, X, y, opt, lr, _ = _trained_run(tmp_path, "mse")  # monitor=False: the monitor has not seen this fit
-    if how == "a second fit":
-        net.fit(X, y, epochs=5, optimizer=opt, lr=lr)  # the monitor sees it train once
-    else:
+    net, X, y, opt, lr, _ = _trained_run(tmp_path, "mse")  # monitor=False: trained without the monitor watching
+    if how == "a step loop":
+        trained, net = net, gn.Network.from_sizes([2, 1], "identity", loss="mse", seed=0)
+        for _ in range(300):
+            net.step(X, y, "sgd", lr=0.1)
+        assert net.loss(X, y) < trained.loss(X, y) * 10
+    if how == "saved and loaded":
         net.metadata["history"] = {"loss": [1.0, 0.001]}  # what glassnet train keeps in the file
         net.save(tmp_path / "m.npz")
         net = gn.load(tmp_path / "m.npz")

@@ -338,7 +338,9 @@ class Network:
         # The same arithmetic as _step, on preallocated buffers when the network is plain (see core/fast.py); an
         # overflow is one TrainingDiverged (the step checks everything), not NumPy warnings before it (as in fit).
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return fast.step(self, X, Y, get_optimizer(optimizer, lr))
+            loss = fast.step(self, X, Y, get_optimizer(optimizer, lr))
+        training.TRAINED.add(self)
+        return loss
 
     def _step(self, X: Array, Y: Array, optimizer: Optimizer) -> float:
         self._forward(X)

@@ -47,6 +47,7 @@ import math
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -262,6 +263,10 @@ def _validation_diverged(val_loss: float, loss: float, epoch: int) -> TrainingDi
         "X (the same standardiser), or use a smaller learning rate", epoch=epoch, step=0)
 
 
+# The networks this process has trained (``fit`` or ``Network.step``), weakly held: the health monitor's checks
+# of an untrained network (a loss far below chance before training) do not apply to them.
+TRAINED: weakref.WeakSet[Any] = weakref.WeakSet()
+
 # The defaults of ``fit`` and of ``glassnet train`` (one place, so a run and its checkpoint mean the same in both).
 DEFAULT_EPOCHS = 100
 DEFAULT_LR = 0.1
@@ -442,6 +447,8 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
             if on_epoch:
                 stale = stale or recheck
     history.seconds = time.perf_counter() - started
+    if history.steps:
+        TRAINED.add(net)
     for cb in callbacks:
         if hasattr(cb, "on_train_end"):
             cb.on_train_end(net, history)

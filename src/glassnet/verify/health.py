@@ -35,15 +35,14 @@ import math
 import os
 import sys
 import warnings
-import weakref
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core.training import TRAINED
+
 Array = NDArray[Any]
-# The networks this process has trained (weakly held: a network that is gone is forgotten with it).
-TRAINED: weakref.WeakSet[Any] = weakref.WeakSet()
 _GLASSNET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -88,7 +87,6 @@ class HealthMonitor:
         # second fit call) and a saved model that was trained (its history kept) are not at their start: their loss
         # may rightly be far below chance, so the checks of an untrained network are skipped.
         self.resumed = info.get("epochs_done", 0) > 0 or net in TRAINED or "history" in net.metadata
-        TRAINED.add(net)
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         self.epochs = info.get("epochs", 0)
         if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at
