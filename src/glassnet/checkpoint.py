@@ -229,8 +229,11 @@ def checkpoint_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
     lock.acquire()  # raises naming the run that holds it
     lock.release()
     meta = read_checkpoint(path)[0]
-    return {"loss": meta["loss"]["name"], "output_activation": meta["layers"][-1]["activation"]["name"],
-            "seed": meta["seed"]}
+    try:
+        loss, output = meta["loss"]["name"], meta["layers"][-1]["activation"]["name"]
+    except (KeyError, TypeError, IndexError):  # an older file (names as plain strings), a custom last layer
+        loss = output = None  # nothing taken: the command line's own choice, checked against the file on resume
+    return {"loss": loss, "output_activation": output, "seed": meta.get("seed")}
 
 
 class Checkpointer:
@@ -425,6 +428,9 @@ class Checkpointer:
                 self._write(self.pending)
         finally:
             self.lock.release()
+
+    def on_train_abort(self, net: Network, error: BaseException) -> None:
+        self.lock.release()  # the file keeps the last checkpoint written; the next run may take it up
 
     def _write(self, state: dict[str, Any]) -> None:
         arrays: dict[str, NDArray[Any]] = {}

@@ -48,6 +48,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -643,8 +644,12 @@ def load(path: str | os.PathLike[str]) -> Network:
     extra = meta.get("extra", {})
     if not isinstance(extra, dict):
         raise ModelFileError(f"{path}: the metadata is damaged ('extra' is not a dictionary)")
-    problem = metadata_problem(extra, net)
-    if problem:
-        raise ModelFileError(f"{path}: the metadata is damaged ({problem}); glassnet never writes such a file")
+    # An entry glassnet's readers cannot use is left out, loudly, rather than losing the whole model over it:
+    # files written before save checked these entries may hold one (e.g. a text history).
+    while (problem := metadata_problem(extra, net)) is not None:
+        key = next(key for key in METADATA_RULES if key in extra and METADATA_RULES[key](extra[key], net))
+        warnings.warn(f"{path}: {problem}; that entry is left out (the parameters are loaded as they are)",
+                      stacklevel=2)
+        extra = {k: v for k, v in extra.items() if k != key}
     net.metadata = extra
     return net

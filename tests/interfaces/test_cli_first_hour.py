@@ -150,6 +150,7 @@ RUN_GLASSNET = "import sys; from glassnet.interfaces.cli import main; sys.exit(m
     (["predict", "m.npz", "--data", "moons", "--n", "4000"], 0),
     (["predict", "m.npz", "--data", "moons", "--n", "4000"], 3),  # more than a pipe holds: the write fails midway
     (["explain", "m.npz", "--data", "xor", "--sample", "all"], 1),
+    (["train", "--data", "xor", "--layers", "2,3,1", "--epochs", "3000", "--print-every", "1", "--out", "t.npz"], 1),
 ])
 def test_a_pipe_closed_early_ends_quietly_with_status_0(tmp_path, argv, read_lines):
     gn.Network.from_sizes([2, 3, 1], loss="bce", seed=0).save(tmp_path / "m.npz")
@@ -163,6 +164,8 @@ def test_a_pipe_closed_early_ends_quietly_with_status_0(tmp_path, argv, read_lin
     code = process.wait(timeout=120)
     assert code == 0, err
     assert "Traceback" not in err and "Broken pipe" not in err and "Exception ignored" not in err, err
+    if "--out" in argv:  # the reader left, the work did not stop: the trained model is saved all the same
+        assert (tmp_path / argv[argv.index("--out") + 1]).stat().st_size > 0
 
 
 # ------------------------------------------------------------------ 3. mistakes: one line, the nearest name

@@ -23,6 +23,9 @@ stopping rules) are callbacks: objects with any of these methods, called in the 
     when known); ``True`` stops training (``history.stopped == "callback"``).
 ``on_train_end(net, history)``
     once, also after Ctrl-C.
+``on_train_abort(net, error)``
+    instead, when training stops on an exception (a divergence, an error in a callback): to let go of what the
+    callback took (the checkpointer's lock); the exception is raised again after.
 
 A method that is absent costs nothing: with no callbacks the loop runs no Python code for them. A
 callback that only reads (never replaces a part of the network or the optimizer's state) may say so
@@ -383,69 +386,77 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     # parameters, and an overflow becomes one TrainingDiverged, not a RuntimeWarning before it. The user's callbacks
     # run under the user's own settings (``user``), so their own arithmetic still warns as they expect.
     user = np.geterr()
-    with _defer_ctrl_c() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(done + 1, epochs + 1):
-            order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
-            total, correct = 0.0, 0
-            for step, rows in enumerate(batches(n_rows, size, order), start=1):
+    try:
+        with _defer_ctrl_c() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in range(done + 1, epochs + 1):
+                order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
+                total, correct = 0.0, 0
+                for step, rows in enumerate(batches(n_rows, size, order), start=1):
+                    if ctrl_c[0]:
+                        break
+                    Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
+                    if on_begin:
+                        with np.errstate(**user):
+                            for on_batch_begin in on_begin:
+                                on_batch_begin(net, epoch, step, Xb, Yb)
+                        stale = stale or recheck
+                    if stale:
+                        run_step, stale = fast.step_function(net), False
+                    try:
+                        loss = run_step(Xb, Yb, opt)
+                    except TrainingDiverged as exc:  # its message says what to try (checks.diverged, update_overflowed)
+                        history.seconds = time.perf_counter() - started
+                        raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: {exc}",
+                                               epoch=epoch, step=step) from None
+                    history.steps += 1
+                    total += loss * Xb.shape[0]
+                    if kind:
+                        correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
+                    if on_batch:
+                        with np.errstate(**user):
+                            for on_batch_end in on_batch:
+                                on_batch_end(net, epoch, step, loss)
+                        stale = stale or recheck
                 if ctrl_c[0]:
+                    history.stopped = "interrupted"
                     break
-                Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
-                if on_begin:
-                    with np.errstate(**user):
-                        for on_batch_begin in on_begin:
-                            on_batch_begin(net, epoch, step, Xb, Yb)
-                    stale = stale or recheck
-                if stale:
-                    run_step, stale = fast.step_function(net), False
-                try:
-                    loss = run_step(Xb, Yb, opt)
-                except TrainingDiverged as exc:  # its message says what to try (checks.diverged, update_overflowed)
-                    history.seconds = time.perf_counter() - started
-                    raise TrainingDiverged(f"training diverged at epoch {epoch}, step {step}: {exc}",
-                                           epoch=epoch, step=step) from None
-                history.steps += 1
-                total += loss * Xb.shape[0]
+                history.epochs = epoch
+                history.loss.append(total / n_rows)
+                logs: dict[str, float] = {"loss": history.loss[-1]}
                 if kind:
-                    correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
-                if on_batch:
+                    history.accuracy.append(correct / n_rows)
+                    logs["accuracy"] = history.accuracy[-1]
+                if validation_data is not None:
+                    net._forward(X_val)
+                    val_loss = net._loss_value(Y_val)
+                    if not math.isfinite(val_loss):
+                        history.seconds = time.perf_counter() - started
+                        raise _validation_diverged(val_loss, history.loss[-1], epoch)
+                    history.val_loss.append(val_loss)
+                    logs["val_loss"] = val_loss
+                    if val_kind:
+                        history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], val_labels, val_kind) / len(Y_val))
+                        logs["val_accuracy"] = history.val_accuracy[-1]
+                if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
+                    print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()),
+                          flush=True)
+                if users_on_epoch:
                     with np.errstate(**user):
-                        for on_batch_end in on_batch:
-                            on_batch_end(net, epoch, step, loss)
-                    stale = stale or recheck
-            if ctrl_c[0]:
-                history.stopped = "interrupted"
-                break
-            history.epochs = epoch
-            history.loss.append(total / n_rows)
-            logs: dict[str, float] = {"loss": history.loss[-1]}
-            if kind:
-                history.accuracy.append(correct / n_rows)
-                logs["accuracy"] = history.accuracy[-1]
-            if validation_data is not None:
-                net._forward(X_val)
-                val_loss = net._loss_value(Y_val)
-                if not math.isfinite(val_loss):
-                    history.seconds = time.perf_counter() - started
-                    raise _validation_diverged(val_loss, history.loss[-1], epoch)
-                history.val_loss.append(val_loss)
-                logs["val_loss"] = val_loss
-                if val_kind:
-                    history.val_accuracy.append(count_correct(net.layers[-1].cache["A"], val_labels, val_kind) / len(Y_val))
-                    logs["val_accuracy"] = history.val_accuracy[-1]
-            if print_every and (epoch % print_every == 0 or epoch == 1 or epoch == epochs):
-                print(f"epoch {epoch:>{len(str(epochs))}}/{epochs}  " + "  ".join(f"{k} {v:.6f}" for k, v in logs.items()),
-                      flush=True)
-            if users_on_epoch:
-                with np.errstate(**user):
+                        stop = _epoch_ended(on_epoch, net, epoch, logs)
+                else:
                     stop = _epoch_ended(on_epoch, net, epoch, logs)
-            else:
-                stop = _epoch_ended(on_epoch, net, epoch, logs)
-            if stop:
-                history.stopped = "callback"
-                break
-            if on_epoch:
-                stale = stale or recheck
+                if stop:
+                    history.stopped = "callback"
+                    break
+                if on_epoch:
+                    stale = stale or recheck
+    except BaseException as error:  # glassnet's or the user's: let every callback let go of what it took
+        if history.steps:
+            TRAINED.add(net)
+        for cb in callbacks:
+            if hasattr(cb, "on_train_abort"):
+                cb.on_train_abort(net, error)
+        raise
     history.seconds = time.perf_counter() - started
     if history.steps:
         TRAINED.add(net)

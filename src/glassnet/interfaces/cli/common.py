@@ -329,6 +329,9 @@ class ProgressCallback:
         if self.progress is not None:
             self.progress.update(self.task, completed=epoch, loss=f"{logs['loss']:.6f}")
 
+    def on_train_abort(self, net: Any, error: BaseException) -> None:
+        self.on_train_end(net, None)  # the bar goes, the error is shown
+
     def on_train_end(self, net: Any, history: Any) -> None:
         if self.progress is not None:
             self.progress.stop()

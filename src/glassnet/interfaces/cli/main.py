@@ -131,19 +131,51 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``glassnet ARGV``; the exit status (argparse's own mistakes and ``--help`` raise SystemExit)."""
+    """Run ``glassnet ARGV``; the exit status (argparse's own mistakes and ``--help`` raise SystemExit).
+
+    A reader that leaves early (``glassnet demo | head -1``) ends nothing: what is printed after it goes nowhere,
+    as Unix tools do, and the command still finishes its work (``train ... | head -1`` still saves the model).
+    """
     AFTER_SUCCESS.clear()
+    real = sys.stdout
+    sys.stdout = _ClosedPipeIsQuiet(real)  # type: ignore[assignment]
     try:
-        try:
-            return _main(argv)
-        finally:
-            AFTER_SUCCESS.clear()
-            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
-    except BrokenPipeError:
-        # The reader left early (`glassnet demo | head -1`): stop quietly, as Unix tools do. As Python's docs on
-        # SIGPIPE advise, point stdout at devnull so the flush at exit does not raise the same error again.
-        _silence_stdout()
-        return 0
+        return _main(argv)
+    finally:
+        AFTER_SUCCESS.clear()
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's flush at exit
+        sys.stdout = real
+
+
+class _ClosedPipeIsQuiet:
+    """``sys.stdout`` whose writes stop quietly once its reader has gone: the first ``BrokenPipeError`` points the
+    stream at devnull (as Python's docs on SIGPIPE advise, so the flush at exit does not raise it again) and every
+    later write is dropped."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.closed_pipe = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                return int(self.stream.write(text))
+            except BrokenPipeError:
+                self._reader_left()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_left()
+
+    def _reader_left(self) -> None:
+        self.closed_pipe = True
+        _silence_stdout(self.stream)
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ...: the real stream's
+        return getattr(self.stream, name)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -160,8 +192,6 @@ def _main(argv: Sequence[str] | None) -> int:
         for note in AFTER_SUCCESS:
             show_note(note)
         return code
-    except BrokenPipeError:
-        raise  # an OSError, but not the machine refusing: see main
     except GlassnetError as exc:
         if args.debug:
             traceback.print_exc()
@@ -188,10 +218,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_BUG
 
 
-def _silence_stdout() -> None:
-    """Point the file descriptor under ``sys.stdout`` at devnull (nothing when stdout has none, e.g. captured)."""
+def _silence_stdout(stream: Any) -> None:
+    """Point the file descriptor under ``stream`` at devnull (nothing when it has none, e.g. captured)."""
     try:
-        fd = sys.stdout.fileno()
+        fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         return
     devnull = os.open(os.devnull, os.O_WRONLY)

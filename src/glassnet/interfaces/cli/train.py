@@ -27,6 +27,7 @@ from glassnet.interfaces.cli.common import (
 )
 from glassnet.interfaces.cli.outputs import CHECKPOINT, FIGURE, MODEL, REPORT, attempt, check_files, keep_model_and_report
 from glassnet.interfaces.cli.report import add_train_options, model_saver, recording, write_training_report
+from glassnet.io import metadata_problem
 
 EXAMPLES = """examples:
   glassnet train --data xor --layers 2,3,1 --activation sigmoid --loss mse --optimizer sgd --lr 0.5 \\
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         # Resuming: what was not given now is what the checkpointed run had (chosen by this command's rule, or by
         # Network.fit's defaults), so the same command line resumes the same run.
         before = checkpoint_settings(args.checkpoint)
-        if args.loss is None and args.output_activation is None:
+        if args.loss is None and args.output_activation is None and before["loss"] is not None:
             args.loss, args.output_activation = before["loss"], before["output_activation"]
             print(f"output: {args.output_activation} with loss {args.loss}, as in checkpoint {args.checkpoint}")
         if args.seed is None:
@@ -112,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.seed is None:
         args.seed = 0
     net, chosen = fresh_network(args, sizes, data, init=args.init, l2=args.l2, dtype=args.dtype)
+    # What the model file will say about the data, checked by the rule save applies, before training, not after.
+    about_data = {"feature_names": list(data.feature_names),
+                  **({"classes": list(data.classes)} if data.classes is not None else {})}
+    if (problem := metadata_problem(about_data, net)) is not None:
+        raise ConfigError(f"{net} cannot be saved with {data.name or args.data}'s description: {problem}. Change "
+                          "--layers (or --loss) so that the network fits the data")
     if chosen:
         print(chosen)
     optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)  # Adam refuses a momentum, with a clear message
