@@ -43,6 +43,11 @@ class Layer:
         Parameters and their gradients under the same names (``grads`` set by ``backward``).
     cache : dict of str to array
         What ``forward`` kept for ``backward`` (and for ``explain`` to show).
+    buffers : dict of str to array
+        State that is kept but not trained (BatchNorm's running statistics); saved with the parameters.
+    training : bool
+        The mode (``Network.train()`` / ``Network.eval()`` set it): layers such as Dropout and BatchNorm1d
+        compute differently in training and in evaluation.
     penalized : tuple of str
         The parameters the network's L2 penalty covers.
     activation : Activation or None
@@ -58,12 +63,14 @@ class Layer:
     aliases: tuple[str, ...] = ()
     penalized: tuple[str, ...] = ()
     activation: Activation | None = None
+    training = True
     n_in: int
     n_out: int
 
     def __init__(self) -> None:
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
+        self.buffers: dict[str, Array] = {}
         self.cache: dict[str, Any] = {}
 
     def initialize(self, rng: np.random.Generator, dtype: Any = np.float64) -> None:

@@ -98,6 +98,9 @@ class Network:
             if not isinstance(layer, Layer):
                 raise GlassnetTypeError(f"layer {i} is {type(layer).__name__}; glassnet networks are made of layers "
                                         "(Dense, or your own subclass of glassnet.core.layers.Layer)")
+        for a, b in zip(layers, layers[1:]):
+            if not b.n_in and hasattr(b, "take_size"):  # Dropout() and BatchNorm1d() take the width before them
+                b.take_size(a.n_out)
         for i, (a, b) in enumerate(zip(layers, layers[1:])):
             if a.n_out != b.n_in:
                 raise ConfigError(
