@@ -6,9 +6,11 @@ continues from the last checkpoint; the result is bit for bit the one of an unin
 
 Bit-identical resumption needs every number that decides what happens next:
 
-- the parameters (``"0.W"``, ``"0.b"``, ..., under whatever names a layer gives them), as in a model file;
+- the parameters (``"0.W"``, ``"0.b"``, ..., under whatever names a layer gives them) and the layers' buffers
+  (BatchNorm's running statistics, ``"1.running_mean"``), as in a model file;
 - the optimizer's state per parameter: SGD's velocity, Adam's ``m``, ``v`` and step count ``t``;
-- the network's random-generator state (``net.rng``), which draws each epoch's shuffling order;
+- the network's random-generator state (``net.rng``), which draws each epoch's shuffling order (and Dropout's
+  masks: a Dropout layer draws from the network's generator);
 - the history so far, the epoch and step counters.
 
 A checkpoint is a glassnet model file (:mod:`glassnet.io`: ``.npz`` + JSON, checksummed, written
@@ -57,6 +59,7 @@ from glassnet.core.optimizers import Optimizer
 from glassnet.core.training import History, Run
 from glassnet.errors import ConfigError, GlassnetTypeError, ModelFileError, TrainingDiverged, shorten
 from glassnet.io import checksum, expected_shapes, network_metadata, nonfinite_entry, os_error_text, read, save
+from glassnet.verify import inside
 
 try:
     import fcntl
@@ -64,9 +67,11 @@ except ImportError:  # Windows: no flock; runs there are not protected from a se
     fcntl = None  # type: ignore[assignment]
 
 CHECKPOINT_VERSION = 1
-HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
+HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
+# Lists a checkpoint written before they existed does not hold: read as empty (History.lr: the rate of each epoch).
+NEWER_LISTS = ("lr",)
 # Architecture entries of the metadata that must match between the checkpoint and the network resuming it.
-ARCHITECTURE = ("layers", "loss", "l2", "dtype", "seed")
+ARCHITECTURE = ("layers", "loss", "l2", "dtype", "seed", "frozen")  # "frozen" only when any (Network.freeze)
 
 
 def data_fingerprint(*arrays: NDArray[Any] | None) -> str:
@@ -105,6 +110,8 @@ def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
                 if value is None:  # stored as an array of the parameter's shape
                     shapes[f"optimizer:{name}:{key}"] = params[name]
         for key in HISTORY_LISTS:
+            if key in NEWER_LISTS and key not in section["history"]:
+                continue
             length = section["history"][key]
             if not isinstance(length, int) or length < 0:
                 raise ValueError(length)
@@ -324,6 +331,8 @@ class Checkpointer:
             raise damaged("time or settings")
         if section["history"]["loss"] != section["epoch"]:
             raise damaged("history (its length is not the epoch count)")
+        if inside.problem(section.get("layers", {})):  # history.layers (verify/inside.py); absent in older files
+            raise damaged(f"record of the layers' gradient norms ({inside.problem(section['layers'])})")
         params = self.net.parameters()
         for name, entries in section["optimizer_state"].items():
             if name not in params or not isinstance(entries, dict):
@@ -347,8 +356,8 @@ class Checkpointer:
         current = {key: value for key, value in _plain(network_metadata(self.net)).items() if key in ARCHITECTURE}
         saved = {key: meta.get(key) for key in ARCHITECTURE}
         saved_settings = meta["checkpoint"].get("settings", {})
-        differences = [f"{key}: {shorten(saved[key])} in the checkpoint, {shorten(current[key])} now"
-                       for key in ARCHITECTURE if saved[key] != current[key]]
+        differences = [f"{key}: {shorten(saved[key])} in the checkpoint, {shorten(current.get(key))} now"
+                       for key in ARCHITECTURE if saved[key] != current.get(key)]
         differences += [f"{key}: {shorten(saved_settings.get(key))} in the checkpoint, {shorten(self.settings[key])} now"
                         for key in self.settings if saved_settings.get(key) != self.settings[key]]
         if differences:
@@ -363,20 +372,22 @@ class Checkpointer:
                               f"ask for at least {done} epochs to resume it")
 
     def _check_arrays(self, section: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
-        """Every parameter and optimizer buffer has the shape and dtype of the network's own parameter.
+        """Every parameter and optimizer buffer has the shape and dtype of the network's own parameter, and every
+        layer buffer (running statistics) those of the network's own buffer.
 
         The file's arrays match the shapes its metadata declares (:func:`glassnet.io.read`), and its layers match
         the network's (:meth:`_check_same_run`); a hand-made file can still declare other parameter shapes than
         its layers have, or other dtypes, which would resume a run that is neither.
         """
-        for key, p in self.net.parameters().items():
+        kinds = [("parameter", self.net.parameters()), ("buffer", self.net.buffers())]
+        for kind, key, p in [(kind, key, p) for kind, arrays_of in kinds for key, p in arrays_of.items()]:
             stored = [arrays.get(key)] + [arrays[f"optimizer:{key}:{name}"]
                                           for name, value in section["optimizer_state"].get(key, {}).items() if value is None]
             for a in stored:
                 if a is None or a.shape != p.shape or a.dtype != p.dtype:
                     found = "missing" if a is None else f"{a.dtype} of shape {a.shape}"
                     raise ModelFileError(
-                        f"{self.path}: the checkpoint's arrays are damaged (an array of parameter {key} is {found}; "
+                        f"{self.path}: the checkpoint's arrays are damaged (an array of {kind} {key} is {found}; "
                         f"the network's {key} is {p.dtype} of shape {p.shape}). Delete it, or give another checkpoint "
                         "path, to start over")
 
@@ -384,12 +395,15 @@ class Checkpointer:
         section = meta["checkpoint"]
         params = self.net.parameters()
         self.net.set_parameters({key: arrays[key] for key in params})
+        self.net.set_buffers({key: arrays[key] for key in self.net.buffers()})
         self.opt.state = {name: {key: arrays[f"optimizer:{name}:{key}"].copy() if value is None else value
                                  for key, value in entries.items()}
                           for name, entries in section["optimizer_state"].items()}
         self.net.rng.bit_generator.state = section["rng"]
         for key in HISTORY_LISTS:
-            getattr(self.history, key)[:] = arrays[f"history:{key}"].tolist()
+            saved = arrays.get(f"history:{key}")  # None only for a NEWER_LISTS entry of an older checkpoint
+            getattr(self.history, key)[:] = [] if saved is None else saved.tolist()
+        self.history.layers = section.get("layers") or {}  # the layer-stats recorder continues it
         self.history.epochs = int(section["epoch"])
         self.history.steps = int(section["steps"])
         self.previous_seconds = float(section["seconds"])
@@ -402,11 +416,13 @@ class Checkpointer:
             "epoch": epoch, "steps": self.history.steps,
             "seconds": self.previous_seconds + time.perf_counter() - self.started,
             "params": {key: take(p) for key, p in self.net.parameters().items()},
+            "buffers": {key: take(b) for key, b in self.net.buffers().items()},
             "optimizer": {name: {key: take(v) if isinstance(v, np.ndarray) else v for key, v in entries.items()}
                           for name, entries in self.opt.state.items()},
             "rng": self.net.rng.bit_generator.state,
             # Lengths only: fit only appends to the history, so the lists' first entries never change.
             "history": {key: len(getattr(self.history, key)) for key in HISTORY_LISTS},
+            "layers": len(self.history.layers.get("step", ())),  # samples of history.layers (which only grows)
         }
 
     def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
@@ -445,7 +461,8 @@ class Checkpointer:
                     optimizer_state[name][key] = value
         for key, length in state["history"].items():
             arrays[f"history:{key}"] = np.fromiter(getattr(self.history, key), np.float64, count=length)
-        problem = state_problem({**state["params"], **arrays}, optimizer_state)  # the reader's rule: write what resumes
+        # The reader's rule: write what resumes.
+        problem = state_problem({**state["params"], **state["buffers"], **arrays}, optimizer_state)
         if problem:
             raise TrainingDiverged(
                 f"training diverged by epoch {state['epoch']}: {problem}, so checkpoint {self.path} is not written "
@@ -457,7 +474,9 @@ class Checkpointer:
             "version": CHECKPOINT_VERSION, "epoch": state["epoch"], "steps": state["steps"],
             "seconds": state["seconds"], "rng": state["rng"], "settings": self.settings,
             "optimizer_state": optimizer_state, "history": state["history"],
+            "layers": inside.upto(self.history.layers, state["layers"]),
         }
-        save(self.net, self.path, arrays=arrays, sections={"checkpoint": section}, parameters=state["params"])
+        save(self.net, self.path, arrays=arrays, sections={"checkpoint": section}, parameters=state["params"],
+             buffers=state["buffers"])
         self.saved_at = state["epoch"]
         self.pending = None

@@ -1,16 +1,19 @@
 """Saving and loading networks: an ``.npz`` archive of the parameters plus JSON metadata.
 
-The file is a zip of ``.npy`` arrays (``"0.W"``, ``"0.b"``, ...) and one ``__glassnet__.npy`` array of
-UTF-8 bytes holding the metadata: format name and version, architecture, loss, L2, dtype and a SHA-256
-checksum of the arrays *and* the metadata. Checkpoints (:mod:`glassnet.checkpoint`) are the same kind
-of file with more arrays and a ``"checkpoint"`` section, so any checkpoint also loads as a model.
+The file is a zip of ``.npy`` arrays (``"0.W"``, ``"0.b"``, ...; the layers' buffers, such as BatchNorm's
+``"1.running_mean"``, beside them) and one ``__glassnet__.npy`` array of UTF-8 bytes holding the metadata: format
+name and version, architecture, loss, L2, dtype and a SHA-256 checksum of the arrays *and* the metadata.
+Checkpoints (:mod:`glassnet.checkpoint`) are the same kind of file with more arrays and a ``"checkpoint"``
+section, so any checkpoint also loads as a model.
 
 The architecture is each layer's own ``config()`` (``{"name": "dense", "n_in": 2, "n_out": 3, "activation":
-{"name": "leaky_relu", "slope": 0.01}}``), the loss's ``config()`` (``{"name": "huber", "delta": 1.0}``) and
-the shape of every parameter; loading rebuilds them with ``LAYERS.from_config`` and ``LOSSES.from_config``
-(activations inside a layer's config with ``ACTIVATIONS.from_config``), so this module knows no layer,
-activation or loss by name, and a part's settings survive the round trip because the part itself lists
-them. A layer class of your own loads once registered: ``glassnet.core.layers.LAYERS.add(MyLayer)``.
+{"name": "leaky_relu", "slope": 0.01}}``), the loss's ``config()`` (``{"name": "huber", "delta": 1.0}``) and the
+shape of every parameter (and, under ``"buffers"``, of every buffer: only networks that have buffers write the
+entry, so files of Dense networks are as before and all older files load); loading rebuilds them with
+``LAYERS.from_config`` and ``LOSSES.from_config`` (activations inside a layer's config with
+``ACTIVATIONS.from_config``), so this module knows no layer, activation or loss by name, and a part's settings
+survive the round trip because the part itself lists them. A layer class of your own loads once registered:
+``glassnet.core.layers.LAYERS.add(MyLayer)``.
 Files written before layers had configs (layers as ``{"n_in", "n_out", "activation": name}`` with the
 activation's settings beside them, e.g. ``"slope"``, and the loss as a name) still load: :func:`upgrade`
 rewrites their architecture into the current form.
@@ -22,15 +25,17 @@ allocate gigabytes) and against the parameter shapes in the metadata; once the l
 their configs, their parameters' shapes are checked against the file's too. Nothing in a file is ever
 executed: a layer, activation or loss is rebuilt only from a class registered in this glassnet.
 
-Reading never inflates more than the metadata declares: every array beyond the parameters is listed with its
-shape under ``"arrays"``, a member whose zip entry holds more bytes than its declared shape needs is refused
-before any of it is read, and every read stops at the declared size (files written before the list existed may
-hold at most ``MAX_UNDECLARED_BYTES`` plus 256 times their parameters' bytes in undeclared arrays).
+Reading never inflates more than the metadata declares: every array beyond the parameters is listed with its shape
+under ``"arrays"`` (the buffers under ``"buffers"``), a member whose zip entry holds more bytes than its declared
+shape needs is refused before any of it is read, and every read stops at the declared size (files written before
+the list existed may hold at most ``MAX_UNDECLARED_BYTES`` plus 256 times their parameters' bytes in undeclared
+arrays).
 
-What glassnet writes, it reads back, and it writes only what it reads: :func:`save` and :func:`load` apply the
-same rules, :func:`check_finite` to the parameters (a NaN or inf weight is refused on both sides, named with its
-row and column) and :func:`metadata_problem` to the entries of ``net.metadata`` that glassnet's own readers use
-(``classes``, ``feature_names``, ``history``, ``standardize``, ``run``); metadata nesting and size are bounded too.
+What glassnet writes, it reads back, and it writes only what it reads: :func:`save` and :func:`load` apply the same
+rules, :func:`check_finite` to the parameters and buffers (a NaN or inf weight or running statistic is refused on
+both sides, named with its row and column) and :func:`metadata_problem` to the entries of ``net.metadata`` that
+glassnet's own readers use (``classes``, ``feature_names``, ``history``, ``standardize``, ``run``); metadata
+nesting and size are bounded too.
 
 Every write goes to a temporary file in the same folder, is flushed to disk and then renamed over
 the target (:func:`atomic_write`), so a crash mid-write leaves any old file intact. An operating-system error on
@@ -202,7 +207,10 @@ def network_metadata(net: Network) -> dict[str, Any]:
     ``config()``, and the shape of every parameter (what :func:`read` checks the arrays against)."""
     return {"layers": [layer.config() for layer in net.layers], "loss": net.loss_fn.config(),
             "parameters": {key: list(p.shape) for key, p in net.parameters().items()},
-            "l2": net.l2, "dtype": net.dtype.name, "seed": net.seed}
+            "l2": net.l2, "dtype": net.dtype.name, "seed": net.seed,
+            **({"frozen": net.frozen} if net.frozen else {}),  # only when any: older files read the same
+            # Only networks with buffers (BatchNorm1d) have this entry: a Dense network's file is as it was.
+            **({"buffers": {key: list(b.shape) for key, b in net.buffers().items()}} if net.buffers() else {})}
 
 
 def _upgrade_layer(spec: Any) -> Any:
@@ -244,8 +252,13 @@ def network_from_metadata(meta: dict[str, Any], source: str = "metadata") -> Net
                     f"{', '.join(LAYERS.names())}). If it is a layer class of your own, register it before loading: "
                     "glassnet.core.layers.LAYERS.add(YourLayer)")
             layers.append(LAYERS.from_config(config))
-        return Network(layers, loss=LOSSES.from_config(meta["loss"]), l2=meta["l2"], seed=meta.get("seed"),
-                       dtype=meta["dtype"])
+        net = Network(layers, loss=LOSSES.from_config(meta["loss"]), l2=meta["l2"], seed=meta.get("seed"),
+                      dtype=meta["dtype"])
+        frozen = meta.get("frozen", [])  # Network.frozen: parameter keys (freeze names an unknown one)
+        if not (isinstance(frozen, list) and all(isinstance(key, str) for key in frozen)):
+            raise ModelFileError(f"{source}: the metadata's 'frozen' must be a list of parameter keys, not "
+                                 f"{shorten(frozen, 80)}")
+        return net.freeze(*frozen) if frozen else net
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -324,6 +337,13 @@ def _history_problem(history: Any, net: Network) -> str | None:
     if not isinstance(history, dict) or not isinstance(history.get("loss"), list):
         return f"must be a dictionary with a 'loss' list (History.to_dict()), not {shorten(history, 80)}"
     for key, value in history.items():
+        if key == "layers":  # History.layers: per-layer gradient norms and update ratios (verify/inside.py's form)
+            from glassnet.verify.inside import problem as layers_problem
+
+            problem = layers_problem(value)
+            if problem:
+                return f"entry 'layers' {problem}"
+            continue
         if key in HISTORY_CURVES and not _numbers(value):
             return f"entry {shorten(key, 40)} must be a list of numbers, not {shorten(value, 80)}"
         if not (_numbers(value) or _number(value) or isinstance(value, str) or value is None):
@@ -393,20 +413,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def save(net: Network, path: str | os.PathLike[str], arrays: dict[str, NDArray[Any]] | None = None,
-         sections: dict[str, Any] | None = None, parameters: dict[str, NDArray[Any]] | None = None) -> None:
+         sections: dict[str, Any] | None = None, parameters: dict[str, NDArray[Any]] | None = None,
+         buffers: dict[str, NDArray[Any]] | None = None) -> None:
     """Write ``net`` to ``path`` atomically, with ``net.metadata``, extra float ``arrays`` and extra
     metadata ``sections`` (JSON-able dicts stored under their own keys) alongside.
 
-    ``parameters`` (same keys as ``net.parameters()``) are written instead of the live ones when given:
-    a checkpoint writes the parameters as they were at the end of its epoch.
+    ``parameters`` (same keys as ``net.parameters()``) and ``buffers`` (same keys as ``net.buffers()``) are
+    written instead of the live ones when given: a checkpoint writes them as they were at the end of its epoch.
     """
     params = {key: np.ascontiguousarray(p) for key, p in (parameters or net.parameters()).items()}
     check_finite(params, ConfigError, f"cannot save {path}", "a network with NaN or inf parameters computes NaN for "
                  "every input (did training diverge? train again with a smaller learning rate)")
-    clash = sorted(set(arrays or {}) & (set(params) | {META_KEY}))
+    kept = {key: np.ascontiguousarray(b) for key, b in (net.buffers() if buffers is None else buffers).items()}
+    check_finite(kept, ConfigError, f"cannot save {path}", "a layer's running statistics hold NaN or inf, so it would "
+                 "compute NaN in evaluation mode (did training diverge? train again with a smaller learning rate)")
+    clash = sorted(set(arrays or {}) & (set(params) | set(kept) | {META_KEY}))
     if clash:
         raise ModelFileError(f"cannot save extra arrays named {clash}: those names belong to the parameters")
     extras = {key: np.ascontiguousarray(a) for key, a in (arrays or {}).items()}
+    params.update(kept)
     params.update(extras)
     meta: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, **network_metadata(net),
                             "arrays": {key: list(a.shape) for key, a in extras.items()},
@@ -522,6 +547,18 @@ def expected_shapes(meta: dict[str, Any], source: str) -> dict[str, tuple[int, .
     return expected
 
 
+def declared_buffers(meta: dict[str, Any], source: str) -> dict[str, tuple[int, ...]]:
+    """The shapes of the buffers the metadata declares (``"buffers"``: ``{"1.running_mean": [8], ...}``), or ``{}``
+    for a file without them (every file of a network without buffers, and all files written before buffers)."""
+    if "buffers" not in meta:
+        return {}
+    shapes = _shape_map(meta["buffers"])
+    if shapes is None or set(shapes) & set(_shape_map(meta.get("parameters")) or {}):
+        raise ModelFileError(f"{source}: the metadata is damaged (its 'buffers' are not a list of shapes apart from "
+                             "the parameters)")
+    return shapes
+
+
 def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
     """Read and verify a glassnet file; returns ``(metadata, arrays)``. Raises :class:`ModelFileError`.
 
@@ -570,6 +607,7 @@ def read(path: str | os.PathLike[str], shapes: ShapeRule | None = None) -> tuple
                     "glassnet that wrote it"
                 )
             expected = expected_shapes(meta, source)
+            expected.update(declared_buffers(meta, source))
             if shapes is not None:
                 expected.update(shapes(meta))
             present = set(names)
@@ -631,16 +669,24 @@ def load(path: str | os.PathLike[str]) -> Network:
     check_finite({key: arrays[key] for key in params if key in arrays}, ModelFileError, str(path),
                  "the file holds a network that computes NaN for every input (saved after training diverged, or made "
                  "by hand); train it again")
+    buffers = net.buffers()
+    check_finite({key: arrays[key] for key in buffers if key in arrays}, ModelFileError, str(path),
+                 "a layer's running statistics hold NaN or inf, so it computes NaN in evaluation mode (saved after "
+                 "training diverged, or made by hand); train it again")
     missing = sorted(set(params) - set(arrays))
     if missing:
         raise ModelFileError(f"{path} is missing arrays {missing}, parameters of the layers its metadata describes")
-    for key in params:
-        if arrays[key].shape != params[key].shape:  # the layers as rebuilt disagree with the shapes the file declares
+    missing = sorted(set(buffers) - set(arrays))
+    if missing:
+        raise ModelFileError(f"{path} is missing arrays {missing}, buffers (running statistics) of the layers its "
+                             "metadata describes")
+    for key, live in [*params.items(), *buffers.items()]:
+        if arrays[key].shape != live.shape:  # the layers as rebuilt disagree with the shapes the file declares
             raise ModelFileError(f"{path}: array {key!r} has shape {arrays[key].shape}; the architecture says "
-                                 f"{params[key].shape}")
+                                 f"{live.shape}")
         if arrays[key].dtype != net.dtype:
             raise ModelFileError(f"{path}: array {key!r} is {arrays[key].dtype}, the metadata says {net.dtype}")
-        params[key][...] = arrays[key]
+        live[...] = arrays[key]
     extra = meta.get("extra", {})
     if not isinstance(extra, dict):
         raise ModelFileError(f"{path}: the metadata is damaged ('extra' is not a dictionary)")

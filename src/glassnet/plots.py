@@ -6,9 +6,12 @@ from glassnet.viz.plots import (
     plot_confusion_matrix,
     plot_decision_boundary,
     plot_history,
+    plot_layer_stats,
+    plot_lr_finder,
     plot_neurons,
     save_figure,
 )
 
-__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_neurons",
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_lr_finder",
+           "plot_layer_stats", "plot_neurons",
            "save_figure"]

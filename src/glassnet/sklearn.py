@@ -30,6 +30,13 @@ How the settings map onto glassnet (``MLPClassifier`` semantics are kept whereve
   scikit-learn; ``warm_start`` continues from the current weights with a new optimizer, ``partial_fit``
   does one epoch and keeps the optimizer.
 * weights start as glassnet's Glorot uniform and biases at zero (scikit-learn also draws the biases).
+* ``callbacks`` (glassnet's own addition, default none): ``Network.fit`` callbacks run after the estimator's, e.g.
+  a learning-rate schedule (``glassnet.StepLR(10, 0.5)``) or Keras-style early stopping with the best weights
+  restored (``glassnet.EarlyStopping("val_loss", patience=5, restore_best_weights=True)``). With
+  ``early_stopping=True`` the held-out rows are also ``fit``'s ``validation_data``, so the logs hold ``val_loss``,
+  ``val_accuracy`` (classifier) and ``val_score`` (the score scikit-learn's rule watches: accuracy or R^2);
+  without it the logs hold ``loss`` (and ``accuracy``). scikit-learn's own ``tol`` / ``n_iter_no_change`` rule
+  stays in force beside them; whichever stops first ends training.
 
 Next read: ``glassnet/torch.py`` (moving a trained network to PyTorch).
 """
@@ -44,7 +51,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import check_bool, check_inputs
+from glassnet.core.checks import check_bool, check_callbacks, check_inputs
 from glassnet.core.layers import Dense
 from glassnet.core.network import Network
 from glassnet.core.optimizers import SGD, Adam, Optimizer
@@ -105,7 +112,10 @@ class _Schedule:
         est.n_iter_ += 1
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_curve_[-1]:.8f}")
-        return self.stops and est._stop(est._score_raw(*self.validation) if self.validation is not None else None)
+        score = est._score_raw(*self.validation) if self.validation is not None else None
+        if score is not None:
+            logs["val_score"] = score  # for the user's callbacks, which run after this one (e.g. EarlyStopping)
+        return self.stops and est._stop(score)
 
 
 class _GlassMLP(BaseEstimator):
@@ -118,7 +128,8 @@ class _GlassMLP(BaseEstimator):
                  max_iter: int = 200, shuffle: bool = True, random_state: Any = None, tol: float = 1e-4,
                  verbose: bool = False, warm_start: bool = False, momentum: float = 0.9,
                  nesterovs_momentum: bool = True, early_stopping: bool = False, validation_fraction: float = 0.1,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10) -> None:
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, n_iter_no_change: int = 10,
+                 callbacks: Any = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -139,6 +150,7 @@ class _GlassMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------ checks
     def _hidden_sizes(self) -> list[int]:
@@ -190,6 +202,7 @@ class _GlassMLP(BaseEstimator):
                                           or self.batch_size < 1):
             raise ConfigError(f"{type(self).__name__}: batch_size must be 'auto' or a positive integer, got {self.batch_size!r}")
         self._hidden_sizes()
+        check_callbacks(self.callbacks)
 
     def _batch_size(self, n: int) -> int:
         if self.batch_size == "auto":
@@ -239,13 +252,16 @@ class _GlassMLP(BaseEstimator):
             self._optimizer = self._new_optimizer()
         net = self.network_
         early = self.early_stopping and not incremental
-        validation = None
+        validation = validation_data = None
+        callbacks = check_callbacks(self.callbacks)
         if early:
             rows = np.arange(len(X))
             train_rows, val_rows = train_test_split(rows, rows, test_size=self.validation_fraction,
                                                     seed=int(net.rng.integers(2**31)),
                                                     stratify=y_raw if isinstance(self, ClassifierMixin) else None)[:2]
             validation = (X[val_rows], y_raw[val_rows])
+            if callbacks:  # fit's own val_loss (and val_accuracy) for them; costs a forward pass per epoch
+                validation_data = (X[val_rows], Y[val_rows])
             X, Y = X[train_rows], Y[train_rows]
             if self.validation_scores_ is None:
                 self.validation_scores_, self.best_validation_score_ = [], -math.inf
@@ -254,8 +270,8 @@ class _GlassMLP(BaseEstimator):
         try:
             # monitor=False: like MLPClassifier the estimator trains without comment (a grid search fits it many times).
             history = net.fit(X, Y, epochs=1 if incremental else int(self.max_iter), optimizer=self._optimizer,
-                              batch_size=self._batch_size(len(X)), shuffle=bool(self.shuffle), callbacks=[schedule],
-                              monitor=False)
+                              batch_size=self._batch_size(len(X)), shuffle=bool(self.shuffle),
+                              callbacks=[schedule, *callbacks], validation_data=validation_data, monitor=False)
             if history.stopped == "interrupted":  # Ctrl-C: fit ended after a whole step; MLPClassifier also warns
                 warnings.warn(f"{type(self).__name__}: training interrupted by the user after {self.n_iter_} "
                               "epochs.", UserWarning, stacklevel=3)
@@ -299,7 +315,8 @@ class _GlassMLP(BaseEstimator):
     def _forward(self, X: Any) -> NDArray[np.floating]:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.network_.forward(check_inputs(X, self.network_.n_in, np.float64))
+        with self.network_.evaluating():  # predictions and scores evaluate (Dropout off, running statistics)
+            return self.network_.forward(check_inputs(X, self.network_.n_in, np.float64))
 
     @property
     def coefs_(self) -> list[NDArray[np.floating]]:
@@ -334,6 +351,9 @@ class GlassClassifier(ClassifierMixin, _GlassMLP):
     shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
     validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change
         As in ``sklearn.neural_network.MLPClassifier``.
+    callbacks : list, optional
+        ``Network.fit`` callbacks (schedules, ``glassnet.EarlyStopping``, your own), run after the estimator's own
+        each epoch; see the module docstring for the logs they see.
 
     A loss or gradient that becomes NaN/inf raises :class:`glassnet.TrainingDiverged` (MLPClassifier
     would carry on with NaN weights); lower ``learning_rate_init``.

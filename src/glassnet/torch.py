@@ -30,7 +30,13 @@ activation that claims a twin computing something else (an edited ``forward``, a
 custom class without ``torch_name``) is refused by name rather than silently exported. :func:`torch_loss`
 and :func:`torch_optimizer` give the matching ``torch.nn`` loss and ``torch.optim`` optimizer, to continue
 training in PyTorch on the same path. The bridge converts :class:`~glassnet.core.layers.Dense` layers
-(``nn.Linear`` + activation); any other layer is refused by name.
+(``nn.Linear`` + activation), :class:`~glassnet.core.batchnorm.BatchNorm1d` (``nn.BatchNorm1d``: ``weight`` is
+``gamma``, ``bias`` is ``beta``, the running statistics, ``eps`` and ``momentum`` copied) and
+:class:`~glassnet.core.dropout.Dropout` (``nn.Dropout(p)``); any other layer is refused by name. A BatchNorm1d
+or Dropout (of a class that may have edited the maths) is checked on a probe like an activation. The module is
+in the network's mode (``module.train()`` or ``.eval()``), and :func:`from_torch` gives the network the
+module's; :func:`export_onnx` always exports the evaluation-mode function (BatchNorm as ONNX
+``BatchNormalization`` with the running statistics, Dropout gone), which is what ``net.predict`` computes.
 
 ``save_torch`` / ``load_torch`` write a file with ``torch.save`` holding only tensors, strings and numbers
 (no pickled modules: ``torch.load(..., weights_only=True)`` reads it); ``export_onnx`` writes ONNX.
@@ -48,8 +54,10 @@ from typing import Any
 import numpy as np
 
 from glassnet.core.activations import ACTIVATIONS, Activation, Identity
+from glassnet.core.batchnorm import BatchNorm1d
 from glassnet.core.checks import check_bool
-from glassnet.core.layers import Dense
+from glassnet.core.dropout import Dropout
+from glassnet.core.layers import Dense, Layer
 from glassnet.core.losses import LOSSES, Loss, MeanSquaredError, get_loss
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
@@ -91,6 +99,48 @@ def _check_same_function(activation: Activation, module: Any, where: str) -> Non
             "glassnet's activation reproduces)")
 
 
+def _torch_layer(layer: Layer, dtype: Any, where: str) -> Any:
+    """``nn.BatchNorm1d`` or ``nn.Dropout`` for a BatchNorm1d or Dropout layer (checked on a probe); else ``None``."""
+    if isinstance(layer, BatchNorm1d):
+        module = nn.BatchNorm1d(layer.n_in, eps=layer.eps, momentum=layer.momentum, dtype=dtype)
+        with torch.no_grad():
+            module.weight.copy_(torch.from_numpy(layer.params["gamma"].copy()))
+            module.bias.copy_(torch.from_numpy(layer.params["beta"].copy()))
+            module.running_mean.copy_(torch.from_numpy(layer.buffers["running_mean"].copy()))
+            module.running_var.copy_(torch.from_numpy(layer.buffers["running_var"].copy()))
+    elif isinstance(layer, Dropout):
+        module = nn.Dropout(layer.p)
+    else:
+        return None
+    _check_same_layer(layer, module, where)
+    return module
+
+
+def _check_same_layer(layer: Layer, module: Any, where: str) -> None:
+    """Refuse a layer whose torch twin computes something else in evaluation mode on a probe (a subclass with an
+    edited ``forward``); glassnet's layer and the module are left as they were (mode, buffers, cache)."""
+    probe = np.linspace(-2.0, 3.0, 5 * layer.n_in).reshape(5, layer.n_in)
+    if layer.params:
+        probe = probe.astype(next(iter(layer.params.values())).dtype)
+    training, cache = layer.training, layer.cache
+    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+    try:
+        layer.training = False
+        ours = layer.forward(probe)
+    finally:
+        layer.training, layer.cache = training, cache
+        for k, v in buffers.items():
+            layer.buffers[k][...] = v
+    was_training = module.training
+    with torch.no_grad():
+        theirs = module.eval()(torch.from_numpy(probe)).numpy()
+    module.train(was_training)
+    if not np.allclose(ours, theirs, rtol=1e-6, atol=1e-9):
+        raise ConfigError(f"{where}: glassnet's {layer!r} and {module!r} compute different functions in evaluation "
+                          f"mode (largest difference {float(np.max(np.abs(ours - theirs))):.3g} on a probe); a class "
+                          f"that changes {type(layer).__mro__[1].__name__}'s maths has no PyTorch twin")
+
+
 def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     """A ``torch.nn.Sequential`` computing the same function as ``net``, with copies of its parameters.
 
@@ -106,9 +156,11 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     Raises
     ------
     GlassnetTypeError
-        For a layer other than :class:`Dense` (naming it).
+        For a layer other than :class:`Dense`, BatchNorm1d or Dropout (naming it).
     ConfigError
-        For an activation without a PyTorch twin computing the same function.
+        For an activation or layer without a PyTorch twin computing the same function.
+
+    The module is in the network's mode: ``module.training`` is ``net.training``.
     """
     net = getattr(net, "network_", net)  # a fitted GlassClassifier / GlassRegressor gives its network
     if not isinstance(net, Network):
@@ -118,9 +170,13 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     modules: list[Any] = []
     for i, layer in enumerate(net.layers):
         where = f"layer {i} ({layer})"
+        twin = _torch_layer(layer, dtype, where)
+        if twin is not None:
+            modules.append(twin)
+            continue
         if not isinstance(layer, Dense):
             raise GlassnetTypeError(f"{where} is a {type(layer).__name__}; the PyTorch bridge converts Dense layers "
-                                    "only (each becomes nn.Linear and its activation module)")
+                                    "(each becomes nn.Linear and its activation module), BatchNorm1d and Dropout only")
         linear = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
         with torch.no_grad():
             # The one transpose: glassnet W is (n_in, n_out), nn.Linear.weight is (n_out, n_in).
@@ -131,7 +187,7 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
         _check_same_function(layer.activation, act, where)
         if act is not None and (include_output_activation or i < len(net.layers) - 1):
             modules.append(act)
-    return nn.Sequential(*modules)
+    return nn.Sequential(*modules).train(net.training)
 
 
 def torch_loss(net: Network | Loss | str) -> Any:
@@ -165,9 +221,9 @@ def _activation_for(child: Any, where: str) -> Activation:
     kind = type(child).__name__
     matches = [cls for cls in ACTIVATIONS.classes() if cls.torch_name == kind]
     if not matches or type(child) is not getattr(nn, kind, None):  # a subclass of nn.ReLU may compute anything
-        known = ", ".join(["Linear", *(cls.torch_name for cls in ACTIVATIONS.classes() if cls.torch_name), "Identity"])
-        raise GlassnetTypeError(f"cannot convert {where}: glassnet has {known} only. Remove or replace that module "
-                                "(e.g. drop Dropout after training)")
+        known = ", ".join(["Linear", *(cls.torch_name for cls in ACTIVATIONS.classes() if cls.torch_name), "Identity",
+                           "BatchNorm1d", "Dropout"])
+        raise GlassnetTypeError(f"cannot convert {where}: glassnet has {known} only. Remove or replace that module")
     activation = matches[0].from_torch(child)
     _check_same_function(activation, child, where)
     return activation
@@ -178,7 +234,9 @@ def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, see
 
     Supported modules: ``Linear`` (float32 or float64; without a bias, glassnet's bias starts at 0), ``Identity``,
     and the module of every glassnet activation that has one (``torch_name``: ``Sigmoid``, ``Tanh``, ``ReLU``,
-    ``LeakyReLU``, ``GELU()``, ``Softmax(dim=1)`` (last only), ...). Parameters are copied.
+    ``LeakyReLU``, ``GELU()``, ``Softmax(dim=1)`` (last only), ...), ``BatchNorm1d`` (with ``affine`` and
+    ``track_running_stats``, as by default; its running statistics are copied) and ``Dropout``, each after a
+    ``Linear`` and its activation. Parameters are copied; the network is in the module's mode.
 
     Parameters
     ----------
@@ -207,6 +265,10 @@ def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, see
         where = f"module {index} ({type(child).__name__})"
         if isinstance(child, nn.Identity):
             continue
+        if type(child) in (nn.BatchNorm1d, nn.Dropout):
+            layer, arrays = _layer_from(child, where, specs, dtype)
+            specs.append({"layer": layer, "arrays": arrays, "activation": None})
+            continue
         if isinstance(child, nn.Linear):
             if child.weight.dtype not in _FLOAT_DTYPES:
                 raise GlassnetTypeError(f"{where} has dtype {child.weight.dtype}; glassnet works in float32 or float64. "
@@ -219,9 +281,12 @@ def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, see
             # The one transpose back: nn.Linear.weight is (n_out, n_in), glassnet W is (n_in, n_out).
             specs.append({"W": weight.T.copy(), "b": bias.copy(), "activation": None})
             continue
-        if not specs:
+        if not specs or "layer" in specs[-1]:
             _activation_for(child, where)  # an unknown module is reported as such, wherever it is
-            raise ConfigError(f"{where} comes before any Linear; glassnet applies an activation after a Linear layer")
+            after = f"follows {type(module[index - 1]).__name__}" if specs else "comes before any Linear"
+            raise ConfigError(f"{where} {after}; glassnet applies an activation after a Linear layer only (its Dense "
+                              "layer's activation): put BatchNorm1d or Dropout after the activation, e.g. Linear, "
+                              "ReLU, BatchNorm1d")
         if specs[-1]["activation"] is not None:
             _activation_for(child, where)
             raise ConfigError(f"{where} follows another activation; glassnet has one activation per Linear layer")
@@ -230,7 +295,7 @@ def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, see
             raise ConfigError(f"{where} is not the last module; {activation.name} couples the units of a layer, so "
                               "glassnet uses it on the output layer only")
         specs[-1]["activation"] = activation
-    if not specs:
+    if not any("W" in spec for spec in specs):
         raise ConfigError("the module has no Linear layer; there is nothing to convert")
     last = specs[-1]
     if loss is None:  # the loss fused with the final activation, if there is one
@@ -238,11 +303,38 @@ def from_torch(module: Any, loss: str | Loss | None = None, l2: float = 0.0, see
                               and isinstance(last["activation"], cls.fused_activation)), MeanSquaredError())
     else:
         loss_fn = get_loss(loss)
-    if loss_fn.fused_activation is not None and last["activation"] is None:
+    if loss_fn.fused_activation is not None and last["activation"] is None and "W" in last:
         last["activation"] = loss_fn.fused_activation()  # the module outputs logits; the fused loss wants its activation
-    layers = [Dense(s["W"].shape[0], s["W"].shape[1], s["activation"] or Identity(), init=(s["W"], s["b"]))
+    layers = [s["layer"] if "layer" in s else
+              Dense(s["W"].shape[0], s["W"].shape[1], s["activation"] or Identity(), init=(s["W"], s["b"]))
               for s in specs]
-    return Network(layers, loss=loss_fn, l2=l2, seed=seed, dtype=_FLOAT_DTYPES[dtype])
+    net = Network(layers, loss=loss_fn, l2=l2, seed=seed, dtype=_FLOAT_DTYPES[dtype])
+    for spec, layer in zip(specs, net.layers):
+        for name, value in spec.get("arrays", {}).items():  # BatchNorm1d's, into the arrays the network made
+            (layer.params if name in layer.params else layer.buffers)[name][...] = value
+    return net.train(bool(module.training))
+
+
+def _layer_from(child: Any, where: str, specs: list[dict[str, Any]], dtype: Any) -> tuple[Layer, dict[str, Any]]:
+    """The glassnet BatchNorm1d or Dropout of an ``nn.BatchNorm1d`` or ``nn.Dropout``, and the arrays to copy into
+    it once the network has made its parameters (``gamma``, ``beta``, the running statistics)."""
+    if not specs:
+        raise ConfigError(f"{where} comes before any Linear; glassnet's networks start with a Dense layer")
+    if isinstance(child, nn.Dropout):
+        return Dropout(child.p), {}
+    missing = [what for what, has in (("affine=True (a learnable weight and bias)", child.affine),
+                                      ("track_running_stats=True (running statistics)", child.track_running_stats),
+                                      ("a momentum (not None: a cumulative average)", child.momentum is not None))
+               if not has]
+    if missing:
+        raise ConfigError(f"cannot convert {where}: glassnet's BatchNorm1d needs {' and '.join(missing)}, as "
+                          "torch's defaults have; rebuild it as nn.BatchNorm1d(n) and copy what it learned")
+    if child.weight.dtype != dtype:
+        raise GlassnetTypeError(f"{where} is {child.weight.dtype} but the Linear layers before it are {dtype}; use one dtype")
+    arrays = {"gamma": child.weight, "beta": child.bias, "running_mean": child.running_mean,
+              "running_var": child.running_var}
+    return (BatchNorm1d(child.num_features, eps=child.eps, momentum=child.momentum),
+            {k: v.detach().cpu().numpy().copy() for k, v in arrays.items()})
 
 
 # ---------------------------------------------------------------------- files
@@ -285,10 +377,20 @@ def load_torch(path: str | os.PathLike[str]) -> Any:
 def export_onnx(net: Network, path: str | os.PathLike[str], include_output_activation: bool = True) -> None:
     """Write ``net`` as an ONNX model with input ``"x"`` (batch, n_in) and output ``"y"`` (batch, n_out).
 
-    Uses ``torch.onnx.export`` (the TorchScript exporter, fast and offline; it needs the ``onnx`` package).
+    Uses ``torch.onnx.export`` (the TorchScript exporter, fast and offline; it needs the ``onnx`` package). The
+    model is the network in evaluation mode, whatever its mode: Dropout passes its input on (and is left out) and
+    BatchNorm1d normalises by its running statistics (an ONNX ``BatchNormalization``).
     """
     require("onnx", "onnx", "ONNX export")
-    module = to_torch(net, include_output_activation).eval()
+    module = to_torch(net, include_output_activation).eval()  # the function net.predict computes
+    for child in module:
+        if isinstance(child, nn.BatchNorm1d):
+            # ONNX keeps BatchNormalization's epsilon as a 32-bit float; what rounding it loses is added to the
+            # running variance (which the model uses only as var + eps), so the file computes glassnet's function.
+            eps32 = float(np.float32(child.eps))
+            with torch.no_grad():
+                child.running_var += child.eps - eps32
+            child.eps = eps32
     example = torch.zeros(1, net.n_in, dtype=torch.float64 if net.dtype == np.float64 else torch.float32)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_file = os.path.join(tmp, "model.onnx")

@@ -3,7 +3,9 @@
 ``glassnet.core`` imports nothing outside itself and ``glassnet.errors`` (``tests/core/test_imports.py``
 holds it to that), yet three things the core's API promises live outside it:
 
-* ``fit(monitor=True)``: the :class:`~glassnet.verify.health.HealthMonitor` (``verify/health.py``);
+* ``fit(monitor=True)``: the :class:`~glassnet.verify.inside.LayerStatsRecorder` (``verify/inside.py``: each
+  layer's gradient norm and update ratio, sampled, into ``history.layers``) and the
+  :class:`~glassnet.verify.health.HealthMonitor` (``verify/health.py``), which reads the recorder's numbers;
 * ``fit(checkpoint=..., checkpoint_every=..., resume=...)``: the :class:`~glassnet.checkpoint.Checkpointer`
   (``checkpoint.py``), which also restores a resumed run before training starts;
 * ``Network.save(path)``: the file format, :func:`glassnet.io.save` (``io.py``).
@@ -14,8 +16,9 @@ The core leaves a slot for each (``core.training.install_default_callbacks`` and
 trained or saved. The names are looked up when used, not when installed, so a test that replaces
 ``glassnet.verify.health.HealthMonitor`` or ``glassnet.io.save`` is obeyed.
 
-The default callbacks run after the user's own, in this order: the health monitor, then the
-checkpointer (so a checkpoint records an epoch after every other callback has seen it).
+The default callbacks run after the user's own, in this order: the layer-stats recorder (which steps aside when
+the user added one of their own), the health monitor (after the recorder, so each look sees the steps before it),
+then the checkpointer (so a checkpoint records an epoch after every other callback has seen it).
 
 Next read: ``checkpoint.py`` (what a checkpoint holds), ``verify/health.py`` (what the monitor checks).
 """
@@ -28,7 +31,7 @@ from glassnet import checkpoint as checkpoints
 from glassnet import io
 from glassnet.core import network, training
 from glassnet.core.training import Run
-from glassnet.verify import health
+from glassnet.verify import health, inside
 
 
 def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_every: int | None,
@@ -39,7 +42,9 @@ def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_ev
     """
     callbacks: list[Any] = []
     if monitor:
-        # On by default, because the people who most need the warnings do not know to ask for them.
+        # On by default, because the people who most need the warnings do not know to ask for them. The recorder
+        # only samples (about 100-200 steps a run), so its cost is small even on a tiny network (bench/inside_overhead.py).
+        callbacks.append(inside.LayerStatsRecorder(defer=True))
         callbacks.append(health.HealthMonitor())
     if checkpoint is not None:
         saver = checkpoints.Checkpointer(checkpoint, checkpoint_every, checkpoints.run_settings(run))

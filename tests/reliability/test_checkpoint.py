@@ -189,6 +189,7 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     from glassnet.checkpoint import Checkpointer
     from glassnet.core.training import History, Run
     from glassnet.verify.health import HealthMonitor
+    from glassnet.verify.inside import LayerStatsRecorder
 
     full = train(tmp_path / "full.ckpt", 7, "adam", checkpoint_every=10)
     seen = []
@@ -206,7 +207,7 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     run = Run(net, X, np.eye(3)[Y], None, None, 7, 5, True, opt, History())
     added = wiring.default_callbacks(run, monitor=True, checkpoint=tmp_path / "other.ckpt", checkpoint_every=None,
                                      resume=False)
-    assert [type(cb) for cb in added] == [HealthMonitor, Checkpointer] and run.epochs_done == 0
+    assert [type(cb) for cb in added] == [LayerStatsRecorder, HealthMonitor, Checkpointer] and run.epochs_done == 0
     resumed = train(tmp_path / "run.ckpt", 7, "adam", checkpoint_every=10, resume=True)
     assert_same(full, resumed)
 

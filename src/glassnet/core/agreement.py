@@ -16,6 +16,11 @@ form defines the maths. Before the engine runs an in-place form it asks two ques
 
 ``fast.py`` also runs one whole step both ways on each new kind of network (``Plan.check_step``), which
 covers the network's own methods (``Network._step``, ``_backward``, ``_loss_value``).
+
+A probe runs a layer's forward pass more than once, and a forward pass may change more than its cache:
+BatchNorm1d updates its running statistics (``layer.buffers``), Dropout draws its mask from a random generator.
+:func:`keep_side_state` saves both before a probe, so that each form starts from the same state (the same mask,
+the same statistics) and the probe leaves no trace: no changed statistic, no random number consumed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import copy
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,6 +77,41 @@ def differ(a: Any, b: Any, dtype: Any) -> float:
     scale = max(float(np.max(np.abs(b), initial=0.0)), 1e-30)
     gap = float(np.max(np.abs(a - b), initial=0.0))
     return 0.0 if gap <= 1e-4 * scale else gap
+
+
+def keep_side_state(layers: Sequence[Layer], *generators: Any) -> Callable[[], None]:
+    """Save what running ``layers`` changes besides their caches and gradients; returns what puts it back.
+
+    That is every layer's ``buffers`` (copies of the arrays, put back into the same arrays and dict) and the state of
+    every random generator among the layers' attributes (Dropout's ``rng``) and in ``generators`` (the network's
+    ``rng``). The returned function may be called any number of times; each call restores the saved state.
+    """
+    buffers = [(layer, layer.buffers, [(name, b, b.copy()) for name, b in layer.buffers.items()]) for layer in layers]
+    found = {id(g): g for g in generators}
+    for layer in layers:
+        found.update({id(v): v for v in vars(layer).values() if isinstance(v, (np.random.Generator, np.random.RandomState))})
+    states = [(g, g.bit_generator.state if isinstance(g, np.random.Generator) else g.get_state()) for g in found.values()]
+
+    def restore() -> None:
+        for layer, kept, arrays in buffers:
+            kept.clear()
+            for name, array, copied in arrays:
+                array[...] = copied
+                kept[name] = array
+            layer.buffers = kept
+        for g, state in states:
+            if isinstance(g, np.random.Generator):
+                g.bit_generator.state = state
+            else:
+                g.set_state(state)
+
+    return restore
+
+
+def buffer_values(layers: Sequence[Layer]) -> Array:
+    """Every layer's buffers, flattened into one new float64 array (for comparing two runs)."""
+    arrays = [np.asarray(b, dtype=np.float64).ravel() for layer in layers for b in layer.buffers.values()]
+    return np.concatenate(arrays) if arrays else np.zeros(0)
 
 
 def _key(obj: Any, methods: tuple[str, ...], dtype: Any, settings: Any = ()) -> tuple[Any, ...]:
@@ -181,18 +221,21 @@ def layer_own(layer: Layer, dtype: Any) -> bool:
 
 def _probe_layer(layer: Layer, dtype: Any) -> tuple[str, str, float] | None:
     saved = (layer.cache, layer.grads)
+    restore = keep_side_state([layer])  # both forms from the same buffers and random state; both put back after
     try:
         X = _probe_values(dtype, (3, layer.n_in))
         dA = _probe_values(dtype, (3, layer.n_out), seed=1)
         A = np.array(layer.forward(X))
         dX = np.array(layer.backward(dA))
         grads = {name: np.array(g) for name, g in layer.grads.items()}
+        buffers = buffer_values([layer])
+        restore()
         work = _work(3, layer.n_in, layer.n_out, dtype, {name: np.empty_like(g) for name, g in grads.items()})
         act = layer.activation
         if act is not None:
             work.activation_forward = Activation.forward_into.__get__(act)
             work.activation_backward = Activation.backward_into.__get__(act)
-        gap = differ(layer.forward_into(X, work), A, dtype)
+        gap = differ(layer.forward_into(X, work), A, dtype) or differ(buffer_values([layer]), buffers, dtype)
         if gap:
             return "forward", "forward_into", gap
         dX_fast = layer.backward_into(dA, work)
@@ -214,6 +257,7 @@ def _probe_layer(layer: Layer, dtype: Any) -> tuple[str, str, float] | None:
         return None
     finally:
         layer.cache, layer.grads = saved
+        restore()
 
 
 # ---------------------------------------------------------------------------- optimizers
@@ -235,6 +279,9 @@ def _probe_optimizer(opt: Optimizer, dtype: Any) -> tuple[str, str, float] | Non
     # The verdict holds for every lr (its key leaves lr out), so probe at a moderate one: at the user's lr=1e40 in
     # float32 both forms overflow to NaN, which is no disagreement (the step itself reports the overflow).
     readable.lr = flat_opt.lr = 0.1
+    # Clipping (max_grad_norm) is done by Optimizer.update and by fast.py's flat state around update_into, not
+    # inside it: the probe compares the rule alone.
+    readable.max_grad_norm = flat_opt.max_grad_norm = None
     rng = np.random.default_rng(3)
     shapes = {"0.W": (3, 2), "0.b": (2,)}
     params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}

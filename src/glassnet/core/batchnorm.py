@@ -66,6 +66,7 @@ class BatchNorm1d(Layer):
 
     name = "batchnorm1d"
     aliases = ("batchnorm", "batch_norm")
+    min_training_rows = 2  # one row has no batch variance (fit checks its batches before training starts)
 
     def __init__(self, n: int | None = None, eps: float = 1e-5, momentum: float = 0.1) -> None:
         super().__init__()

@@ -15,6 +15,13 @@ form; otherwise it runs the readable form. What it adds is the bookkeeping that 
 - **Workspaces per batch size** (``workspace.py``), allocated once and reused through ``out=``
   arguments: no large temporaries are allocated, freed and page-faulted in again on every step.
 - **Cache-sized chunks** for the optimizer on large networks, so its passes stay in cache.
+- **Frozen parameters** (``Network.freeze``) are skipped: the optimizer runs on the contiguous runs of the flat
+  buffer that hold trainable parameters, and its state buffers hold those only (a frozen parameter gets no
+  update and no state, as on the readable path). Skipping slices keeps the fast path for fine-tuning, where
+  most of a network is frozen; the bookkeeping is one list of runs.
+- **Clipping by global norm** (``optimizer.max_grad_norm``): the total norm of the trainable gradients, then each
+  chunk's gradients scaled into a buffer of their own right before its update (the network's gradients stay as
+  backprop made them, as on the readable path).
 
 A :class:`Plan` is built per network on first use by ``fit`` and ``Network.step``; its first step on a
 new kind of network is also run the readable way on a few rows and compared (``Plan.check_step``), which
@@ -43,7 +50,7 @@ from numpy.typing import NDArray
 from glassnet.core import agreement
 from glassnet.core.checks import all_finite_flat, diverged, update_overflowed
 from glassnet.core.layers import Layer
-from glassnet.core.optimizers import SGD, Optimizer, largest_gradient, not_finite_after_update, update_or_undo
+from glassnet.core.optimizers import CLIP_EPS, SGD, Optimizer, largest_gradient, not_finite_after_update, update_or_undo
 from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning, TrainingDiverged
 
@@ -186,10 +193,25 @@ class Plan:
                 grads[name] = self.gflat[start:start + p.size].reshape(p.shape)
                 start += p.size
             self.grads.append(grads)
+        # Frozen parameters (Network.freeze) are left out of the update: the trainable ones by index into names, and
+        # the runs of the flat buffer they fill, (start, stop) with neighbours merged (one run when nothing is frozen).
+        self.frozen: frozenset[str] = net._frozen
+        self.trainable = [i for i, name in enumerate(self.names) if name not in self.frozen]
+        self.runs: list[tuple[int, int]] = []
+        start, trainable = 0, set(self.trainable)
+        for i, p in enumerate(self.params):
+            if i in trainable:
+                if self.runs and self.runs[-1][1] == start:
+                    self.runs[-1] = (self.runs[-1][0], start + p.size)
+                else:
+                    self.runs.append((start, start + p.size))
+            start += p.size
         self.choose_forms()
         # The penalized parameters with their gradient views and a temporary each: made at the first step with an
         # L2 penalty (net.l2 is read every step: a schedule, such as the estimators', may change it between steps).
         self.penalized: list[tuple[Array, Array, Array]] | None = None
+        # Every layer's buffers, each with a copy made once: what a failing step puts back (see step).
+        self.kept_buffers = [(b, np.empty_like(b)) for layer in self.layers for b in layer.buffers.values()]
         self.work: dict[int, list[Workspace]] = {}
         self.opt_states: weakref.WeakKeyDictionary[Optimizer, _FlatState] = weakref.WeakKeyDictionary()
         # (weak reference, its state, its _stamp)
@@ -243,7 +265,7 @@ class Plan:
         activations, and the class methods the plan relies on; the loops run in C (map).
         """
         return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn
-                and net.dtype == self.dtype
+                and net.dtype == self.dtype and net._frozen == self.frozen
                 and list(map(len, map(vars, self.objects))) == self.n_vars
                 and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
                 and all(map(operator.is_, map(getattr, self.m_classes, self.m_names), self.m_funcs)))
@@ -272,10 +294,25 @@ class Plan:
             if net is None:
                 raise RuntimeError("this plan's network no longer exists")
             return net._step(X, Y, optimizer)
-        loss = self.gradients(X, Y)
-        if not all_finite(loss, self.gflat):
-            raise diverged(loss, optimizer)
-        self.update(optimizer)  # undone, and raises, if it makes a parameter NaN or inf (_FlatState.update)
+        if not self.kept_buffers:
+            loss = self.gradients(X, Y)
+            if not all_finite(loss, self.gflat):
+                raise diverged(loss, optimizer)
+            self.update(optimizer)  # undone, and raises, if it makes a parameter NaN or inf (_FlatState.update)
+            return loss
+        # Network._step's promise for buffers (BatchNorm's running statistics, moved by the forward pass): a step
+        # that fails puts them back.
+        for live, kept in self.kept_buffers:
+            np.copyto(kept, live)
+        try:
+            loss = self.gradients(X, Y)
+            if not all_finite(loss, self.gflat):
+                raise diverged(loss, optimizer)
+            self.update(optimizer)
+        except BaseException:
+            for live, kept in self.kept_buffers:
+                np.copyto(live, kept)
+            raise
         return loss
 
     def gradients(self, X: Array, Y: Array) -> float:
@@ -286,7 +323,9 @@ class Plan:
             A = forward(A, w)
         last = work[-1]
         cache = self.layers[-1].cache
-        loss = self.loss_form(cache["Z"], cache["A"], Y, last.G, last)  # the layer's own cache: any layer
+        # The layer's own cache: any layer (one without an activation, such as BatchNorm1d, caches no Z: its output
+        # is its own pre-activation, as Network._loss_value reads it).
+        loss = self.loss_form(cache.get("Z", cache["A"]), cache["A"], Y, last.G, last)
         d: Any = last.G
         for backward, w in zip(reversed(self.backward_forms), reversed(work)):
             d = backward(d, w)
@@ -319,18 +358,30 @@ class Plan:
         grads = {f"{i}.{k}": g for i, gs in enumerate(self.grads) for k, g in gs.items()}
         return dict(zip(self.names, self.params)), grads
 
+    def trainable_named(self) -> tuple[dict[str, Array], dict[str, Array]]:
+        """:meth:`named` without the frozen parameters: what ``Network._step`` hands the optimizer."""
+        params, grads = self.named()
+        if not self.frozen:
+            return params, grads
+        keys = [self.names[i] for i in self.trainable]
+        return {k: params[k] for k in keys}, {k: grads[k] for k in keys}
+
     def check_step(self, X: Array, Y: Array) -> bool | None:
         """Run one step of a few rows the readable way and this plan's way, and compare (once per kind of network).
 
         Covers what no single part's probe can: the network's own methods (``_step``, ``_backward``,
-        ``_loss_value``, ``_penalty``) against this module's orchestration. Everything is put back afterwards.
+        ``_loss_value``, ``_penalty``) against this module's orchestration. Both ways start from the same state,
+        including what a forward pass changes besides the caches (the layers' buffers, such as BatchNorm's running
+        statistics, and the random generators, such as Dropout's: ``agreement.keep_side_state``), and compare the
+        buffers too. Everything is put back afterwards.
         """
         net = self.net()
         if net is None:
             return True
         k = min(PROBE_ROWS, X.shape[0])
         Xp, Yp = X[:k], Y[:k]
-        saved, rng_state, l2 = self.flat.copy(), net.rng.bit_generator.state, net.l2
+        saved, l2 = self.flat.copy(), net.l2
+        restore = agreement.keep_side_state(self.layers, net.rng)
         kept = [(layer.cache, layer.grads) for layer in self.layers]
         had_workspace = k in self.work
         net.l2 = l2 or 0.125  # always with a penalty, so its path is checked too (the value may change later)
@@ -338,22 +389,26 @@ class Plan:
             with np.errstate(all="ignore"):
                 loss_readable = net._step(Xp, Yp, SGD(0.5))
                 moved_readable = self.flat - saved
+                buffers_readable = agreement.buffer_values(self.layers)
                 self.flat[...] = saved
+                restore()
                 loss_fast = self.gradients(Xp, Yp)
-                SGD(0.5).update(*self.named())
+                SGD(0.5).update(*self.trainable_named())
                 moved_fast = self.flat - saved
+                buffers_fast = agreement.buffer_values(self.layers)
         except TrainingDiverged:
             return None  # not comparable on these rows; decided on a later step
         finally:
             self.flat[...] = saved
-            net.rng.bit_generator.state = rng_state
+            restore()
             net.l2 = l2
             for layer, (cache, grads) in zip(self.layers, kept):
                 layer.cache, layer.grads = cache, grads
             if not had_workspace:
                 self.work.pop(k, None)
         gap = max(agreement.differ(loss_fast, loss_readable, self.dtype),
-                  agreement.differ(moved_fast, moved_readable, self.dtype))
+                  agreement.differ(moved_fast, moved_readable, self.dtype),
+                  agreement.differ(buffers_fast, buffers_readable, self.dtype))
         _step_verdicts[self.signature] = not gap
         if gap:
             agreement.warn(FastFormWarning(type(net), "_step", "fast.Plan.step", gap, self.dtype.name))
@@ -395,59 +450,89 @@ def _stamp(opt: Optimizer) -> tuple[Any, ...]:
 class _FlatState:
     """An optimizer's state buffers on the plan's flat arrays, and its ``update_into`` run chunk by chunk.
 
-    ``optimizer.state[name][buffer]`` are views into these buffers (holds no reference to the optimizer).
-    A step that makes a parameter NaN or inf is undone (``optimizers.update_or_undo``'s promise, on flat
-    buffers): each chunk of the parameters and of the state is copied to ``undo`` just before its update
-    (while it is being read anyway, so the copy is one extra write), checked right after (still in cache),
-    and on failure every chunk updated so far is copied back.
+    ``optimizer.state[name][buffer]`` are views into these buffers (holds no reference to the optimizer). The
+    buffers hold the trainable parameters only, packed in order (the plan's ``runs`` of the flat parameters map
+    onto them); a frozen parameter has no state. A step that makes a parameter NaN or inf is undone
+    (``optimizers.update_or_undo``'s promise, on flat buffers): each chunk of the parameters and of the state is
+    copied to ``undo`` just before its update (while it is being read anyway, so the copy is one extra write),
+    checked right after (still in cache), and on failure every chunk updated so far is copied back.
     """
 
     def __init__(self, plan: Plan, opt: Optimizer | None = None) -> None:
         self.plan = plan
         self.buffer_names = opt.buffers() if opt is not None else ()
         self.counts = bool(getattr(opt, "counts_steps", False))
-        self.buffers = {b: np.zeros_like(plan.flat) for b in self.buffer_names}
+        self.names = [plan.names[i] for i in plan.trainable]
+        grads = plan.named()[1]
+        self.grad_views = [grads[name] for name in self.names]  # what the clipping norm sums over
+        size, dtype = sum(g.size for g in self.grad_views), plan.flat.dtype
+        self.buffers = {b: np.zeros(size, dtype) for b in self.buffer_names}
         self.views = {b: self.views_of(buffer) for b, buffer in self.buffers.items()}
-        size = min(plan.flat.size, CHUNK)
-        t1, t2 = np.empty(size, plan.flat.dtype), np.empty(size, plan.flat.dtype)
-        self.parts = [(plan.flat[s], plan.gflat[s], {b: buffer[s] for b, buffer in self.buffers.items()},
-                       t1[: plan.flat[s].size], t2[: plan.flat[s].size]) for s in self.chunks()]
+        slices = self.chunks()
+        t1, t2 = np.empty(min(size, CHUNK), dtype), np.empty(min(size, CHUNK), dtype)
+        self.parts = [(plan.flat[s], plan.gflat[s], {b: buffer[c] for b, buffer in self.buffers.items()},
+                       t1[: c.stop - c.start], t2[: c.stop - c.start]) for s, c in slices]
         # What each chunk's update overwrites (its parameters, then its state buffers), paired with the copy kept
         # of it during the step; empty for _Readable, which is guarded by update_or_undo instead.
-        undo = [np.empty_like(plan.flat) for _ in range(1 + len(self.buffers))] if opt is not None else []
-        self.undo = [[(live[s], copy[s]) for live, copy in zip((plan.flat, *self.buffers.values()), undo)]
-                     for s in self.chunks()] if undo else []
+        undo = [np.empty(size, dtype) for _ in range(1 + len(self.buffers))] if opt is not None else []
+        self.undo = [[(live, kept[c]) for live, kept in zip((plan.flat[s], *(b[c] for b in self.buffers.values())), undo)]
+                     for s, c in slices] if undo else []
+        self.clipped: list[Array] | None = None  # each chunk's clipped gradients (made at the first step that clips)
         self.t = 0
 
     def views_of(self, flat: Array) -> list[Array]:
+        """One view per trainable parameter into a buffer of the trainable parameters (shaped like it)."""
         out, start = [], 0
-        for p in self.plan.params:
-            out.append(flat[start:start + p.size].reshape(p.shape))
-            start += p.size
+        for g in self.grad_views:
+            out.append(flat[start:start + g.size].reshape(g.shape))
+            start += g.size
         return out
 
-    def chunks(self) -> list[slice]:
-        n = self.plan.flat.size
-        return [slice(s, s + CHUNK) for s in range(0, n, CHUNK)] if n > CHUNK else [slice(None)]
+    def chunks(self) -> list[tuple[slice, slice]]:
+        """``(slice of the flat parameters, slice of the state buffers)`` per chunk: each run cut into CHUNKs."""
+        out, packed = [], 0
+        for first, stop in self.plan.runs:
+            for s in range(first, stop, CHUNK):
+                e = min(s + CHUNK, stop)
+                out.append((slice(s, e), slice(packed + s - first, packed + e - first)))
+            packed += stop - first
+        return out
 
     def readable_update(self, opt: Optimizer) -> None:
-        update_or_undo(opt, *self.plan.named())
+        update_or_undo(opt, *self.plan.trainable_named())
+
+    def clip_coefficient(self, opt: Optimizer, max_norm: float) -> float | None:
+        """``clip_grad_norm``'s rule on the trainable gradients: the factor to scale them by, or ``None`` (under
+        the limit). Sets ``opt.last_grad_norm`` as the readable ``Optimizer.update`` does."""
+        total = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grad_views))  # as clip_grad_norm sums it
+        opt.last_grad_norm = total
+        coef = max_norm / (total + CLIP_EPS)
+        if coef >= 1.0:
+            return None
+        if self.clipped is None:
+            self.clipped = [np.empty_like(g) for _, g, *_ in self.parts]
+        return coef
 
     def synced(self, opt: Optimizer) -> bool:
-        """Make the optimizer's state ours (adopting what it holds); False if it cannot be (mixed steps)."""
-        if not self.buffer_names:
+        """Make the optimizer's state ours (adopting what it holds); False if it cannot be (mixed steps).
+
+        Only the trainable parameters' entries count; an entry of a frozen parameter (kept from before it was
+        frozen) is left as it is, as the readable path leaves it.
+        """
+        if not self.buffer_names or not self.names:
             return True
-        state, names, first_buffer = opt.state, self.plan.names, self.buffer_names[0]
+        state, names, first_buffer = opt.state, self.names, self.buffer_names[0]
         first = state.get(names[0])
         if first is not None and first.get(first_buffer) is self.views[first_buffer][0] and (
                 not self.counts or first.get("t") == self.t):
             return True
-        if not state:
+        entries = [state.get(name) for name in names]
+        if all(entry is None for entry in entries):
             self.t = 0
             for buffer in self.buffers.values():
                 buffer[...] = 0
-        elif set(state) == set(names) and all(b in s for s in state.values() for b in self.buffer_names) and (
-                not self.counts or len({s.get("t") for s in state.values()}) == 1):
+        elif all(isinstance(e, dict) and all(b in e for b in self.buffer_names) for e in entries) and (
+                not self.counts or len({e.get("t") for e in entries if e is not None}) == 1):
             for b in self.buffer_names:
                 for name, view in zip(names, self.views[b]):
                     view[...] = state[name][b]
@@ -464,30 +549,34 @@ class _FlatState:
         """One ``update_into`` over the flat buffers; ``synced``: the caller knows the state is still ours."""
         if not synced and self.buffer_names and not self.synced(opt):
             return self.readable_update(opt)
+        max_norm = opt.max_grad_norm
+        coef = None if max_norm is None else self.clip_coefficient(opt, max_norm)
         self.t += 1
         t = self.t
         if self.counts:
-            for name in self.plan.names:
+            for name in self.names:
                 opt.state[name]["t"] = t
         update_into = opt.update_into
         done = 0
         try:
-            for (p, g, buffers, t1, t2), undo in zip(self.parts, self.undo):
+            for i, ((p, g, buffers, t1, t2), undo) in enumerate(zip(self.parts, self.undo)):
                 for live, kept in undo:
                     kept[...] = live
                 done += 1
+                if coef is not None:  # this chunk's gradients, clipped into a buffer of their own
+                    g = np.multiply(g, coef, self.clipped[i])  # type: ignore[index]
                 update_into(p, g, buffers, t, t1, t2)
                 for live, _ in undo:  # this chunk's parameters and state, while they are in cache
                     if not all_finite_flat(live):
-                        raise update_overflowed(not_finite_after_update(self.plan.named()[0], opt), opt,
-                                                largest_gradient(self.plan.named()[1]))
+                        params, grads = self.plan.trainable_named()
+                        raise update_overflowed(not_finite_after_update(params, opt), opt, largest_gradient(grads))
         except BaseException:  # the overflow above, Ctrl-C or a user's update_into failing half-way: undo the step
             for undo in self.undo[:done]:
                 for live, kept in undo:
                     live[...] = kept
             self.t -= 1
             if self.counts:
-                for name in self.plan.names:
+                for name in self.names:
                     opt.state[name]["t"] = self.t
             raise
 

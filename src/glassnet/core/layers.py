@@ -48,6 +48,9 @@ class Layer:
     training : bool
         The mode (``Network.train()`` / ``Network.eval()`` set it): layers such as Dropout and BatchNorm1d
         compute differently in training and in evaluation.
+    min_training_rows : int
+        The fewest rows a batch may have in training mode (BatchNorm1d: 2); ``fit`` checks its batches against it
+        before training starts.
     penalized : tuple of str
         The parameters the network's L2 penalty covers.
     activation : Activation or None
@@ -64,6 +67,7 @@ class Layer:
     penalized: tuple[str, ...] = ()
     activation: Activation | None = None
     training = True
+    min_training_rows = 1
     n_in: int
     n_out: int
 

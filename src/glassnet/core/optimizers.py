@@ -16,6 +16,22 @@ A step whose update makes a parameter or a state array NaN or inf is undone and 
 (:func:`update_or_undo` on the readable path; ``core/fast.py`` keeps the same promise on its flat buffers): the
 loss and the gradients can be finite while ``lr * g`` overflows.
 
+Three controls, each as torch defines it, and not to be confused with one another:
+
+- ``Network(l2=...)`` is a penalty *in the loss*: ``(l2 / 2) * sum(W**2)`` over the weights only (not the biases),
+  so it shows in the loss value and in the gradients ``gradients()`` returns.
+- ``weight_decay=`` on :class:`SGD`, :class:`Adam` and :class:`RMSprop` is torch's *coupled* decay, in the
+  optimizer: ``g <- g + weight_decay * p`` for *every* parameter (biases too) before the rule, so the decay
+  passes through momentum and Adam's ``m`` and ``v``. The loss and the gradients of the network do not show it.
+- :class:`AdamW`'s ``weight_decay`` is *decoupled* (Loshchilov & Hutter, 2019): ``p <- p * (1 - lr * weight_decay)``
+  on the weights themselves, then Adam's step from the plain gradient; ``m`` and ``v`` never see the decay.
+
+``max_grad_norm=`` (every optimizer; Keras calls it ``global_clipnorm``) clips by global norm before the
+update, with :func:`clip_grad_norm` (``torch.nn.utils.clip_grad_norm_``'s rule); the total norm of the last
+update is kept in ``optimizer.last_grad_norm``. The network's own gradients are left as backprop made them: the
+rule receives clipped copies. Settings at their defaults are left out of ``config()``, so a configuration
+saved before these settings existed still names the same optimizer.
+
 ``explain_update`` writes the rule as text, one :class:`UpdateLine` per state buffer and one for the new
 value, for ``glassnet.explain``'s ledger and worksheets: an optimizer class carries its own formulas, so a
 new one appears there with no edit elsewhere (the base class's version lists the state buffers it kept).
@@ -47,6 +63,59 @@ def _check_positive(value: float, what: str, owner: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ConfigError(f"{owner}: {what} must be a positive number, got {value}. Try {what}=0.1.")
     return float(value)
+
+
+def _check_decay(value: float, owner: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
+            math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{owner}: weight_decay must be a number >= 0 (0 for none), got {value!r}. "
+                          "Try weight_decay=1e-4 (or 1e-2 for AdamW)")
+    return float(value)
+
+
+def _check_max_norm(value: float | None, owner: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) or not (
+            math.isfinite(value) and value > 0):
+        raise ConfigError(f"{owner}: max_grad_norm must be a positive number (or None for no clipping), got "
+                          f"{value!r}. Try max_grad_norm=1.0")
+    return float(value)
+
+
+CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_'s guard against dividing by a zero norm
+
+
+def clip_grad_norm(grads: Mapping[str, Array], max_norm: float) -> float:
+    """Scale all gradients by one factor so that together they are about ``max_norm`` long; returns the total norm.
+
+    ``torch.nn.utils.clip_grad_norm_``'s rule (Pascanu et al., 2013): every gradient entry of every parameter is
+    one long vector, and that vector's 2-norm is the total::
+
+        total = sqrt(sum over all gradients g of sum(g**2))
+        coef  = max_norm / (total + 1e-6)
+        if coef < 1:  g <- g * coef   for every g          (in place; the direction of the step is kept)
+
+    Parameters
+    ----------
+    grads : dict of str to array
+        The gradients, keyed like the parameters (``"0.W"``: shape ``(n_in, n_out)``, ``"0.b"``: ``(n_out,)``);
+        changed in place.
+    max_norm : float
+        The largest total norm let through (> 0).
+
+    Returns
+    -------
+    float
+        The total norm *before* clipping (what torch returns too).
+    """
+    max_norm = _check_positive(max_norm, "max_norm", "clip_grad_norm")
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    coef = max_norm / (total + CLIP_EPS)
+    if coef < 1.0:  # as torch: the factor clamped at 1, so gradients under the limit are not touched
+        for g in grads.values():
+            g *= coef
+    return total
 
 
 class StepValues(NamedTuple):
@@ -81,20 +150,66 @@ class UpdateLine(NamedTuple):
 
 
 class Optimizer:
-    """Base class: ``update(params, grads)`` and per-parameter ``state``."""
+    """Base class: ``update(params, grads)`` and per-parameter ``state``.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate (> 0).
+    max_grad_norm : float, optional
+        Clip the gradients by global norm before each update (:func:`clip_grad_norm`); ``None``: no clipping.
+    """
 
     name = ""
     aliases: tuple[str, ...] = ()
     counts_steps = False
     torch_name: str | None = None  # the torch.optim class with the same rule
+    max_grad_norm: float | None = None  # class defaults: a subclass of yours need not call super().__init__
+    last_grad_norm: float | None = None  # the total gradient norm of the last update (set only when clipping)
 
-    def __init__(self, lr: float) -> None:
+    def __init__(self, lr: float, max_grad_norm: float | None = None) -> None:
         self.lr = _check_positive(lr, "learning rate lr", type(self).__name__)
+        self.max_grad_norm = _check_max_norm(max_grad_norm, type(self).__name__)
+        self.last_grad_norm = None  # an instance attribute from the start: the fast path counts them (a hook adds one)
         self.state: dict[str, dict[str, Any]] = {}
 
     def update(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+        """Update every array of ``params`` in place (``update_one`` each), after clipping if ``max_grad_norm`` is set.
+
+        Only the parameters in ``params`` are updated, and only their gradients count in the clipping norm (the
+        network leaves its frozen parameters out of both).
+        """
+        if self.max_grad_norm is not None:
+            # Clipped copies: the network's gradients stay as backprop made them (the ledger shows both).
+            grads = {name: grads[name].copy() for name in params}
+            self.last_grad_norm = clip_grad_norm(grads, self.max_grad_norm)
         for name, p in params.items():
             self.update_one(name, p, grads[name])
+
+    def clip_coefficient(self) -> float | None:
+        """The factor the last update's clipping multiplied every gradient by, or ``None`` if it left them alone."""
+        if self.max_grad_norm is None or self.last_grad_norm is None:
+            return None
+        coef = self.max_grad_norm / (self.last_grad_norm + CLIP_EPS)
+        return coef if coef < 1.0 else None
+
+    def explain_gradient(self, g: str, num: Callable[[float], str]) -> tuple[str, str]:
+        """The symbol of the gradient the rule used, and a note on clipping (``""`` without): for ``explain_update``.
+
+        After a clipped update the rule received ``clip(dL/dw) = dL/dw * coef``, not the gradient backprop made.
+        """
+        limit, total, coef = self.max_grad_norm, self.last_grad_norm, self.clip_coefficient()
+        if limit is None or total is None:
+            return g, ""
+        if coef is None:
+            return g, f"gradients not clipped: their total norm {num(total)} is within max_grad_norm {num(limit)}"
+        return f"clip({g})", (
+            f"clip(g) = g * max_grad_norm/(total norm + 1e-6) = g * {num(limit)}/({num(total)} + 1e-6) = "
+            f"g * {num(coef)}: every gradient clipped by global norm (torch.nn.utils.clip_grad_norm_) before the rule")
+
+    def base_config(self) -> dict[str, Any]:
+        """The base class's settings for ``config()``: ``max_grad_norm`` when clipping is on."""
+        return {} if self.max_grad_norm is None else {"max_grad_norm": self.max_grad_norm}
 
     def update_one(self, name: str, p: Array, g: Array) -> None:
         """The readable rule: change ``p`` in place from its gradient ``g`` and ``self.state[name]``."""
@@ -119,11 +234,15 @@ class Optimizer:
         kept = [b for b in self.buffers() if b in values.state_after]
         lines = [UpdateLine(f"{b}[{p}]", values.state_after[b], state=b) for b in kept]
         note = f"{type(self).__name__}'s own rule" + (f"; its state: {', '.join(kept)}" if kept else "")
-        return [*lines, UpdateLine(p, values.after, note=note)]
+        clipping = self.explain_gradient(g, num)[1]
+        return [*lines, UpdateLine(p, values.after, note="; ".join(filter(None, [note, clipping])))]
 
     def torch_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments (besides ``lr``) of the ``torch.optim`` class named ``torch_name``."""
-        return {k: v for k, v in self.config().items() if k not in ("name", "lr")}
+        """Keyword arguments (besides ``lr``) of the ``torch.optim`` class named ``torch_name``.
+
+        ``max_grad_norm`` is not one: in PyTorch clipping is its own call, ``torch.nn.utils.clip_grad_norm_``.
+        """
+        return {k: v for k, v in self.config().items() if k not in ("name", "lr", "max_grad_norm")}
 
     def config(self) -> dict[str, Any]:
         """The settings, as saved in checkpoints and shown in explanations."""
@@ -135,18 +254,20 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional (Nesterov) momentum, as in ``torch.optim.SGD``.
+    """Stochastic gradient descent, with optional (Nesterov) momentum and weight decay, as in ``torch.optim.SGD``.
 
-    Without momentum: ``p <- p - lr * g``. With momentum ``mu``, per parameter a velocity ``v``
-    (``v <- g`` at the first step, then ``v <- mu * v + g``) and the step uses ``v``, or
+    With ``weight_decay`` ``wd`` (torch's coupled decay, on every parameter) the gradient is first
+    ``g <- g + wd * p``. Without momentum: ``p <- p - lr * g``. With momentum ``mu``, per parameter a
+    velocity ``v`` (``v <- g`` at the first step, then ``v <- mu * v + g``) and the step uses ``v``, or
     ``g + mu * v`` with Nesterov (Sutskever et al., 2013, in PyTorch's formulation).
     """
 
     name = "sgd"
     torch_name = "SGD"
 
-    def __init__(self, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
+                 max_grad_norm: float | None = None) -> None:
+        super().__init__(lr, max_grad_norm)
         if isinstance(momentum, bool) or not (isinstance(momentum, (int, float, np.integer, np.floating))
                                               and 0.0 <= momentum < 1.0):
             raise ConfigError(f"SGD: momentum must be a number in [0, 1), like 0.9; got {momentum!r}")
@@ -156,8 +277,11 @@ class SGD(Optimizer):
             raise ConfigError("SGD: nesterov=True needs a momentum > 0, e.g. SGD(lr, momentum=0.9, nesterov=True)")
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+        self.weight_decay = _check_decay(weight_decay, "SGD")
 
     def update_one(self, name: str, p: Array, g: Array) -> None:
+        if self.weight_decay:  # torch's coupled decay: part of the gradient, so it also goes into the velocity
+            g = g + self.weight_decay * p
         if self.momentum:
             state = self.state.setdefault(name, {})
             if "velocity" not in state:
@@ -171,6 +295,10 @@ class SGD(Optimizer):
         return ("velocity",) if self.momentum else ()
 
     def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        if self.weight_decay:  # g + wd * p, into tmp2 (g is the network's own gradient: left as it is)
+            np.multiply(p, self.weight_decay, tmp2)
+            np.add(g, tmp2, tmp2)
+            g = tmp2
         if not self.momentum:
             np.multiply(g, self.lr, tmp)
             np.subtract(p, tmp, p)
@@ -190,19 +318,30 @@ class SGD(Optimizer):
         np.subtract(p, tmp, p)
 
     def config(self) -> dict[str, Any]:
-        return {"name": "sgd", "lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+        decay = {"weight_decay": self.weight_decay} if self.weight_decay else {}
+        return {"name": "sgd", "lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov, **decay,
+                **self.base_config()}
 
     def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
-        lr, pv, gv = num(self.lr), num(values.before), num(values.grad)
+        lr, pv = num(self.lr), num(values.before)
+        g, clipping = self.explain_gradient(g, num)
+        gv, decay_note = num(values.grad), ""
+        if self.weight_decay:  # the decayed gradient g + wd*p, as its own term (worked out from the engine's g and p)
+            wd = num(self.weight_decay)
+            decayed = values.grad + self.weight_decay * values.before
+            g, gv = f"({g} + wd*{p})", f"({gv} + {wd}*{pv})"
+            decay_note = (f"weight decay (coupled, as torch.optim.SGD): the gradient becomes {g[1:-1]} = {num(decayed)}"
+                          f" with wd = {wd}")
+        note = "; ".join(filter(None, [clipping, decay_note]))
         if not self.momentum:
-            return [UpdateLine(p, values.after, f"{p} - lr*{g}", f"{pv} - {lr}*{gv}")]
+            return [UpdateLine(p, values.after, f"{p} - lr*{g}", f"{pv} - {lr}*{gv}", note=note)]
         mu, v = num(self.momentum), values.state_after["velocity"]
         if "velocity" in values.state_before:
             velocity = UpdateLine(f"v[{p}]", v, f"mu*v[{p}] + {g}", f"{mu}*{num(values.state_before['velocity'])} + {gv}",
-                                  state="velocity")
+                                  state="velocity", note=note)
         else:
-            velocity = UpdateLine(f"v[{p}]", v, g, state="velocity",
-                                  note="the first step starts the velocity at the gradient (as torch.optim.SGD)")
+            velocity = UpdateLine(f"v[{p}]", v, g, gv if self.weight_decay else "", state="velocity", note="; ".join(
+                filter(None, ["the first step starts the velocity at the gradient (as torch.optim.SGD)", note])))
         if self.nesterov:
             new = UpdateLine(p, values.after, f"{p} - lr*({g} + mu*v[{p}])", f"{pv} - {lr}*({gv} + {mu}*{num(v)})")
         else:
@@ -215,23 +354,31 @@ class Adam(Optimizer):
 
     Per parameter, at step ``t``::
 
+        g <- g + weight_decay * p                  only with weight_decay > 0 (torch's coupled decay)
         m <- beta1 * m + (1 - beta1) * g
         v <- beta2 * v + (1 - beta2) * g**2
         p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Coupled decay is divided by ``sqrt(v)`` like the rest of the gradient, so parameters with large gradients
+    are decayed less; :class:`AdamW` (``decoupled = True``) decays the weights directly instead.
     """
 
     name = "adam"
     counts_steps = True
     torch_name = "Adam"
+    decoupled = False  # AdamW: the decay shrinks the weights and never enters m and v
 
-    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None) -> None:
+        super().__init__(lr, max_grad_norm)
+        owner = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2 or not all(
                 isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool) and 0.0 <= b < 1.0
                 for b in betas):
-            raise ConfigError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+            raise ConfigError(f"{owner}: betas must be two numbers in [0, 1), got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = _check_positive(eps, "eps", "Adam")
+        self.eps = _check_positive(eps, "eps", owner)
+        self.weight_decay = _check_decay(weight_decay, owner)
 
     def update_one(self, name: str, p: Array, g: Array) -> None:
         beta1, beta2 = self.betas
@@ -242,6 +389,10 @@ class Adam(Optimizer):
             state["v"] = np.zeros_like(p)
         state["t"] += 1
         t = state["t"]
+        if self.decoupled:  # AdamW: shrink the weights themselves, before the step (torch.optim.AdamW's order)
+            p *= 1 - self.lr * self.weight_decay
+        elif self.weight_decay:  # Adam's coupled decay: an L2 term in the gradient, which m and v then see
+            g = g + self.weight_decay * p
         state["m"] = beta1 * state["m"] + (1 - beta1) * g
         state["v"] = beta2 * state["v"] + (1 - beta2) * g * g
         step_size = self.lr / (1 - beta1**t)
@@ -254,6 +405,12 @@ class Adam(Optimizer):
     def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
         beta1, beta2 = self.betas
         m, v = state["m"], state["v"]
+        if self.decoupled:  # p *= 1 - lr * wd
+            np.multiply(p, 1 - self.lr * self.weight_decay, p)
+        elif self.weight_decay:  # g + wd * p, into tmp2 (free until the last lines; g itself is left as it is)
+            np.multiply(p, self.weight_decay, tmp2)
+            np.add(g, tmp2, tmp2)
+            g = tmp2
         # m = beta1 * m + (1 - beta1) * g
         np.multiply(m, beta1, m)
         np.multiply(g, 1 - beta1, tmp)
@@ -272,33 +429,77 @@ class Adam(Optimizer):
         np.subtract(p, tmp2, p)
 
     def config(self) -> dict[str, Any]:
-        return {"name": "adam", "lr": self.lr, "betas": list(self.betas), "eps": self.eps}
+        decay = {"weight_decay": self.weight_decay} if self.weight_decay or self.decoupled else {}
+        return {"name": self.name, "lr": self.lr, "betas": list(self.betas), "eps": self.eps, **decay,
+                **self.base_config()}
 
     def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
         (beta1, beta2), before, after = self.betas, values.state_before, values.state_after
-        b1, b2, pv, gv = num(beta1), num(beta2), num(values.before), num(values.grad)
+        b1, b2, pv = num(beta1), num(beta2), num(values.before)
+        g, clipping = self.explain_gradient(g, num)
+        gv, decay_note, wd = num(values.grad), "", num(self.weight_decay)
+        if self.weight_decay and not self.decoupled:  # the decayed gradient as its own term, in m and in v
+            decayed = values.grad + self.weight_decay * values.before
+            g, gv = f"({g} + wd*{p})", f"({gv} + {wd}*{pv})"
+            decay_note = (f"weight decay (coupled, as torch.optim.Adam): the gradient becomes {g[1:-1]} = "
+                          f"{num(decayed)} with wd = {wd}, before m and v")
         t, m, v = int(after["t"]), after["m"], after["v"]
         lines = [
             UpdateLine(f"m[{p}]", m, f"beta1*m[{p}] + (1 - beta1)*{g}",
-                       f"{b1}*{num(before.get('m', 0.0))} + (1 - {b1})*{gv}", state="m"),
+                       f"{b1}*{num(before.get('m', 0.0))} + (1 - {b1})*{gv}", state="m",
+                       note="; ".join(filter(None, [clipping, decay_note]))),
             UpdateLine(f"v[{p}]", v, f"beta2*v[{p}] + (1 - beta2)*{g}^2",
                        f"{b2}*{num(before.get('v', 0.0))} + (1 - {b2})*{gv}^2", state="v"),
         ]
         # The bias-corrected step size and denominator, worked out for the reader from the engine's m and v.
         step_size = self.lr / (1 - beta1**t)
         denominator = math.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
+        start, start_numbers, note = p, pv, f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections"
+        if self.decoupled:  # AdamW: the weight first shrinks by (1 - lr*wd), worked out from the engine's p
+            start, start_numbers = f"{p}*(1 - lr*wd)", f"{pv}*(1 - {num(self.lr)}*{wd})"
+            shrunk = values.before * (1 - self.lr * self.weight_decay)
+            note = (f"decoupled weight decay (AdamW): {p} first shrinks to {start} = {num(shrunk)}, then Adam's step "
+                    f"from the plain gradient (m and v never see the decay); {note}")
+            steps: tuple[str, ...] = (f"{num(shrunk)} - {num(step_size)} * {num(m)}/{num(denominator)}",)
+        else:
+            steps = (f"{pv} - {num(step_size)} * {num(m)}/{num(denominator)}",)
         return [*lines, UpdateLine(
-            p, values.after, f"{p} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)",
-            f"{pv} - {num(self.lr)}/(1 - {b1}^{t}) * {num(m)}/(sqrt({num(v)})/sqrt(1 - {b2}^{t}) + {num(self.eps)})",
-            (f"{pv} - {num(step_size)} * {num(m)}/{num(denominator)}",),
-            f"step t = {t}; 1 - beta1^t and 1 - beta2^t are Adam's bias corrections")]
+            p, values.after, f"{start} - lr/(1 - beta1^t) * m[{p}]/(sqrt(v[{p}])/sqrt(1 - beta2^t) + eps)",
+            f"{start_numbers} - {num(self.lr)}/(1 - {b1}^{t}) * {num(m)}/(sqrt({num(v)})/sqrt(1 - {b2}^{t}) + "
+            f"{num(self.eps)})", steps, note)]
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019, "Decoupled weight decay regularization"), as in ``torch.optim.AdamW``.
+
+    Adam with the weight decay taken out of the gradient and applied to the parameters directly, at step ``t``::
+
+        p <- p * (1 - lr * weight_decay)           decoupled: m and v never see it
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g**2
+        p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Every parameter decays at the same rate ``lr * weight_decay`` per step, whatever the size of its gradients
+    (with Adam's coupled decay the decay is divided by ``sqrt(v)`` too). Like torch, on every parameter, biases
+    included (freeze a parameter, ``Network.freeze``, to keep it out). torch.optim.AdamW is Adam with
+    ``decoupled_weight_decay=True``; so is this class.
+    """
+
+    name = "adamw"
+    torch_name = "AdamW"
+    decoupled = True
+
+    def __init__(self, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, max_grad_norm: float | None = None) -> None:
+        super().__init__(lr, betas, eps, weight_decay, max_grad_norm)
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Tieleman & Hinton, 2012), as in ``torch.optim.RMSprop`` (not centered, no weight decay).
+    """RMSprop (Tieleman & Hinton, 2012), as in ``torch.optim.RMSprop`` (not centered).
 
     Per parameter, a running mean of squared gradients ``s`` (starting at 0)::
 
+        g <- g + weight_decay * p                               only with weight_decay > 0 (coupled, as torch)
         s <- alpha * s + (1 - alpha) * g**2
         p <- p - lr * g / (sqrt(s) + eps)                       without momentum
         u <- mu * u + g / (sqrt(s) + eps);  p <- p - lr * u     with momentum mu (u starts at 0)
@@ -310,8 +511,9 @@ class RMSprop(Optimizer):
     counts_steps = True
     torch_name = "RMSprop"
 
-    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0) -> None:
-        super().__init__(lr)
+    def __init__(self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None) -> None:
+        super().__init__(lr, max_grad_norm)
         for what, value in (("alpha", alpha), ("momentum", momentum)):
             if isinstance(value, bool) or not (isinstance(value, (int, float, np.integer, np.floating))
                                                and 0.0 <= value < 1.0):
@@ -319,8 +521,11 @@ class RMSprop(Optimizer):
         self.alpha = float(alpha)
         self.momentum = float(momentum)
         self.eps = _check_positive(eps, "eps", "RMSprop")
+        self.weight_decay = _check_decay(weight_decay, "RMSprop")
 
     def update_one(self, name: str, p: Array, g: Array) -> None:
+        if self.weight_decay:  # torch's coupled decay: part of the gradient, so also of s
+            g = g + self.weight_decay * p
         state = self.state.setdefault(name, {})
         if "square_avg" not in state:
             state["t"] = 0
@@ -340,6 +545,10 @@ class RMSprop(Optimizer):
         return ("square_avg", "momentum_buffer") if self.momentum else ("square_avg",)
 
     def update_into(self, p: Array, g: Array, state: dict[str, Array], t: int, tmp: Array, tmp2: Array) -> None:
+        if self.weight_decay:  # g + wd * p, into tmp2 (each later write to tmp2 reads g first; g itself is left alone)
+            np.multiply(p, self.weight_decay, tmp2)
+            np.add(g, tmp2, tmp2)
+            g = tmp2
         s = state["square_avg"]
         np.multiply(s, self.alpha, s)  # s = alpha * s + (1 - alpha) * g * g
         np.multiply(g, 1 - self.alpha, tmp)
@@ -359,17 +568,27 @@ class RMSprop(Optimizer):
         np.subtract(p, tmp2, p)
 
     def config(self) -> dict[str, Any]:
-        return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum}
+        decay = {"weight_decay": self.weight_decay} if self.weight_decay else {}
+        return {"name": "rmsprop", "lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
+                **decay, **self.base_config()}
 
     def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
         before, after = values.state_before, values.state_after
         alpha, lr, pv, gv = num(self.alpha), num(self.lr), num(values.before), num(values.grad)
+        g, clipping = self.explain_gradient(g, num)
+        decay_note = ""
+        if self.weight_decay:  # the decayed gradient as its own term (worked out from the engine's g and p)
+            wd = num(self.weight_decay)
+            decayed = values.grad + self.weight_decay * values.before
+            g, gv = f"({g} + wd*{p})", f"({gv} + {wd}*{pv})"
+            decay_note = (f"weight decay (coupled, as torch.optim.RMSprop): the gradient becomes {g[1:-1]} = "
+                          f"{num(decayed)} with wd = {wd}")
         s = after["square_avg"]
         first = "square_avg" not in before
+        start = f"{'s and u start' if self.momentum else 's starts'} at 0, as in torch.optim.RMSprop" if first else ""
         lines = [UpdateLine(f"s[{p}]", s, f"alpha*s[{p}] + (1 - alpha)*{g}^2",
                             f"{alpha}*{num(before.get('square_avg', 0.0))} + (1 - {alpha})*{gv}^2", state="square_avg",
-                            note=f"{'s and u start' if self.momentum else 's starts'} at 0, as in torch.optim.RMSprop"
-                            if first else "")]
+                            note="; ".join(filter(None, [start, clipping, decay_note])))]
         # sqrt(s) + eps, worked out for the reader from the engine's s.
         denominator = num(math.sqrt(s) + self.eps)
         if not self.momentum:
@@ -384,7 +603,7 @@ class RMSprop(Optimizer):
         return [*lines, UpdateLine(p, values.after, f"{p} - lr*u[{p}]", f"{pv} - {lr}*{num(u)}")]
 
 
-OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [SGD, Adam, RMSprop])
+OPTIMIZERS: Registry[Optimizer] = Registry("optimizer", [SGD, Adam, RMSprop, AdamW])
 
 
 def update_or_undo(optimizer: Optimizer, params: dict[str, Array], grads: dict[str, Array]) -> None:

@@ -11,8 +11,9 @@ stopping rules) are callbacks: objects with any of these methods, called in the 
 
 ``on_train_begin(net, info)``
     once, before the first step; ``info`` holds ``epochs``, ``n_samples``, ``batch_size``,
-    ``optimizer``, the checked arrays ``X`` and ``Y``, and ``epochs_done`` (0, or the epochs a resumed run
-    has behind it: training continues with the next one).
+    ``optimizer``, the checked arrays ``X`` and ``Y``, ``epochs_done`` (0, or the epochs a resumed run
+    has behind it: training continues with the next one) and ``history`` (the :class:`History` being
+    filled; a resumed run's holds the epochs behind it).
 ``on_batch_begin(net, epoch, step, X, Y)``
     before each step, with the rows it is about to train on (read them, do not change them). The one
     place to change a setting for a single step: the estimators set ``net.l2`` from the batch's size here.
@@ -41,7 +42,8 @@ inputs and settings) and returns the callbacks to add after the user's; it may a
 (``Run.epochs_done``). ``glassnet/wiring.py`` installs it (``glassnet/__init__.py`` calls its ``install()``):
 that file is the one place where ``monitor=`` becomes a ``HealthMonitor`` and ``checkpoint=`` a ``Checkpointer``.
 
-Next read: ``optimizers.py`` (if not yet), then ``glassnet/wiring.py`` and ``glassnet/checkpoint.py``.
+Next read: ``optimizers.py`` (if not yet), ``schedules.py`` and ``callbacks.py`` (callbacks glassnet ships: learning-rate
+schedules, early stopping), then ``glassnet/wiring.py`` and ``glassnet/checkpoint.py``.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,23 +76,31 @@ class History:
 
     ``accuracy`` / ``val_accuracy`` are filled when the targets are class labels (0/1 or one-hot);
     ``val_*`` when ``validation_data`` was given. ``stopped`` is ``"completed"``, ``"interrupted"``
-    (Ctrl-C) or ``"callback"``.
+    (Ctrl-C) or ``"callback"``. ``lr`` is the optimizer's learning rate in each epoch (at its first step, after
+    any ``on_batch_begin``: a schedule's rate, see ``core/schedules.py``). ``layers`` holds each layer's
+    gradient norm and update-to-weight ratio at a sample of the steps (``glassnet/verify/inside.py``; empty
+    when nothing recorded them, e.g. ``monitor=False``).
     """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
     epochs: int = 0
     steps: int = 0
     seconds: float = 0.0
     stopped: str = "completed"
+    layers: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from copy import deepcopy
+
         return {
             "loss": list(self.loss), "accuracy": list(self.accuracy), "val_loss": list(self.val_loss),
-            "val_accuracy": list(self.val_accuracy), "epochs": self.epochs, "steps": self.steps,
+            "val_accuracy": list(self.val_accuracy), "lr": list(self.lr), "epochs": self.epochs, "steps": self.steps,
             "seconds": self.seconds, "stopped": self.stopped,
+            "layers": deepcopy(self.layers),  # lists and dicts of lists: a copy the caller may change
         }
 
     def __repr__(self) -> str:
@@ -266,6 +276,8 @@ def _validation_diverged(val_loss: float, loss: float, epoch: int) -> TrainingDi
         "X (the same standardiser), or use a smaller learning rate", epoch=epoch, step=0)
 
 
+_FITS_OWN = nullcontext()  # glassnet's own callbacks keep fit's NumPy error settings (see fit's loop)
+
 # The networks this process has trained (``fit`` or ``Network.step``), weakly held: the health monitor's checks
 # of an untrained network (a loss far below chance before training) do not apply to them.
 TRAINED: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -281,6 +293,9 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
         verbose: bool | int = False, callbacks: Sequence[Any] = (), monitor: bool = True, checkpoint: Any = None,
         checkpoint_every: int | None = None, resume: bool = False) -> History:
     """Train ``net`` on ``(X, y)``.
+
+    The steps run in training mode (Dropout drops, BatchNorm1d normalises by the batch) and ``validation_data`` is
+    evaluated in evaluation mode; the network is left in the modes it had (``Network.train`` / ``Network.eval``).
 
     Parameters
     ----------
@@ -342,6 +357,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     Y = net._targets(y, X.shape[0])
     n_rows = X.shape[0]
     size = n_rows if batch_size is None else min(positive_int(batch_size, "batch_size"), n_rows)
+    net._check_batch_rows(n_rows, size)  # a BatchNorm1d refuses a batch of one row: say so now, not mid-run
     kind = labels_kind(Y)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -369,11 +385,14 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
-                                    "X": X, "Y": Y, "epochs_done": done})
+                                    "X": X, "Y": Y, "epochs_done": done, "history": history})
     on_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
     users_on_epoch = any(hasattr(cb, "on_epoch_end") for cb in users)  # glassnet's own say in words what overflowed
+    # Likewise per step: glassnet's own batch callbacks (fit(monitor=True)'s layer-stats recorder) run under fit's
+    # settings, not in two np.errstate blocks a step (a few microseconds each: a tenth of a tiny network's step).
+    users_on_batch = any(hasattr(cb, "on_batch_begin") or hasattr(cb, "on_batch_end") for cb in users)
     # net._step, or the same arithmetic on preallocated buffers (core/fast.py); asked again before the next step
     # whenever user code ran (``stale``), unless every callback declares that it only looks (``observes_only = True``,
     # as the health monitor does: such a callback must not hook or replace any part of the network or the optimizer).
@@ -386,20 +405,26 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     # parameters, and an overflow becomes one TrainingDiverged, not a RuntimeWarning before it. The user's callbacks
     # run under the user's own settings (``user``), so their own arithmetic still warns as they expect.
     user = np.geterr()
+    # The steps run in training mode, validation in evaluation mode; the modes found here are restored at the end.
+    modes = net._modes()
+    net.train()
     try:
         with _defer_ctrl_c() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(done + 1, epochs + 1):
                 order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
                 total, correct = 0.0, 0
+                epoch_lr = opt.lr  # the rate of the epoch's first step (History.lr), unless on_batch_begin changes it
                 for step, rows in enumerate(batches(n_rows, size, order), start=1):
                     if ctrl_c[0]:
                         break
                     Xb, Yb = take_rows(X, rows), take_rows(Y, rows)
                     if on_begin:
-                        with np.errstate(**user):
+                        with np.errstate(**user) if users_on_batch else _FITS_OWN:
                             for on_batch_begin in on_begin:
                                 on_batch_begin(net, epoch, step, Xb, Yb)
                         stale = stale or recheck
+                        if step == 1:
+                            epoch_lr = opt.lr
                     if stale:
                         run_step, stale = fast.step_function(net), False
                     try:
@@ -413,7 +438,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                     if kind:
                         correct += count_correct(net.layers[-1].cache["A"], take_rows(labels, rows), kind)
                     if on_batch:
-                        with np.errstate(**user):
+                        with np.errstate(**user) if users_on_batch else _FITS_OWN:
                             for on_batch_end in on_batch:
                                 on_batch_end(net, epoch, step, loss)
                         stale = stale or recheck
@@ -422,12 +447,14 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                     break
                 history.epochs = epoch
                 history.loss.append(total / n_rows)
+                history.lr.append(float(epoch_lr))
                 logs: dict[str, float] = {"loss": history.loss[-1]}
                 if kind:
                     history.accuracy.append(correct / n_rows)
                     logs["accuracy"] = history.accuracy[-1]
                 if validation_data is not None:
-                    net._forward(X_val)
+                    with net.evaluating():  # no mask drawn, no running statistic changed
+                        net._forward(X_val)
                     val_loss = net._loss_value(Y_val)
                     if not math.isfinite(val_loss):
                         history.seconds = time.perf_counter() - started
@@ -451,6 +478,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                 if on_epoch:
                     stale = stale or recheck
     except BaseException as error:  # glassnet's or the user's: let every callback let go of what it took
+        net._set_modes(modes)
         if history.steps:
             TRAINED.add(net)
         for cb in callbacks:
@@ -458,6 +486,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                 cb.on_train_abort(net, error)
         raise
     history.seconds = time.perf_counter() - started
+    net._set_modes(modes)
     if history.steps:
         TRAINED.add(net)
     for cb in callbacks:

@@ -3,8 +3,8 @@ JSON, a diagram and a worksheet.
 
 Reading order: ``records.py`` (the record type and the symbol convention), ``hooks.py`` (recording the
 engine's own numbers), ``trace.py`` (``explain`` and ``Trace``), ``ledger.py`` (formulas from the
-recorded numbers), ``render.py`` (text, Markdown, LaTeX), ``schema.py`` (JSON), ``diagram.py``
-(``plot_network``), ``worksheet.py``.
+recorded numbers; ``ledger_layers.py`` for BatchNorm1d and Dropout), ``render.py`` (text, Markdown,
+LaTeX), ``schema.py`` (JSON), ``diagram.py`` (``plot_network``), ``worksheet.py``.
 """
 
 from typing import Any

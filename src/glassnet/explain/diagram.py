@@ -6,8 +6,9 @@ it is. Every edge is coloured by the sign of its weight (blue positive, red nega
 with the magnitude. With a :class:`~glassnet.explain.trace.Trace`, each neuron is annotated with one
 sample's ``z``, ``a`` and ``delta``, and each edge (when there are few enough) with ``dL/dw``; the
 numbers are the trace's, i.e. the engine's. A layer that is not Dense (one of your own) has no weights
-to draw: a grey band joins its two columns, labelled with the layer. matplotlib is imported only when this
-module is used.
+to draw: a grey band joins its two columns, labelled with the layer and its formulas (BatchNorm1d, Dropout); with
+a trace its units also show what the layer kept in its cache (BatchNorm's ``xhat``; Dropout's units marked kept
+or dropped for the sample). matplotlib is imported only when this module is used.
 
 Next read: ``worksheet.py``.
 """
@@ -15,6 +16,7 @@ Next read: ``worksheet.py``.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +106,8 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
             x0, x1, y0, y1 = SX * (l - 1) + RADIUS, SX * l - RADIUS, y_of(l - 1, 0), y_of(l, 0)
             ax.add_patch(Polygon([(x0, y0 + RADIUS), (x1, y1 + RADIUS), (x1, -y1 - RADIUS), (x0, -y0 - RADIUS)],
                                  closed=True, fc="#eeeeee", ec="#999999", ls="--", zorder=0))
-            ax.text((x0 + x1) / 2, 0, plain("\n".join([describe(layer), *layer.formulas()])), ha="center", va="center",
+            text = "\n".join([describe(layer), *(textwrap.fill(f, 34, subsequent_indent="  ") for f in layer.formulas())])
+            ax.text((x0 + x1) / 2, 0, plain(text), ha="center", va="center",
                     fontsize=7, zorder=3, bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#999999", alpha=0.9))
             continue
         W, b = params[f"{l - 1}.W"], params[f"{l - 1}.b"]
@@ -137,6 +140,12 @@ def plot_network(net: Network, trace: Trace | None = None, sample: int = 0, *, d
                     lines = [f"a={fmt(float(rec.A[sample, i]), digits)}"]
                     if rec.Z.shape == rec.A.shape:
                         lines.insert(0, f"z={fmt(float(rec.Z[sample, i]), digits)}")
+                    cache = rec.cache  # a layer's own intermediates: BatchNorm's x_hat, Dropout's mask
+                    x_hat, mask = cache.get("X_hat"), cache.get("mask")
+                    if isinstance(x_hat, np.ndarray) and x_hat.shape == rec.A.shape:
+                        lines.insert(0, f"xhat={fmt(float(x_hat[sample, i]), digits)}")
+                    if isinstance(mask, np.ndarray) and mask.shape == rec.A.shape and float(cache.get("keep", 1.0)) < 1:
+                        lines.append("kept" if mask[sample, i] else "dropped")
                     if rec.dZ.shape == rec.A.shape:
                         lines.append(f"δ={fmt(float(rec.dZ[sample, i]), digits)}")
                     elif rec.dA is not None:

@@ -8,7 +8,8 @@ without tracing runs the same code as before and pays nothing.
 Nothing here computes a number of the step: the arrays are those the engine's layers (``forward``,
 ``backward`` and, under a fused loss, ``backward_from_dZ``: the methods of the
 :class:`~glassnet.core.layers.Layer` interface, so any layer is recorded, not only ``Dense``),
-``Loss.value``/``gradient``, ``Network._penalty`` and ``Optimizer.update_one`` produced.
+``Loss.value``/``gradient``, ``Network._penalty`` and ``Optimizer.update_one`` produced; with each layer's
+cache after its forward pass (Dropout's mask, BatchNorm's batch statistics) and its buffers before and after.
 Next read: ``trace.py`` (runs the step inside these hooks).
 """
 
@@ -48,6 +49,9 @@ class LayerRecord:
     dZ: Array = field(default_factory=_empty)   # delta: dLoss/dZ, handed to backward_from_dZ
     dX: Array = field(default_factory=_empty)   # dLoss/dX returned to the layer below
     grads: dict[str, Array] = field(default_factory=dict)  # the layer's grads after its backward, before any L2 term
+    cache: dict[str, Any] = field(default_factory=dict)  # copies of layer.cache after forward (Dropout's mask, ...)
+    buffers_before: dict[str, Array] = field(default_factory=dict)  # layer.buffers when recording began
+    buffers_after: dict[str, Array] = field(default_factory=dict)   # ... and after its forward pass
 
     @property
     def dW(self) -> Array:
@@ -105,10 +109,15 @@ def recording(net: Network, optimizer: Optimizer | None = None) -> Iterator[Step
         setattr(obj, name, wrapper)
 
     for layer, rec in zip(net.layers, step.layers):
+        rec.buffers_before = {name: b.copy() for name, b in layer.buffers.items()}
+        rec.buffers_after = {name: b.copy() for name, b in layer.buffers.items()}
+
         def forward_done(A: Array, X: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
             Z = layer.cache.get("Z")
             rec.X, rec.A = X.copy(), A.copy()
             rec.Z = Z.copy() if isinstance(Z, np.ndarray) else _empty()
+            rec.cache = {name: _copy(value) for name, value in layer.cache.items()}
+            rec.buffers_after = {name: b.copy() for name, b in layer.buffers.items()}
 
         def backward_done(dX: Array, dA: Array, layer: Any = layer, rec: LayerRecord = rec) -> None:
             rec.dA, rec.dX = dA.copy(), dX.copy()

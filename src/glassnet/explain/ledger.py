@@ -11,7 +11,10 @@ formulas and no edit of this file: ``Activation.formula``/``derivative``/``eleme
 ``Loss.formula``/``gradient_formula``/``per``/``fused_activation``, ``Optimizer.explain_update`` and, for a
 layer that is not :class:`~glassnet.core.layers.Dense`, ``Layer.formulas``. A Dense layer (one that runs
 Dense's own ``forward`` and ``backward``) is written neuron by neuron, ``z = sum_i w*a + b``; any other
-layer gets one record per output and per parameter entry: what it computed and received, not how.
+layer gets one record per output and per parameter entry: what it computed and received, not how. BatchNorm1d
+and Dropout (their own maths) are written out feature by feature in ``ledger_layers.py``; a network whose
+BatchNorm runs in training mode is written layer by layer (``Ledger.layer_major``), since its statistics need
+every sample of the batch. A frozen parameter (``net.freeze``) gets a ``frozen`` record instead of its update.
 
 Order of the ledger: forward (per sample: inputs, then each layer's ``z`` and ``a``), loss (targets,
 the loss, the L2 term), backward (per sample, last layer to first: ``dL/da``, ``f'(z)``, ``delta``),
@@ -36,6 +39,19 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, StepValues
 from glassnet.errors import ConfigError
 from glassnet.explain.hooks import StepRecord
+from glassnet.explain.ledger_layers import (
+    batchnorm_backward,
+    batchnorm_batch,
+    batchnorm_forward,
+    batchnorm_gradients,
+    batchnorm_sums,
+    couples_samples,
+    dropout_forward,
+    from_batchnorm,
+    from_dropout,
+    is_batchnorm,
+    is_dropout,
+)
 from glassnet.explain.records import Record, fmt, grad, sym, term
 
 Array = NDArray[np.floating]
@@ -131,6 +147,10 @@ class Ledger:
         self.net, self.X, self.Y, self.step, self.params, self.grads = net, X, Y, step, params, grads
         self.optimizer, self.chosen, self.digits = optimizer, chosen, digits
         self.n = X.shape[0]
+        # BatchNorm in training mode needs every sample of a layer before the next layer: write layer by layer.
+        self.layer_major = self.n > 1 and any(couples_samples(layer, rec.cache)
+                                              for layer, rec in zip(net.layers, step.layers))
+        self.frozen = set(getattr(net, "frozen", ()))
         self.records: list[Record] = []
         self._skipped: dict[tuple[str, str, int, int | None], list[tuple[int, float]]] = defaultdict(list)
 
@@ -188,22 +208,43 @@ class Ledger:
         return self.records
 
     def forward(self) -> None:
+        layers = range(1, len(self.net.layers) + 1)
+        if not self.layer_major:
+            for n in range(self.n):
+                self._inputs(n)
+                for l in layers:
+                    self._forward_layer(l, n)
+            return
         for n in range(self.n):
-            for i in range(self.net.n_in):
-                if self.keep("input", "forward", 0, i, n, self.X[n, i]):
-                    self.emit(kind="input", phase="forward", symbol=sym("a", 0, i), expression=f"x_{i + 1}",
-                              value=float(self.X[n, i]), layer=0, neuron=i, indices=(i,), sample=n)
+            self._inputs(n)
+        for l in layers:
+            if is_batchnorm(self.net.layers[l - 1]):
+                batchnorm_batch(self, l)
+            for n in range(self.n):
+                self._forward_layer(l, n)
+
+    def _inputs(self, n: int) -> None:
+        for i in range(self.net.n_in):
+            if self.keep("input", "forward", 0, i, n, self.X[n, i]):
+                self.emit(kind="input", phase="forward", symbol=sym("a", 0, i), expression=f"x_{i + 1}",
+                          value=float(self.X[n, i]), layer=0, neuron=i, indices=(i,), sample=n)
+        self.flush()
+
+    def _forward_layer(self, l: int, n: int) -> None:
+        layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+        if is_dense(layer):
+            self._dense_forward(l, n)
+        elif is_batchnorm(layer):
+            batchnorm_forward(self, l, n)
+        elif is_dropout(layer):
+            dropout_forward(self, l, n)
+        else:
+            for j in range(layer.n_out):
+                if self.keep("a", "forward", l, j, n, rec.A[n, j]):
+                    self.emit(kind="a", phase="forward", symbol=sym("a", l, j), value=float(rec.A[n, j]),
+                              layer=l, neuron=j, indices=(j,), sample=n,
+                              note=self.layer_note(l) if n == j == 0 else "")
             self.flush()
-            for l, (layer, rec) in enumerate(zip(self.net.layers, self.step.layers), start=1):
-                if is_dense(layer):
-                    self._dense_forward(l, n)
-                    continue
-                for j in range(layer.n_out):
-                    if self.keep("a", "forward", l, j, n, rec.A[n, j]):
-                        self.emit(kind="a", phase="forward", symbol=sym("a", l, j), value=float(rec.A[n, j]),
-                                  layer=l, neuron=j, indices=(j,), sample=n,
-                                  note=self.layer_note(l) if n == j == 0 else "")
-                self.flush()
 
     def _dense_forward(self, l: int, n: int) -> None:
         layer, rec = cast(Dense, self.net.layers[l - 1]), self.step.layers[l - 1]
@@ -307,43 +348,56 @@ class Ledger:
 
     def backward(self) -> None:
         L = len(self.net.layers)
-        for n in range(self.n):
-            for l in range(L, 0, -1):
-                layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
-                dense = is_dense(layer)
-                for j in range(layer.n_out):
-                    if l == L:
-                        value = rec.dZ[n, j] if rec.dZ.size else self.step.loss_gradient[n, j]
-                        if self.keep("delta", "backward", l, j, n, value):
-                            self._output(n, j, dense)
-                        continue
-                    if not dense:
-                        if self.keep("dA", "backward", l, j, n, received(rec, l)[n, j]):
-                            self._received(l, j, n)
-                        continue
-                    if not self.keep("delta", "backward", l, j, n, rec.dZ[n, j]):
-                        continue
-                    delta = dict(kind="delta", phase="backward", symbol=sym("delta", l, j), value=float(rec.dZ[n, j]),
-                                 layer=l, neuron=j, indices=(j,), sample=n)
-                    if not is_dense(self.net.layers[l]):  # dL/da from a layer of your own: its own record first
-                        upstream = self._received(l, j, n)
-                        derivative = self._derivative(l, j, n)
-                        self.emit(**delta, expression=f"{grad(sym('a', l, j))} * {derivative[0]}",
-                                  numbers=f"{self.t(upstream)} * {self.t(derivative[1])}")
-                        continue
-                    derivative = self._derivative(l, j, n)
-                    expression, numbers = self._from_above(l, j, n)
-                    self.emit(**delta, expression=f"{expression} * {derivative[0]}",
-                              numbers=f"{numbers} * {self.t(derivative[1])}",
-                              steps=[f"{self.t(received(rec, l)[n, j])} * {self.t(derivative[1])}"],
-                              note="chain rule: the sum is dL/da of this neuron (from the layer above), times "
-                                   "the slope of its activation" if n == j == 0 else "")
-                self.flush()
+        if not self.layer_major:
+            for n in range(self.n):
+                for l in range(L, 0, -1):
+                    self._backward_layer(l, n)
+            return
+        for l in range(L, 0, -1):
+            for n in range(self.n):
+                self._backward_layer(l, n)
+            if is_batchnorm(self.net.layers[l - 1]):
+                batchnorm_sums(self, l)
+
+    def _backward_layer(self, l: int, n: int) -> None:
+        L = len(self.net.layers)
+        layer, rec = self.net.layers[l - 1], self.step.layers[l - 1]
+        dense = is_dense(layer)
+        for j in range(layer.n_out):
+            if l == L:
+                value = rec.dZ[n, j] if rec.dZ.size else self.step.loss_gradient[n, j]
+                if self.keep("delta", "backward", l, j, n, value):
+                    self._output(n, j, dense)
+                continue
+            if not dense:
+                if self.keep("dA", "backward", l, j, n, received(rec, l)[n, j]):
+                    self._received(l, j, n)
+                continue
+            if not self.keep("delta", "backward", l, j, n, rec.dZ[n, j]):
+                continue
+            delta = dict(kind="delta", phase="backward", symbol=sym("delta", l, j), value=float(rec.dZ[n, j]),
+                         layer=l, neuron=j, indices=(j,), sample=n)
+            if not is_dense(self.net.layers[l]):  # dL/da from a layer of your own: its own record first
+                upstream = self._received(l, j, n)
+                derivative = self._derivative(l, j, n)
+                self.emit(**delta, expression=f"{grad(sym('a', l, j))} * {derivative[0]}",
+                          numbers=f"{self.t(upstream)} * {self.t(derivative[1])}")
+                continue
+            derivative = self._derivative(l, j, n)
+            expression, numbers = self._from_above(l, j, n)
+            self.emit(**delta, expression=f"{expression} * {derivative[0]}",
+                      numbers=f"{numbers} * {self.t(derivative[1])}",
+                      steps=[f"{self.t(received(rec, l)[n, j])} * {self.t(derivative[1])}"],
+                      note="chain rule: the sum is dL/da of this neuron (from the layer above), times "
+                           "the slope of its activation" if n == j == 0 else "")
+        self.flush()
+        if is_batchnorm(layer):
+            batchnorm_backward(self, l, n)
 
     def _received(self, l: int, j: int, n: int) -> float:
         """Emit ``dL/da^(l)_j`` of sample ``n``, the gradient a hidden layer's ``backward`` received; returns it."""
         value = float(received(self.step.layers[l - 1], l)[n, j])
-        expression, numbers = self._from_above(l, j, n)
+        expression, numbers, steps = self._from_layer_above(l, j, n)
         notes = []
         if n == j == 0:
             if not expression:
@@ -352,8 +406,18 @@ class Ledger:
                 notes.append(f"handed to the backward of layer {l}, {describe(self.net.layers[l - 1])}")
         note = "; ".join(notes)
         self.emit(kind="dA", phase="backward", symbol=grad(sym("a", l, j)), value=value, expression=expression,
-                  numbers=numbers, note=note, layer=l, neuron=j, indices=(j,), sample=n)
+                  numbers=numbers, steps=steps, note=note, layer=l, neuron=j, indices=(j,), sample=n)
         return value
+
+    def _from_layer_above(self, l: int, j: int, n: int) -> tuple[str, str, list[str]]:
+        """``dL/da^(l)_j`` of sample ``n`` from whatever layer is above: expression, numbers and steps ("" if unknown)."""
+        above = self.net.layers[l]
+        if is_batchnorm(above):
+            return from_batchnorm(self, l, j, n)
+        if is_dropout(above):
+            return from_dropout(self, l, j, n)
+        expression, numbers = self._from_above(l, j, n)
+        return expression, numbers, []
 
     def _output(self, n: int, j: int, dense: bool) -> None:
         """The output layer's records of sample ``n``, neuron ``j``: ``dL/da`` then ``delta`` (or ``delta`` at once)."""
@@ -403,6 +467,8 @@ class Ledger:
         for l in range(len(self.net.layers), 0, -1):
             if is_dense(self.net.layers[l - 1]):
                 self._dense_gradients(l)
+            elif is_batchnorm(self.net.layers[l - 1]) and not (self.net.l2 and self.net.layers[l - 1].penalized):
+                batchnorm_gradients(self, l)
             else:
                 self._layer_gradients(l)
 
@@ -469,7 +535,13 @@ class Ledger:
         opt = self.optimizer
         if opt is None:
             return
-        for key, u in self.step.updates.items():
+        for key in self.params:
+            if key in self.frozen:
+                self._frozen(key)
+                continue
+            if key not in self.step.updates:
+                continue
+            u = self.step.updates[key]
             k, name = key.split(".", 1)
             l = int(k) + 1
             noted: set[str] = set()  # a note the optimizer gives every entry is written once per parameter array
@@ -489,3 +561,16 @@ class Ledger:
                               expression=line.expression, numbers=line.numbers, steps=list(line.steps),
                               note=note, **common)
             self.flush()
+
+    def _frozen(self, key: str) -> None:
+        """A frozen parameter in the update phase: its value, unchanged, marked frozen instead of an update line."""
+        k, name = key.split(".", 1)
+        l, p = int(k) + 1, self.params[key]
+        for count, idx in enumerate(np.ndindex(p.shape)):
+            j = idx[-1] if idx else 0
+            if idx and not self.keep("frozen", "update", l, j, None, float(p[idx])):
+                continue
+            self.emit(kind="frozen", phase="update", symbol=sym(name.lower(), l, *idx), value=float(p[idx]),
+                      layer=l, neuron=j, indices=tuple(int(i) for i in idx), key=key,
+                      note=f"{key} is frozen (net.freeze): not updated, no optimizer state" if count == 0 else "frozen")
+        self.flush()

@@ -33,6 +33,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+LAYER_SYMBOLS_HELP = (
+    "BatchNorm1d: mu, var = the batch's mean and variance of a feature; runmean, runvar = its running statistics; "
+    "xhat = the normalised input; gamma, beta = scale and shift. Dropout: m = the mask (1 kept, 0 dropped)."
+)
+LAYER_SYMBOLS_KINDS = frozenset({"batch_mean", "batch_var", "running", "x_hat", "dx_hat", "batch_sum", "mask"})
+
 SYMBOLS_HELP = (
     "Symbols: layer l as superscript ^(l), neuron as subscript, both counted from 1 (x_i = a^(0)_i is input i). "
     "w^(l)_{i,j} joins neuron i of layer l-1 to neuron j of layer l; z = weighted sum, a = activation, "
@@ -161,6 +167,7 @@ _TEX_RULES: list[tuple[str, str]] = [
     (r"\b([A-Za-z]+)\^\((\d+)\)_\{([^}]*)\}", r"\1^{(\2)}_{\3}"),
     (r"\b([A-Za-z]+)\^\((\d+)\)_(\d+|[a-z]\b)", r"\1^{(\2)}_{\3}"),
     (r"\b([A-Za-z]+)\^\((\d+)\)(?!_)", r"\1^{(\2)}"),
+    (r"\b([A-Za-z]+\^\{\(\d+\)\}_\{[^}]*\})(?=\^)", r"{\1}"),  # a symbol squared: {a^{(1)}_{1}}^2, not a double superscript
     (r"\bsqrt\(((?:[^()]|\([^()]*\))*)\)", r"\\sqrt{\1}"),
     (r"\bsum_(\w)\b", r"\\sum_{\1}"),
     (r"\bsum\b", r"\\sum"),
@@ -169,6 +176,13 @@ _TEX_RULES: list[tuple[str, str]] = [
     (r"\bbeta(\d)\b", r"\\beta_\1"),
     (r"\balpha\b", r"\\alpha"),
     (r"\bmu\b", r"\\mu"),
+    (r"\bxhat\b", r"\\hat{x}"),  # BatchNorm's symbols (ledger_layers.py), after mu
+    (r"\brunmean\b", r"\\bar{\\mu}"),
+    (r"\bvar\b(?=\^)", r"\\operatorname{var}"),
+    (r"\brunvar\b", r"\\overline{\\operatorname{var}}"),
+    (r"\bgamma\b(?=\^)", r"\\gamma"),
+    (r"\bmomentum\b", r"\\text{momentum}"),
+    (r"\bbeta\b(?=\^)", r"\\beta"),
     (r"\beps\b", r"\\epsilon"),
     (r"\blr\b", r"\\eta"),
     (r"\b(exp|log|tanh|max|min)(?=[('])", r"\\\1"),

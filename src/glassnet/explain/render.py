@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from glassnet.core.checks import check_bool
 from glassnet.errors import ConfigError
-from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, tex_escape
+from glassnet.explain.records import (
+    LAYER_SYMBOLS_HELP,
+    LAYER_SYMBOLS_KINDS,
+    SYMBOLS_HELP,
+    SYMBOLS_HELP_TEX,
+    Record,
+    tex_escape,
+)
 from glassnet.explain.records import to_latex as tex_math
 
 if TYPE_CHECKING:
@@ -39,11 +46,13 @@ def check_size(trace: Trace, max_records: int | None) -> None:
 
 
 def groups(trace: Trace) -> Iterator[tuple[str, list[Record]]]:
-    """Consecutive records under one heading: the phase, and the sample for per-sample records."""
-    current: tuple[str, int | None] | None = None
+    """Consecutive records under one heading: the phase, and the sample for per-sample records (and the layer, in a
+    trace written layer by layer: one with BatchNorm in training mode)."""
+    current: tuple[str, int | None, int | None] | None = None
     batch: list[Record] = []
+    by_layer = getattr(trace, "layer_major", False)
     for r in trace.records:
-        key = (r.phase, r.sample)
+        key = (r.phase, r.sample, r.layer if by_layer and r.phase in ("forward", "backward") else None)
         if key != current and batch:
             yield heading(trace, *current), batch  # type: ignore[misc]
             batch = []
@@ -53,11 +62,15 @@ def groups(trace: Trace) -> Iterator[tuple[str, list[Record]]]:
         yield heading(trace, *current), batch
 
 
-def heading(trace: Trace, phase: str, sample: int | None) -> str:
+def heading(trace: Trace, phase: str, sample: int | None, layer: int | None = None) -> str:
     title = "Targets" if phase == "loss" and sample is not None else TITLES.get(phase, phase)
     if phase == "update" and trace.optimizer:
         settings = ", ".join(f"{k}={v}" for k, v in trace.optimizer.items() if k != "name")
         title += f" ({trace.optimizer['name']}: {settings})"
+    if layer is not None:
+        title += ", inputs" if layer == 0 else f", layer {layer} ({trace.network['layers'][layer - 1]['type']})"
+        if sample is None:
+            title += ", the whole batch"
     if sample is not None and trace.n_samples > 1:
         title += f", sample {trace.rows[sample]}"
     return title
@@ -71,6 +84,12 @@ def summary_lines(trace: Trace) -> list[str]:
     if trace.optimizer:
         lines.append("optimizer: " + ", ".join(f"{k}={v}" for k, v in trace.optimizer.items())
                      + ("; the update was applied to the network" if trace.applied else "; not applied (apply=False)"))
+    if not getattr(trace, "training", True):
+        lines.append("mode: evaluation (Dropout drops nothing, BatchNorm1d uses its running statistics)")
+    if getattr(trace, "frozen", None):
+        lines.append(f"frozen (not updated): {', '.join(trace.frozen)}")
+    if any(r.kind in LAYER_SYMBOLS_KINDS for r in trace.records):
+        lines.append(LAYER_SYMBOLS_HELP)
     return lines
 
 

@@ -6,7 +6,8 @@ Top level (all keys always present)::
     glassnet      the glassnet version        conventions   {"symbols": text, "indices": text}
     network       {"description", "sizes", "loss", "l2", "dtype",
                    "layers": [{"index" (0-based, as in keys), "layer" (1-based, as in symbols), "type" (class),
-                               "n_in", "n_out", "activation" (null if none), "params": ["0.W", "0.b"]}]}
+                               "n_in", "n_out", "activation" (null if none), "params": ["0.W", "0.b"],
+                               "settings" (only for a layer with some: Dropout's p, BatchNorm's eps, momentum)}]}
     optimizer     null or {"name": "sgd"|"adam"|"rmsprop"|..., "lr", ...settings}       applied   bool
     samples       number of samples           rows          their row numbers in the data
     inputs        [[x, ...], ...] (n_samples x n_in)
@@ -17,6 +18,8 @@ Top level (all keys always present)::
     layers        per layer, the recorded arrays (n_samples x n_out each; z and delta are [] for a layer
                   that has neither, like one of your own):
                   [{"layer": 1, "z": [[...]], "a": [[...]], "delta": [[...]]}, ...]
+    training      the mode the step ran in (true: training)     layer_major   records go layer by layer
+    frozen        the frozen parameter keys                     buffers_before, buffers_after   {"1.running_mean": [...]}
     digits        significant digits of the numbers written in formulas
     phases        ["forward", "loss", "backward", "gradient", "update"]
     records       [record, ...] in step order
@@ -24,7 +27,11 @@ Top level (all keys always present)::
 A record::
 
     kind      input | z | a | target | loss | penalty | loss_total | loss_grad | dA | derivative | delta |
-              dW | db | grad | state | update | summary
+              dW | db | grad | state | update | summary | batch_mean | batch_var | running | x_hat | mask |
+              dx_hat | batch_sum | frozen
+              (BatchNorm1d and Dropout, see ledger_layers.py: batch_mean/batch_var the batch's statistics, running
+              the update of a running statistic, x_hat the normalised input, mask Dropout's 1 or 0, dx_hat dL/dxhat,
+              batch_sum the two sums over the batch in BatchNorm's dx; frozen: a frozen parameter, not updated)
               (dA: dL/da a hidden layer received from the layer above, where that is not a Dense layer's sum or
               the layer is not Dense; grad: a gradient entry of a layer that is not Dense; state: an optimizer's
               state buffer, whatever the optimizer: m and v of Adam, the velocity of SGD, s and u of RMSprop)
@@ -106,6 +113,11 @@ def trace_to_dict(trace: Trace, latex: bool = True) -> dict[str, Any]:
         "params_after": {k: _array(v) for k, v in trace.updates.items()} if trace.updates is not None else None,
         "layers": [{"layer": l, "z": _array(rec.Z), "a": _array(rec.A), "delta": _array(rec.dZ)}
                    for l, rec in enumerate(trace.step.layers, start=1)],
+        "training": trace.training,
+        "layer_major": trace.layer_major,
+        "frozen": list(trace.frozen),
+        "buffers_before": {k: _array(v) for k, v in trace.buffers_before.items()},
+        "buffers_after": {k: _array(v) for k, v in trace.buffers_after.items()},
         "digits": trace.digits,
         "phases": list(PHASES),
         "records": [r.to_dict(latex) for r in trace.records],

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import check_inputs
+from glassnet.core.checks import check_bool, check_inputs
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
@@ -54,12 +54,23 @@ class Trace:
         The parameters the step started from.
     inputs, targets : ndarray
         ``X`` of shape ``(n_samples, n_in)`` and the targets as the loss saw them ``(n_samples, n_out)``.
+    training : bool
+        The mode the step ran in (``True``, as ``net.step`` and ``fit``; see :func:`explain`).
+    frozen : list of str
+        The frozen parameters (``net.frozen``): the update phase marks them instead of updating them.
+    buffers_before, buffers_after : dict
+        The layers' buffers (BatchNorm's running statistics, keyed like ``net.buffers()``) before and after the
+        step's forward pass.
+    layer_major : bool
+        True when the forward and backward records go layer by layer (a BatchNorm in training mode needs every
+        sample of a layer first), else sample by sample.
     """
 
     def __init__(self, net: Network, X: Array, Y: Array, step: StepRecord, records: list[Record],
                  params_before: dict[str, Array], gradients: dict[str, Array], optimizer: Optimizer | None,
                  applied: bool, digits: int, rows: list[int] | None = None,
-                 params_after: dict[str, Array] | None = None) -> None:
+                 params_after: dict[str, Array] | None = None, training: bool = True, frozen: Sequence[str] = (),
+                 layer_major: bool = False) -> None:
         self.records = records
         self.step = step
         self.inputs, self.targets = X, Y
@@ -71,15 +82,19 @@ class Trace:
         self.optimizer = optimizer.config() if optimizer is not None else None
         self.applied = applied
         self.digits = digits
+        self.training, self.frozen, self.layer_major = training, list(frozen), layer_major
+        self.buffers_before = {f"{i}.{name}": b for i, rec in enumerate(step.layers) for name, b in rec.buffers_before.items()}
+        self.buffers_after = {f"{i}.{name}": b for i, rec in enumerate(step.layers) for name, b in rec.buffers_after.items()}
         # Row numbers of the samples in the data they came from (for the CLI's --sample); default 0..n-1.
         self.rows = rows if rows is not None else list(range(X.shape[0]))
-        self.network = {
+        self.network: dict[str, Any] = {
             "description": repr(net), "sizes": net.sizes, "loss": net.loss_fn.name, "l2": net.l2,
             "dtype": net.dtype.name,
             "layers": [{"index": i, "layer": i + 1, "type": type(layer).__name__, "n_in": layer.n_in,
                         "n_out": layer.n_out,
                         "activation": layer.activation.name if layer.activation is not None else None,
-                        "params": [f"{i}.{name}" for name in layer.params]}
+                        "params": [f"{i}.{name}" for name in layer.params],
+                        **({"settings": _settings(layer)} if _settings(layer) else {})}
                        for i, layer in enumerate(net.layers)],
         }
 
@@ -177,9 +192,20 @@ class Trace:
         return f"Trace({self.network['description']}, {self.n_samples} sample(s), loss={self.loss:.6g}, {len(self)} records{opt})"
 
 
+def _settings(layer: Any) -> dict[str, Any]:
+    """A layer's own settings from its config (Dropout's ``p``, BatchNorm's ``eps`` and ``momentum``); sizes,
+    name and activation are given elsewhere."""
+    try:
+        config = layer.config()
+    except Exception:  # noqa: BLE001 - a layer of your own may have no config; it then has no settings to show
+        return {}
+    return {k: v for k, v in config.items() if k not in ("name", "n_in", "n_out", "n", "activation")
+            and isinstance(v, (int, float, str, bool))}
+
+
 def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = None, lr: float = 0.1, *,
             apply: bool = False, neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6,
-            max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None) -> Trace:
+            max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None, training: bool = True) -> Trace:
     """Record one training step of ``net`` on ``(X, y)`` and explain every number of it.
 
     Parameters
@@ -194,9 +220,10 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         momentum, is used); with one the trace includes the update, written by the optimizer's
         ``explain_update``. ``lr`` is the learning rate of an optimizer given by name.
     apply : bool
-        If True (and with an optimizer), the step really happens: the parameters and the optimizer's state
-        change exactly as ``net.step`` would change them. If False (default), nothing about ``net`` or
-        ``optimizer`` changes except the layers' caches and gradient buffers.
+        If True (and with an optimizer), the step really happens: the parameters, the optimizer's state, the
+        buffers (BatchNorm's running statistics) and ``net.rng`` (Dropout's masks) change exactly as ``net.step``
+        would change them. If False (default), nothing about ``net`` or ``optimizer`` changes except the layers'
+        caches and gradient buffers.
     neurons : dict, optional
         Compact mode for wide layers: ``{layer: [neuron, ...]}`` shows full detail only for those neurons
         (layer numbered as in the symbols, 1 = first layer, 0 = inputs; neurons 0-based as in the
@@ -208,6 +235,10 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         Refuse (with advice) a trace that would write more numbers than this.
     rows : sequence of int, optional
         The row numbers of these samples in the data they came from, for the headings (default 0..n-1).
+    training : bool
+        The mode of the step: ``True`` (default) training mode, as ``net.step`` and ``fit`` run it (Dropout drops,
+        BatchNorm1d normalises by the batch); ``False`` evaluation mode (Dropout passes everything on, BatchNorm1d
+        uses its running statistics). The network's own mode is left as it was.
 
     Returns
     -------
@@ -235,6 +266,7 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         )
     if not isinstance(digits, int) or not 1 <= digits <= 17:
         raise ConfigError(f"digits must be an integer from 1 to 17, got {digits!r}")
+    training = check_bool(training, "explain: training")
     if rows is not None and (len(rows) != X.shape[0] or not all(isinstance(r, (int, np.integer)) for r in rows)):
         raise ShapeError(f"rows must give one row number per sample: {X.shape[0]} sample(s), got {list(rows)!r:.80}")
     opt = None
@@ -242,9 +274,13 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         opt = get_optimizer(optimizer, lr)
         if not apply:
             opt = copy.deepcopy(opt)  # the update record must not advance the caller's optimizer state
-    params = net.parameters()
+    params, buffers = net.parameters(), net.buffers()
     before = {k: p.copy() for k, p in params.items()}
+    buffers_before = {k: b.copy() for k, b in buffers.items()}
+    rng_state = copy.deepcopy(net.rng.bit_generator.state)
     after: dict[str, Array] | None = None
+    modes = net.training, [layer.training for layer in net.layers]
+    net.train(training)
     with recording(net, opt) as step:
         try:
             if opt is not None:
@@ -255,10 +291,23 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
                 net._loss_value(Y)
                 net._backward(Y)
             gradients = {k: g.copy() for k, g in net._grads().items()}
+        except ShapeError as exc:
+            if training and X.shape[0] == 1:  # BatchNorm1d cannot normalise one row by its own statistics
+                raise ShapeError(f"explain: {exc}. To explain one sample, pass training=False (evaluation mode) or "
+                                 "explain two samples or more") from None
+            raise
         finally:
-            if not apply:
+            net.training = modes[0]
+            for layer, mode in zip(net.layers, modes[1]):
+                layer.training = mode
+            if not apply or opt is None:  # the step did not happen: no running statistic moved, no mask was drawn
                 for key, p in params.items():
                     p[...] = before[key]
-    records = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits).build()
+                for key, b in buffers.items():
+                    b[...] = buffers_before[key]
+                net.rng.bit_generator.state = rng_state
+    ledger = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits)
+    records = ledger.build()
     return Trace(net, X, Y, step, records, before, gradients, opt, apply and opt is not None, digits,
-                 list(rows) if rows is not None else None, after)
+                 list(rows) if rows is not None else None, after, training=training, frozen=net.frozen,
+                 layer_major=ledger.layer_major)

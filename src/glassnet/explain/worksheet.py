@@ -2,7 +2,9 @@
 
 The learner gets the givens (inputs, targets, every parameter, the learning rate) and one blank per
 quantity of the step, in the order it is computed, each with its symbolic formula; the answer key is the
-real trace of ``explain`` (the formula with the numbers and the engine's value). Markdown or LaTeX.
+real trace of ``explain`` (the formula with the numbers and the engine's value). Markdown or LaTeX. With
+BatchNorm1d the givens include its running statistics (and ``eps``, ``momentum``), with Dropout the masks (drawn
+at random: given, not computed); a frozen parameter is not asked for.
 
 Next read: ``glassnet/interfaces/cli/explain.py``.
 """
@@ -21,7 +23,8 @@ from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt
 from glassnet.explain.render import PREAMBLE, TITLES
 from glassnet.explain.trace import Trace, explain
 
-GIVEN_KINDS = ("input", "target")
+GIVEN_KINDS = ("input", "target", "mask")  # a Dropout mask is drawn at random: given, not computed
+NOT_ASKED = ("frozen",)  # a frozen parameter keeps its value: nothing to compute
 BLANK = "________"
 
 
@@ -30,7 +33,8 @@ class Worksheet:
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.questions = [r for r in trace.records if r.kind not in GIVEN_KINDS and r.value is not None]
+        self.questions = [r for r in trace.records
+                          if r.kind not in GIVEN_KINDS + NOT_ASKED and r.value is not None]
         self.givens = [r for r in trace.records if r.kind in GIVEN_KINDS]
 
     def parameter_givens(self) -> list[tuple[str, float]]:
@@ -42,11 +46,28 @@ class Worksheet:
                 out.append((sym(name.lower(), int(index) + 1, *idx), float(array[idx])))
         return out
 
+    def buffer_givens(self) -> list[tuple[str, float]]:
+        """``(symbol, value)`` of every buffer before the step (BatchNorm's running statistics: ``runmean``, ``runvar``)."""
+        names = {"running_mean": "runmean", "running_var": "runvar"}
+        out = []
+        for key, array in getattr(self.trace, "buffers_before", {}).items():
+            index, name = key.split(".", 1)
+            for idx in np.ndindex(array.shape):
+                out.append((sym(names.get(name, name.lower()), int(index) + 1, *idx), float(array[idx])))
+        return out
+
     def settings(self) -> list[str]:
         t = self.trace
         lines = [f"network: {t.network['description']}"]
         if t.optimizer:
             lines.append("optimizer: " + ", ".join(f"{k}={v}" for k, v in t.optimizer.items()))
+        if not getattr(t, "training", True):
+            lines.append("mode: evaluation (Dropout drops nothing, BatchNorm1d uses its running statistics)")
+        settings = {f"{layer['type']} of layer {layer['layer']}": layer.get("settings") for layer in t.network["layers"]
+                    if layer.get("settings")}
+        lines += [f"{where}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for where, values in settings.items()]
+        if getattr(t, "frozen", None):
+            lines.append(f"frozen (not updated, nothing to compute): {', '.join(t.frozen)}")
         return lines
 
     @staticmethod
@@ -63,7 +84,7 @@ class Worksheet:
         out += ["", f"> {SYMBOLS_HELP}", "", "## Given", ""]
         out += [f"- `{r.formula}`" + (f" (sample {self.trace.rows[r.sample]})"
                                       if r.sample is not None and self.trace.n_samples > 1 else "") for r in self.givens]
-        out += [f"- `{s} = {fmt(v, d)}`" for s, v in self.parameter_givens()]
+        out += [f"- `{s} = {fmt(v, d)}`" for s, v in self.parameter_givens() + self.buffer_givens()]
         phase = None
         for number, r in enumerate(self.questions, start=1):
             if r.phase != phase:
@@ -85,7 +106,7 @@ class Worksheet:
                r"\begin{itemize}", *[rf"\item {tex_escape(line)}" for line in self.settings()], r"\end{itemize}",
                SYMBOLS_HELP_TEX, r"\subsection*{Given}", r"\begin{itemize}"]
         out += [rf"\item ${r.latex}$" for r in self.givens]
-        out += [rf"\item ${to_latex(s)} = {to_latex(fmt(v, d))}$" for s, v in self.parameter_givens()]
+        out += [rf"\item ${to_latex(s)} = {to_latex(fmt(v, d))}$" for s, v in self.parameter_givens() + self.buffer_givens()]
         out += [r"\end{itemize}", r"\begin{enumerate}"]
         phase = None
         for r in self.questions:

@@ -6,7 +6,8 @@ Reading order: ``report.py`` (what every check returns) -> ``numeric.py`` (centr
 ``check_script``) -> ``script/`` (the doctor for a training script as written: its ``__init__`` gives the order)
 -> ``stack.py`` (rebuilding a dense stack from a script's parameters, and the gradient each known bug gives) ->
 ``intermediates.py`` (checking dZ2, dA1, ... tensor by tensor) -> ``notebook.py`` (``%%doctor``, ``watch()``) ->
-``health.py`` (warnings during ``fit``) -> ``gallery/`` (classic bugs as runnable scripts, each with its fix).
+``inside.py`` (each layer's gradient norm and update ratio during ``fit``) -> ``health.py`` (warnings during
+``fit``) -> ``gallery/`` (classic bugs as runnable scripts, each with its fix).
 """
 
 from glassnet.verify import doctor

@@ -18,28 +18,50 @@ input row with zero biases), nothing of that tensor was compared: it is checked 
 (inputs and parameters moved by a small random amount, said in the finding with its size), or, if no nearby
 point helps, reported as ``unchecked``, which does not pass.
 
+Modes: layers such as Dropout and BatchNorm1d compute differently in training and in evaluation mode. By
+default (``mode="both"``) the network is checked in training mode and, when some layer computes differently in
+evaluation mode (the outputs for the given ``X`` differ between the two modes), in evaluation mode too: those
+findings are named ``"0.W (eval)"``. In training mode every evaluation of the loss sees the same random draws
+(each generator a layer draws from, such as Dropout's masks from ``net.rng``, is put back to its state before
+every evaluation) and the same buffers (BatchNorm's running statistics are put back too, so the many forward
+passes do not move them); a network of Dense layers only is checked once, as before.
+
+Finding the layer: when a tensor fails, the gradient each layer hands down (``dX``, what its ``backward``
+returns) is checked too, from the top down; the first layer whose ``dX`` disagrees with central differences is
+named in a note, since every tensor below it inherits its error (a BatchNorm backward that forgets the mean
+term passes its own ``gamma`` and ``beta`` and fails the layers below).
+
 Next read: ``usercode.py`` and ``diagnose.py``, then ``doctor.py``: the same idea for code glassnet did not write.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from glassnet.core.checks import check_inputs
+from glassnet.core.layers import Dense
 from glassnet.core.network import Network
-from glassnet.errors import ConfigError, GlassnetTypeError
-from glassnet.verify.numeric import Differences, central_differences, plan
+from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
+from glassnet.verify.numeric import Differences, central_differences, choose_entries, plan
 from glassnet.verify.report import Finding, Report
 
 GOOD, ACCEPTABLE, SUSPECT = 1e-7, 1e-4, 1e-2
 TINY = 1e-12
+# Central differences of a loss L cannot resolve a gradient much below eps_machine * |L| / eps (the rounding of the
+# two losses, divided by the step): a tensor whose backprop and numerical gradients both sit within NOISE times that
+# of each other and of 0 (the bias of a Dense just before a BatchNorm, exactly 0 in theory) agrees, whatever their
+# relative error (noise over noise, about 1).
+NOISE = 100
 # Sizes, in multiples of eps, of the random moves tried when every entry of a tensor crossed a kink: the
 # smallest clears the eps band around a kink for inputs of order 1, the largest still stays near the given point.
 NUDGES = (1e2, 1e3, 1e4)
+MODES = {"train": (True,), "eval": (False,), "both": (True, False)}
+LOCATE_ENTRIES = 64  # input entries per layer whose dL/dX is checked when looking for the layer at fault
 
 
 def float64_copy(net: Network) -> Network:
@@ -49,8 +71,63 @@ def float64_copy(net: Network) -> Network:
     for layer in twin.layers:
         layer.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in layer.params.items()}
         layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
+        layer.buffers = {k: np.array(v, dtype=np.float64) for k, v in layer.buffers.items()}
         layer.cache = {}
     return twin
+
+
+@contextmanager
+def in_mode(net: Network, training: bool) -> Iterator[None]:
+    """``net`` in training (``True``) or evaluation mode inside the block; the modes it had after."""
+    before = net.training, [layer.training for layer in net.layers]
+    net.train(training)
+    try:
+        yield
+    finally:
+        net.training = before[0]
+        for layer, mode in zip(net.layers, before[1]):
+            layer.training = mode
+
+
+class Pinned:
+    """The random state and the buffers of ``net`` as they are now; :meth:`restore` puts them back.
+
+    A Dropout layer draws its mask from a generator (``net.rng``, kept as ``layer.rng``) and a BatchNorm layer
+    moves its running statistics at every training-mode forward pass; restoring both before each evaluation
+    makes every evaluation of the loss see the same masks, and leaves the buffers as they were.
+    """
+
+    def __init__(self, net: Network) -> None:
+        found = [getattr(net, "rng", None), *(getattr(layer, "rng", None) for layer in net.layers)]
+        generators = {id(g): g for g in found if isinstance(g, np.random.Generator)}
+        self.states = [(g, copy.deepcopy(g.bit_generator.state)) for g in generators.values()]
+        self.buffers = [(layer, {k: v.copy() for k, v in layer.buffers.items()}) for layer in net.layers]
+
+    def restore(self) -> None:
+        for generator, state in self.states:
+            generator.bit_generator.state = copy.deepcopy(state)
+        for layer, buffers in self.buffers:
+            for name, value in buffers.items():
+                layer.buffers[name][...] = value
+
+
+def modes_to_check(net: Network, X: np.ndarray, mode: str) -> tuple[bool, ...]:
+    """The modes (``True``: training) ``mode`` asks for; ``"both"`` drops evaluation mode when it computes the
+    same outputs for ``X`` as training mode (every layer that ignores the mode, e.g. Dense)."""
+    if mode not in MODES:
+        raise ConfigError(f"mode must be 'both' (training, then evaluation if it computes differently), 'train' or "
+                          f"'eval'; got {mode!r}")
+    if mode != "both":
+        return MODES[mode]
+    pinned = Pinned(net)
+    outputs = []
+    for training in (True, False):
+        with in_mode(net, training):
+            pinned.restore()
+            outputs.append([A.copy() for A in net.layer_outputs(X)])
+    pinned.restore()
+    same = all(np.array_equal(a, b) for a, b in zip(*outputs))
+    return (True,) if same else (True, False)
 
 
 def verdict_for(rel: float) -> tuple[str, bool]:
@@ -65,7 +142,7 @@ def verdict_for(rel: float) -> tuple[str, bool]:
 
 
 def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | None = None, seed: int = 0,
-              max_seconds: float | None = 60.0) -> Report:
+              max_seconds: float | None = 60.0, mode: str = "both") -> Report:
     """Check ``net``'s analytic gradients on ``(X, y)`` against central differences, tensor by tensor.
 
     Parameters
@@ -81,14 +158,20 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
         checked. ``None`` checks every entry.
     max_seconds : float, optional
         Refuse (with a time estimate and the ``sample=`` to use) a check expected to take longer.
+    mode : {"both", "train", "eval"}
+        ``"both"`` (default): training mode, and evaluation mode too when some layer (Dropout, BatchNorm1d)
+        computes differently in it; ``"train"`` or ``"eval"``: that mode only. The network's own mode is
+        left as it was.
 
     Returns
     -------
     Report
-        One finding per tensor (``"0.W"``, ``"0.b"``, ...) with ``max_abs_error``, ``rel_error``, ``checked``
+        One finding per tensor (``"0.W"``, ``"0.b"``, ...; ``"0.W (eval)"`` in evaluation mode when both are
+        checked) with ``max_abs_error``, ``rel_error``, ``checked``
         (entries compared / entries of the tensor) and ``kinks`` (entries whose difference crossed a kink, left
         out) in its details; ``moved_by`` when the tensor had to be checked at a nearby point (see the module
-        docstring), whose ``checked`` and errors are then those of the nearby point.
+        docstring), whose ``checked`` and errors are then those of the nearby point; ``mode`` (``"train"`` or
+        ``"eval"``). When a tensor fails, a note names the first layer (from the top) whose ``dX`` is wrong.
     """
     if not isinstance(net, Network):
         raise GlassnetTypeError(f"gradcheck needs a glassnet Network, got {type(net).__name__}; "
@@ -98,31 +181,73 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
     twin = float64_copy(net)
     X64 = check_inputs(X, twin.n_in, np.float64)
     Y64 = twin._targets(y, X64.shape[0])
-    entries = plan(twin.parameters(), _evaluator(twin, X64, Y64), sample, seed, max_seconds)
-    analytic, numeric = _differences(twin, X64, Y64, eps, entries)
-    report = Report(f"gradcheck of {net} on {X64.shape[0]} samples (eps={eps:g}, float64)",
+    try:
+        modes = modes_to_check(twin, X64, mode)
+    except ShapeError as exc:
+        if X64.shape[0] != 1 or mode == "eval":
+            raise
+        raise ShapeError(f"gradcheck: {exc}. To check one sample, pass mode='eval' (evaluation mode only), or "
+                         "check two samples or more") from None
+
+    def every_mode() -> None:  # what plan() times: one evaluation of the loss in each mode checked
+        for training in modes:
+            with in_mode(twin, training):
+                _evaluator(twin, X64, Y64)()
+
+    entries = plan(twin.parameters(), every_mode, sample, seed, max_seconds)
+    in_words = " and ".join("training" if training else "evaluation" for training in modes)
+    report = Report(f"gradcheck of {net} on {X64.shape[0]} samples (eps={eps:g}, float64, {in_words} mode)",
                     columns=("max_abs_error", "rel_error", "checked", "kinks"))
-    for name, diff in numeric.items():
-        if len(diff.kinks) and diff.kinks.all():  # nothing of this tensor could be compared here
-            report.findings.append(_check_nearby(twin, X64, Y64, name, diff, eps, seed))
-        else:
-            report.findings.append(_finding(name, twin, analytic[name].reshape(-1)[diff.indices], diff.values,
-                                            diff.kinks, diff.indices, analytic[name].shape))
+    for training in modes:
+        with in_mode(twin, training):
+            findings = _check_mode(twin, X64, Y64, eps, entries, seed)
+            for f in findings:
+                f.details["mode"] = "train" if training else "eval"
+                if not training and len(modes) > 1:
+                    f.param = f"{f.param} (eval)"
+                    f.message = f"evaluation mode: {f.message}"
+            report.findings += findings
+            if any(not f.ok for f in findings):
+                report.notes += _locate(twin, X64, Y64, eps, findings, seed)
     if sample is not None:
         report.notes.append(f"sampled at most {sample} entries per tensor (seed {seed}); every tensor was checked")
     return report
+
+
+def _check_mode(twin: Network, X: np.ndarray, Y: np.ndarray, eps: float, entries: dict[str, np.ndarray],
+                seed: int) -> list[Finding]:
+    """One finding per tensor of ``twin`` in its current mode."""
+    analytic, numeric = _differences(twin, X, Y, eps, entries)
+    noise = _noise(twin, X, Y, eps)
+    findings = []
+    for name, diff in numeric.items():
+        if len(diff.kinks) and diff.kinks.all():  # nothing of this tensor could be compared here
+            findings.append(_check_nearby(twin, X, Y, name, diff, eps, seed))
+        else:
+            findings.append(_finding(name, twin, analytic[name].reshape(-1)[diff.indices], diff.values,
+                                     diff.kinks, diff.indices, analytic[name].shape, noise))
+    return findings
+
+
+def _noise(net: Network, X: np.ndarray, Y: np.ndarray, eps: float) -> float:
+    """The smallest difference central differences with step ``eps`` can tell from rounding at ``net``'s loss."""
+    loss = _evaluator(net, X, Y)()[0]
+    return NOISE * float(np.finfo(np.float64).eps) * max(1.0, abs(loss)) / eps
 
 
 def _evaluator(net: Network, X: np.ndarray, Y: np.ndarray) -> Callable[[], tuple[float, Any]]:
     """The loss at ``net``'s current parameters, with the sides of every kink its pre-activations are on.
 
     The signature (``sign(Z - kink)`` per layer whose activation has kinks) is what
-    :func:`~glassnet.verify.numeric.central_differences` compares between ``+eps`` and ``-eps``.
+    :func:`~glassnet.verify.numeric.central_differences` compares between ``+eps`` and ``-eps``. Every
+    evaluation starts from the random state and buffers ``net`` has now (see :class:`Pinned`).
     """
     kinked = [(layer, layer.activation.kinks) for layer in net.layers
               if layer.activation is not None and layer.activation.kinks]
+    pinned = Pinned(net)
 
     def evaluate() -> tuple[float, Any]:
+        pinned.restore()
         net._forward(X)
         signature = [np.sign(layer.cache["Z"] - k) for layer, kinks in kinked if "Z" in layer.cache for k in kinks]
         return net._loss_value(Y), signature or None
@@ -132,9 +257,89 @@ def _evaluator(net: Network, X: np.ndarray, Y: np.ndarray) -> Callable[[], tuple
 
 def _differences(net: Network, X: np.ndarray, Y: np.ndarray, eps: float,
                  entries: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Differences]]:
-    """Backprop's gradients of ``net`` at ``(X, Y)`` and central differences at the chosen ``entries``."""
+    """Backprop's gradients of ``net`` at ``(X, Y)`` and central differences at the chosen ``entries``, all with the
+    same random draws (Dropout's masks) and from the same buffers; ``net``'s state is as before afterwards."""
+    pinned = Pinned(net)
     analytic = net.gradients(X, Y)
-    return analytic, central_differences(net.parameters(), _evaluator(net, X, Y), eps, entries)
+    pinned.restore()
+    numeric = central_differences(net.parameters(), _evaluator(net, X, Y), eps, entries)
+    pinned.restore()
+    return analytic, numeric
+
+
+def _locate(twin: Network, X: np.ndarray, Y: np.ndarray, eps: float, findings: list[Finding], seed: int) -> list[str]:
+    """Notes naming the first layer (from the top) whose ``dX`` disagrees with central differences.
+
+    A layer's ``dX`` is the gradient of the loss with respect to its input: backprop's is what its ``backward``
+    returns; the numerical one perturbs the input the layer receives (the layers below run as usual, with the
+    same random draws). Checked on at most ``LOCATE_ENTRIES`` input entries per layer.
+    """
+    failed = [f for f in findings if not f.ok]
+    lowest = min(int(f.param.split(".")[0]) for f in failed)
+    for k in range(len(twin.layers) - 1, lowest, -1):
+        found = _check_dX(twin, X, Y, eps, k, seed)
+        if found is None:
+            continue
+        rel, entry, a, n = found
+        layer = twin.layers[k]
+        below = [f.param for f in failed if int(f.param.split(".")[0]) < k]
+        for f in failed:
+            if f.param in below:
+                f.message += f" (inherited: layer {k}, {layer}, hands down a wrong dX; see the note)"
+        return [f"layer {k} ({layer}) hands down a wrong gradient dL/dX to the layer below (relative error {rel:.1e}; "
+                f"worst at input entry {entry}: analytic {a:.6g}, numerical {n:.6g}), while everything above it is "
+                f"right: check the dX that {type(layer).__name__}.backward returns. The tensors below it "
+                f"({', '.join(below)}) inherit its error"]
+    return []
+
+
+def _check_dX(net: Network, X: np.ndarray, Y: np.ndarray, eps: float, k: int,
+              seed: int) -> tuple[float, tuple[int, ...], float, float] | None:
+    """``(relative error, worst entry, analytic, numerical)`` of layer ``k``'s ``dX`` if it fails, else None."""
+    layer = net.layers[k]
+    returned: list[np.ndarray] = []
+    shift = np.zeros((X.shape[0], layer.n_in))
+    originals = {name: getattr(layer, name) for name in ("forward", "backward", "backward_from_dZ")
+                 if hasattr(layer, name)}
+    own = {name: vars(layer)[name] for name in originals if name in vars(layer)}  # set on the instance already
+
+    def record(name: str) -> Callable[[np.ndarray], np.ndarray]:
+        def wrapper(d: np.ndarray) -> np.ndarray:
+            dX = originals[name](d)
+            returned.append(np.array(dX, dtype=np.float64))
+            return dX  # type: ignore[no-any-return]
+        return wrapper
+
+    try:
+        setattr(layer, "forward", lambda A: originals["forward"](A + shift))  # noqa: B010 - on this instance only
+        for name in originals.keys() - {"forward"}:
+            setattr(layer, name, record(name))
+        pinned = Pinned(net)
+        net.gradients(X, Y)
+        pinned.restore()
+        if not returned:
+            return None
+        analytic = returned[-1]
+        entries = choose_entries({"dX": shift}, LOCATE_ENTRIES, seed)
+        diff = central_differences({"dX": shift}, _evaluator(net, X, Y), eps, entries)["dX"]
+        pinned.restore()
+    finally:
+        for name in originals:
+            if name in own:
+                setattr(layer, name, own[name])
+            else:
+                delattr(layer, name)  # the instance attributes set above; the class's methods are back
+    clean = ~diff.kinks
+    if not clean.any():
+        return None
+    a, n = analytic.reshape(-1)[diff.indices][clean], diff.values[clean]
+    err = np.abs(a - n)
+    rel = float(err.max()) / max(float(np.abs(a).max()), float(np.abs(n).max()), TINY)
+    if verdict_for(rel)[1]:
+        return None
+    worst = int(np.argmax(err))
+    entry = tuple(int(i) for i in np.unravel_index(int(diff.indices[clean][worst]), shift.shape))
+    return rel, entry, float(a[worst]), float(n[worst])
 
 
 def _check_nearby(twin: Network, X: np.ndarray, Y: np.ndarray, name: str, given: Differences, eps: float,
@@ -161,7 +366,7 @@ def _check_nearby(twin: Network, X: np.ndarray, Y: np.ndarray, name: str, given:
         if diff.kinks.all():
             continue
         found = _finding(name, moved, analytic[name].reshape(-1)[diff.indices], diff.values, diff.kinks,
-                         diff.indices, analytic[name].shape)
+                         diff.indices, analytic[name].shape, _noise(moved, X_moved, Y, eps))
         if found.ok:
             found.verdict = "kink"
         there = found.message.removeprefix(f"{name} ({layer})").lstrip(": ")
@@ -191,9 +396,10 @@ def _nudge(rng: np.random.Generator, shape: tuple[int, ...], size: float) -> np.
 
 
 def _finding(name: str, net: Network, a: np.ndarray, n: np.ndarray, kinks: np.ndarray, indices: np.ndarray,
-             shape: tuple[int, ...]) -> Finding:
+             shape: tuple[int, ...], noise: float) -> Finding:
     """The verdict on tensor ``name`` from its analytic (``a``) and numerical (``n``) gradient at flat ``indices``;
-    entries that crossed a kink (``kinks``) are left out of the error. Some entry must be free of kinks."""
+    entries that crossed a kink (``kinks``) are left out of the error. Some entry must be free of kinks. Gradients
+    that are 0 to within ``noise`` (what central differences can resolve, :func:`_noise`) agree."""
     layer = net.layers[int(name.split(".")[0])]
     clean = ~kinks
     err = np.abs(a - n)
@@ -201,10 +407,16 @@ def _finding(name: str, net: Network, a: np.ndarray, n: np.ndarray, kinks: np.nd
     max_abs = float(err[clean].max(initial=0.0))
     rel = max_abs / scale
     verdict, ok = verdict_for(rel)
+    zero = not ok and scale <= noise  # both gradients are 0 as far as central differences can tell
+    if zero:
+        verdict, ok = "ok", True
     details: dict[str, Any] = {"max_abs_error": max_abs, "rel_error": rel,
                                "checked": f"{int(clean.sum())}/{int(np.prod(shape))}", "kinks": int(kinks.sum())}
     where = f"{name} ({layer})"
-    if ok:
+    if zero:
+        message = (f"{where} matches the numerical gradient: both are 0 to within what central differences resolve "
+                   f"(largest {scale:.1e}, noise {noise:.1e}; a bias just before a BatchNorm has gradient 0)")
+    elif ok:
         message = f"{where} matches the numerical gradient"
         if kinks.any():
             kink_rel = float(err[kinks].max()) / scale
@@ -218,7 +430,8 @@ def _finding(name: str, net: Network, a: np.ndarray, n: np.ndarray, kinks: np.nd
         entry = tuple(int(i) for i in np.unravel_index(int(indices[worst]), shape))
         message = (f"{where}: backprop disagrees with central differences (relative error {rel:.1e}); worst at entry "
                    f"{entry}: analytic {a[worst]:.6g}, numerical {n[worst]:.6g}. Check {type(layer).__name__}.backward "
-                   f"(the activation derivative, or each parameter's gradient: for Dense dW = X.T @ dZ, "
-                   f"db = dZ.sum(axis=0))")
+                   + ("(the activation derivative, or each parameter's gradient: for Dense dW = X.T @ dZ, "
+                      "db = dZ.sum(axis=0))" if isinstance(layer, Dense) else
+                      "(each parameter's gradient), or the dX a layer above hands down (see the notes)"))
         details["worst_entry"] = list(entry)
     return Finding(name, verdict, message, ok, details)

@@ -18,10 +18,20 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
   suggestion blames the inputs only when they are on a large scale (``INPUT_SCALE``), else the weights.
 * ``dead_relu``     a quarter or more of the units of a layer whose activation ``dies`` (ReLU) output 0 for every
   sample (they never learn again).
-* ``update_ratio``  the size of one step relative to the weights (each layer's ``penalized`` parameters), far
-  from about 1e-3 (lr too high or low); measured on at most ``SAMPLE`` (4096) evenly spaced weights of each matrix.
+* ``update_ratio``  the size of one step relative to the weights (each layer's ``penalized`` parameters; a layer
+  without them as a whole), far from about 1e-3 (lr too high or low): the median of the steps the layer-stats
+  recorder (``inside.py``) sampled since the last look. A monitor used without a recorder measures it itself,
+  over the epoch after a look, on at most ``SAMPLE`` (4096) evenly spaced weights of each matrix.
+* ``vanishing``     a layer's gradient norm (recorded) far below the last layer's (``VANISHING``, 1e-4 times): the
+  layers below learn far more slowly than the top (deep sigmoid or tanh stacks, saturated units, unscaled inputs).
+* ``exploding``     a layer's gradient norm (recorded) grown by orders of magnitude (``EXPLODING``, 1e3 times) since
+  the first step while the loss rose: steps that feed on themselves (learning rate too high, weights too large).
+  Also checked when training stops on a ``TrainingDiverged``, with the numbers recorded up to then.
 * ``stuck``         at the end, the loss has not moved over the last half of training while still near chance
   level (not earlier: XOR-like problems sit on a plateau for a while before they learn).
+
+The warnings about gradients and update ratios (and dead units) name the layer and the numbers, and point to
+``history.layers`` / ``glassnet.plot_layer_stats(history)``, the record and its picture.
 
 Each distinct problem is warned about once per ``fit``, as a :class:`HealthWarning` (a ``UserWarning``;
 silence it with ``warnings.simplefilter("ignore", HealthWarning)``).
@@ -41,6 +51,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core.training import TRAINED
+from glassnet.errors import TrainingDiverged
+from glassnet.verify import inside
 
 Array = NDArray[Any]
 _GLASSNET_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,6 +84,8 @@ class HealthMonitor:
     observes_only = True
     # per-step change relative to the weights; healthy is about 1e-3, these are "far" (Adam's first step is lr itself)
     RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
+    VANISHING = 1e-4  # a layer's gradient norm below this times the last layer's: vanishing gradients
+    EXPLODING = 1e3   # a layer's gradient norm grown this many times since the first step (the loss rising): exploding
 
     def __init__(self, max_rows: int = 256) -> None:
         self.max_rows = max_rows
@@ -79,6 +93,8 @@ class HealthMonitor:
         self.next_look = 1
         self.snapshot: list[tuple[str, int, Array]] | None = None
         self.losses: dict[int, float] = {}
+        self.inside: inside.LayerStatsRecorder | None = None  # the recorder of this fit, when one runs before us
+        self.checked = 0  # the recorder's samples already looked at
 
     # ----------------------------------------------------------------- callback methods
     def on_train_begin(self, net: Any, info: dict[str, Any]) -> None:
@@ -89,6 +105,10 @@ class HealthMonitor:
         self.resumed = info.get("epochs_done", 0) > 0 or net in TRAINED or "history" in net.metadata
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         self.epochs = info.get("epochs", 0)
+        # fit's recorder (or the user's) began before this monitor: its numbers are the gradient and ratio checks'.
+        # (A resumed run's recorder continues the record of the run before: only the samples from now on are new.)
+        self.inside = inside.recorder_for(net)
+        self.checked = len(self.inside.steps) if self.inside is not None else 0
         if "X" not in info or "Y" not in info:  # called by a loop that does not share its data: nothing to look at
             self.X = self.Y = None
             return
@@ -105,7 +125,8 @@ class HealthMonitor:
         self.chance = net.loss_fn.chance(self.Y)
         Y_range = np.ptp(self.Y, axis=0)
         self.Y_range = Y_range + 1e-12 if Y_range.any() else None  # once, not per look
-        self._take_snapshot()
+        if self.inside is None:
+            self._take_snapshot()
         # The loss before training on an evenly spread part of the sampled rows: at least INITIAL_ROWS of them (fewer
         # make the comparison with the chance level noisy) and all of them when a look is one piece anyway.
         every = max(1, len(self.X) // max(self.piece, self.INITIAL_ROWS))
@@ -115,15 +136,23 @@ class HealthMonitor:
     def on_epoch_end(self, net: Any, epoch: int, logs: dict[str, float]) -> None:
         if self.snapshot is not None:  # one epoch after a look: how far did the weights move?
             self._update_ratio(epoch)
-        if epoch < self.next_look or self.X is None:
+        if epoch < self.next_look:
             return
         self.next_look = 2 * epoch
+        self._layer_checks()
+        if self.X is None:
+            return
         self.losses[epoch] = logs["loss"]
-        if epoch != self.epochs:  # for the next epoch's update ratio (there is none after the last)
+        if epoch != self.epochs and self.inside is None:  # for the next epoch's update ratio (none after the last)
             self._take_snapshot()
         self._inspect(epoch)
 
+    def on_train_abort(self, net: Any, error: BaseException) -> None:
+        if isinstance(error, TrainingDiverged):  # what the recorder saw on the way there: gradients that exploded?
+            self._layer_checks()
+
     def on_train_end(self, net: Any, history: Any) -> None:
+        self._layer_checks()
         if self.X is None or not history.loss:
             return
         self.losses[history.epochs] = history.loss[-1]
@@ -147,12 +176,15 @@ class HealthMonitor:
     def _look(self, loss_too: bool = True, rows: slice = slice(None)) -> float:
         """Loss on the sampled rows (those of them that ``rows`` picks; NaN unless ``loss_too``); their Z and A go
         to ``self.caches``, the layers keep the caches training left."""
-        assert self.X is not None and self.Y is not None  # looks happen only when fit shared its data
+        if self.X is None or self.Y is None:  # looks happen only when fit shared its data
+            return math.nan
         layers, X = self.net.layers, self.X[rows]
         saved = [layer.cache for layer in layers]
         pieces = []
         for start in range(0, len(X), self.piece):
-            with np.errstate(all="ignore"):  # huge weights overflow here; the checks below say what that means
+            # Huge weights overflow here (the checks below say what that means). In evaluation mode: a look draws no
+            # Dropout mask from net.rng and changes no BatchNorm running statistic, so training is the same without it.
+            with np.errstate(all="ignore"), self.net.evaluating():
                 self.net._forward(X[start:start + self.piece])
             pieces.append([layer.cache for layer in layers])
         if len(pieces) > 1:  # one cache per layer over all the rows looked at
@@ -204,7 +236,7 @@ class HealthMonitor:
                 if np.count_nonzero(dead) / dead.size >= 0.25:
                     self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
-                               f"{np.flatnonzero(dead).tolist()[:10]})",
+                               f"{np.flatnonzero(dead).tolist()[:10]}){self._gradient_note(i)}",
                                f"A {name} unit whose input is negative for every sample gets zero gradient and never "
                                "recovers (a 'dead' unit); the layer has fewer units than you think.",
                                "lower the learning rate, use init='he', or try activation='leaky_relu'")
@@ -212,8 +244,7 @@ class HealthMonitor:
     def _saturation_cure(self, i: int) -> str:
         """What to do about saturated units of layer ``i``: scale the inputs only when they are on a large scale;
         with inputs already small the layer's weights are too large (a learning rate far too high, or the start)."""
-        assert self.X is not None
-        largest_x = float(np.max(np.abs(self.X), initial=0.0))
+        largest_x = float(np.max(np.abs(self.X), initial=0.0)) if self.X is not None else 0.0
         if largest_x > self.INPUT_SCALE:
             return ("scale the inputs (e.g. standardise X; the largest |x| is "
                     f"{largest_x:.3g}), start with smaller weights (init='glorot'), or lower the learning rate")
@@ -269,21 +300,86 @@ class HealthMonitor:
                        "or dead, or the gradients wrong.",
                        "check the other health warnings, try a learning rate 10 x larger, and run glassnet.gradcheck")
 
+    # ----------------------------------------------------------------- the recorded gradients and update ratios
+    def _layer_checks(self) -> None:
+        """Vanishing and exploding gradients and badly sized steps, from the recorder's samples since the last look."""
+        rec = self.inside
+        if rec is None or len(rec.steps) <= self.checked:
+            return
+        new = slice(self.checked, len(rec.steps))
+        self.checked = len(rec.steps)
+        first, last = rec.steps[new][0], rec.steps[new][-1]
+        span = f"at step {first}" if first == last else f"over steps {first}-{last}"
+        layers = self.net.layers
+        indices = [i for i, _ in rec.keys]
+        # The loss still well above zero: tiny steps then mean slow learning, not a finished job.
+        learning = _median(rec.losses[new]) > 0.1 * getattr(self, "chance", 0.0)
+        for i, names in rec.keys:
+            keys = [f"{i}.{name}" for name in layers[i].penalized if name in names] or [f"{i}"]
+            for key in keys:
+                size = _median(rec.update_ratio[key][new])
+                if not math.isfinite(size) or not (size > self.RATIO_HIGH or (0 < size < self.RATIO_LOW and learning)):
+                    continue
+                high = size > self.RATIO_HIGH
+                what = "its weights" if "." in key else "its parameters"
+                self._warn("update_ratio", f"{span} one step changed {what} {key} of layer {i} ({layers[i]}) by a median "
+                           f"{size:.1e} of their size (update ratio ||p_after - p_before|| / ||p_before||)",
+                           "Healthy training changes each weight matrix by roughly 1e-3 of its size per step; "
+                           + ("much more means the learning rate is so high that steps jump around the minimum."
+                              if high else "much less means the learning rate is too low to learn in a useful time."),
+                           f"{'lower' if high else 'raise'} the learning rate (e.g. by a factor of 10); {inside.SEE}")
+        if len(indices) > 1:
+            top = indices[-1]
+            top_norm = _median(rec.grad_norm[f"{top}"][new])
+            low = [(_median(rec.grad_norm[f"{i}"][new]), i) for i in indices[:-1]]
+            faint = [(g, i) for g, i in low if top_norm > 0 and g < self.VANISHING * top_norm]
+            if faint:
+                g, i = min(faint)
+                self._warn("vanishing", f"{span} the gradient of layer {i} ({layers[i]}) has a median norm of {g:.2e}, "
+                           f"{g / top_norm:.1e} times that of the last layer {top} ({top_norm:.2e})"
+                           + (f"; layers {', '.join(str(j) for _, j in sorted(faint, key=lambda f: f[1]))} are all below "
+                              f"{self.VANISHING:g} times it" if len(faint) > 1 else ""),
+                           "Vanishing gradients: each layer multiplies the gradient on its way down by its weights and "
+                           "its activation's slope (at most 0.25 for sigmoid), so a deep stack of saturating layers "
+                           "passes almost nothing to its first layers, which then barely learn.",
+                           f"use relu (or tanh instead of sigmoid) with init='he' or 'glorot', fewer layers, or scale the "
+                           f"inputs; {inside.SEE}")
+        grown = []
+        for i in indices:
+            curve = rec.grad_norm[f"{i}"]
+            start, now = curve[0], curve[new][-1]
+            if start > 0 and now > self.EXPLODING * start and rec.losses[new][-1] > rec.losses[0]:
+                grown.append((now / start, i, start, now))
+        if grown:
+            factor, i, start, now = max(grown)
+            self._warn("exploding", f"the gradient norm of layer {i} ({layers[i]}) grew from {start:.2e} at step "
+                       f"{rec.steps[0]} to {now:.2e} at step {last} ({factor:.1e} times) while the loss rose from "
+                       f"{rec.losses[0]:.4g} to {rec.losses[new][-1]:.4g}",
+                       "Exploding gradients: each step makes the next gradient larger (weights so large, or a learning "
+                       "rate so high, that the steps overshoot further each time), until the numbers overflow.",
+                       f"lower the learning rate (e.g. by a factor of 10), start with smaller weights (init='glorot'), "
+                       f"or clip the gradients; {inside.SEE}")
+
+    def _gradient_note(self, i: int) -> str:
+        """For a warning about layer ``i``'s units: its latest recorded gradient norm, and where to see more."""
+        rec = self.inside
+        if rec is None or f"{i}" not in rec.grad_norm or not rec.steps:
+            return ""
+        return f" (its gradient norm at step {rec.steps[-1]}: {rec.grad_norm[f'{i}'][-1]:.2e}; {inside.SEE})"
+
     def _warn(self, check: str, seen: str, explanation: str, suggestion: str) -> None:
         if check not in self.warned:
             self.warned.add(check)
             warnings.warn(HealthWarning(check, seen, explanation, suggestion), stacklevel=_caller_level())
 
 
-def _norm(v: Array) -> float:
-    """The Euclidean length of the 1-D array ``v``: ``sqrt(v . v)`` (np.linalg.norm, without its wrapper), rescaled
-    by its largest entry when the squares overflow (weights near 1e200 have a finite length)."""
-    with np.errstate(all="ignore"):
-        size = math.sqrt(np.dot(v, v))
-        if math.isinf(size):
-            top = float(np.max(np.abs(v)))
-            size = top * math.sqrt(np.dot(v / top, v / top)) if math.isfinite(top) else math.inf
-    return size
+_norm = inside.norm  # the Euclidean length, rescaled when the squares overflow (one definition, in inside.py)
+
+
+def _median(values: list[float]) -> float:
+    """The median of the finite ``values`` (``nan`` if none): one odd sample does not make a warning."""
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.median(finite)) if finite else math.nan
 
 
 def _caller_level() -> int:

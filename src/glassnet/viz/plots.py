@@ -5,6 +5,9 @@
 * :func:`plot_neurons`          one small map per hidden unit: what each unit computes over the input
                                 plane (the TensorFlow Playground picture, on your own network and data)
 * :func:`plot_confusion_matrix` counts of true vs predicted class, every cell labelled
+* :func:`plot_lr_finder`        the learning-rate range test's loss per rate, its suggestion marked
+* :func:`plot_layer_stats`      inside training: each layer's gradient norm and update-to-weight ratio over the
+                                sampled steps (``history.layers``, ``glassnet/verify/inside.py``), in one figure
 
 Each function builds a ``matplotlib.figure.Figure`` directly, never through ``pyplot``: no global state,
 no window, and the user's chosen backend is left alone (saving renders with Agg). Show one in Jupyter
@@ -126,7 +129,8 @@ def plot_decision_boundary(net: Network, X: Any, y: Any = None, resolution: int 
     X = _two_inputs(net, X, "plot_decision_boundary")
     resolution = _check_resolution(resolution)
     gx, gy, grid = _plane(X, resolution, padding)
-    out = net.forward(grid)
+    with net.evaluating():  # a picture of the trained network: no Dropout mask, BatchNorm's running statistics
+        out = net.forward(grid)
     fig = Figure(figsize=(6, 5), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     if out.shape[1] > 1:
@@ -161,7 +165,8 @@ def plot_neurons(net: Network, X: Any = None, y: Any = None, resolution: int = 6
     X = _two_inputs(net, X, "plot_neurons")
     resolution = _check_resolution(resolution)
     gx, gy, grid = _plane(X, resolution, padding)
-    activations = net.layer_outputs(grid)
+    with net.evaluating():  # as in plot_decision_boundary
+        activations = net.layer_outputs(grid)
     rows = activations if include_output else activations[:-1]
     if not rows:
         raise ConfigError("the network has no hidden layer; use include_output=True to see its outputs")
@@ -238,5 +243,91 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, classes: Sequence[Any] | Non
     return fig
 
 
-__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_neurons",
-           "save_figure"]
+RATIO_BAND = (1e-4, 1e-2)  # shaded around Karpathy's rule of thumb, an update ratio of about 1e-3 per step
+
+
+def plot_layer_stats(history: History | Mapping[str, Any], ax: Any = None) -> Any:
+    """Inside training, in one figure: each layer's gradient norm (left) and update-to-weight ratio (right) over
+    the sampled steps, both on log scales, one line per layer with parameters in each panel.
+
+    ``history`` is a :class:`History` (its ``layers``), ``History.to_dict()`` (as kept in ``net.metadata["history"]``)
+    or the ``layers`` record itself (``LayerStatsRecorder.result()``). The ratio panel shades 1e-4 to 1e-2 around
+    the rule of thumb of about 1e-3 per step (dotted). ``ax``: a pair of matplotlib axes to draw into (the figure
+    they belong to is returned); by default a new figure with two panels.
+    """
+    from glassnet.verify.inside import layer_keys
+
+    record = history.layers if isinstance(history, History) else history
+    if isinstance(record, Mapping) and "layers" in record and "grad_norm" not in record:
+        record = record["layers"]
+    if not isinstance(record, Mapping):
+        raise GlassnetTypeError("plot_layer_stats needs a History, its to_dict() or history.layers; got "
+                                f"{type(history).__name__}")
+    keys = layer_keys(record)
+    if not record.get("step") or not keys:
+        raise DataError("the history holds no layer statistics: train with fit(monitor=True) (the default) or add "
+                        "glassnet.verify.inside.LayerStatsRecorder() to fit's callbacks")
+    if ax is None:
+        fig = Figure(figsize=(11, 4), layout="constrained")
+        axes = [fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)]
+    else:
+        if not isinstance(ax, (list, tuple, np.ndarray)) or len(ax) != 2:
+            raise GlassnetTypeError(f"plot_layer_stats draws two panels: ax must be a pair of axes, got {type(ax).__name__}")
+        axes = list(ax)
+        fig = axes[0].figure
+    steps = record["step"]
+    for panel, (field, title) in zip(axes, (("grad_norm", "Gradient norm per layer"),
+                                            ("update_ratio", "Update ratio ||Δp|| / ||p|| per layer"))):
+        for k, key in enumerate(keys):
+            # zeros, and inf (the step of a layer whose parameters were all 0), are gaps on a log scale
+            values = np.asarray(record[field][key], dtype=np.float64)
+            values = np.where(np.isfinite(values) & (values > 0), values, np.nan)
+            panel.plot(steps, values, color=f"C{k % 10}", label=f"layer {key}", linewidth=1.2)
+        panel.set_yscale("log")
+        panel.set_xlabel("step")
+        panel.set_title(title)
+        panel.grid(alpha=0.3, which="both")
+    axes[1].axhspan(*RATIO_BAND, color="0.9", zorder=0, label="1e-4 .. 1e-2")
+    axes[1].axhline(1e-3, color="0.4", linestyle=":", linewidth=1, label="about 1e-3 per step")
+    axes[0].set_ylabel("||gradient||")
+    axes[1].set_ylabel("ratio per step")
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    return fig
+
+
+def plot_lr_finder(result: Any, ax: Any = None, title: str | None = None) -> Any:
+    """The learning-rate range test's curve: smoothed loss against the rate (log scale), the suggestion marked.
+
+    ``result`` is what ``glassnet.lr_finder`` returns (``lrs``, ``losses``, ``suggestion``, ``rule``). Draws on
+    ``ax`` (a matplotlib Axes) when given, else on a new Figure; returns the Figure.
+    """
+    lrs, losses = getattr(result, "lrs", None), getattr(result, "losses", None)
+    if lrs is None or losses is None:
+        raise GlassnetTypeError(f"plot_lr_finder needs the result of glassnet.lr_finder, got {type(result).__name__}")
+    if len(lrs) < 2:
+        raise DataError(f"the learning-rate test has {len(lrs)} point(s), too few to draw; lower start_lr or raise "
+                        "diverge so that it runs longer")
+    if ax is None:
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    ax.plot(lrs, losses, color="C0", label="smoothed loss")
+    ax.set_xscale("log")
+    suggestion = getattr(result, "suggestion", None)
+    if suggestion is not None:
+        # the loss drawn at the suggestion: the curve's value there (minimum/10 lies between measured rates)
+        at = float(np.interp(np.log(suggestion), np.log(lrs), losses))
+        ax.axvline(suggestion, color="C3", linestyle="--", linewidth=1)
+        ax.plot([suggestion], [at], "o", color="C3", label=f"suggestion {suggestion:.3g}\n({plain(result.rule)})")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss (smoothed)")
+    ax.set_title(plain(title) if title else "Learning-rate range test")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return fig
+
+
+__all__ = ["confusion_matrix", "plot_confusion_matrix", "plot_decision_boundary", "plot_history", "plot_layer_stats",
+           "plot_lr_finder", "plot_neurons", "save_figure"]

@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 import re
 import zlib
@@ -51,7 +52,7 @@ from glassnet.core.layers import Layer
 from glassnet.core.network import Network
 from glassnet.core.optimizers import OPTIMIZERS, Optimizer
 from glassnet.core.training import labels_kind
-from glassnet.errors import ConfigError
+from glassnet.errors import ConfigError, ShapeError
 from glassnet.explain import explain
 from glassnet.viz.ledger import ledger, weights_and_biases
 from glassnet.viz.snapshots import Run, thin
@@ -77,7 +78,7 @@ def _clone(net: Network, params: dict[str, NDArray[Any]]) -> Network:
     twin = deepcopy(net)
     twin.metadata = {}  # the recorded run may be large, and the copy has no use for it
     twin.set_parameters(params)
-    return twin
+    return twin.eval()  # the pictures and losses of a trained network: no Dropout mask, BatchNorm's running statistics
 
 
 def grid_points(X: NDArray[Any], resolution: int) -> tuple[list[float], NDArray[Any]]:
@@ -172,7 +173,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                 warnings: list[Any] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
                 max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000,
-                max_param_bytes: int = 1_000_000) -> tuple[dict[str, Any], str]:
+                max_param_bytes: int = 1_000_000, layer_stats: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
     """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
 
     Parameters
@@ -198,6 +199,9 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
         Most samples drawn on the boundary.
     max_map_bytes, max_ledger_bytes, max_param_bytes : int
         Size budgets (base64 bytes) for the maps, the ledgers and the weights of all snapshots.
+    layer_stats : dict, optional
+        Each layer's gradient norm and update ratio over training (``history.layers``, verify/inside.py), drawn by
+        ``glassnet.plot_layer_stats``; default: the one in ``net.metadata["history"]`` (``glassnet train`` keeps it).
 
     Returns
     -------
@@ -249,6 +253,8 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                      for w in (warnings if warnings is not None else run.info.get("warnings", []))],
         "warnings_recorded": warnings is not None or "warnings" in run.info,
         "gradcheck": _gradcheck(net, X, Y),
+        "layer_stats": _finite_or_none(layer_stats if layer_stats is not None
+                                       else (net.metadata.get("history") or {}).get("layers")),
     }
     maps = ""
     if net.n_in == 2:
@@ -310,11 +316,19 @@ def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], snapshots: list[tup
     samples = thin(len(X), n_samples).tolist()
     epochs, last = [e for e, _ in snapshots], len(snapshots) - 1
 
+    def one(copy: Network, s: int) -> Any:
+        try:
+            return explain(copy, X[s:s + 1], Y[s:s + 1], optimizer=_fresh_optimizer(optimizer))
+        except ShapeError:  # a layer that cannot train on one sample (BatchNorm1d): the step in evaluation mode
+            if not any("evaluation mode" in note for note in notes):
+                notes.append("The ledgers show steps in evaluation mode: a layer of this network (BatchNorm1d) "
+                             "cannot run a training step on one sample.")
+            return explain(copy, X[s:s + 1], Y[s:s + 1], optimizer=_fresh_optimizer(optimizer), training=False)
+
     def row(k: int) -> list[dict[str, Any]]:
         copy = _clone(net, snapshots[k][1])
         # The page has no use for LaTeX, and typesetting it is most of the time to_dict takes.
-        return [ledger(explain(copy, X[s:s + 1], Y[s:s + 1], optimizer=_fresh_optimizer(optimizer)).to_dict(latex=False))
-                for s in samples]
+        return [ledger(one(copy, s).to_dict(latex=False)) for s in samples]
 
     try:
         final = row(last)
@@ -339,6 +353,42 @@ def _ledgers(net: Network, X: NDArray[Any], Y: NDArray[Any], snapshots: list[tup
             "snapshots": at, "traces": traces, "source": final[0]["source"]}
 
 
+def _finite_or_none(record: Any) -> Any:
+    """``history.layers`` for the page's JSON (which has no NaN or inf): each infinite ratio becomes ``None``."""
+    if not record:
+        return None
+    clean = lambda values: [v if isinstance(v, (int, float)) and math.isfinite(v) else None for v in values]
+    return {key: {k: clean(v) for k, v in value.items()} if isinstance(value, dict)
+            else clean(value) if isinstance(value, list) else value for key, value in record.items()}
+
+
+def _layer_stats_html(record: dict[str, Any] | None) -> str:
+    """The page's "inside training" panel: :func:`glassnet.viz.plots.plot_layer_stats` as an inline SVG image (the
+    page draws everything else itself; this one figure comes from matplotlib, when it is installed)."""
+    if not record or not record.get("step"):
+        return ("<p>Not recorded: each layer's gradient norm and update ratio are kept in the training history "
+                "(<code>fit(monitor=True)</code>, the default; <code>glassnet train</code> saves them with the model).</p>")
+    try:
+        import matplotlib
+    except ImportError:
+        return '<p>Drawing this figure needs matplotlib: <code>pip install "glassnet[plot]"</code>.</p>'
+    import io as bytes_io
+
+    from glassnet.viz.plots import plot_layer_stats
+
+    buffer = bytes_io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "glassnet"}):  # text as text, stable ids
+        plot_layer_stats(record).savefig(buffer, format="svg")
+    image = base64.b64encode(buffer.getvalue()).decode("ascii")
+    steps = record["step"]
+    return (f'<img alt="gradient norm and update ratio of each layer over {len(steps)} sampled steps" '
+            f'src="data:image/svg+xml;base64,{image}" style="max-width:100%">'
+            f"<figcaption>Sampled at {len(steps)} steps (the first and every {record.get('every', 1)}-th, up to step "
+            f"{steps[-1]}). Left: each layer's gradient norm; a layer far below the last one learns far more slowly "
+            "(vanishing gradients). Right: how far one step moved the layer's parameters relative to their size; "
+            "about 1e-3 is healthy (shaded: 1e-4 to 1e-2). The numbers are in <code>history.layers</code>.</figcaption>")
+
+
 def render_html(data: dict[str, Any], maps: str) -> str:
     """The page: the template with the CSS, the JavaScript and the data inlined."""
     assets = resources.files("glassnet.viz") / "report_assets"
@@ -353,7 +403,7 @@ def render_html(data: dict[str, Any], maps: str) -> str:
     filled = {"TITLE": html.escape(title), "SUMMARY": html.escape(summary),
               "CSS": (assets / "report.css").read_text("utf-8"),
               "JS": (assets / "report.js").read_text("utf-8").replace("</", "<\\/"),
-              "PAYLOAD": payload, "MAPS": maps}
+              "PAYLOAD": payload, "MAPS": maps, "LAYERS": _layer_stats_html(data.get("layer_stats"))}
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: filled[m[1]], template)
 
 

@@ -61,10 +61,10 @@ def add_optimizer_arguments(p: argparse.ArgumentParser, lr: str, momentum: str, 
                    help=f"{momentum} (only {one_of(optimizers_with('momentum'))} have one)")
 
 
-def make_optimizer(name: str, lr: float, momentum: float) -> Optimizer:
-    """The optimizer ``--optimizer`` names, with ``--lr`` and, when given, ``--momentum``: an optimizer whose class
-    has no momentum setting refuses it, saying which settings it has."""
-    return get_optimizer(name, lr, **({"momentum": momentum} if momentum else {}))
+def make_optimizer(name: str, lr: float, momentum: float, **options: Any) -> Optimizer:
+    """The optimizer ``--optimizer`` names, with ``--lr`` and, when given, ``--momentum`` and ``options`` (such as
+    ``weight_decay``): an optimizer whose class has no such setting refuses it, saying which settings it has."""
+    return get_optimizer(name, lr, **({"momentum": momentum} if momentum else {}), **options)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

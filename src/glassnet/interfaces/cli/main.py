@@ -20,6 +20,7 @@ from glassnet.interfaces.cli.common import AFTER_SUCCESS, show_note
 COMMANDS = [
     "glassnet.interfaces.cli.demo",
     "glassnet.interfaces.cli.train",
+    "glassnet.interfaces.cli.lr_find",
     "glassnet.interfaces.cli.predict",
     "glassnet.interfaces.cli.doctor",
     "glassnet.interfaces.cli.gradcheck",

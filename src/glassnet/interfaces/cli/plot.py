@@ -1,4 +1,5 @@
-"""``glassnet plot``: draw a trained model's training curves, decision boundary, per-neuron maps or confusion matrix."""
+"""``glassnet plot``: draw a trained model's training curves, per-layer gradient statistics (``--kind layers``),
+decision boundary, per-neuron maps or confusion matrix."""
 
 from __future__ import annotations
 
@@ -13,16 +14,18 @@ EXAMPLES = """examples:
   glassnet train --data moons --layers 2,8,1 --activation tanh --loss bce --optimizer adam --lr 0.05 \\
                  --epochs 300 --val-split 0.2 --out moons.npz
   glassnet plot moons.npz --kind loss -o curves.png
+  glassnet plot moons.npz --kind layers -o layers.png     # each layer's gradient norm and update ratio
   glassnet plot moons.npz --data moons --kind boundary -o boundary.png
   glassnet plot moons.npz --data moons --kind neurons -o neurons.png
   glassnet plot moons.npz --data moons --kind confusion -o confusion.png
 """
 
-KINDS = ("loss", "boundary", "neurons", "confusion")
+KINDS = ("loss", "layers", "boundary", "neurons", "confusion")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("plot", help="draw training curves, decision boundary, neuron maps or a confusion matrix",
+    p = subparsers.add_parser("plot", help="draw training curves, per-layer gradient norms and update ratios, decision "
+                              "boundary, neuron maps or a confusion matrix",
                               epilog=EXAMPLES, formatter_class=HelpFormatter)
     p.add_argument("model", help="model file written by `glassnet train --out` or Network.save")
     add_data_arguments(p, required=False)
@@ -36,12 +39,17 @@ def run(args: argparse.Namespace) -> int:
     from glassnet.viz import plots
 
     net = load(args.model)
-    if args.kind == "loss":
+    if args.kind in ("loss", "layers"):
         history = net.metadata.get("history")
         if not history:
             raise ConfigError(f"{args.model} holds no training history; models trained with `glassnet train` keep "
                               "one (or save net.metadata['history'] = history.to_dict() yourself)")
-        fig = plots.plot_history(history, title=f"Training of {args.model}")
+        if args.kind == "layers" and not history.get("layers"):
+            raise ConfigError(f"{args.model}'s history holds no per-layer gradient norms and update ratios: it was "
+                              "trained with fit(monitor=False), or by a glassnet that did not record them yet; train it "
+                              "again (glassnet train records them) to draw them")
+        fig = (plots.plot_history(history, title=f"Training of {args.model}") if args.kind == "loss"
+               else plots.plot_layer_stats(history))
     else:
         if not args.data:
             raise ConfigError(f"--kind {args.kind} needs --data (the samples to draw or to predict)")

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     net = load(args.model)
     data = read_data(args)
     X = model_inputs(net, data, args.model)
-    outputs = net.forward(X)
+    with net.evaluating():  # as predict does: Dropout passes everything on, BatchNorm uses its running statistics
+        outputs = net.forward(X)
     predictions = net.predict(X)
     header = [*(data.feature_names or [f"x{i}" for i in range(net.n_in)]),
               *[f"output_{j}" for j in range(net.n_out)], "prediction"]

@@ -10,6 +10,7 @@ from glassnet.checkpoint import checkpoint_settings, saved_epoch
 from glassnet.core.training import DEFAULT_EPOCHS, History
 from glassnet.datasets import Standardizer, train_test_split
 from glassnet.errors import ConfigError
+from glassnet.interfaces.cli import controls
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
     ProgressCallback,
@@ -38,6 +39,10 @@ EXAMPLES = """examples:
       (run it again after a crash or Ctrl-C: it continues where the checkpoint left off, bit for bit)
   glassnet train --data moons --layers 2,16,16,1 --activation tanh --loss bce --optimizer adam --lr 0.02 \\
                  --epochs 1000 --val-split 0.2 --standardize --plot curves.png --out run.npz --report report.html
+  glassnet train --data moons --layers 2,32,32,1 --activation relu --optimizer adamw --lr 0.01 --weight-decay 0.01 \\
+                 --batchnorm --dropout 0.2 --batch-size 32 --epochs 300 --warmup 5 --schedule cosine \\
+                 --val-split 0.2 --early-stopping 20 --restore-best --out moons.npz
+      (find a --lr first: glassnet lr-find --data moons --layers 2,32,32,1 --activation relu --optimizer adamw)
 """
 
 
@@ -55,12 +60,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seed", type=int, default=None,
                    help="seed for initialisation and shuffling (default: 0; when resuming, the checkpoint's)")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")
+    controls.add_optimizer_controls(p)
+    controls.add_layer_arguments(p)
     p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
     p.add_argument("--dtype", default="float64", help="float64 or float32")
     p.add_argument("--print-every", type=int, default=None, help="print the loss every N epochs (default: epochs/10)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--val-split", type=float, default=None,
                    help="hold out this fraction of the rows (stratified for classes, seeded) as validation data")
+    controls.add_schedule_arguments(p)
+    controls.add_early_stopping_arguments(p)
     p.add_argument("--standardize", action="store_true",
                    help="standardise the features with the training rows' mean and std (kept in the model file and "
                         "applied again by predict and plot)")
@@ -84,7 +93,7 @@ def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]
 
     data = history.to_dict()
     keep = thin(len(history.loss), max_points).tolist()
-    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
         data[key] = [data[key][i] for i in keep if i < len(data[key])]
     data["epoch"] = [i + 1 for i in keep]
     return data
@@ -113,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.seed is None:
         args.seed = 0
     net, chosen = fresh_network(args, sizes, data, init=args.init, l2=args.l2, dtype=args.dtype)
+    net = controls.with_layers(net, args)  # --batchnorm, --dropout
     # What the model file will say about the data, checked by the rule save applies, before training, not after.
     about_data = {"feature_names": list(data.feature_names),
                   **({"classes": list(data.classes)} if data.classes is not None else {})}
@@ -121,7 +131,9 @@ def run(args: argparse.Namespace) -> int:
                           "--layers (or --loss) so that the network fits the data")
     if chosen:
         print(chosen)
-    optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)  # Adam refuses a momentum, with a clear message
+    # Adam refuses a momentum (and an optimizer without weight decay a --weight-decay), with a clear message
+    optimizer = make_optimizer(args.optimizer, args.lr, args.momentum, **controls.optimizer_options(args))
+    schedule = controls.schedule(args, args.epochs)
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     if every < 0:
         raise ConfigError(f"--print-every must be 0 (print nothing) or a positive number of epochs, got {every}")
@@ -130,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
                                               stratify=data.y if data.classes is not None else None)
         validation = (X_val, y_val)
+    stopper = controls.early_stopping(args, validation is not None)
     if args.standardize:
         with notes():  # e.g. a constant column
             scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
@@ -137,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         validation = (scaler.transform(validation[0]), validation[1]) if validation else None
         net.metadata["standardize"] = scaler.to_dict()
     print(f"training {net} on {data.name or args.data} ({X.shape[0]} samples"
-          f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}", flush=True)
+          f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}"
+          + (f", learning rate {schedule}" if schedule else "") + (f", {stopper}" if stopper else ""), flush=True)
     if (args.resume or args.checkpoint_every is not None) and not args.checkpoint:
         raise ConfigError("--resume and --checkpoint-every need --checkpoint FILE, e.g. --checkpoint run.ckpt --resume")
     if args.resume and (done := saved_epoch(args.checkpoint)) is not None:
@@ -146,7 +160,9 @@ def run(args: argparse.Namespace) -> int:
     with recording(args) as recorders:
         history = net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
                           validation_data=validation,
-                          verbose=every, callbacks=[ProgressCallback(not args.no_progress), *recorders],
+                          verbose=every,
+                          # the best weights are back (stopper.on_train_end) before the recorders take their last look
+                          callbacks=[*filter(None, [schedule, stopper]), ProgressCallback(not args.no_progress), *recorders],
                           checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     seconds = time.perf_counter() - started
     if data.classes is not None:
@@ -159,7 +175,12 @@ def run(args: argparse.Namespace) -> int:
     summary.append(f"{history.epochs} epochs in {seconds:.2f} s")
     if history.stopped == "interrupted":
         summary.append("stopped early by Ctrl-C")
+    if stopper is not None and stopper.stopped_epoch:
+        summary.append(f"stopped early: val_loss did not improve for {stopper.patience} epochs after epoch "
+                       f"{stopper.best_epoch}")
     print("done: " + ", ".join(summary))
+    if stopper is not None and stopper.restore_best_weights and stopper.best_weights is not None:
+        print(f"kept the weights of epoch {stopper.weights_epoch} (val_loss {stopper.best:.6f}), the best one")
     if args.checkpoint:
         again = "; run the same command with --resume to continue" if history.stopped == "interrupted" else ""
         print(f"checkpoint saved to {args.checkpoint} (epoch {history.epochs}){again}")
