@@ -48,6 +48,7 @@ import json
 import os
 import socket
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -80,9 +81,20 @@ def data_fingerprint(*arrays: NDArray[Any] | None) -> str:
 
 
 def run_settings(run: Run) -> dict[str, Any]:
-    """The settings of a ``fit`` call that must match on resume: optimizer, batch size, shuffling, data."""
-    return {"optimizer": run.optimizer.config(), "batch_size": run.batch_size, "shuffle": run.shuffle,
-            "n_samples": run.X.shape[0], "data": data_fingerprint(run.X, run.Y, run.X_val, run.Y_val)}
+    """The settings of a ``fit`` call that must match on resume: optimizer, batch size, shuffling, data, and the
+    ``config()`` of each callback that has one (a learning-rate schedule, early stopping)."""
+    settings = {"optimizer": run.optimizer.config(), "batch_size": run.batch_size, "shuffle": run.shuffle,
+                "n_samples": run.X.shape[0], "data": data_fingerprint(run.X, run.Y, run.X_val, run.Y_val)}
+    configs = [cb.config() for cb in run.callbacks if callable(getattr(cb, "config", None))]
+    if configs:  # only then: a checkpoint of a run without them reads as before
+        settings["callbacks"] = configs
+    return settings
+
+
+def stateful(callbacks: list[Any]) -> list[Any]:
+    """The callbacks whose state a checkpoint keeps (``checkpoint_state`` and ``resume_state``), in order."""
+    return [cb for cb in callbacks if callable(getattr(cb, "checkpoint_state", None))
+            and callable(getattr(cb, "resume_state", None))]
 
 
 def _plain(value: Any) -> Any:
@@ -109,6 +121,11 @@ def _shapes_rule(meta: dict[str, Any]) -> dict[str, tuple[int, ...]]:
                                          f"{name!r}, a parameter the file does not declare")
                 if value is None:  # stored as an array of the parameter's shape
                     shapes[f"optimizer:{name}:{key}"] = params[name]
+        for i, declared in section.get("callbacks", {}).items():  # callbacks' own state (absent in older files)
+            for key, shape in declared.items():
+                if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape)):
+                    raise ValueError(shape)
+                shapes[f"callback:{int(i)}:{key}"] = tuple(shape)
         for key in HISTORY_LISTS:
             if key in NEWER_LISTS and key not in section["history"]:
                 continue
@@ -259,7 +276,8 @@ class Checkpointer:
         The fit settings that must match on resume (see the module docstring); :func:`run_settings`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], every: int | None, settings: dict[str, Any]) -> None:
+    def __init__(self, path: str | os.PathLike[str], every: int | None, settings: dict[str, Any],
+                 callbacks: Sequence[Any] = ()) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise GlassnetTypeError(f"checkpoint must be a file path (str or pathlib.Path), got {type(path).__name__}")
         self.path = path
@@ -272,6 +290,8 @@ class Checkpointer:
         self.previous_seconds = 0.0
         self.pending: dict[str, Any] | None = None
         self.lock = CheckpointLock(path)
+        self.keeps = stateful(list(callbacks))  # callbacks whose state each checkpoint keeps (early stopping's best)
+        self.resumed: dict[int, dict[str, NDArray[Any]]] | None = None  # their state read back, until on_train_begin
 
     # ------------------------------------------------------------------ starting: fresh or resumed
     def begin(self, net: Network, opt: Optimizer, history: History, epochs: int, resume: bool) -> int:
@@ -358,8 +378,9 @@ class Checkpointer:
         saved_settings = meta["checkpoint"].get("settings", {})
         differences = [f"{key}: {shorten(saved[key])} in the checkpoint, {shorten(current.get(key))} now"
                        for key in ARCHITECTURE if saved[key] != current.get(key)]
-        differences += [f"{key}: {shorten(saved_settings.get(key))} in the checkpoint, {shorten(self.settings[key])} now"
-                        for key in self.settings if saved_settings.get(key) != self.settings[key]]
+        differences += [f"{key}: {shorten(saved_settings.get(key))} in the checkpoint, {shorten(self.settings.get(key))} now"
+                        for key in dict.fromkeys([*self.settings, *saved_settings])
+                        if saved_settings.get(key) != self.settings.get(key)]
         if differences:
             raise ConfigError(
                 f"checkpoint {self.path} belongs to a different run, so resuming it would match neither run: "
@@ -404,6 +425,8 @@ class Checkpointer:
             saved = arrays.get(f"history:{key}")  # None only for a NEWER_LISTS entry of an older checkpoint
             getattr(self.history, key)[:] = [] if saved is None else saved.tolist()
         self.history.layers = section.get("layers") or {}  # the layer-stats recorder continues it
+        self.resumed = {i: {key: arrays[f"callback:{i}:{key}"] for key in section.get("callbacks", {}).get(str(i), {})}
+                        for i in range(len(self.keeps))}
         self.history.epochs = int(section["epoch"])
         self.history.steps = int(section["steps"])
         self.previous_seconds = float(section["seconds"])
@@ -423,7 +446,16 @@ class Checkpointer:
             # Lengths only: fit only appends to the history, so the lists' first entries never change.
             "history": {key: len(getattr(self.history, key)) for key in HISTORY_LISTS},
             "layers": len(self.history.layers.get("step", ())),  # samples of history.layers (which only grows)
+            "callbacks": [{key: take(a) for key, a in cb.checkpoint_state().items()} for cb in self.keeps],
         }
+
+    def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
+        """Hand each stateful callback what the checkpoint kept of it (after its own ``on_train_begin`` ran: the
+        checkpointer comes after every other callback)."""
+        if self.resumed is not None:
+            for i, cb in enumerate(self.keeps):
+                cb.resume_state(self.resumed[i])
+            self.resumed = None
 
     def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
         due = epoch % self.every == 0
@@ -461,6 +493,8 @@ class Checkpointer:
                     optimizer_state[name][key] = value
         for key, length in state["history"].items():
             arrays[f"history:{key}"] = np.fromiter(getattr(self.history, key), np.float64, count=length)
+        for i, kept in enumerate(state["callbacks"]):
+            arrays.update({f"callback:{i}:{key}": np.asarray(a) for key, a in kept.items()})
         # The reader's rule: write what resumes.
         problem = state_problem({**state["params"], **state["buffers"], **arrays}, optimizer_state)
         if problem:
@@ -475,6 +509,8 @@ class Checkpointer:
             "seconds": state["seconds"], "rng": state["rng"], "settings": self.settings,
             "optimizer_state": optimizer_state, "history": state["history"],
             "layers": inside.upto(self.history.layers, state["layers"]),
+            "callbacks": {str(i): {key: list(np.shape(a)) for key, a in kept.items()}
+                          for i, kept in enumerate(state["callbacks"]) if kept},
         }
         save(self.net, self.path, arrays=arrays, sections={"checkpoint": section}, parameters=state["params"],
              buffers=state["buffers"])

@@ -160,7 +160,8 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     ConfigError
         For an activation or layer without a PyTorch twin computing the same function.
 
-    The module is in the network's mode: ``module.training`` is ``net.training``.
+    The module is in the network's mode: ``module.training`` is ``net.training``; frozen parameters
+    (``net.frozen``) have ``requires_grad=False``.
     """
     net = getattr(net, "network_", net)  # a fitted GlassClassifier / GlassRegressor gives its network
     if not isinstance(net, Network):
@@ -168,10 +169,12 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
     include_output_activation = check_bool(include_output_activation, "include_output_activation")
     dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules: list[Any] = []
+    frozen = set(net.frozen)
     for i, layer in enumerate(net.layers):
         where = f"layer {i} ({layer})"
         twin = _torch_layer(layer, dtype, where)
         if twin is not None:
+            _carry_frozen(twin, i, frozen)
             modules.append(twin)
             continue
         if not isinstance(layer, Dense):
@@ -182,12 +185,25 @@ def to_torch(net: Network, include_output_activation: bool = True) -> Any:
             # The one transpose: glassnet W is (n_in, n_out), nn.Linear.weight is (n_out, n_in).
             linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.params["W"].T)))
             linear.bias.copy_(torch.from_numpy(layer.params["b"].copy()))
+        _carry_frozen(linear, i, frozen)
         modules.append(linear)
         act = _torch_module(layer.activation, where)
         _check_same_function(layer.activation, act, where)
         if act is not None and (include_output_activation or i < len(net.layers) - 1):
             modules.append(act)
     return nn.Sequential(*modules).train(net.training)
+
+
+# glassnet's parameter names and the torch.nn parameters they become (Dense -> nn.Linear, BatchNorm1d -> nn.BatchNorm1d).
+TORCH_NAMES = {"W": "weight", "b": "bias", "gamma": "weight", "beta": "bias"}
+
+
+def _carry_frozen(module: Any, i: int, frozen: set[str]) -> None:
+    """``requires_grad=False`` on the torch parameters of layer ``i``'s frozen ones (``Network.freeze``), so training
+    continued in PyTorch leaves them as glassnet's ``fit`` would."""
+    for name, torch_name in TORCH_NAMES.items():
+        if f"{i}.{name}" in frozen:
+            getattr(module, torch_name).requires_grad_(False)
 
 
 def torch_loss(net: Network | Loss | str) -> Any:

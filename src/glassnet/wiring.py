@@ -47,7 +47,7 @@ def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_ev
         callbacks.append(inside.LayerStatsRecorder(defer=True))
         callbacks.append(health.HealthMonitor())
     if checkpoint is not None:
-        saver = checkpoints.Checkpointer(checkpoint, checkpoint_every, checkpoints.run_settings(run))
+        saver = checkpoints.Checkpointer(checkpoint, checkpoint_every, checkpoints.run_settings(run), run.callbacks)
         run.epochs_done = saver.begin(run.net, run.optimizer, run.history, run.epochs, resume)
         callbacks.append(saver)
     return callbacks

@@ -169,3 +169,23 @@ def test_save_torch_and_load_torch_keep_the_running_statistics(tmp_path):
     with torch.no_grad():
         out = module.eval()(torch.from_numpy(X)).numpy()
     np.testing.assert_allclose(out, _eval_forward(net, X), rtol=1e-12, atol=1e-14)
+
+
+def test_frozen_parameters_cross_to_torch_as_requires_grad_false():
+    import torch
+
+    net = gn.Network([gn.Dense(2, 3, "tanh"), gn.BatchNorm1d(), gn.Dense(3, 1, "sigmoid")], loss="bce", seed=0)
+    net.freeze("0.b", 1)
+    module = to_torch(net)
+    flags = {name: p.requires_grad for name, p in module.named_parameters()}
+    assert flags == {"0.weight": True, "0.bias": False, "2.weight": False, "2.bias": False, "3.weight": True,
+                     "3.bias": True}
+    # a step of torch on the exported module leaves them where glassnet's own step leaves them
+    X, y = gn.datasets.xor()
+    optimizer = torch.optim.SGD([p for p in module.parameters() if p.requires_grad], lr=0.5)
+    loss = torch.nn.BCELoss()(module(torch.tensor(X)), torch.tensor(y, dtype=torch.float64).reshape(-1, 1))
+    loss.backward()
+    optimizer.step()
+    net.step(X, y, "sgd", lr=0.5)
+    np.testing.assert_array_equal(module[0].bias.detach().numpy(), net.parameters()["0.b"])
+    np.testing.assert_allclose(module[0].weight.detach().numpy().T, net.parameters()["0.W"], rtol=1e-12)

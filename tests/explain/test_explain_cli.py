@@ -132,3 +132,30 @@ def test_explain_and_gradcheck_standardise_like_training(cli, tmp_path):
     assert shown["loss"] == pytest.approx(expected.loss, rel=1e-12)
     code, out, err = cli("gradcheck", str(path), "--data", "moons", "--n", "40")
     assert code == 0, err
+
+
+def test_explain_a_batchnorm_model_one_row_needs_eval_or_all_rows(cli, tmp_path):
+    # One row has no batch variance: training mode cannot explain it, and the error says what to type instead.
+    X, y = gn.datasets.xor()
+    net = gn.Network([gn.Dense(2, 3, "tanh"), gn.BatchNorm1d(), gn.Dropout(0.5), gn.Dense(3, 1, "sigmoid")],
+                     loss="bce", seed=0)
+    net.fit(X, y, epochs=3, lr=0.1, monitor=False)
+    path = tmp_path / "bn.npz"
+    net.save(path)
+    code, out, err = cli("explain", str(path), "--data", "xor")
+    assert code == 2 and "--sample all" in err and "--eval" in err and "Traceback" not in err
+    code, out, err = cli("explain", str(path), "--data", "xor", "--eval", "--format", "json")
+    assert code == 0, err
+    trace = json.loads(out)
+    assert trace["training"] is False
+    # evaluation mode: BatchNorm's x_hat of row 0 uses the running statistics the file keeps
+    bn = gn.load(path).layers[1]
+    Z0 = X[:1] @ net.layers[0].params["W"] + net.layers[0].params["b"]
+    expected = (np.tanh(Z0) - bn.buffers["running_mean"]) / np.sqrt(bn.buffers["running_var"] + bn.eps)
+    loss = float(np.mean(-np.log(1 - net.predict_proba(X[:1])[:, 1])))  # target of row 0 is 0
+    assert np.isclose(trace["loss"], loss, rtol=1e-12), (trace["loss"], loss)
+    shown = sorted((r for r in trace["records"] if r["kind"] == "x_hat"), key=lambda r: r["neuron"])
+    np.testing.assert_allclose([r["value"] for r in shown], expected[0], rtol=1e-12)
+    code, out, err = cli("explain", str(path), "--data", "xor", "--sample", "all", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["training"] is True

@@ -403,3 +403,25 @@ def test_import_glassnet_does_not_import_the_widget_libraries():
     src = str(playground_module.ASSETS.parents[1])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=src).stdout
     assert out.strip() == "[]"
+
+
+def test_boundary_called_while_playing_waits_for_a_gap_between_steps(no_tracebacks):
+    # The public boundary() evaluates the network; from the kernel's thread it must not switch the layers' modes or
+    # overwrite their caches in the middle of the trainer's step (the run stays exactly fit's).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(float)
+    make = lambda: gn.Network([gn.Dense(2, 32, "relu"), gn.Dropout(0.3), gn.Dense(32, 32, "relu"), gn.Dropout(0.3),
+                               gn.Dense(32, 1, "sigmoid")], loss="bce", seed=0)
+    net = make()
+    pg = Playground(net, X, y, batch_size=16, lr=0.1, epochs=60, fps=200)
+    try:
+        pg.play()
+        while pg.widget.status != "finished":
+            assert len(pg.boundary()["values"]) == pg.grid ** 2
+        twin = make()
+        twin.fit(X, y, epochs=60, batch_size=16, lr=0.1, monitor=False)
+        for key, p in twin.parameters().items():
+            np.testing.assert_array_equal(net.parameters()[key], p, err_msg=key)
+    finally:
+        pg.close()

@@ -36,15 +36,30 @@ def _writes_a_file(call: ast.Call) -> bool:
     return False
 
 
+def _in_memory(tree: ast.AST) -> set[str]:
+    """Names assigned an in-memory file (``io.BytesIO()``, ``StringIO()``): writing into one writes no file."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("BytesIO", "StringIO"):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
 def unprotected_writes(tree: ast.AST) -> list[int]:
     found: list[int] = []
+    memory = _in_memory(tree)
 
     def visit(node: ast.AST, protected: bool) -> None:
         if isinstance(node, ast.With) and _is_atomic(node):
             protected = True
         if isinstance(node, ast.FunctionDef) and node.name == "atomic_write":
             return  # the one place that opens the temporary file itself
-        if isinstance(node, ast.Call) and not protected and _writes_a_file(node):
+        into_memory = isinstance(node, ast.Call) and bool(node.args) and isinstance(node.args[0], ast.Name) \
+            and node.args[0].id in memory
+        if isinstance(node, ast.Call) and not protected and not into_memory and _writes_a_file(node):
             found.append(node.lineno)
         for child in ast.iter_child_nodes(node):
             visit(child, protected)
@@ -66,6 +81,8 @@ def test_the_check_catches_a_plain_write():
     assert unprotected_writes(ast.parse(code)) == [2, 4]
     safe = "def f(fig, p):\n    with atomic_write(p) as h:\n        fig.savefig(h, format='png')\n"
     assert unprotected_writes(ast.parse(safe)) == []
+    memory = "def f(fig, p):\n    buffer = io.BytesIO()\n    fig.savefig(buffer, format='svg')\n    fig.savefig(p)\n"
+    assert unprotected_writes(ast.parse(memory)) == [4]
 
 
 def test_no_writer_replaces_a_device_or_a_pipe(tmp_path):

@@ -22,8 +22,9 @@ One difference, on purpose: a ``monitor`` that is not in the logs is an error na
 (Keras only warns, and then never stops). ``val_loss`` needs ``validation_data``.
 
 A resumed run (``fit(checkpoint=..., resume=True)``) replays the history it has behind it, so ``wait``, ``best`` and
-``best_epoch`` are those of an uninterrupted run; the weights kept for ``restore_best_weights`` can only be ones
-seen since the resumption (the checkpoint holds the latest weights, not the best).
+``best_epoch`` are those of an uninterrupted run, and the checkpoint keeps the best weights beside the latest ones
+(``checkpoint_state``), so ``restore_best_weights`` restores the same weights too. A checkpoint refuses to resume
+under other settings (``config``).
 
 Next read: ``glassnet/lr_finder.py``.
 """
@@ -109,8 +110,9 @@ class EarlyStopping:
     best_epoch, stopped_epoch : int
         The epoch (from 1) of the best value and the one training stopped after; 0 for none.
     best_weights : dict of str to array, or None
-        The weights kept (``restore_best_weights``), those after epoch ``weights_epoch`` (= ``best_epoch``, except in
-        a resumed run whose best epoch lies before the resumption).
+        The weights kept (``restore_best_weights``), those after epoch ``weights_epoch`` (= ``best_epoch``). A
+        checkpoint keeps them (``checkpoint_state``), so a resumed run restores the same weights as one never
+        interrupted.
     """
 
     # It reads the logs and copies weights; it writes parameters only after the last step (on_train_end).
@@ -177,8 +179,7 @@ class EarlyStopping:
         if epoch <= self.start_from_epoch:
             return False
         if self.restore_best_weights and self.best_weights is None and net is not None:
-            # Never kept yet: the weights now are the best seen (Keras). Only a resumed run gets here with a best
-            # epoch behind it, whose weights are gone: weights_epoch says which epoch's are kept.
+            # Never kept yet: the weights now are the best seen (Keras).
             self.best_weights, self.weights_epoch = _weights(net), epoch
         self.wait += 1
         if self.improves(current, self.best):
@@ -201,6 +202,25 @@ class EarlyStopping:
                 print(f"restoring the weights of epoch {self.weights_epoch} (best {self.monitor}: {self.best:.6g} at "
                       f"epoch {self.best_epoch})")
             _put_back(net, self.best_weights)
+
+    def config(self) -> dict[str, Any]:
+        """The settings (a checkpoint resumes only under the same ones)."""
+        return {"name": "early_stopping", "monitor": self.monitor, "patience": self.patience,
+                "min_delta": abs(self.min_delta), "mode": self.mode, "baseline": self.baseline,
+                "restore_best_weights": self.restore_best_weights, "start_from_epoch": self.start_from_epoch}
+
+    def checkpoint_state(self) -> dict[str, NDArray[Any]]:
+        """The best weights kept so far and their epoch (for a checkpoint: a resumed run restores the same ones)."""
+        if self.best_weights is None:
+            return {}
+        return {"weights_epoch": np.array([float(self.weights_epoch)]), **self.best_weights}
+
+    def resume_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Take back :meth:`checkpoint_state` (after ``on_train_begin`` replayed the counters from the history)."""
+        if arrays:
+            weights = dict(arrays)
+            self.weights_epoch = int(weights.pop("weights_epoch")[0])
+            self.best_weights = weights
 
     def __repr__(self) -> str:
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, mode={self.mode!r}, "

@@ -28,6 +28,11 @@ stopping rules) are callbacks: objects with any of these methods, called in the 
     instead, when training stops on an exception (a divergence, an error in a callback): to let go of what the
     callback took (the checkpointer's lock); the exception is raised again after.
 
+A callback whose settings change what training computes (a schedule, early stopping) may say so with
+``config() -> dict``: a checkpoint keeps those and refuses to resume under others. One that keeps state a resumed
+run needs (early stopping's best weights) may give it as ``checkpoint_state() -> dict of arrays`` and take it back
+in ``resume_state(arrays)``, which the checkpointer calls after every ``on_train_begin``.
+
 A method that is absent costs nothing: with no callbacks the loop runs no Python code for them. A
 callback that only reads (never replaces a part of the network or the optimizer's state) may say so
 with ``observes_only = True``; for the others, ``fit`` asks ``core/fast.py`` again before the next step
@@ -55,6 +60,7 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -94,8 +100,6 @@ class History:
     layers: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        from copy import deepcopy
-
         return {
             "loss": list(self.loss), "accuracy": list(self.accuracy), "val_loss": list(self.val_loss),
             "val_accuracy": list(self.val_accuracy), "lr": list(self.lr), "epochs": self.epochs, "steps": self.steps,
@@ -152,6 +156,7 @@ class Run:
     optimizer: Optimizer
     history: History
     epochs_done: int = 0
+    callbacks: list[Any] = field(default_factory=list)  # the user's, in order (the checkpointer keeps their state)
 
 
 class DefaultCallbacks(Protocol):
@@ -254,6 +259,13 @@ def _epoch_ended(on_epoch: list[Any], net: Network, epoch: int, logs: dict[str, 
         if on_epoch_end(net, epoch, logs):
             stop = True
     return stop
+
+
+def _aborted(callbacks: list[Any], net: Network, error: BaseException) -> None:
+    """Call every ``on_train_abort``: training stops on ``error``, which the caller raises again."""
+    for cb in callbacks:
+        if hasattr(cb, "on_train_abort"):
+            cb.on_train_abort(net, error)
 
 
 def _print_every(verbose: Any, epochs: int) -> int:
@@ -375,17 +387,21 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
                         "checks them) or build it again")
     history = History()
     run = Run(net, X, Y, X_val if validation_data is not None else None, Y_val if validation_data is not None else None,
-              epochs, size, shuffle, opt, history)
+              epochs, size, shuffle, opt, history, callbacks=list(callbacks))
     # The health monitor and the checkpointer, from outside the core (module docstring); a resumed run is restored
     # here, before any callback sees the network.
     users = callbacks
     callbacks = [*users, *_default_callbacks(run, monitor=monitor, checkpoint=checkpoint,
                                              checkpoint_every=checkpoint_every, resume=resume)]
     done = run.epochs_done
-    for cb in callbacks:
-        if hasattr(cb, "on_train_begin"):
-            cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
-                                    "X": X, "Y": Y, "epochs_done": done, "history": history})
+    try:
+        for cb in callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(net, {"epochs": epochs, "n_samples": n_rows, "batch_size": size, "optimizer": opt,
+                                        "X": X, "Y": Y, "epochs_done": done, "history": history})
+    except BaseException as error:  # a callback refused to begin: the others let go of what they took (a lock, a rate)
+        _aborted(callbacks, net, error)
+        raise
     on_begin = [cb.on_batch_begin for cb in callbacks if hasattr(cb, "on_batch_begin")]
     on_batch = [cb.on_batch_end for cb in callbacks if hasattr(cb, "on_batch_end")]
     on_epoch = [cb.on_epoch_end for cb in callbacks if hasattr(cb, "on_epoch_end")]
@@ -481,9 +497,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
         net._set_modes(modes)
         if history.steps:
             TRAINED.add(net)
-        for cb in callbacks:
-            if hasattr(cb, "on_train_abort"):
-                cb.on_train_abort(net, error)
+        _aborted(callbacks, net, error)
         raise
     history.seconds = time.perf_counter() - started
     net._set_modes(modes)

@@ -562,7 +562,7 @@ class Playground:
             w.loss_curve = self._loss_curve()
             w.network = self._network()
             if self._grid_points is not None:
-                w.boundary = self.boundary()
+                w.boundary = self._boundary()
             if self._selected is not None:
                 w.selection = self._selection_entries(self._selected)
             w.status = self._status  # last: a test (or a person) who sees "finished" finds everything else done
@@ -591,7 +591,14 @@ class Playground:
 
     def boundary(self) -> dict[str, Any]:
         """The outputs on the grid: ``values[r * grid + c]`` at ``x = linspace(*x_range, grid)[c]``,
-        ``y = linspace(*y_range, grid)[r]``; one output's value, or the class (argmax) of several."""
+        ``y = linspace(*y_range, grid)[r]``; one output's value, or the class (argmax) of several.
+
+        Safe while the widget plays: it takes the network between two steps, as an edit does."""
+        with self._exclusive():
+            return self._boundary()
+
+    def _boundary(self) -> dict[str, Any]:
+        """:meth:`boundary`, for callers that hold the network already (the redraw)."""
         if self._grid_points is None:
             raise ConfigError(f"the decision boundary is drawn for networks with 2 inputs; this one has {self.net.n_in}")
         points, x_range, y_range = self._grid_points

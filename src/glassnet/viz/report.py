@@ -74,10 +74,13 @@ def _digits(a: NDArray[Any]) -> Any:
 
 
 def _clone(net: Network, params: dict[str, NDArray[Any]]) -> Network:
-    """A copy of ``net`` holding ``params``: its own layers, of whatever class (registered or not)."""
+    """A copy of ``net`` holding ``params`` (a snapshot: parameters, and buffers where it kept them): its own layers,
+    of whatever class (registered or not)."""
     twin = deepcopy(net)
     twin.metadata = {}  # the recorded run may be large, and the copy has no use for it
-    twin.set_parameters(params)
+    buffers = twin.buffers()
+    twin.set_parameters({key: p for key, p in params.items() if key not in buffers})
+    twin.set_buffers({key: b for key, b in params.items() if key in buffers})
     return twin.eval()  # the pictures and losses of a trained network: no Dropout mask, BatchNorm's running statistics
 
 

@@ -153,7 +153,9 @@ class SnapshotRecorder:
         self.run.info["curve_epochs_total"] = len(self._logs["epoch"])
 
     def _take(self, net: Network, epoch: int) -> None:
-        self.run.snapshots.append((epoch, {key: p.copy() for key, p in net.parameters().items()}))
+        # The buffers too (BatchNorm's running statistics, under their own keys): a snapshot evaluates as it was then.
+        state = {**net.parameters(), **net.buffers()}
+        self.run.snapshots.append((epoch, {key: p.copy() for key, p in state.items()}))
 
 
 def save_run(net: Network, run: Run, path: str | os.PathLike[str]) -> None:
@@ -184,11 +186,14 @@ def load_run(path: str | os.PathLike[str]) -> tuple[Network, Run | None]:
         epochs = [int(e) for e in recorded["snapshot_epochs"]]
         snapshots = []
         for k, epoch in enumerate(epochs):
-            params = {name: arrays[f"snapshot.{k}.{name}"] for name in net.parameters()}
+            live = {**net.parameters(), **net.buffers()}
+            # Every parameter; the buffers where the file has them (files written before snapshots kept them do not).
+            params = {name: arrays[f"snapshot.{k}.{name}"] for name in live
+                      if name in net.parameters() or f"snapshot.{k}.{name}" in arrays}
             for name, p in params.items():
-                if p.shape != net.parameters()[name].shape:
+                if p.shape != live[name].shape:
                     raise ModelFileError(f"{path}: snapshot {k} array {name!r} has shape {p.shape}, expected "
-                                         f"{net.parameters()[name].shape}")
+                                         f"{live[name].shape}")
             snapshots.append((epoch, params))
         run = Run(snapshots, {k: list(v) for k, v in recorded["curves"].items()}, dict(recorded["info"]))
     except (KeyError, TypeError, ValueError) as exc:

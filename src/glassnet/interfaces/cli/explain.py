@@ -50,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_network_arguments(p)
     add_data_arguments(p, required=False)
     p.add_argument("--sample", default="0", help="0-based row of the data to explain, or 'all' for the whole batch")
+    add_eval_argument(p)
     p.add_argument("--format", default=None, choices=["text", "md", "tex", "json"],
                    help="output format (default: from the --out suffix, else text)")
     add_optimizer_arguments(p, lr="learning rate of the update shown", none="to stop at the gradients",
@@ -69,8 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_data_arguments(d, required=False)
     d.add_argument("--sample", type=int, default=None, help="annotate with this row's activations and gradients "
                                                              "(needs --data)")
+    add_eval_argument(d)
     d.add_argument("-o", "--out", required=True, help="image file: .png, .svg or .pdf")
     d.set_defaults(func=run_draw)
+
+
+def add_eval_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--eval", action="store_true",
+                   help="the step in evaluation mode: BatchNorm normalises by its running statistics and Dropout drops "
+                        "nothing (default: training mode, as glassnet train runs it)")
 
 
 def pick_rows(args: argparse.Namespace, n_rows: int) -> list[int]:
@@ -107,7 +115,14 @@ def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, ne
     data = read_data(args)
     X = model_inputs(net, data, args.model)  # standardised as in training, if it was
     rows = pick_rows(args, X.shape[0])
-    return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows)
+    training = not args.eval
+    needs = max(net.layers, key=lambda layer: layer.min_training_rows)
+    if training and len(rows) < needs.min_training_rows:  # BatchNorm: one row has no batch statistics
+        raise ConfigError(f"--sample {args.sample} is {len(rows)} row, but {needs} needs at least "
+                          f"{needs.min_training_rows} rows in training mode (one row has no batch variance); use "
+                          "--sample all to explain the step on the whole batch, or --eval to explain this row in "
+                          "evaluation mode (the running statistics)")
+    return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows, training=training)
 
 
 def run(args: argparse.Namespace) -> int:
