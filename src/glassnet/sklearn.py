@@ -353,7 +353,8 @@ class GlassClassifier(ClassifierMixin, _GlassMLP):
         As in ``sklearn.neural_network.MLPClassifier``.
     callbacks : list, optional
         ``Network.fit`` callbacks (schedules, ``glassnet.EarlyStopping``, your own), run after the estimator's own
-        each epoch; see the module docstring for the logs they see.
+        each epoch; see the module docstring for the logs they see. Each ``fit`` is one training run for them;
+        each ``partial_fit`` too (one epoch), so a schedule starts again and early stopping counts afresh there.
 
     A loss or gradient that becomes NaN/inf raises :class:`glassnet.TrainingDiverged` (MLPClassifier
     would carry on with NaN weights); lower ``learning_rate_init``.

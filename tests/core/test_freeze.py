@@ -207,3 +207,10 @@ def test_a_damaged_frozen_entry_in_a_model_file_is_refused(tmp_path):
         meta = io.network_metadata(net) | {"frozen": bad}
         with pytest.raises(gn.ModelFileError, match=words):
             io.network_from_metadata(meta, "m.npz")
+
+
+def test_a_layer_without_parameters_is_refused_by_name():
+    net = gn.Network([gn.Dense(2, 3, "relu"), gn.Dropout(0.5), gn.Dense(3, 1)], seed=0)
+    with pytest.raises(gn.ConfigError, match=r"layer 1 \(Dropout\(p=0.5, 3\)\) has no parameters to freeze"):
+        net.freeze(1)
+    assert net.frozen == []

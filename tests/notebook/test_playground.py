@@ -417,8 +417,11 @@ def test_boundary_called_while_playing_waits_for_a_gap_between_steps(no_tracebac
     pg = Playground(net, X, y, batch_size=16, lr=0.1, epochs=60, fps=200)
     try:
         pg.play()
-        while pg.widget.status != "finished":
+        deadline = time.monotonic() + 60
+        while pg.widget.status != "finished" and time.monotonic() < deadline:
             assert len(pg.boundary()["values"]) == pg.grid ** 2
+            time.sleep(0.005)  # as a person (or a cell) asks: the trainer gets the lock back between calls
+        assert pg.widget.status == "finished"
         twin = make()
         twin.fit(X, y, epochs=60, batch_size=16, lr=0.1, monitor=False)
         for key, p in twin.parameters().items():

@@ -513,7 +513,11 @@ class Network:
                 if not -n <= item < n:
                     raise ConfigError(f"Network.{verb}: there is no layer {item}; this network's layers are 0 to {n - 1}"
                                       f" (or -{n} to -1), and its parameters {keys}")
-                chosen.update(f"{int(item) % n}.{name}" for name in self.layers[int(item)].params)
+                layer = self.layers[int(item)]
+                if not layer.params:
+                    raise ConfigError(f"Network.{verb}: layer {item} ({layer}) has no parameters to {verb}; this "
+                                      f"network's parameters are {keys}")
+                chosen.update(f"{int(item) % n}.{name}" for name in layer.params)
             elif isinstance(item, str):
                 if item not in keys:
                     raise ConfigError(f"Network.{verb}: unknown parameter {item!r}; this network's parameters are "

@@ -36,6 +36,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from glassnet.core.registry import Registry
 from glassnet.errors import ConfigError, GlassnetTypeError
 
@@ -45,7 +47,8 @@ PER = ("epoch", "batch")
 def _number(value: Any, what: str, owner: str, low: float = 0.0, low_open: bool = True, high: float = math.inf,
             high_open: bool = False) -> float:
     """``value`` as a float in the given interval, or a :class:`ConfigError` naming the setting and the interval."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) \
+        and math.isfinite(value)
     ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
     if not ok:
         side = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
@@ -54,7 +57,7 @@ def _number(value: Any, what: str, owner: str, low: float = 0.0, low_open: bool 
 
 
 def _count(value: Any, what: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{owner}: {what} must be a positive integer, got {value!r}")
     return int(value)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from glassnet.core.checks import positive_int
 from glassnet.core.optimizers import OPTIMIZERS
 from glassnet.datasets import Standardizer
 from glassnet.errors import ConfigError, OutputFileError
@@ -68,6 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     check_files(inputs={"--data": args.data}, outputs={"--plot": (args.plot, FIGURE)})
+    positive_int(args.batch_size, "--batch-size")  # before the first line printed says how many rows a step takes
     data = read_data(args)
     sizes = parse_sizes(args.layers)
     if sizes[0] != data.X.shape[1]:
