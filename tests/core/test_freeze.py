@@ -14,7 +14,7 @@ import torch
 import glassnet as gn
 from glassnet.core import fast
 from glassnet.core.optimizers import SGD, Adam, AdamW, RMSprop
-from tests.core.test_optimizers import compare, problem, torch_step
+from tests.core.test_optimizers import compare, problem, steps_match_torch, torch_step
 from tests.core.torch_reference import ACTIVATIONS, torch_params
 
 torch.set_default_dtype(torch.float64)
@@ -76,13 +76,7 @@ def test_frozen_steps_match_torchs_requires_grad_false_after_every_one_of_60(cas
     theirs = torch_cls(list(params.values()), **settings)  # torch skips the parameters without a gradient
     with warnings.catch_warnings():
         warnings.simplefilter("error", gn.FastFormWarning)
-        for step in range(60):
-            rows = slice((step % 3) * 8, (step % 3) * 8 + 8)
-            loss = net.step(X[rows], y[rows], ours)
-            loss_t = torch_step(theirs, net, params, X[rows], y[rows])
-            compare(f"loss at step {step + 1}", np.array(loss), np.array(loss_t))
-            for key, p in net.parameters().items():
-                compare(f"{key} after step {step + 1}", p, params[key].detach().numpy())
+        steps_match_torch(net, X, y, ours, theirs, params, 60)
     for key, value in frozen_values.items():
         assert np.array_equal(net.parameters()[key], value), f"{key} is frozen but moved"
     assert sorted(ours.state) == sorted(set(net.parameters()) - set(net.frozen)), "no state for frozen parameters"

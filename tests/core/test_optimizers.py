@@ -64,6 +64,19 @@ def torch_step(opt: torch.optim.Optimizer, net: gn.Network, params: dict[str, to
     return loss.item()
 
 
+def steps_match_torch(net: gn.Network, X, y, ours, theirs: torch.optim.Optimizer, params: dict[str, torch.Tensor],
+                      steps: int) -> None:
+    """``steps`` steps of ``net`` with ``ours`` and of the torch twin ``params`` with ``theirs``, on three mini-batches
+    of 8 rows in turn; the loss and every parameter compared after each one."""
+    for step in range(steps):
+        rows = slice((step % 3) * 8, (step % 3) * 8 + 8)
+        loss = net.step(X[rows], y[rows], ours)
+        loss_t = torch_step(theirs, net, params, X[rows], y[rows])
+        compare(f"loss at step {step + 1}", np.array(loss), np.array(loss_t))
+        for key, p in net.parameters().items():
+            compare(f"{key} after step {step + 1}", p, params[key].detach().numpy())
+
+
 @pytest.mark.parametrize("setup", SETUPS)
 @pytest.mark.parametrize("settings", SETTINGS)
 def test_rmsprop_steps_match_torch_after_every_one_of_200(setup, settings):
@@ -71,13 +84,7 @@ def test_rmsprop_steps_match_torch_after_every_one_of_200(setup, settings):
     params = torch_params(net)
     ours = RMSprop(**SETTINGS[settings])
     theirs = torch.optim.RMSprop(list(params.values()), **SETTINGS[settings])
-    for step in range(200):
-        rows = slice((step % 3) * 8, (step % 3) * 8 + 8)  # three mini-batches of 8, in turn
-        loss = net.step(X[rows], y[rows], ours)
-        loss_t = torch_step(theirs, net, params, X[rows], y[rows])
-        compare(f"loss at step {step + 1}", np.array(loss), np.array(loss_t))
-        for key, p in net.parameters().items():
-            compare(f"{key} after step {step + 1}", p, params[key].detach().numpy())
+    steps_match_torch(net, X, y, ours, theirs, params, 200)
     # The state, buffer by buffer, under torch's own names.
     for key, tensor in params.items():
         state_t = theirs.state[tensor]

@@ -19,7 +19,7 @@ import torch
 import glassnet as gn
 from glassnet.core import fast
 from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam, AdamW, RMSprop, get_optimizer
-from tests.core.test_optimizers import compare, problem, torch_step
+from tests.core.test_optimizers import compare, problem, steps_match_torch, torch_step
 from tests.core.test_optimizers_explain import entry_lines, evaluate
 from tests.core.torch_reference import torch_params
 
@@ -58,13 +58,7 @@ def test_weight_decay_steps_match_torch_after_every_one_of_60(case, setup, path)
     theirs = torch_cls(list(params.values()), **settings)
     with warnings.catch_warnings():
         warnings.simplefilter("error", gn.FastFormWarning)  # the fast form agrees with the readable one
-        for step in range(60):
-            rows = slice((step % 3) * 8, (step % 3) * 8 + 8)
-            loss = net.step(X[rows], y[rows], ours)
-            loss_t = torch_step(theirs, net, params, X[rows], y[rows])
-            compare(f"loss at step {step + 1}", np.array(loss), np.array(loss_t))
-            for key, p in net.parameters().items():
-                compare(f"{key} after step {step + 1}", p, params[key].detach().numpy())
+        steps_match_torch(net, X, y, ours, theirs, params, 60)
     names = {"m": "exp_avg", "v": "exp_avg_sq", "velocity": "momentum_buffer", "square_avg": "square_avg",
              "momentum_buffer": "momentum_buffer"}
     for key, tensor in params.items():
