@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 from glassnet.core import agreement
 from glassnet.core.checks import all_finite_flat, diverged, update_overflowed
 from glassnet.core.layers import Layer
-from glassnet.core.optimizers import CLIP_EPS, SGD, Optimizer, largest_gradient, not_finite_after_update, update_or_undo
+from glassnet.core.optimizers import SGD, Optimizer, clip_factor, largest_gradient, not_finite_after_update, update_or_undo
 from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning, TrainingDiverged
 
@@ -504,9 +504,8 @@ class _FlatState:
     def clip_coefficient(self, opt: Optimizer, max_norm: float) -> float | None:
         """``clip_grad_norm``'s rule on the trainable gradients: the factor to scale them by, or ``None`` (under
         the limit). Sets ``opt.last_grad_norm`` as the readable ``Optimizer.update`` does."""
-        total = math.sqrt(sum(float(np.vdot(g, g)) for g in self.grad_views))  # as clip_grad_norm sums it
+        total, coef = clip_factor(self.grad_views, max_norm)
         opt.last_grad_norm = total
-        coef = max_norm / (total + CLIP_EPS)
         if coef >= 1.0:
             return None
         if self.clipped is None:

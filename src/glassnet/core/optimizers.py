@@ -44,7 +44,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -110,12 +110,19 @@ def clip_grad_norm(grads: Mapping[str, Array], max_norm: float) -> float:
         The total norm *before* clipping (what torch returns too).
     """
     max_norm = _check_positive(max_norm, "max_norm", "clip_grad_norm")
-    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-    coef = max_norm / (total + CLIP_EPS)
-    if coef < 1.0:  # as torch: the factor clamped at 1, so gradients under the limit are not touched
+    total, coef = clip_factor(grads.values(), max_norm)
+    if coef < 1.0:
         for g in grads.values():
             g *= coef
     return total
+
+
+def clip_factor(grads: Iterable[Array], max_norm: float) -> tuple[float, float]:
+    """The total 2-norm of ``grads`` and the factor :func:`clip_grad_norm` scales them by: ``max_norm / (total +
+    1e-6)``, clamped at 1 as torch clamps it (gradients under the limit are not touched). The fast path's clipping
+    (``core/fast.py``) asks this too, on its flat gradient buffer."""
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    return total, min(1.0, max_norm / (total + CLIP_EPS))
 
 
 class StepValues(NamedTuple):
