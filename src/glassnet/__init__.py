@@ -24,8 +24,10 @@ Reading order for a newcomer (each module's docstring says what to read next):
                             reads your training script as written), health checks;
                             starts at ``verify/report.py`` (its ``__init__`` gives the order)
 13. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
-                            JSON, a diagram, a worksheet); starts at ``explain/records.py``
-14. ``checkpoint.py``       resume an interrupted ``fit`` bit for bit
+                            JSON, a diagram, a worksheet; predict, then check: ``explain/predict.py``);
+                            starts at ``explain/records.py``
+14. ``checkpoint.py``       resume an interrupted ``fit`` bit for bit; ``replay.py`` and ``breaks.py`` replay a run
+                            step by step to find when a health warning's condition became true
 15. ``wiring.py``           where the layers above plug into the core: ``fit``'s health monitor and
                             checkpoints, ``Network.save``'s file format (the core imports none of them)
 16. ``errors.py``           the exception hierarchy and how errors are reported
@@ -59,6 +61,7 @@ Quick start::
 
 from glassnet import datasets, wiring
 from glassnet._version import __version__
+from glassnet.breaks import Break, find_break
 from glassnet.core import LAYERS, SGD, Adam, AdamW, BatchNorm1d, Dense, Dropout, History, Layer, Network, RMSprop
 from glassnet.core.callbacks import EarlyStopping
 from glassnet.core.init import normal
@@ -77,10 +80,14 @@ from glassnet.errors import (
     UserCodeError,
 )
 from glassnet.explain import Trace, explain, plot_network, worksheet
+from glassnet.explain.grade import Grading, grade
+from glassnet.explain.predict import Prediction, predict_then_check
+from glassnet.explain.sheetfile import load_worksheet
 from glassnet.io import load
 from glassnet.lr_finder import lr_finder
 from glassnet.verify import doctor
 from glassnet.verify.gradcheck import gradcheck
+from glassnet.verify.hunt import Hunt, hunt
 from glassnet.verify.inside import LayerStatsRecorder
 from glassnet.viz.playground import Playground  # the live notebook view (anywidget, imported when one is made)
 
@@ -108,6 +115,10 @@ __all__ = [
     "AdamW",
     "LayerStatsRecorder", "plot_layer_stats",
     "Playground",
+    "Hunt", "hunt",
+    "Break", "find_break",
+    "Grading", "grade", "load_worksheet",
+    "Prediction", "predict_then_check",
     "CosineAnnealingLR", "EarlyStopping", "ExponentialLR", "LinearWarmup", "SequentialLR", "StepLR", "lr_finder",
     "LAYERS", "SGD", "Adam", "ConfigError", "DataError", "Dense", "GlassnetError", "GlassnetTypeError", "History", "Layer",
     "RMSprop", "FastFormWarning",

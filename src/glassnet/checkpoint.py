@@ -260,6 +260,57 @@ def checkpoint_settings(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {"loss": loss, "output_activation": output, "seed": meta.get("seed")}
 
 
+def capture_state(net: Network, opt: Optimizer, copy: bool = True) -> dict[str, Any]:
+    """Every number that decides what training does next: ``{"params", "buffers", "optimizer", "rng"}``.
+
+    What a checkpoint writes (:meth:`Checkpointer._capture` adds the counters and the history) and what
+    ``glassnet.breaks`` keeps in memory at the health monitor's looks to replay a run from; ``copy`` takes copies
+    so later steps (which update the arrays in place) cannot change it.
+    """
+    take = (lambda a: a.copy()) if copy else (lambda a: a)
+    return {
+        "params": {key: take(p) for key, p in net.parameters().items()},
+        "buffers": {key: take(b) for key, b in net.buffers().items()},
+        "optimizer": {name: {key: take(v) if isinstance(v, np.ndarray) else v for key, v in entries.items()}
+                      for name, entries in opt.state.items()},
+        "rng": net.rng.bit_generator.state,
+    }
+
+
+def restore_state(net: Network, opt: Optimizer, state: dict[str, Any]) -> None:
+    """Put a :func:`capture_state` back into ``net`` and ``opt`` (copies: the state can be restored again)."""
+    net.set_parameters({key: state["params"][key] for key in net.parameters()})
+    net.set_buffers({key: state["buffers"][key] for key in net.buffers()})
+    opt.state = {name: {key: v.copy() if isinstance(v, np.ndarray) else v for key, v in entries.items()}
+                 for name, entries in state["optimizer"].items()}
+    net.rng.bit_generator.state = state["rng"]
+
+
+def file_state(net: Network, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> dict[str, Any]:
+    """The :func:`capture_state` a checkpoint's ``(metadata, arrays)`` (:func:`read_checkpoint`) holds for ``net``."""
+    section = meta["checkpoint"]
+    return {"params": {key: arrays[key] for key in net.parameters()},
+            "buffers": {key: arrays[key] for key in net.buffers()},
+            "optimizer": {name: {key: arrays[f"optimizer:{name}:{key}"] if value is None else value
+                                 for key, value in entries.items()}
+                          for name, entries in section["optimizer_state"].items()},
+            "rng": section["rng"]}
+
+
+def state_fingerprint(state: dict[str, Any]) -> str:
+    """SHA-256 of a :func:`capture_state`: equal exactly when every bit of it is equal."""
+    arrays = {f"param:{k}": a for k, a in state["params"].items()}
+    arrays.update({f"buffer:{k}": a for k, a in state["buffers"].items()})
+    numbers: dict[str, Any] = {"rng": state["rng"]}
+    for name, entries in state["optimizer"].items():
+        for key, v in entries.items():
+            if isinstance(v, np.ndarray):
+                arrays[f"optimizer:{name}:{key}"] = v
+            else:
+                numbers[f"optimizer:{name}:{key}"] = repr(v)
+    return checksum(arrays, _plain(numbers))
+
+
 class Checkpointer:
     """Saves and restores training state for :func:`glassnet.core.training.fit`; a fit callback.
 
@@ -414,13 +465,7 @@ class Checkpointer:
 
     def _restore(self, meta: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
         section = meta["checkpoint"]
-        params = self.net.parameters()
-        self.net.set_parameters({key: arrays[key] for key in params})
-        self.net.set_buffers({key: arrays[key] for key in self.net.buffers()})
-        self.opt.state = {name: {key: arrays[f"optimizer:{name}:{key}"].copy() if value is None else value
-                                 for key, value in entries.items()}
-                          for name, entries in section["optimizer_state"].items()}
-        self.net.rng.bit_generator.state = section["rng"]
+        restore_state(self.net, self.opt, file_state(self.net, meta, arrays))
         for key in HISTORY_LISTS:
             saved = arrays.get(f"history:{key}")  # None only for a NEWER_LISTS entry of an older checkpoint
             getattr(self.history, key)[:] = [] if saved is None else saved.tolist()
@@ -438,11 +483,7 @@ class Checkpointer:
         return {
             "epoch": epoch, "steps": self.history.steps,
             "seconds": self.previous_seconds + time.perf_counter() - self.started,
-            "params": {key: take(p) for key, p in self.net.parameters().items()},
-            "buffers": {key: take(b) for key, b in self.net.buffers().items()},
-            "optimizer": {name: {key: take(v) if isinstance(v, np.ndarray) else v for key, v in entries.items()}
-                          for name, entries in self.opt.state.items()},
-            "rng": self.net.rng.bit_generator.state,
+            **capture_state(self.net, self.opt, copy),
             # Lengths only: fit only appends to the history, so the lists' first entries never change.
             "history": {key: len(getattr(self.history, key)) for key in HISTORY_LISTS},
             "layers": len(self.history.layers.get("step", ())),  # samples of history.layers (which only grows)

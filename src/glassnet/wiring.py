@@ -5,7 +5,8 @@ holds it to that), yet three things the core's API promises live outside it:
 
 * ``fit(monitor=True)``: the :class:`~glassnet.verify.inside.LayerStatsRecorder` (``verify/inside.py``: each
   layer's gradient norm and update ratio, sampled, into ``history.layers``) and the
-  :class:`~glassnet.verify.health.HealthMonitor` (``verify/health.py``), which reads the recorder's numbers;
+  :class:`~glassnet.verify.health.HealthMonitor` (``verify/health.py``), which reads the recorder's numbers, and
+  the :class:`~glassnet.replay.Keyframes` it leaves for ``glassnet.find_break`` (``replay.py``, ``breaks.py``);
 * ``fit(checkpoint=..., checkpoint_every=..., resume=...)``: the :class:`~glassnet.checkpoint.Checkpointer`
   (``checkpoint.py``), which also restores a resumed run before training starts;
 * ``Network.save(path)``: the file format, :func:`glassnet.io.save` (``io.py``).
@@ -18,7 +19,8 @@ trained or saved. The names are looked up when used, not when installed, so a te
 
 The default callbacks run after the user's own, in this order: the layer-stats recorder (which steps aside when
 the user added one of their own), the health monitor (after the recorder, so each look sees the steps before it),
-then the checkpointer (so a checkpoint records an epoch after every other callback has seen it).
+the keyframes of ``replay.py`` (after the monitor, so they know what its look found), then the checkpointer (so a
+checkpoint records an epoch after every other callback has seen it).
 
 Next read: ``checkpoint.py`` (what a checkpoint holds), ``verify/health.py`` (what the monitor checks).
 """
@@ -28,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import checkpoint as checkpoints
-from glassnet import io
+from glassnet import io, replay
 from glassnet.core import network, training
 from glassnet.core.training import Run
 from glassnet.verify import health, inside
@@ -45,7 +47,9 @@ def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_ev
         # On by default, because the people who most need the warnings do not know to ask for them. The recorder
         # only samples (about 100-200 steps a run), so its cost is small even on a tiny network (bench/inside_overhead.py).
         callbacks.append(inside.LayerStatsRecorder(defer=True))
-        callbacks.append(health.HealthMonitor())
+        watcher = health.HealthMonitor()
+        callbacks.append(watcher)
+        callbacks.append(replay.Keyframes(watcher, run))  # the state "when did it break?" replays from (replay.py)
     if checkpoint is not None:
         saver = checkpoints.Checkpointer(checkpoint, checkpoint_every, checkpoints.run_settings(run), run.callbacks)
         run.epochs_done = saver.begin(run.net, run.optimizer, run.history, run.epochs, resume)

@@ -111,8 +111,8 @@ def test_worksheet_from_the_command_line(cli, tmp_path):
     code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--out", str(tmp_path / "s.tex"))
     assert code == 0, err
     assert (tmp_path / "s.tex").read_text().startswith(r"\documentclass")
-    code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--format", "json")
-    assert code == 2 and "md or tex" in err
+    code, out, err = cli("explain", "--layers", "2,2,1", "--data", "xor", "--worksheet", "--format", "text")
+    assert code == 2 and "md, tex or json" in err
 
 
 def test_explain_and_gradcheck_standardise_like_training(cli, tmp_path):

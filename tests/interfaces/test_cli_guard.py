@@ -41,6 +41,9 @@ BASE = {
     "export": ["export", "m.npz", "--to", "torch", "-o", "m.pt"],
     "plot": ["plot", "m.npz", "--kind", "boundary", "--data", "xor", "-o", "p.svg"],
     "report": ["report", "m.npz", "--data", "xor", "-o", "r.html"],
+    "grade": ["grade", "sheet.json", "answers.csv"],
+    "breaks": ["breaks", "--data", "xor", "--layers", "2,3,1", "--epochs", "2"],
+    "hunt": ["hunt", "--seed", "1"],
 }
 GOOD = {"data": "xor", "layers": "2,3,1", "model": "m.npz", "file": "net.py", "out": "out.png"}
 
@@ -216,6 +219,8 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              ("few_classes.npz", "classes", ["one"])]:
         rewrite_metadata(root / "m.npz", root / name, key, value)
     (root / "net.py").write_text(LEARNER_SCRIPT)
+    gn.worksheet(net, *gn.datasets.xor()).save(root / "sheet.json")  # glassnet grade: a teacher's file, answers
+    (root / "answers.csv").write_text("number,answer\n1,0.5\n2,oops\n")
     return root
 
 

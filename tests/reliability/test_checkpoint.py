@@ -188,6 +188,7 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     from glassnet import wiring
     from glassnet.checkpoint import Checkpointer
     from glassnet.core.training import History, Run
+    from glassnet.replay import Keyframes
     from glassnet.verify.health import HealthMonitor
     from glassnet.verify.inside import LayerStatsRecorder
 
@@ -207,7 +208,7 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     run = Run(net, X, np.eye(3)[Y], None, None, 7, 5, True, opt, History())
     added = wiring.default_callbacks(run, monitor=True, checkpoint=tmp_path / "other.ckpt", checkpoint_every=None,
                                      resume=False)
-    assert [type(cb) for cb in added] == [LayerStatsRecorder, HealthMonitor, Checkpointer] and run.epochs_done == 0
+    assert [type(cb) for cb in added] == [LayerStatsRecorder, HealthMonitor, Keyframes, Checkpointer] and run.epochs_done == 0
     resumed = train(tmp_path / "run.ckpt", 7, "adam", checkpoint_every=10, resume=True)
     assert_same(full, resumed)
 

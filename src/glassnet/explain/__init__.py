@@ -4,12 +4,17 @@ JSON, a diagram and a worksheet.
 Reading order: ``records.py`` (the record type and the symbol convention), ``hooks.py`` (recording the
 engine's own numbers), ``trace.py`` (``explain`` and ``Trace``), ``ledger.py`` (formulas from the
 recorded numbers; ``ledger_layers.py`` for BatchNorm1d and Dropout), ``render.py`` (text, Markdown,
-LaTeX), ``schema.py`` (JSON), ``diagram.py`` (``plot_network``), ``worksheet.py``.
+LaTeX), ``schema.py`` (JSON), ``diagram.py`` (``plot_network``), ``worksheet.py``; predict, then check (the change
+a gradient predicts beside the actual one): ``weight_names.py``, ``predict.py``, ``predict_records.py``;
+grading a learner's worksheet: ``sheetfile.py`` (the teacher's file), ``formula.py``, ``answers.py``, ``slips.py``, ``grade.py``.
 """
 
 from typing import Any
 
+from glassnet.explain.grade import Grading, grade
+from glassnet.explain.predict import Prediction, predict_then_check
 from glassnet.explain.records import SYMBOLS_HELP, Record
+from glassnet.explain.sheetfile import SheetData, load_worksheet
 from glassnet.explain.trace import Trace, explain
 from glassnet.explain.worksheet import Worksheet, worksheet
 
@@ -21,4 +26,5 @@ def plot_network(net: Any, trace: Trace | None = None, sample: int = 0, **option
     return plot(net, trace, sample, **options)
 
 
-__all__ = ["SYMBOLS_HELP", "Record", "Trace", "Worksheet", "explain", "plot_network", "worksheet"]
+__all__ = ["SYMBOLS_HELP", "Grading", "Prediction", "Record", "SheetData", "Trace", "Worksheet", "explain", "grade",
+           "load_worksheet", "plot_network", "predict_then_check", "worksheet"]

@@ -54,7 +54,8 @@ SYMBOLS_HELP_TEX = (
     r"\texttt{0.W[i, j]} is $w^{(1)}_{i+1,j+1}$. Samples are the 0-based rows of $X$."
 )
 
-PHASES = ("forward", "loss", "backward", "gradient", "update")
+# "check": predict, then check (predict.py): the change the gradient predicts beside the one that happens.
+PHASES = ("forward", "loss", "backward", "gradient", "update", "check")
 
 
 @dataclass

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 MAX_RECORDS = 5000
 
 TITLES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass (deltas)",
-          "gradient": "Gradients", "update": "Update"}
+          "gradient": "Gradients", "update": "Update", "check": "Predict, then check"}
 
 
 def check_size(trace: Trace, max_records: int | None) -> None:
@@ -88,6 +88,9 @@ def summary_lines(trace: Trace) -> list[str]:
         lines.append("mode: evaluation (Dropout drops nothing, BatchNorm1d uses its running statistics)")
     if getattr(trace, "frozen", None):
         lines.append(f"frozen (not updated): {', '.join(trace.frozen)}")
+    checked = getattr(trace, "step_check", None)
+    if checked is not None:
+        lines.append("predict, then check: " + checked.sentence(trace.digits))
     if any(r.kind in LAYER_SYMBOLS_KINDS for r in trace.records):
         lines.append(LAYER_SYMBOLS_HELP)
     return lines

@@ -21,20 +21,26 @@ Top level (all keys always present)::
     training      the mode the step ran in (true: training)     layer_major   records go layer by layer
     frozen        the frozen parameter keys                     buffers_before, buffers_after   {"1.running_mean": [...]}
     digits        significant digits of the numbers written in formulas
-    phases        ["forward", "loss", "backward", "gradient", "update"]
+    phases        ["forward", "loss", "backward", "gradient", "update", "check"] (a trace written before "check"
+                  was added, still version 2, lacks it: the phase only adds records, so the version stayed)
     records       [record, ...] in step order
 
 A record::
 
     kind      input | z | a | target | loss | penalty | loss_total | loss_grad | dA | derivative | delta |
               dW | db | grad | state | update | summary | batch_mean | batch_var | running | x_hat | mask |
-              dx_hat | batch_sum | frozen
+              dx_hat | batch_sum | frozen | nudged_loss | predicted_change | actual_change | gap | gap_per_d2 |
+              second_derivative | gap_ratio
               (BatchNorm1d and Dropout, see ledger_layers.py: batch_mean/batch_var the batch's statistics, running
               the update of a running statistic, x_hat the normalised input, mask Dropout's 1 or 0, dx_hat dL/dxhat,
               batch_sum the two sums over the batch in BatchNorm's dx; frozen: a frozen parameter, not updated)
               (dA: dL/da a hidden layer received from the layer above, where that is not a Dense layer's sum or
               the layer is not Dense; grad: a gradient entry of a layer that is not Dense; state: an optimizer's
               state buffer, whatever the optimizer: m and v of Adam, the velocity of SGD, s and u of RMSprop)
+              (phase "check", predict then check, see predict.py and predict_records.py: nudged_loss the loss with a
+              weight nudged or after the whole update, predicted_change dL/dw * d, actual_change the change of L, gap
+              their difference, gap_per_d2 gap / d^2, second_derivative L'' by a central difference, gap_ratio the
+              ratio of the gaps of two nudges)
     phase     one of phases
     layer     int or null: as in symbols (0 = inputs, 1 = first layer = keys "0.*")
     neuron    int or null: 0-based unit index within the layer (the subscript minus 1; for a parameter entry

@@ -28,7 +28,18 @@ from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
 from glassnet.explain.hooks import StepRecord, recording
 from glassnet.explain.ledger import Ledger, estimate_terms, parse_neurons
+from glassnet.explain.predict import (
+    DEFAULT_NUDGES,
+    Prediction,
+    Probe,
+    StepCheck,
+    check_nudges,
+    nudge,
+)
+from glassnet.explain.predict import step_check as check_the_step
+from glassnet.explain.predict_records import prediction_records, step_records
 from glassnet.explain.records import Record
+from glassnet.explain.weight_names import parse_weight, weights_of
 
 Array = NDArray[np.floating]
 
@@ -64,14 +75,22 @@ class Trace:
     layer_major : bool
         True when the forward and backward records go layer by layer (a BatchNorm in training mode needs every
         sample of a layer first), else sample by sample.
+    predictions : list of Prediction
+        Predict, then check (``explain(..., predict=...)``): for each weight asked for, the change of the loss its
+        gradient predicts for each nudge beside the actual change (``predict.py``); records of phase ``"check"``.
+    step_check : StepCheck or None
+        With an optimizer (and ``check_step=True``): the change the gradients predict for the whole update beside
+        the actual change of the loss; ``step_check.sentence()`` says it in words.
     """
 
     def __init__(self, net: Network, X: Array, Y: Array, step: StepRecord, records: list[Record],
                  params_before: dict[str, Array], gradients: dict[str, Array], optimizer: Optimizer | None,
                  applied: bool, digits: int, rows: list[int] | None = None,
                  params_after: dict[str, Array] | None = None, training: bool = True, frozen: Sequence[str] = (),
-                 layer_major: bool = False) -> None:
+                 layer_major: bool = False, predictions: Sequence[Prediction] = (),
+                 step_check: StepCheck | None = None) -> None:
         self.records = records
+        self.predictions, self.step_check = list(predictions), step_check
         self.step = step
         self.inputs, self.targets = X, Y
         self.params_before, self.gradients = params_before, gradients
@@ -203,9 +222,25 @@ def _settings(layer: Any) -> dict[str, Any]:
             and isinstance(v, (int, float, str, bool))}
 
 
+def step_data(net: Network, X: Any, y: Any) -> tuple[Array, Array]:
+    """``X`` of shape ``(n_samples, n_in)`` and the targets as the loss sees them, checked; one sample may be given
+    as a flat list of its inputs (and of its targets)."""
+    raw = np.asarray(X)
+    if raw.ndim == 1 and raw.shape[0] == net.n_in and net.n_in > 1:
+        raw = raw.reshape(1, -1)  # one sample given as a flat list of its inputs
+    inputs = check_inputs(raw, net.n_in, net.dtype)
+    y_raw = np.asarray(y)
+    if inputs.shape[0] == 1 and y_raw.ndim == 0:
+        y_raw = y_raw.reshape(1)
+    elif inputs.shape[0] == 1 and y_raw.ndim == 1 and y_raw.shape[0] == net.n_out > 1:
+        y_raw = y_raw.reshape(1, -1)  # the targets of one sample given as a flat list
+    return inputs, net._targets(y_raw, inputs.shape[0])
+
+
 def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = None, lr: float = 0.1, *,
             apply: bool = False, neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6,
-            max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None, training: bool = True) -> Trace:
+            max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None, training: bool = True,
+            predict: Any = None, nudges: Any = DEFAULT_NUDGES, check_step: bool = True) -> Trace:
     """Record one training step of ``net`` on ``(X, y)`` and explain every number of it.
 
     Parameters
@@ -239,6 +274,16 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         The mode of the step: ``True`` (default) training mode, as ``net.step`` and ``fit`` run it (Dropout drops,
         BatchNorm1d normalises by the batch); ``False`` evaluation mode (Dropout passes everything on, BatchNorm1d
         uses its running statistics). The network's own mode is left as it was.
+    predict : str, (str, tuple) or list of them, optional
+        Predict, then check, for these weights (``"0.W[0,1]"``, ``("0.W", (0, 1))``, ``"w^(1)_{1,2}"``): the last
+        phase, ``"check"``, gets for each nudge ``d`` the change ``dL/dw * d`` the gradient predicts, the loss with
+        only that weight moved, the actual change, the gap and ``gap/d^2``, then ``L''`` by a central difference
+        and the ratios of the gaps (see ``predict.py``). Off by default (a few forward passes per weight).
+    nudges : float or sequence of float
+        The nudges ``d`` tried on each weight of ``predict`` (default 0.1, 0.01, 0.001).
+    check_step : bool
+        With an optimizer, also predict, then check, the whole update (on by default: one more forward pass): the
+        change ``sum_p dL/dp * (p_new - p)`` the gradients predict beside the loss after the update.
 
     Returns
     -------
@@ -246,16 +291,7 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
     """
     if not isinstance(net, Network):
         raise GlassnetTypeError(f"explain needs a glassnet Network, got {type(net).__name__}")
-    raw = np.asarray(X)
-    if raw.ndim == 1 and raw.shape[0] == net.n_in and net.n_in > 1:
-        raw = raw.reshape(1, -1)  # one sample given as a flat list of its inputs
-    X = check_inputs(raw, net.n_in, net.dtype)
-    y_raw = np.asarray(y)
-    if X.shape[0] == 1 and y_raw.ndim == 0:
-        y_raw = y_raw.reshape(1)
-    elif X.shape[0] == 1 and y_raw.ndim == 1 and y_raw.shape[0] == net.n_out > 1:
-        y_raw = y_raw.reshape(1, -1)  # the targets of one sample given as a flat list
-    Y = net._targets(y_raw, X.shape[0])
+    X, Y = step_data(net, X, y)
     chosen = parse_neurons(neurons, net.sizes)
     terms = estimate_terms(net, X.shape[0], chosen)
     if terms > max_terms:
@@ -267,6 +303,9 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
     if not isinstance(digits, int) or not 1 <= digits <= 17:
         raise ConfigError(f"digits must be an integer from 1 to 17, got {digits!r}")
     training = check_bool(training, "explain: training")
+    check_step = check_bool(check_step, "explain: check_step")
+    weights = [parse_weight(net, w) for w in weights_of(predict)]  # a weight that does not exist fails before the step
+    nudge_values = check_nudges(nudges)
     if rows is not None and (len(rows) != X.shape[0] or not all(isinstance(r, (int, np.integer)) for r in rows)):
         raise ShapeError(f"rows must give one row number per sample: {X.shape[0]} sample(s), got {list(rows)!r:.80}")
     opt = None
@@ -308,6 +347,13 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
                 net.rng.bit_generator.state = rng_state
     ledger = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits)
     records = ledger.build()
+    # Predict, then check: the losses again, from the parameters, buffers and Dropout masks the step started from.
+    probe = Probe(net, X, Y, training, before, buffers_before, rng_state)
+    loss = float(step.data_loss or 0.0) + float(step.penalty or 0.0)
+    predictions = [nudge(probe, key, index, loss, float(gradients[key][index]), nudge_values) for key, index in weights]
+    checked = check_the_step(probe, loss, gradients, after) if check_step and after is not None else None
+    records += [r for p in predictions for r in prediction_records(p, digits)]
+    records += step_records(checked, digits) if checked is not None else []
     return Trace(net, X, Y, step, records, before, gradients, opt, apply and opt is not None, digits,
                  list(rows) if rows is not None else None, after, training=training, frozen=net.frozen,
-                 layer_major=ledger.layer_major)
+                 layer_major=ledger.layer_major, predictions=predictions, step_check=checked)

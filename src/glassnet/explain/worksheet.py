@@ -6,24 +6,37 @@ real trace of ``explain`` (the formula with the numbers and the engine's value).
 BatchNorm1d the givens include its running statistics (and ``eps``, ``momentum``), with Dropout the masks (drawn
 at random: given, not computed); a frozen parameter is not asked for.
 
-Next read: ``glassnet/interfaces/cli/explain.py``.
+For grading: ``to_dict()``/``save()`` write the teacher's file (``sheetfile.py``), ``answer_template()`` the
+learner's empty answer sheet, and ``grade(answers)`` grades one learner (``grade.py``).
+
+Next read: ``sheetfile.py`` and ``grade.py`` (grading), ``glassnet/interfaces/cli/explain.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from glassnet.core.checks import check_bool
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
+from glassnet.explain.predict import DEFAULT_NUDGES
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
 from glassnet.explain.render import PREAMBLE, TITLES
+from glassnet.explain.sheetfile import DIGITS_ASKED, Given, Question, SheetData
 from glassnet.explain.trace import Trace, explain
 
-GIVEN_KINDS = ("input", "target", "mask")  # a Dropout mask is drawn at random: given, not computed
+if TYPE_CHECKING:
+    from glassnet.explain.grade import Grading
+
+# A Dropout mask is drawn at random: given, not computed. A nudged loss (predict, then check) is a forward pass again:
+# given, so that the learner computes the predicted and the actual change and the gap, not the whole pass once more.
+GIVEN_KINDS = ("input", "target", "mask", "nudged_loss")
 NOT_ASKED = ("frozen",)  # a frozen parameter keeps its value: nothing to compute
 BLANK = "________"
 
@@ -33,9 +46,15 @@ class Worksheet:
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.questions = [r for r in trace.records
-                          if r.kind not in GIVEN_KINDS + NOT_ASKED and r.value is not None]
-        self.givens = [r for r in trace.records if r.kind in GIVEN_KINDS]
+        # Predict, then check is asked only of a sheet made with predict=... (explain's whole-step check is on by
+        # default; a sheet without predict stays as it was).
+        records = [r for r in trace.records if r.phase != "check" or getattr(trace, "predictions", None)]
+        # A value that is not a number (a gap ratio 0/0 of a loss linear in the weight) can never be right: not asked.
+        self.questions = [r for r in records if r.kind not in GIVEN_KINDS + NOT_ASKED
+                          and r.value is not None and math.isfinite(r.value)]
+        # A nudged loss is given with 10 digits at least: the learner subtracts L from it, and the change is small.
+        self.givens = [dataclasses.replace(r, digits=max(r.digits, 10)) if r.kind == "nudged_loss" else r
+                       for r in records if r.kind in GIVEN_KINDS]
 
     def parameter_givens(self) -> list[tuple[str, float]]:
         """``(symbol, value)`` of every parameter before the step, in the convention of the symbols."""
@@ -75,11 +94,68 @@ class Worksheet:
         """``symbol op expression = ____`` (just ``symbol = ____`` when the quantity has no formula)."""
         return f"{r.symbol} {r.op} " + (f"{r.expression} = " if r.expression else "") + BLANK
 
+    # ------------------------------------------------------------------ the teacher's file and grading
+    def sheet(self) -> SheetData:
+        """What grading needs, without the network: questions (number, symbol, expression, key), givens, digits."""
+        t = self.trace
+        where = [Given(r.symbol, float(r.value), r.sample, r.kind) for r in self.givens if r.value is not None]
+        where += [Given(s, v) for s, v in self.parameter_givens()]
+        where += [Given(s, v, kind="buffer") for s, v in self.buffer_givens()]
+        where += [Given(s, v, kind="setting") for s, v in self.setting_givens()]
+        where += [Given(s, 0.0, kind="state") for s in self.fresh_state()]
+        questions = [Question(number, r.symbol, r.value, r.expression, r.op, r.kind, r.phase, r.layer, r.neuron,
+                              tuple(int(i) for i in r.indices), r.sample, r.key, r.formula)
+                     for number, r in enumerate(self.questions, start=1)]
+        return SheetData(questions, where, DIGITS_ASKED, t.digits, t.n_samples, list(t.rows),
+                         int(t.targets.shape[1]) if t.targets.ndim > 1 else 1, self.settings())
+
+    def setting_givens(self) -> list[tuple[str, float]]:
+        """The exact numbers of the formulas: the optimizer's settings under their symbols (``lr``, ``beta1``,
+        ``mu``, ``wd`` ...), the step number ``t`` and the L2 ``lambda``."""
+        names = {"lr": "lr", "eps": "eps", "momentum": "mu", "alpha": "alpha", "weight_decay": "wd"}
+        out = [(names[k], float(v)) for k, v in (self.trace.optimizer or {}).items()
+               if k in names and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        betas = (self.trace.optimizer or {}).get("betas")
+        if betas:
+            out += [("beta1", float(betas[0])), ("beta2", float(betas[1]))]
+        steps = {float(u.state_after["t"]) for u in self.trace.step.updates.values() if "t" in u.state_after}
+        if len(steps) == 1:
+            out.append(("t", steps.pop()))
+        if self.trace.network.get("l2"):
+            out.append(("lambda", float(self.trace.network["l2"])))
+        return out
+
+    def fresh_state(self) -> list[str]:
+        """The symbols of optimizer state (``m[w^(1)_{1,1}]`` ...) that start at 0: a fresh optimizer, whose first
+        step reads its buffers as 0 (state carried over from earlier steps is not given: those blanks are graded
+        without error carried forward)."""
+        fresh = {key for key, u in self.trace.step.updates.items() if not u.state_before}
+        return list(dict.fromkeys(r.symbol for r in self.questions if r.kind == "state" and r.key in fresh))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The teacher's file as JSON-able data (``glassnet-worksheet``, see ``sheetfile.py``)."""
+        return self.sheet().to_dict()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.sheet().to_json(indent)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the teacher's file (JSON, with the key) to ``path`` atomically; read it with ``load_worksheet``."""
+        self.sheet().save(path)
+
+    def answer_template(self) -> str:
+        """The learner's answer sheet as CSV, ``number,symbol,sample,answer``, the answers empty."""
+        return self.sheet().answer_template()
+
+    def grade(self, answers: Any, decimal: str | None = None) -> Grading:
+        """Grade a learner's ``answers`` (a dict by blank number or symbol, a list, or a .json/.csv path)."""
+        return self.sheet().grade(answers, decimal)
+
     def to_markdown(self, answers: bool = True) -> str:
         answers = check_bool(answers, "answers")
         d = self.trace.digits
         out = ["# Worksheet: one training step by hand", "",
-               "Compute each blank to at least 4 significant digits, in order; the answer key is at the end.", ""]
+               f"Compute each blank to at least {DIGITS_ASKED} significant digits, in order; the answer key is at the end.", ""]
         out += [f"- {line}" for line in self.settings()]
         out += ["", f"> {SYMBOLS_HELP}", "", "## Given", ""]
         out += [f"- `{r.formula}`" + (f" (sample {self.trace.rows[r.sample]})"
@@ -102,7 +178,8 @@ class Worksheet:
         d = self.trace.digits
         blank = r"\underline{\hspace{2.5cm}}"
         out = [r"\section*{Worksheet: one training step by hand}",
-               tex_escape("Compute each blank to at least 4 significant digits, in order; the answer key is at the end."),
+               tex_escape(f"Compute each blank to at least {DIGITS_ASKED} significant digits, in order; the answer key is at "
+                          "the end."),
                r"\begin{itemize}", *[rf"\item {tex_escape(line)}" for line in self.settings()], r"\end{itemize}",
                SYMBOLS_HELP_TEX, r"\subsection*{Given}", r"\begin{itemize}"]
         out += [rf"\item ${r.latex}$" for r in self.givens]
@@ -125,10 +202,14 @@ class Worksheet:
 
 
 def worksheet(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = "sgd", lr: float = 0.5, *,
-              neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6) -> Worksheet:
+              neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6, predict: Any = None,
+              nudges: Any = DEFAULT_NUDGES) -> Worksheet:
     """A by-hand exercise of one training step of ``net`` on ``(X, y)``, with the answer key from :func:`explain`.
 
     The network is not changed. ``optimizer``/``lr`` choose the update the learner works out (``None``:
-    stop at the gradients); ``neurons`` keeps a wide network's sheet short, as in :func:`explain`.
+    stop at the gradients); ``neurons`` keeps a wide network's sheet short, as in :func:`explain`. With
+    ``predict="0.W[0,1]"`` (or a list) the sheet ends with predict, then check for that weight and ``nudges``: the
+    loss with the weight nudged is given, and the learner works out the predicted change ``dL/dw * d``, the actual
+    change, the gap and ``gap/d^2``, ``L''`` and the ratios of the gaps, then the same for the whole step.
     """
-    return Worksheet(explain(net, X, y, optimizer, lr, neurons=neurons, digits=digits))
+    return Worksheet(explain(net, X, y, optimizer, lr, neurons=neurons, digits=digits, predict=predict, nudges=nudges))

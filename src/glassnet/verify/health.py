@@ -33,6 +33,11 @@ one forward pass over at most ``max_rows`` training rows. What it checks:
 The warnings about gradients and update ratios (and dead units) name the layer and the numbers, and point to
 ``history.layers`` / ``glassnet.plot_layer_stats(history)``, the record and its picture.
 
+The definitions of a dead and a saturated unit, of a layer warned about, and of vanishing and exploding gradients
+are module functions (:func:`dead_units`, :func:`saturated_units`, :func:`layer_condition`, :func:`vanishing`,
+:func:`exploding`), and a look is :func:`look`: ``glassnet/replay.py`` tests the same conditions after every step
+when ``glassnet.find_break`` asks at which step a warning's condition became true.
+
 Each distinct problem is warned about once per ``fit``, as a :class:`HealthWarning` (a ``UserWarning``;
 silence it with ``warnings.simplefilter("ignore", HealthWarning)``).
 
@@ -76,6 +81,8 @@ class HealthMonitor:
     """
 
     SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
+    SATURATED_SHARE = 0.5  # a layer is warned about when this share of its units is saturated ...
+    DEAD_SHARE = 0.25      # ... or this share dead (one dead unit among many is common and harmless; a quarter is not)
     INPUT_SCALE = 10.0  # inputs larger than this (in absolute value) are worth scaling; smaller ones are not the cause
     SAMPLE = 4096      # weights per matrix kept for the update ratio (evenly spaced; all of them in smaller matrices)
     INITIAL_ROWS = 64  # the loss before training is taken on at least this many of the sampled rows
@@ -113,14 +120,12 @@ class HealthMonitor:
             self.X = self.Y = None
             return
         # Evenly spaced rows, so data sorted by class still gives a fair sample.
-        n = info["n_samples"]  # spaced >= 1 apart when n > max_rows, so the truncated positions are distinct
-        rows = np.arange(n) if n <= self.max_rows else np.linspace(0, n - 1, self.max_rows).astype(int)
+        rows = sample_rows(info["n_samples"], self.max_rows)
         self.X, self.Y = info["X"][rows], info["Y"][rows]
         # Look in pieces of at most a training batch, so that no product of a look is larger than a training step's:
         # a larger one can wake BLAS threads that training does not use, which then spin on the other cores for a
         # while. Small networks (under 64k multiply-adds per layer and piece) look at all rows at once.
-        widest = max((p.size for layer in net.layers for p in layer.params.values()), default=1)
-        self.piece = max(info["batch_size"], 65536 // max(widest, 1), 1)
+        self.piece = piece_rows(net, info["batch_size"])
         # The loss of the best constant prediction, from the loss itself (0.0, a loss without one: checks off).
         self.chance = net.loss_fn.chance(self.Y)
         Y_range = np.ptp(self.Y, axis=0)
@@ -178,23 +183,7 @@ class HealthMonitor:
         to ``self.caches``, the layers keep the caches training left."""
         if self.X is None or self.Y is None:  # looks happen only when fit shared its data
             return math.nan
-        layers, X = self.net.layers, self.X[rows]
-        saved = [layer.cache for layer in layers]
-        pieces = []
-        for start in range(0, len(X), self.piece):
-            # Huge weights overflow here (the checks below say what that means). In evaluation mode: a look draws no
-            # Dropout mask from net.rng and changes no BatchNorm running statistic, so training is the same without it.
-            with np.errstate(all="ignore"), self.net.evaluating():
-                self.net._forward(X[start:start + self.piece])
-            pieces.append([layer.cache for layer in layers])
-        if len(pieces) > 1:  # one cache per layer over all the rows looked at
-            for i, layer in enumerate(layers):
-                layer.cache = {k: np.concatenate([piece[i][k] for piece in pieces]) for k in ("Z", "A") if k in pieces[0][i]}
-        with np.errstate(all="ignore"):
-            loss = float(self.net._loss_value(self.Y[rows])) if loss_too else math.nan
-        self.caches = [layer.cache for layer in self.net.layers]
-        for layer, cache in zip(self.net.layers, saved):
-            layer.cache = cache  # leave the caches as training left them
+        self.caches, loss = look(self.net, self.X[rows], self.Y[rows] if loss_too else None, self.piece)
         return loss
 
     def _inspect(self, epoch: int) -> None:
@@ -219,21 +208,16 @@ class HealthMonitor:
                 continue
             name, A, Z = activation.name, cache["A"], cache["Z"]
             if activation.saturates:
-                # The derivative itself, from the activation's own backward, scaled to 1 at its steepest.
-                with np.errstate(all="ignore"):  # huge Z underflows the derivative to 0 (flat): no RuntimeWarning
-                    slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
-                # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
-                flat = np.count_nonzero(slope < self.SATURATED, axis=0) / len(A) >= 0.95
-                if np.count_nonzero(flat) / flat.size >= 0.5:
+                flat = saturated_units(activation, Z, A)
+                if layer_condition("saturated", flat):
                     self._warn("saturated", f"after epoch {epoch}, {int(flat.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) are saturated for at least 95% of the samples",
                                f"In its flat tails the {name}'s derivative is almost 0, so almost no gradient flows "
                                "through these units and they (and the layers below) stop learning.",
                                self._saturation_cure(i))
             if activation.dies:
-                dead = np.all(Z <= 0, axis=0)
-                # one dead unit among many is common and harmless; a quarter is not
-                if np.count_nonzero(dead) / dead.size >= 0.25:
+                dead = dead_units(Z)
+                if layer_condition("dead_relu", dead):
                     self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
                                f"{np.flatnonzero(dead).tolist()[:10]}){self._gradient_note(i)}",
@@ -332,7 +316,7 @@ class HealthMonitor:
             top = indices[-1]
             top_norm = _median(rec.grad_norm[f"{top}"][new])
             low = [(_median(rec.grad_norm[f"{i}"][new]), i) for i in indices[:-1]]
-            faint = [(g, i) for g, i in low if top_norm > 0 and g < self.VANISHING * top_norm]
+            faint = [(g, i) for g, i in low if vanishing(g, top_norm)]
             if faint:
                 g, i = min(faint)
                 self._warn("vanishing", f"{span} the gradient of layer {i} ({layers[i]}) has a median norm of {g:.2e}, "
@@ -348,7 +332,7 @@ class HealthMonitor:
         for i in indices:
             curve = rec.grad_norm[f"{i}"]
             start, now = curve[0], curve[new][-1]
-            if start > 0 and now > self.EXPLODING * start and rec.losses[new][-1] > rec.losses[0]:
+            if exploding(start, now, rec.losses[0], rec.losses[new][-1]):
                 grown.append((now / start, i, start, now))
         if grown:
             factor, i, start, now = max(grown)
@@ -371,6 +355,81 @@ class HealthMonitor:
         if check not in self.warned:
             self.warned.add(check)
             warnings.warn(HealthWarning(check, seen, explanation, suggestion), stacklevel=_caller_level())
+
+
+def sample_rows(n: int, max_rows: int) -> NDArray[np.int64]:
+    """The rows a look checks: all ``n`` of them, or ``max_rows`` evenly spaced (so data sorted by class still gives
+    a fair sample; spaced >= 1 apart when ``n > max_rows``, so the truncated positions are distinct)."""
+    return np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(np.int64)
+
+
+def piece_rows(net: Any, batch_size: int) -> int:
+    """Rows per piece of a look: at most a training batch, so that no product of a look is larger than a training
+    step's, except on small networks (under 64k multiply-adds per layer and piece), which look at all rows at once."""
+    widest = max((p.size for layer in net.layers for p in layer.params.values()), default=1)
+    return max(batch_size, 65536 // max(widest, 1), 1)
+
+
+def look(net: Any, X: Array, Y: Array | None, piece: int) -> tuple[list[dict[str, Array]], float]:
+    """One look: ``net``'s forward pass over the rows ``X`` (in pieces of at most ``piece`` rows), in evaluation mode.
+
+    Returns each layer's cache over all the rows (``Z`` and ``A``, shape (n_rows, n_out)) and the loss on targets
+    ``Y`` (NaN without them). The layers keep the caches training left (the fast path reuses them), and a look
+    draws no Dropout mask from ``net.rng`` and changes no BatchNorm running statistic: training is the same
+    without it. The health monitor and ``glassnet.breaks`` (its replay, after every step) both look this way.
+    """
+    layers = net.layers
+    saved = [layer.cache for layer in layers]
+    pieces = []
+    for start in range(0, len(X), piece):
+        # Huge weights overflow here (the checks say what that means).
+        with np.errstate(all="ignore"), net.evaluating():
+            net._forward(X[start:start + piece])
+        pieces.append([layer.cache for layer in layers])
+    if len(pieces) > 1:  # one cache per layer over all the rows looked at
+        for i, layer in enumerate(layers):
+            layer.cache = {k: np.concatenate([part[i][k] for part in pieces]) for k in ("Z", "A") if k in pieces[0][i]}
+    with np.errstate(all="ignore"):
+        loss = float(net._loss_value(Y)) if Y is not None else math.nan
+    caches = [layer.cache for layer in layers]
+    for layer, cache in zip(layers, saved):
+        layer.cache = cache  # leave the caches as training left them
+    return caches, loss
+
+
+def dead_units(Z: Array) -> NDArray[np.bool_]:
+    """Per unit of a layer whose activation ``dies`` (ReLU): dead, its pre-activation ``Z`` (shape (n_rows, n_units))
+    at most 0 on every row looked at, so it outputs 0 and gets zero gradient. The ``dead_relu`` warning's
+    definition (and ``glassnet.breaks``'s)."""
+    return np.all(Z <= 0, axis=0)
+
+
+def saturated_units(activation: Any, Z: Array, A: Array) -> NDArray[np.bool_]:
+    """Per unit of a layer whose activation ``saturates`` (sigmoid, tanh): in a flat tail, its derivative (the
+    activation's own ``backward``, scaled to 1 at its steepest) below ``HealthMonitor.SATURATED`` for at least 95% of
+    the rows. The ``saturated`` warning's definition (and ``glassnet.breaks``'s)."""
+    with np.errstate(all="ignore"):  # huge Z underflows the derivative to 0 (flat): no RuntimeWarning
+        slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
+    # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
+    return np.asarray(np.count_nonzero(slope < HealthMonitor.SATURATED, axis=0) / len(A) >= 0.95)
+
+
+def layer_condition(check: str, units: NDArray[np.bool_]) -> bool:
+    """Whether a layer's ``units`` (from :func:`dead_units` or :func:`saturated_units`) make the layer warned about:
+    a quarter or more dead (one dead unit among many is common and harmless), half or more saturated."""
+    share = np.count_nonzero(units) / units.size
+    return bool(share >= (HealthMonitor.DEAD_SHARE if check == "dead_relu" else HealthMonitor.SATURATED_SHARE))
+
+
+def vanishing(norm: float, top_norm: float) -> bool:
+    """A layer's gradient norm far below the last layer's ``top_norm`` (``HealthMonitor.VANISHING`` times)."""
+    return top_norm > 0 and norm < HealthMonitor.VANISHING * top_norm
+
+
+def exploding(start: float, now: float, loss_start: float, loss_now: float) -> bool:
+    """A layer's gradient norm grown from ``start`` (the run's first step) to ``now`` by ``HealthMonitor.EXPLODING``
+    times or more while the loss rose from ``loss_start`` to ``loss_now``."""
+    return start > 0 and now > HealthMonitor.EXPLODING * start and loss_now > loss_start
 
 
 _norm = inside.norm  # the Euclidean length, rescaled when the squares overflow (one definition, in inside.py)

@@ -55,6 +55,7 @@ from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.explain import explain
 from glassnet.viz.ledger import ledger, weights_and_biases
+from glassnet.viz.predict_panel import panel_data, panel_html
 from glassnet.viz.snapshots import Run, thin
 
 RESOLUTIONS = (48, 40, 32, 24, 16)
@@ -176,7 +177,8 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                 warnings: list[Any] | None = None, resolution: int = 32, ledger_samples: int = 4,
                 ledger_snapshots: int = 6, max_points: int = 600,
                 max_map_bytes: int = 2_000_000, max_ledger_bytes: int = 1_500_000,
-                max_param_bytes: int = 1_000_000, layer_stats: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+                max_param_bytes: int = 1_000_000, layer_stats: dict[str, Any] | None = None,
+                breaks: list[Any] | None = None, predict: Any = None) -> tuple[dict[str, Any], str]:
     """Everything the page shows, as JSON-able data, and the packed maps (base64 of zlib bytes).
 
     Parameters
@@ -205,6 +207,12 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
     layer_stats : dict, optional
         Each layer's gradient norm and update ratio over training (``history.layers``, verify/inside.py), drawn by
         ``glassnet.plot_layer_stats``; default: the one in ``net.metadata["history"]`` (``glassnet train`` keeps it).
+    breaks : list of Break, optional
+        The steps ``glassnet.find_break`` found (``glassnet/breaks.py``), each marked on the loss curve with its
+        sentence.
+    predict : str or (str, tuple), optional
+        The weight of the "Predict, then check" panel (``"0.W[0,1]"``, ``"w^(1)_{1,2}"``; see
+        ``glassnet/viz/predict_panel.py``); default the one with the largest ``|gradient|`` on these rows.
 
     Returns
     -------
@@ -256,6 +264,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
                      for w in (warnings if warnings is not None else run.info.get("warnings", []))],
         "warnings_recorded": warnings is not None or "warnings" in run.info,
         "gradcheck": _gradcheck(net, X, Y),
+        "breaks": [b.mark() for b in breaks or []],  # "when did it break?": marks on the loss curve (breaks.py)
         "layer_stats": _finite_or_none(layer_stats if layer_stats is not None
                                        else (net.metadata.get("history") or {}).get("layers")),
     }
@@ -267,6 +276,7 @@ def report_data(net: Network, X: Any, y: Any, run: Run | None = None, *, data_na
         notes.append(f"Decision-boundary and neuron maps need 2 input features; this data has {net.n_in}.")
     data["ledgers"] = _ledgers(net, X, Y, snapshots, run.info.get("optimizer"), ledger_samples, ledger_snapshots,
                                max_ledger_bytes, notes)
+    data["predict"] = panel_data(net, X, Y, predict)  # predict, then check (viz/predict_panel.py)
     data["notes"] = notes
     return data, maps
 
@@ -406,7 +416,8 @@ def render_html(data: dict[str, Any], maps: str) -> str:
     filled = {"TITLE": html.escape(title), "SUMMARY": html.escape(summary),
               "CSS": (assets / "report.css").read_text("utf-8"),
               "JS": (assets / "report.js").read_text("utf-8").replace("</", "<\\/"),
-              "PAYLOAD": payload, "MAPS": maps, "LAYERS": _layer_stats_html(data.get("layer_stats"))}
+              "PAYLOAD": payload, "MAPS": maps, "LAYERS": _layer_stats_html(data.get("layer_stats")),
+              "PREDICT": panel_html(data.get("predict"))}
     return re.sub(r"\{\{([A-Z]+)\}\}", lambda m: filled[m[1]], template)
 
 

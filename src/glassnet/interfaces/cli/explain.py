@@ -23,7 +23,8 @@ from glassnet.interfaces.cli.outputs import FIGURE, Writer, check_files
 
 # Trace.save and the worksheet take their format from these suffixes (none, or .txt: text, or markdown for a worksheet)
 TRACE = Writer("an explanation", "step.md", (".txt", ".md", ".tex", ".json", ""))
-WORKSHEET = Writer("a worksheet", "sheet.md", (".md", ".tex", ".txt", ""))
+WORKSHEET = Writer("a worksheet", "sheet.md", (".md", ".tex", ".txt", ".json", ""))
+ANSWER_SHEET = Writer("an answer sheet", "answers.csv", (".csv", ".txt"))
 
 EXAMPLES = """examples:
   glassnet explain --layers 2,3,1 --seed 0 --data xor --sample 1
@@ -32,6 +33,9 @@ EXAMPLES = """examples:
   glassnet explain --layers 2,2,2 --data xor --optimizer adam --lr 0.01 --format tex --out step.tex
   glassnet explain wide.npz --data wide.csv --neurons "1:0,2;2:0"
   glassnet explain --layers 2,2,1 --data xor --worksheet --format tex --out sheet.tex
+  glassnet explain --layers 2,2,1 --data xor --worksheet --format json --out sheet.json --answer-sheet answers.csv
+                    # the teacher's file for glassnet grade, and the learner's empty answer sheet
+  glassnet explain --layers 2,3,1 --data xor --sample all --predict "0.W[0,1]" --nudge 0.1,0.01,1e-8
 
 Symbols: z^(l)_j, a^(l)_j, w^(l)_{i,j}, b^(l)_j, delta^(l)_j with layer l and neurons counted from 1
 (inputs are layer 0); --sample and --neurons use 0-based row and neuron numbers.
@@ -60,8 +64,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         "and neuron 0 of layer 2 (layers as in the symbols, 1 = first Dense layer; neurons 0-based)")
     p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers")
     p.add_argument("--worksheet", action="store_true",
-                   help="write a do-it-by-hand exercise with blanks and an answer key instead (md or tex)")
+                   help="write a do-it-by-hand exercise with blanks and an answer key instead (md or tex; json: the "
+                        "teacher's file that glassnet grade reads)")
+    p.add_argument("--answer-sheet", default=None, metavar="FILE",
+                   help="with --worksheet: also write the learner's answer sheet (CSV: number,symbol,sample,answer)")
     p.add_argument("--out", default=None, help="write to this file (.txt, .md, .tex, .json) instead of the screen")
+    p.add_argument("--predict", action="append", default=None, metavar="WEIGHT",
+                   help="predict, then check: the change of the loss the gradient of this weight predicts for each "
+                        "--nudge beside the actual change, the gap and why it shrinks like d^2; '0.W[0,1]' (0-based) "
+                        "or the symbol 'w^(1)_{1,2}' (1-based); repeat for more weights")
+    p.add_argument("--nudge", default=None, metavar="D",
+                   help="the nudges d for --predict, comma-separated (default 0.1,0.01,0.001)")
     p.set_defaults(func=run)
 
     d = subparsers.add_parser("draw", help="draw the network (neurons, biases, weights) as PNG, SVG or PDF",
@@ -111,6 +124,7 @@ def parse_neurons(text: str | None) -> dict[int, list[int]] | None:
 def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, neurons: Any = None,
                digits: int = 6) -> Any:
     from glassnet.explain import explain
+    from glassnet.explain.predict import DEFAULT_NUDGES
 
     data = read_data(args)
     X = model_inputs(net, data, args.model)  # standardised as in training, if it was
@@ -122,14 +136,31 @@ def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, ne
                           f"{needs.min_training_rows} rows in training mode (one row has no batch variance); use "
                           "--sample all to explain the step on the whole batch, or --eval to explain this row in "
                           "evaluation mode (the running statistics)")
-    return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows, training=training)
+    predict, nudges = getattr(args, "predict", None), parse_nudges(getattr(args, "nudge", None))
+    if nudges is not None and not predict:
+        raise ConfigError("--nudge sets the nudges of --predict; add --predict WEIGHT, e.g. --predict '0.W[0,1]'")
+    return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows, training=training,
+                   predict=predict, nudges=DEFAULT_NUDGES if nudges is None else nudges)
+
+
+def parse_nudges(text: str | None) -> list[float] | None:
+    """``"0.1,0.01"`` -> ``[0.1, 0.01]`` (explain checks that they are finite and not 0)."""
+    if text is None:
+        return None
+    try:
+        return [float(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"--nudge must be numbers separated by commas, e.g. 0.1,0.01,1e-8; got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     writer = WORKSHEET if args.worksheet else TRACE
     if args.format:  # the format given, any file name will do
         writer = dataclasses.replace(writer, suffixes=None)
-    check_files(inputs={"the model": args.model, "--data": args.data}, outputs={"--out": (args.out, writer)})
+    check_files(inputs={"the model": args.model, "--data": args.data},
+                outputs={"--out": (args.out, writer), "--answer-sheet": (args.answer_sheet, ANSWER_SHEET)})
+    if args.answer_sheet and not args.worksheet:
+        raise ConfigError("--answer-sheet goes with --worksheet: the answer sheet lists a worksheet's blanks")
     net = load_network(args)
     if args.data is None:
         raise ConfigError("glassnet explain needs data to run the step on, e.g. --data xor or --data file.csv")
@@ -150,18 +181,25 @@ def run(args: argparse.Namespace) -> int:
 def write_worksheet(args: argparse.Namespace, trace: Any) -> int:
     from glassnet.explain.worksheet import Worksheet
 
-    fmt = args.format or ("tex" if str(args.out or "").lower().endswith(".tex") else "md")
-    if fmt not in ("md", "tex"):
-        raise ConfigError(f"a worksheet is written as md or tex, not {fmt}; use --format md or --format tex")
+    suffix = str(args.out or "").lower()
+    fmt = args.format or ("tex" if suffix.endswith(".tex") else "json" if suffix.endswith(".json") else "md")
+    if fmt not in ("md", "tex", "json"):
+        raise ConfigError(f"a worksheet is written as md, tex or json (the teacher's file for glassnet grade), not "
+                          f"{fmt}; use --format md, tex or json")
     sheet = Worksheet(trace)
-    text = sheet.to_latex() if fmt == "tex" else sheet.to_markdown()
+    text = {"tex": sheet.to_latex, "json": lambda: sheet.to_json() + "\n"}.get(fmt, sheet.to_markdown)()
+    if args.answer_sheet:
+        sheet.sheet().save_answer_template(args.answer_sheet)
+        print(f"wrote the answer sheet of {len(sheet.questions)} blanks to {args.answer_sheet}",
+              file=sys.stdout if args.out else sys.stderr)  # the sheet itself may be going to stdout
     if args.out:
         from glassnet.errors import OutputFileError
         from glassnet.io import atomic_write
 
         with atomic_write(args.out, "w", OutputFileError) as handle:
             handle.write(text)
-        print(f"wrote a worksheet of {len(sheet.questions)} blanks, with the answer key, to {args.out}")
+        what = "the teacher's worksheet file (for glassnet grade)" if fmt == "json" else "a worksheet"
+        print(f"wrote {what} of {len(sheet.questions)} blanks, with the answer key, to {args.out}")
     else:
         sys.stdout.write(text)
     return 0

@@ -23,11 +23,14 @@ COMMANDS = [
     "glassnet.interfaces.cli.lr_find",
     "glassnet.interfaces.cli.predict",
     "glassnet.interfaces.cli.doctor",
+    "glassnet.interfaces.cli.hunt",
     "glassnet.interfaces.cli.gradcheck",
     "glassnet.interfaces.cli.explain",
+    "glassnet.interfaces.cli.grade",
     "glassnet.interfaces.cli.export",
     "glassnet.interfaces.cli.plot",
     "glassnet.interfaces.cli.report",
+    "glassnet.interfaces.cli.breaks",
 ]
 
 EXAMPLES = """examples:
@@ -36,6 +39,10 @@ EXAMPLES = """examples:
   glassnet explain xor.npz --data xor --sample 0
   glassnet gradcheck xor.npz --data xor
   glassnet doctor my_net.py       # check the backprop of your own NumPy code
+  glassnet grade sheet.json answers.csv    # grade a learner's worksheet: right, carried, wrong, and why
+  glassnet hunt --seed 7 --out hunt_7.py   # a training program with one planted bug, for student 7
+  glassnet breaks --data moons --layers 2,8,1 --activation relu --lr 0.6 --batch-size 12 --epochs 40 --seed 3
+                                  # the step at which each health warning's condition became true, and why
 
 Start with `glassnet demo`. `glassnet COMMAND --help` shows the options and examples of each command.
 """

@@ -469,7 +469,19 @@
       (C.val_loss ? `; validation loss from ${fmt(C.val_loss[0])} to ${fmt(C.val_loss[last])}` : "") +
       (C.accuracy ? `; training accuracy from ${pct(C.accuracy[0])} to ${pct(C.accuracy[last])}` : "") +
       (C.val_accuracy ? `; validation accuracy from ${pct(C.val_accuracy[0])} to ${pct(C.val_accuracy[last])}` : "") +
-      ". Solid lines are training, dashed validation; the dotted line marks the selected epoch.";
+      ". Solid lines are training, dashed validation; the dotted line marks the selected epoch." +
+      (D.breaks && D.breaks.length ? " Red marks: " + D.breaks.map((b) => b.sentence).join(" ") : "");
+    drawBreaks();
+  }
+  function drawBreaks() {  // "when did it break?" (glassnet.find_break): each step found, a marked point on the loss curve
+    const root = $("curves");
+    (D.breaks || []).forEach((b) => {
+      const x = state.curveX(b.at).toFixed(1), mark = svg("g", { class: "break-mark", "data-step": b.step, tabindex: 0 });
+      mark.append(svg("line", { x1: x, x2: x, y1: 10, y2: 170, stroke: "var(--hl)", "stroke-width": 1.5 }),
+        svg("circle", { cx: x, cy: 16, r: 5, fill: "var(--hl)" }),
+        svg("text", { x: +x + 8, y: 20 }, `${b.condition}, step ${b.step}`), svg("title", {}, b.sentence));
+      root.append(mark);
+    });
   }
   function moveCurveMarker() {
     if (!state.curveX) return;
@@ -479,7 +491,7 @@
 
   // ------------------------------------------------------------------ ledger
   const SECTIONS = [["forward", "Forward pass"], ["loss", "Loss"], ["backward", "Backward pass: deltas"],
-    ["gradient", "Gradients"], ["update", "Update"]];
+    ["gradient", "Gradients"], ["update", "Update"], ["check", "Predict, then check"]];
   function drawLedger() {
     const { entry, epoch } = ledgerAt(), box = $("ledger");
     if (!entry) { $("ledger-info").textContent = "No step ledger in this report (see the notes at the top)."; return; }

@@ -1,0 +1,134 @@
+"""``glassnet breaks``: train as ``glassnet train`` would and say, for each health warning, the step it broke at.
+
+With ``--checkpoint FILE`` it trains nothing new from scratch: it replays the run on from the checkpoint's state
+(``fit(checkpoint=...)``, ``glassnet train --checkpoint``) to ``--epochs`` and names the first step at which a
+condition holds. The work is :func:`glassnet.breaks.find_break`'s; this file reads the options and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from typing import Any
+
+from glassnet.breaks import Break, find_break, recording_for
+from glassnet.core.training import DEFAULT_EPOCHS
+from glassnet.errors import ConfigError, OutputFileError, TrainingDiverged
+from glassnet.interfaces.cli.common import (
+    HelpFormatter,
+    activation_help,
+    add_data_arguments,
+    add_optimizer_arguments,
+    fresh_network,
+    loss_help,
+    make_optimizer,
+    output_activation_help,
+    parse_sizes,
+    read_data,
+)
+from glassnet.interfaces.cli.outputs import REPORT, Writer, check_files
+from glassnet.io import atomic_write
+from glassnet.replay import CHECKS
+from glassnet.verify.health import HealthWarning
+
+ANSWER = Writer("an answer", "break.txt", (".txt", ".json", ""))
+
+EXAMPLES = """examples:
+  glassnet breaks --data moons --n 120 --layers 2,8,1 --activation relu --loss mse --lr 0.6 --batch-size 12 \\
+                  --epochs 40 --seed 3
+      (trains, and for each health warning: "Unit 5 of layer 0 (...) died at step 23 (epoch 3, batch 3): ...",
+       then the ledger of that step for those units)
+  glassnet breaks ... --condition dead_relu --no-ledger --format json --out break.json
+  glassnet breaks --checkpoint run.ckpt --data moons --n 120 --epochs 40
+      (replays the checkpointed run on from its epoch to epoch 40, step by step)
+  glassnet breaks ... --report run.html    (the training report, the step marked on its loss curve)
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("breaks", help="when did training break? the first step of each health warning",
+                              epilog=EXAMPLES, formatter_class=HelpFormatter)
+    add_data_arguments(p)
+    p.add_argument("--layers", default=None, help="layer sizes from inputs to outputs, e.g. 2,8,1 (not with --checkpoint)")
+    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
+    p.add_argument("--output-activation", default=None, help=output_activation_help())
+    p.add_argument("--loss", default=None, help=loss_help())
+    add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
+    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (as glassnet train)")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
+    p.add_argument("--checkpoint", default=None, help="replay on from this checkpoint file instead of training anew")
+    p.add_argument("--condition", default=None, choices=CHECKS, help="only this condition (default: every warning)")
+    p.add_argument("--no-ledger", action="store_true", help="the sentence and numbers only, not the step's ledger")
+    p.add_argument("--format", default="text", choices=("text", "json"), help="how to print the answer")
+    p.add_argument("--out", default=None, help="write the answer to this file instead of printing it")
+    p.add_argument("--report", default=None, metavar="FILE.html", help="also write the training report, each step marked")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_files(inputs={"--data": args.data, "--checkpoint": args.checkpoint},
+                outputs={"--out": (args.out, ANSWER), "--report": (args.report, REPORT)})
+    if args.epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    data = read_data(args)
+    if args.checkpoint:
+        from glassnet.io import load
+
+        net = load(args.checkpoint)
+        found = [find_break(net, data.X, data.y, args.condition, checkpoint=args.checkpoint, epochs=args.epochs)]
+        return _show(args, found, [])
+    if not args.layers:
+        raise ConfigError("glassnet breaks needs --layers (the network to train) or --checkpoint FILE (a run to replay)")
+    net, chosen = fresh_network(args, parse_sizes(args.layers), data, init=args.init)
+    if chosen:
+        print(chosen)
+    optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)
+    recorders: list[Any] = []
+    if args.report:
+        from glassnet.viz.snapshots import SnapshotRecorder
+
+        recorders.append(SnapshotRecorder())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", HealthWarning)
+        try:
+            net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                    callbacks=recorders)
+        except TrainingDiverged as exc:
+            print(f"training stopped: {exc}")
+    said = [w.message for w in caught if isinstance(w.message, HealthWarning)]
+    for warning in said:
+        print(f"health warning ({warning.check}): {warning}")
+    record = recording_for(net)
+    checks = [f.check for f in record.fired if f.check in CHECKS] if record is not None else []
+    checks = [c for c in dict.fromkeys(checks) if args.condition in (None, c)]
+    if not checks:
+        print("nothing broke that glassnet can replay: no " + (f"{args.condition} " if args.condition else "")
+              + f"warning of {', '.join(CHECKS)} fired")
+        return 0
+    found = [find_break(net, data.X, data.y, check) for check in checks]
+    if args.report:
+        from glassnet.viz.report import write_report
+
+        write_report(args.report, net, data.X, data.y, run=recorders[0].run, data_name=data.name or args.data,
+                     breaks=found, warnings=[{"check": w.check, "message": str(w)} for w in said])
+        print(f"report written to {args.report}, each step marked on the loss curve")
+    return _show(args, found, said)
+
+
+def _show(args: argparse.Namespace, found: list[Break], said: list[Any]) -> int:
+    if args.format == "json":
+        text = json.dumps([b.to_dict() for b in found], indent=2, allow_nan=False)
+        if args.no_ledger:
+            text = json.dumps([{**b.to_dict(), "ledger": None} for b in found], indent=2, allow_nan=False)
+    else:
+        text = "\n\n".join(b.to_text(ledger=not args.no_ledger) for b in found)
+    if args.out:
+        with atomic_write(args.out, "w", OutputFileError) as handle:
+            handle.write(text + "\n")
+        print(f"{len(found)} break(s) written to {args.out}")
+    else:
+        print(text)
+    return 0

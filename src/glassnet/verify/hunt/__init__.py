@@ -1,0 +1,125 @@
+"""A bug hunt for every student: a seed's learner-style training program with one of the doctor's bugs planted.
+
+``glassnet.hunt(seed)`` returns a :class:`Hunt`: ``.program`` (the script to hand out), ``.key`` (the teacher's
+key: the bug's class, its line as planted, the fix and why) and ``.check(source_or_path)`` (is the student's
+fixed program right). The same seed gives the same program on every machine; neighbouring seeds give
+different bug classes, styles, names and data, so students sitting side by side rarely share a program.
+
+Reading order: ``generator.py`` (the correct programs, drawn from the seed) -> ``bugs.py`` (each bug class a
+mutation of named lines) -> ``key.py`` (planting, and the key as the exact difference) -> ``check.py`` (the
+verdict on a student's program). The CLI is ``glassnet hunt`` (``interfaces/cli/hunt.py``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from functools import cached_property
+
+from glassnet.errors import ConfigError, GlassnetTypeError, OutputFileError
+from glassnet.verify.hunt.bugs import BUGS
+from glassnet.verify.hunt.check import TIME_LIMIT, Checked, check, final_loss, run_trusted
+from glassnet.verify.hunt.key import Key, plant
+
+__all__ = ["Checked", "Hunt", "Key", "bug_classes", "hunt"]
+
+
+class Hunt:
+    """One seed's bug hunt: the program to hand out, its key, and the check of a student's fix.
+
+    Parameters
+    ----------
+    seed : int
+        0 or more; the same seed always gives the same program.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._planted = plant(seed)
+        self.seed = self._planted.key.seed
+
+    @property
+    def program(self) -> str:
+        """The learner-style program with its one bug (source text, ~40-80 lines, NumPy only)."""
+        return self._planted.program
+
+    @property
+    def key(self) -> Key:
+        """The teacher's key: ``.bug``, ``.title``, ``.line``, ``.hunks`` (planted and fixed lines), ``.why``."""
+        return self._planted.key
+
+    @property
+    def bug(self) -> str:
+        """The bug class planted (a name of the doctor's gallery)."""
+        return self._planted.key.bug
+
+    @cached_property
+    def expected_loss(self) -> float:
+        """The final loss the correct program prints (the fixed program must print the same)."""
+        loss = final_loss(run_trusted(self._planted.correct))
+        if loss is None:  # the generator always ends with the final line; this is glassnet's own fault
+            raise ConfigError(f"the correct program of seed {self.seed} printed no final loss (a bug in glassnet)")
+        return loss
+
+    def check(self, source_or_path: str | os.PathLike[str], *, isolate: bool = True,
+              timeout: float = TIME_LIMIT) -> Checked:
+        """Check a student's fixed program (its source text, or the path of its file).
+
+        Parameters
+        ----------
+        source_or_path : str or path
+            The program's text (anything with a newline), or the file it is in.
+        isolate : bool
+            Run the doctor in its own subprocess with the time limit (default). ``False`` runs it in this
+            process (faster; only for programs you trust not to hang). The program itself always runs in a
+            subprocess with the time limit.
+        timeout : float
+            Seconds each run may take.
+
+        Returns
+        -------
+        Checked
+            ``.ok`` (trains and doctor clean), ``.trains``, ``.doctor_clean``, ``.changed_lines``,
+            ``.fixed_planted_line``, ``.diff``; ``to_text()`` and ``to_dict()``.
+        """
+        source = _source(source_or_path)
+        if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
+            raise ConfigError(f"the time limit must be a positive number of seconds, got {timeout!r}")
+        name = os.fspath(source_or_path) if source is not source_or_path else f"hunt_{self.seed}.py"
+        return check(self._planted, source, self.expected_loss, isolate=isolate, timeout=float(timeout),
+                     name=name)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the program to ``path`` atomically (a half-written file never replaces an old one)."""
+        from glassnet.io import atomic_write
+
+        with atomic_write(path, "w", OutputFileError) as handle:
+            handle.write(self.program)
+
+    def __repr__(self) -> str:
+        return f"<Hunt seed={self.seed}: {len(self.program.splitlines())} lines, one bug (see .key)>"
+
+
+def hunt(seed: int) -> Hunt:
+    """The bug hunt of ``seed``: ``hunt(7).program`` to hand out, ``.key`` for the teacher, ``.check(path)``."""
+    return Hunt(seed)
+
+
+def bug_classes() -> dict[str, str]:
+    """Every bug class a hunt plants: name (as in the doctor's gallery) -> the class in one sentence."""
+    return {bug.name: bug.title for bug in BUGS}
+
+
+def _source(source_or_path: object) -> str:
+    if isinstance(source_or_path, os.PathLike) or (isinstance(source_or_path, str) and "\n" not in source_or_path):
+        path = os.fspath(source_or_path)  # type: ignore[arg-type]
+        if not os.path.isfile(path):
+            raise ConfigError(f"{path} is not a file; give the path of the student's program (or its text)")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not a text file in UTF-8; give the student's .py program") from None
+    if isinstance(source_or_path, str):
+        return source_or_path
+    raise GlassnetTypeError(f"check() takes the program's text or the path of its file, got "
+                            f"{type(source_or_path).__name__}")
