@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from grade_learner import work
 
 import glassnet as gn
 from glassnet.explain.answers import parse_number
@@ -98,12 +99,19 @@ def test_answers_in_json_csv_and_by_symbol(ws, tmp_path):
 
 def test_the_cli_grades_as_text_html_and_json(ws, tmp_path, capsys):
     sheet, answers = tmp_path / "sheet.json", tmp_path / "answers.csv"
-    assert main(["explain", "--layers", "2,3,1", "--data", "xor", "--worksheet", "--out", str(sheet),
-                 "--answer-sheet", str(answers)]) == 0
+    assert main(["explain", "--layers", "2,3,1", "--data", "xor", "--loss", "mse", "--lr", "0.5", "--worksheet",
+                 "--out", str(sheet), "--answer-sheet", str(answers)]) == 0
     template = answers.read_text().splitlines()
     assert template[0] == "number,symbol,sample,answer" and template[1].startswith("1,z^(1)_1,")
     data = json.loads(sheet.read_text())
-    right = [f"{q['value']:.4g}" for q in data["questions"]]
+    # The right answers from the independent learner, who starts from the sheet's givens (the data, the weights).
+    given = {g["symbol"]: g["value"] for g in data["givens"]}
+    W = [np.array([[given[f"w^({l})_{{{i + 1},{j + 1}}}"] for j in range(m)] for i in range(n)])
+         for l, n, m in ((1, 2, 3), (2, 3, 1))]
+    b = [np.array([given[f"b^({l})_{j + 1}"] for j in range(m)]) for l, m in ((1, 3), (2, 1))]
+    X, Y = np.array([[given["a^(0)_1"], given["a^(0)_2"]]]), np.array([[given["y_1"]]])
+    numbers = work(W, b, X, Y, ("sigmoid", "sigmoid"), "mse", {"name": "sgd", "lr": 0.5})
+    right = [f"{numbers[(q['symbol'], q['sample'])]:.4g}" for q in data["questions"]]
     right[0] = "<b>oops</b>"
     answers.write_text("\n".join(right) + "\n")
     capsys.readouterr()
@@ -147,7 +155,13 @@ def test_predict_then_check_blanks_grade_with_error_carried_forward():
     eps[0, 1] += 1e-7
     slope = (loss(eps) - loss(W1)) / 1e-7
     assert predicted.value == pytest.approx(slope * 0.1, rel=1e-5)
-    answers = {q.number: f"{q.value:.6g}" for q in questions}
+    numbers = work([W1, np.array([[0.40], [0.45]])], [np.array([0.35, 0.35]), np.array([0.60])], X, y,
+                   ("sigmoid", "sigmoid"), "mse", {"name": "sgd", "lr": 0.5})
+    L, L_moved = loss(W1), loss(moved)
+    numbers.update({("dL_pred(w^(1)_{1,2}+0.1)", None): slope * 0.1, ("dL_actual(w^(1)_{1,2}+0.1)", None): L_moved - L,
+                    ("gap(w^(1)_{1,2}+0.1)", None): L_moved - L - slope * 0.1})
+    answers = {q.number: f"{numbers[(q.symbol, q.sample)]:.6g}" for q in questions if (q.symbol, q.sample) in numbers}
+    assert len(answers) == len(questions) - 5  # every blank but gap/d^2, L'' and the whole step's three
     wrong_prediction = slope * 0.1 * 2
     answers[predicted.number] = f"{wrong_prediction:.6g}"
     answers[gap.number] = f"{loss(moved) - loss(W1) - wrong_prediction:.6g}"

@@ -6,18 +6,30 @@ Where the answers can come from (:func:`read_answers`):
   symbol where it names one blank only (``{"z^(1)_1": "0.3775"}``); a list in blank order (``None`` or ``""``
   for a blank left empty);
 - a ``.json`` file holding either of those;
-- any other file as CSV: ``number,answer`` with or without a header (the answer template of
-  ``Worksheet.answer_template()``, ``number,symbol,sample,answer``, is read by its header); ``;`` or a tab as the
-  delimiter (a spreadsheet in a decimal-comma locale writes ``;``); or one value per line, in blank order.
+- any other file as CSV (:func:`_from_csv`): ``number,answer`` with or without a header; ``;`` or a tab as the
+  delimiter (a spreadsheet in a decimal-comma locale writes ``;``); or one value per line, in blank order, where
+  an empty line is a blank left empty (empty lines at the end are nothing). A first row that is not numbers is a
+  header when it names a column: the number as ``number``, ``no``, ``nr``, ``#``, ``blank``, ``question``,
+  ``frage`` ... and the answer as ``answer``, ``value``, ``result``, ``antwort``, ``valeur`` ... (see
+  :data:`NUMBER_NAMES`, :data:`ANSWER_NAMES`); two columns of other words are number, then answer; a lone answer
+  column is one value per line. The answer template ``number,symbol,sample,answer`` is read by its header.
+  Headerless comma rows ``1,0.3775`` are number,answer when their first fields are distinct blank numbers; rows
+  that are all two whole numbers (``1,106``: blank 1 = 106, or the value 1.106?) are never guessed: a
+  :class:`~glassnet.errors.DataError` asks for a header ``number,answer`` or ``;``.
 
 How a value is read (:func:`parse_number`): spaces, non-breaking and thin spaces are dropped; a unicode minus
-or dash is a minus; ``1.2e-3``, ``1.2 x 10^-3``, ``1.2×10^(-3)``, ``1.2*10^-3`` and ``3/4`` are numbers; ``≈``,
-``~`` or ``=`` in front are ignored. Decimal point or comma: with both, the last one is the decimal separator
-(``1,234.5`` and ``1.234,5``); with commas only, one comma is a decimal comma (``0,3775``; ``1,234`` reads
-1.234, since a worksheet's numbers are mostly below 1000) and several are thousands (``1,234,567``); with dots
-only, the same the other way round. ``decimal=","`` or ``decimal="."`` forces one reading. Text that is not a
-number is not an error: the blank is graded "unreadable", its text quoted. An answer to a blank that does not
-exist is an error naming it.
+or dash is a minus; one pair of brackets around the whole is dropped (``(-0.3)``); ``1.2e-3``, ``1.2 x 10^-3``,
+``1.2×10^(-3)``, ``1.2×10^{-3}``, ``1.2·10⁻³`` (superscript digits), ``1.2*10^-3`` and ``10^-3`` are numbers,
+and so are fractions ``3/4`` (learners write exact values so); ``≈``, ``~`` or ``=`` in front are ignored.
+Decimal point or comma: with both, the last one is the decimal separator (``1,234.5`` and ``1.234,5``); with
+commas only, one comma is a decimal comma (``0,3775``; ``1,234`` reads 1.234, since a worksheet's numbers are
+mostly below 1000) and several are thousands (``1,234,567``); with dots only, the same the other way round.
+``decimal=","`` or ``decimal="."`` forces one reading, except where it reads no number at all (``"0.3775"`` with
+``decimal=","``: its dot cannot be a thousands separator), where the other mark is used. Text that is not a
+number is not an error: the blank is graded "unreadable", its text quoted and, where it helps, why
+(:func:`unreadable_reason`): a percentage (a worksheet never asks for one: ``25%`` is unreadable, the note says
+write 0.25), or ``inf``, ``nan``, ``1e400`` (no step has a value that is not finite). An answer to a blank that
+does not exist is an error naming it.
 
 Next read: ``slips.py``, then ``grade.py``.
 """

@@ -5,7 +5,8 @@ here with any values for its symbols: the key's own (to check that this evaluato
 or the learner's earlier answers (error carried forward, ``grade.py``). Nothing is passed to ``eval``: the
 symbols are replaced by placeholders, the rest is parsed with :mod:`ast` and walked node by node, and only
 numbers, the placeholders, a few named settings (``lr``, ``beta1``, ``eps``, ``lambda``, ...), ``+ - * / ^``,
-comparisons, ``a if c else b``, ``|x|`` and the functions in :data:`FUNCTIONS` are allowed; anything else is a
+comparisons, ``a if c else b``, ``|x|``, the plain maths of :data:`FUNCTIONS` and the activations of
+``core/activations.py`` (each class's own forward, :func:`activation_functions`) are allowed; anything else is a
 :class:`FormulaError` (the grader then says that blank has no error carried forward).
 
 Sums: ``sum_n BODY`` runs over the samples, ``sum_k BODY`` over ``k = 1, 2, ...`` while the symbols exist, and a
@@ -24,8 +25,12 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
+
+from glassnet.core.activations import ACTIVATIONS
 
 # A symbol of the convention of records.py: dL/dw^(1)_{1,2}, a^(2)_j[n], gamma^(1) ...
 _SYMBOL = r"(?:dL/d)?[A-Za-z][A-Za-z0-9]*\^\(\d+\)(?:_(?:\{[^}]*\}|\d+|[a-z]\b))?(?:\[n\])?"
@@ -51,18 +56,36 @@ def _Phi(z: float) -> float:
     return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
 
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
-
-
-# The functions the formulas of glassnet's activations, losses and optimizers use.
+# Plain maths of the formulas of glassnet's losses and optimizers (and of GELU's slope). The activations are not
+# here: each is its own class's forward (``activation_functions``), with the settings of the sheet's layer.
 FUNCTIONS: dict[str, Callable[..., float]] = {
-    "sigmoid": _sigmoid, "tanh": math.tanh, "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs,
-    "max": max, "min": min, "clip": lambda x, lo, hi: min(max(x, lo), hi), "Phi": _Phi, "phi": _phi,
-    "relu": lambda z: max(z, 0.0), "leaky_relu": lambda z: z if z > 0 else 0.01 * z, "identity": lambda z: z,
-    "gelu": lambda z: z * _Phi(z),
+    "exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "max": max, "min": min,
+    "clip": lambda x, lo, hi: min(max(x, lo), hi), "Phi": _Phi, "phi": _phi,
     "softplus": lambda z: math.log1p(math.exp(-abs(z))) + max(z, 0.0),
 }
+MAX_LENGTH = 100_000  # characters of an expression: a z of 1,000 inputs is ~27,000
+
+
+def activation_functions(config: Mapping[str, Any] | None = None) -> dict[str, Callable[..., float]]:
+    """The elementwise activations of :mod:`glassnet.core.activations` as functions of one number, by name (and
+    alias): each class's own ``forward`` with default settings, and the one of ``config`` (``{"name":
+    "leaky_relu", "slope": 0.2}``, a layer's ``Activation.config()``) with its own settings."""
+    def scalar(act: Any) -> Callable[..., float]:
+        return lambda z: float(act.forward(np.array([[float(z)]]))[0, 0])
+
+    out: dict[str, Callable[..., float]] = {}
+    acts = [cls() for cls in ACTIVATIONS.classes()]
+    if config:
+        try:
+            acts.append(ACTIVATIONS.from_config(dict(config)))
+        except Exception:  # noqa: BLE001 - an activation of your own, unknown here: its blanks get no error carried forward
+            pass
+    for act in acts:
+        if act.elementwise:
+            for name in (act.name, *act.aliases):
+                out[name] = scalar(act)
+    return out
+
 
 # lookup(symbol, sample) -> (value, exact); raises KeyError for a symbol it does not know.
 Lookup = Callable[[str, "int | None"], "tuple[float, bool]"]
@@ -112,11 +135,18 @@ class Formula:
     known : iterable of str
         Symbols of the sheet shaped like a call (``L(w^(1)_{1,2}+0.1)``, ``gap(...)``): replaced first, longest
         first, since the symbol pattern would read them as a function of a symbol.
+    functions : mapping of str to callable, optional
+        The activations it may call, by name (default: :func:`activation_functions` with default settings;
+        the grader passes the record's layer's own, ``LeakyReLU(0.2)``), besides :data:`FUNCTIONS`.
     """
 
-    def __init__(self, expression: str, layer: int | None = None, known: Iterable[str] = ()) -> None:
+    def __init__(self, expression: str, layer: int | None = None, known: Iterable[str] = (),
+                 functions: Mapping[str, Callable[..., float]] | None = None) -> None:
         if not expression.strip():
             raise FormulaError("no expression")
+        if len(expression) > MAX_LENGTH:
+            raise FormulaError(f"an expression of {len(expression)} characters; at most {MAX_LENGTH} are read")
+        self.functions = {**(functions if functions is not None else activation_functions()), **FUNCTIONS}
         self.templates: list[str] = []
         text = expression
         for symbol in sorted(set(known), key=len, reverse=True):
@@ -131,8 +161,8 @@ class Formula:
         text = _rewrite_sums(text).strip()
         try:
             self.tree = ast.parse(text, mode="eval")
-        except SyntaxError:
-            raise FormulaError(f"cannot read {expression!r}") from None
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # nested too deep for the parser
+            raise FormulaError(f"cannot read {expression[:80]!r}") from None
         self.text = text
 
     def _hold(self, symbol: str) -> str:
@@ -144,7 +174,7 @@ class Formula:
         ``samples`` the ones ``sum_n`` runs over. Raises :class:`FormulaError` when it cannot be worked out."""
         try:
             value, magnitude, _ = _Walker(self, lookup, samples).walk(self.tree.body, {"n": sample})
-        except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError) as exc:
+        except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError, MemoryError) as exc:
             raise FormulaError(f"cannot work out {self.text!r}: {exc!r}") from None
         return float(value), float(magnitude)
 
@@ -190,13 +220,27 @@ class _Walker:
             return self._call(node.func.id, node.args, names)
         raise ValueError(f"not allowed in a formula: {ast.dump(node)[:80]}")
 
+    def _sum_chain(self, node: ast.BinOp, names: dict[str, Any]) -> tuple[float, float, bool]:
+        """``t1 + t2 - t3 ...`` term by term, not by recursion: a wide layer's z has hundreds of terms."""
+        spine: list[ast.BinOp] = []
+        left: ast.expr = node
+        while isinstance(left, ast.BinOp) and isinstance(left.op, (ast.Add, ast.Sub)):
+            spine.append(left)
+            left = left.left
+        v, m, exact = self.walk(left, names)
+        for step in reversed(spine):
+            rv, rm, re_ = self.walk(step.right, names)
+            both = exact and re_
+            v = v + rv if isinstance(step.op, ast.Add) else v - rv
+            m, exact = (abs(v) if both else m + rm), both
+        return v, m, exact
+
     def _binop(self, node: ast.BinOp, names: dict[str, Any]) -> tuple[float, float, bool]:
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return self._sum_chain(node, names)
         lv, lm, le = self.walk(node.left, names)
         rv, rm, re_ = self.walk(node.right, names)
         exact = le and re_
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            v = lv + rv if isinstance(node.op, ast.Add) else lv - rv
-            return v, (abs(v) if exact else lm + rm), exact
         if isinstance(node.op, ast.Mult):
             v = lv * rv
             return v, (abs(v) if exact else lm * rm), exact
@@ -224,10 +268,11 @@ class _Walker:
             if len(args) != 1:
                 raise ValueError("a sum has one body")
             return self._sum(name[5:], args[0], names)
-        if name not in FUNCTIONS:
+        functions = self.formula.functions
+        if name not in functions:
             raise ValueError(f"unknown function {name}")
         walked = [self.walk(a, names) for a in args]
-        value = float(FUNCTIONS[name](*(w[0] for w in walked)))
+        value = float(functions[name](*(w[0] for w in walked)))
         exact = all(w[2] for w in walked)
         magnitude = walked[0][1] if name == "abs" else abs(value)
         return value, magnitude, exact
@@ -246,6 +291,8 @@ class _Walker:
         templates = [t for sub in ast.walk(body) if isinstance(sub, ast.Name) and sub.id.startswith("_s")
                      and sub.id[2:].isdigit() for t in [self.formula.templates[int(sub.id[2:])]]
                      if letter in free_letters(t)]
+        if not templates:
+            raise ValueError(f"no symbol of the sum's body carries its index {letter}")
         values = []
         for v in range(1, 10_000):
             trial = {**names, letter: v}

@@ -8,7 +8,9 @@
   their own rounded (but right) earlier values is right too.
 - ``carried``: wrong against the key but right given the learner's own earlier numbers (error carried forward):
   the blank's expression worked out again with the givens and the learner's earlier answers (the key where they
-  left a blank empty or unreadable) gives their answer.
+  left a blank empty or unreadable) gives their answer. The learner's earlier values count as known to the digits
+  they typed, and at least to the digits asked (:func:`typed_uncertainty`): ``"0.4"`` is 0.4000, not 0.4 +- 0.05,
+  and ``"1"`` for relu' (exactly 1) is exact; so a carried answer must follow from those values.
 - ``wrong``, ``blank`` (not answered) and ``unreadable`` (not a number; the text is quoted).
 
 Error carried forward needs the expression to be one :mod:`~glassnet.explain.formula` can work out; it checks
@@ -16,6 +18,10 @@ itself on the key (the expression with the key's own values must give the key's 
 where it does not (a layer of your own, a summary line) is graded right or wrong only, and says so: never a
 wrong "carried". ``first_wrong`` is the first wrong blank whose inputs were right: the root of the trouble. Every
 wrong blank whose inputs were right gets a diagnosis from the known slips of ``slips.py``.
+
+Blanks of "predict, then check" (``dL_actual = L(w+d) - L``, ``gap``) are small differences of losses: each is
+judged on the size of its terms (``|L(w+d)| + |L|``), and a learner who used their own L (right to the digits
+asked) is graded with it; no separate rule.
 
 Score: right + carried, out of every blank of the sheet (an empty blank scores 0); ``answered`` counts the
 blanks with an answer. Shown by :class:`Grading` as text, HTML (``grade_html.py``) and JSON.
@@ -35,8 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.errors import GlassnetTypeError, OutputFileError, unknown_name
-from glassnet.explain.answers import parse_number, read_answers
-from glassnet.explain.formula import Formula, FormulaError
+from glassnet.explain.answers import parse_number, read_answers, unreadable_reason
+from glassnet.explain.formula import Formula, FormulaError, activation_functions
+from glassnet.explain.records import json_number
 from glassnet.explain.sheetfile import Given, Question, SheetData, load_worksheet
 from glassnet.explain.slips import SLIPS, SlipContext, round_sig
 
@@ -111,6 +118,15 @@ class BlankGrade:
     note: str = ""
     inputs: tuple[int, ...] = ()
 
+    def read_as(self) -> str:
+        """`` (read as 12.346)`` where the typed text could be read two ways (a lone comma, or a dot followed by
+        exactly three digits: a decimal mark or a thousands separator?), so the reading is no mystery; else ``""``."""
+        if self.answer is None or self.value is None:
+            return ""
+        if self.answer.count(",") == 1 or re.search(r"\.\d{3}(?!\d)", self.answer):
+            return f" (read as {self.value:.15g})"
+        return ""
+
 
 class Book:
     """Where each symbol of a sheet gets its value: an earlier blank (the latest with that symbol) or a given."""
@@ -122,10 +138,13 @@ class Book:
             self.blanks.setdefault((q.symbol, q.sample), []).append(q.number)
         self.givens: dict[tuple[str, int | None], Given] = {(g.symbol, g.sample): g for g in sheet.givens}
         known = [s for s, _ in [*self.blanks, *self.givens] if _CALL_SHAPED.match(s)]
+        # a(z) of a layer is that layer's own activation with its settings (LeakyReLU(0.2), not a default 0.01).
+        functions = {layer: activation_functions(sheet.activations.get(layer) if layer is not None else None)
+                     for layer in {q.layer for q in sheet.questions}}
         self.formulas: dict[int, Formula | None] = {}
         for q in sheet.questions:
             try:
-                self.formulas[q.number] = Formula(q.expression, q.layer, known)
+                self.formulas[q.number] = Formula(q.expression, q.layer, known, functions[q.layer])
             except FormulaError:
                 self.formulas[q.number] = None
 
@@ -198,11 +217,13 @@ def grade_sheet(sheet: SheetData, answers: Any, decimal: str | None = None) -> G
         if not ecf_ok:
             g.note = ("no error carried forward: glassnet cannot work this expression out by itself"
                       if q.expression else "no expression: graded against the key only")
+        if not math.isfinite(key):  # a file written before such blanks were left out: no answer can be right
+            g.note = "the key is not a number (0/0 or overflow): no answer can be right; write the sheet again"
         grades[q.number] = g
         if text is None:
             continue
         if value is None:
-            g.verdict, g.note = "unreadable", f"not a number: {text!r}"
+            g.verdict, g.note = "unreadable", unreadable_reason(text)
             continue
         ecf_inputs: set[int] = set()
         ecf = book.evaluate(q, learner, ecf_inputs) if ecf_ok else None
@@ -299,7 +320,7 @@ class Grading:
         for b in self.blanks:
             mark = {"right": "ok ", "carried": "ecf", "wrong": "XX ", "blank": " - ", "unreadable": "?? "}[b.verdict]
             key = "" if b.key is None else f"{b.key:.{self.sheet.digits_shown}g}"
-            said = "(empty)" if b.answer is None else b.answer
+            said = "(empty)" if b.answer is None else b.answer + b.read_as()
             line = f"{mark} {b.number:>3}. {b.symbol}{self._where(b)} = {said}   [{b.verdict}; key {key}]"
             extra = [x for x in (b.diagnosis, b.note) if x]
             lines.append(line + ("".join(f"\n          {x}" for x in extra)))
@@ -312,9 +333,7 @@ class Grading:
         return f" (sample {rows[b.sample]})"
 
     def to_dict(self) -> dict[str, Any]:
-        def number(v: float | None) -> float | None:
-            return v if v is not None and math.isfinite(v) else None
-
+        number = json_number
         return {"format": "glassnet-grading", "version": 1, "score": self.score, "total": self.total,
                 "answered": self.answered, "counts": dict(self.counts),
                 "score_rule": "right + carried, out of every blank of the sheet",

@@ -39,7 +39,7 @@ def grading_html(grading: Any) -> str:
         rows.append(
             f'<tr style="background:{COLOURS[b.verdict]}"><td class="num">{b.number}</td>'
             f"<td><code>{escape(b.symbol)}</code>{escape(where)}</td>"
-            f"<td><code>{escape(b.answer) if b.answer is not None else ''}</code></td>"
+            f"<td><code>{escape(b.answer) if b.answer is not None else ''}</code>{escape(b.read_as())}</td>"
             f'<td class="num">{escape(key)}</td><td>{escape(WORDS[b.verdict])}{first}</td>'
             f'<td class="num">{escape(ecf)}</td><td>{notes}</td></tr>')
     legend = "".join(f'<span style="background:{c}">{escape(WORDS[v])}</span>' for v, c in COLOURS.items())

@@ -1,13 +1,14 @@
 """The teacher's worksheet file: everything grading needs, without the network (``glassnet-worksheet`` JSON).
 
 ``Worksheet.to_dict()`` writes it (``worksheet.py``); :func:`load_worksheet` reads it back as a
-:class:`SheetData`, which grades (``.grade(answers)``) and writes the learner's answer template like the
-worksheet it came from. The file, version 1::
+:class:`SheetData` (graded by ``grade.py``: ``glassnet.grade(sheet, answers)``), which writes the learner's
+answer template like the worksheet it came from. The file, version 1::
 
     {"format": "glassnet-worksheet", "version": 1,
      "digits_asked": 4,            # significant digits the sheet asks for ("at least 4")
      "digits_shown": 6,            # digits of the numbers printed on the sheet
      "n_samples": 1, "rows": [0], "n_outputs": 1, "settings": ["network: ...", ...],
+     "activations": [{"layer": 1, "name": "leaky_relu", "slope": 0.2}, ...],   # each layer's Activation.config()
      "givens": [{"symbol": "w^(1)_{1,1}", "sample": null, "value": 0.15, "kind": "parameter"}, ...],
      "questions": [{"number": 1, "symbol": "z^(1)_1", "op": "=", "expression": "w^(1)_{1,1}*a^(0)_1 + ...",
                     "kind": "z", "phase": "forward", "layer": 1, "neuron": 0, "indices": [0], "sample": 0,
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from glassnet.errors import DataError, OutputFileError
+from glassnet.explain.records import json_number
 
 FORMAT = "glassnet-worksheet"
 VERSION = 1
@@ -80,15 +82,17 @@ class SheetData:
     n_outputs: int = 1
     settings: list[str] = field(default_factory=list)
     source: str = "the worksheet"
+    # Each layer's activation with its settings (``Activation.config()``), by layer number (1-based); a file
+    # without them (written before they were) grades with each activation's default settings.
+    activations: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ file
     def to_dict(self) -> dict[str, Any]:
-        def number(v: float | None) -> float | None:
-            return v if v is not None and math.isfinite(v) else None
-
+        number = json_number
         return {"format": FORMAT, "version": VERSION, "digits_asked": self.digits_asked,
                 "digits_shown": self.digits_shown, "n_samples": self.n_samples, "rows": list(self.rows),
                 "n_outputs": self.n_outputs, "settings": list(self.settings),
+                "activations": [{"layer": layer, **config} for layer, config in sorted(self.activations.items())],
                 "givens": [{**asdict(g), "value": number(g.value)} for g in self.givens],
                 "questions": [{**asdict(q), "indices": list(q.indices), "value": number(q.value)}
                               for q in self.questions]}
@@ -118,11 +122,21 @@ class SheetData:
                                      "value": _float(q["value"])}) for q in data["questions"]]
             givens = [Given(str(g["symbol"]), float(g["value"]) if g["value"] is not None else math.nan,
                             g.get("sample"), str(g.get("kind", "parameter"))) for g in data["givens"]]
+            activations = {int(a["layer"]): {str(k): v for k, v in a.items() if k != "layer"}
+                           for a in data.get("activations", [])}
             sheet = cls(questions, givens, int(data["digits_asked"]), int(data.get("digits_shown", 6)),
                         int(data["n_samples"]), list(data.get("rows", [])), int(data.get("n_outputs", 1)),
-                        [str(s) for s in data.get("settings", [])], source)
+                        [str(s) for s in data.get("settings", [])], source, activations)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"{source} is a damaged worksheet file ({type(exc).__name__}: {exc}); {fix}") from None
+        if not sheet.questions:
+            raise DataError(f"{source} is a worksheet file with no questions: nothing to grade; {fix}")
+        for where, sample in [*((f"question {q.number}", q.sample) for q in sheet.questions),
+                              *((f"the given {g.symbol}", g.sample) for g in sheet.givens)]:
+            if sample is not None and (isinstance(sample, bool) or not isinstance(sample, int)
+                                       or not 0 <= sample < sheet.n_samples):
+                raise DataError(f"{source} is a damaged worksheet file: {where} has sample {sample!r}; a sample is a "
+                                f"whole number from 0 to {sheet.n_samples - 1} (or null); {fix}")
         for position, q in enumerate(sheet.questions, start=1):
             if q.number != position or not isinstance(q.symbol, str) or not isinstance(q.expression, str):
                 raise DataError(f"{source} is a damaged worksheet file: question {position} is numbered "
@@ -148,14 +162,9 @@ class SheetData:
         with atomic_write(path, "w", OutputFileError) as handle:
             handle.write(self.answer_template())
 
-    def grade(self, answers: Any, decimal: str | None = None) -> Any:
-        """Grade the learner's ``answers`` (dict, list or a .json/.csv path): a :class:`~glassnet.explain.grade.Grading`."""
-        from glassnet.explain.grade import grade_sheet
-
-        return grade_sheet(self, answers, decimal)
-
 
 def _float(value: Any) -> float | None:
+    """A question's value as read from the file: a number, or None (NaN or inf, written as null)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -167,7 +176,7 @@ def load_worksheet(path: str | os.PathLike[str]) -> SheetData:
     """Read a teacher's worksheet file written by ``Worksheet.save`` or ``glassnet explain --worksheet --format json``."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a file saved by an editor that adds a byte-order mark
     except FileNotFoundError:
         raise DataError(f"worksheet file {p} does not exist; write one with glassnet explain --worksheet "
                         "--format json --out sheet.json") from None

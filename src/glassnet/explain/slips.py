@@ -16,7 +16,8 @@ why. The slips:
 - ``forgot the learning rate`` and ``learning rate twice``: w - g, or w - lr*lr*g;
 - ``updated weight``: a delta worked out with a weight already updated (the update comes after every gradient);
 - ``one sample``: a batch gradient from one sample's term instead of the sum over all samples;
-- ``too much rounding``: right to 1-3 significant digits only, or right from givens rounded to 2-3 digits.
+- ``too much rounding``: the key rounded to 1-3 significant digits (and no more digits typed), or right from
+  givens rounded to 2-3 digits.
 
 A slip of your own: a :class:`Slip` with a ``propose(ctx)`` that returns ``(value, detail)`` pairs, added to
 :data:`SLIPS`.

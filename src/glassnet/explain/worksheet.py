@@ -4,7 +4,8 @@ The learner gets the givens (inputs, targets, every parameter, the learning rate
 quantity of the step, in the order it is computed, each with its symbolic formula; the answer key is the
 real trace of ``explain`` (the formula with the numbers and the engine's value). Markdown or LaTeX. With
 BatchNorm1d the givens include its running statistics (and ``eps``, ``momentum``), with Dropout the masks (drawn
-at random: given, not computed); a frozen parameter is not asked for.
+at random: given, not computed); a frozen parameter is not asked for, nor a value that is not a finite number (a
+gap ratio 0/0 of a dead unit: no answer could be right), in every form (markdown, LaTeX, JSON, answer template).
 
 For grading: ``to_dict()``/``save()`` write the teacher's file (``sheetfile.py``), ``answer_template()`` the
 learner's empty answer sheet, and ``grade(answers)`` grades one learner (``grade.py``).
@@ -25,7 +26,8 @@ import numpy as np
 from glassnet.core.checks import check_bool
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
-from glassnet.explain.predict import DEFAULT_NUDGES
+from glassnet.explain.grade import grade_sheet
+from glassnet.explain.predict import DEFAULT_NUDGES, SHEET_H
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
 from glassnet.explain.render import PREAMBLE, TITLES
 from glassnet.explain.sheetfile import DIGITS_ASKED, Given, Question, SheetData
@@ -107,7 +109,8 @@ class Worksheet:
                               tuple(int(i) for i in r.indices), r.sample, r.key, r.formula)
                      for number, r in enumerate(self.questions, start=1)]
         return SheetData(questions, where, DIGITS_ASKED, t.digits, t.n_samples, list(t.rows),
-                         int(t.targets.shape[1]) if t.targets.ndim > 1 else 1, self.settings())
+                         int(t.targets.shape[1]) if t.targets.ndim > 1 else 1, self.settings(),
+                         activations=dict(getattr(t, "activations", {})))
 
     def setting_givens(self) -> list[tuple[str, float]]:
         """The exact numbers of the formulas: the optimizer's settings under their symbols (``lr``, ``beta1``,
@@ -149,7 +152,7 @@ class Worksheet:
 
     def grade(self, answers: Any, decimal: str | None = None) -> Grading:
         """Grade a learner's ``answers`` (a dict by blank number or symbol, a list, or a .json/.csv path)."""
-        return self.sheet().grade(answers, decimal)
+        return grade_sheet(self.sheet(), answers, decimal)
 
     def to_markdown(self, answers: bool = True) -> str:
         answers = check_bool(answers, "answers")
@@ -212,4 +215,6 @@ def worksheet(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = 
     loss with the weight nudged is given, and the learner works out the predicted change ``dL/dw * d``, the actual
     change, the gap and ``gap/d^2``, ``L''`` and the ratios of the gaps, then the same for the whole step.
     """
-    return Worksheet(explain(net, X, y, optimizer, lr, neurons=neurons, digits=digits, predict=predict, nudges=nudges))
+    # h = 1e-2 for L'': with 1e-4 the 10-digit given losses would lose its digits in L(w+h) - 2*L + L(w-h)
+    return Worksheet(explain(net, X, y, optimizer, lr, neurons=neurons, digits=digits, predict=predict, nudges=nudges,
+                             h=SHEET_H))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from glassnet.errors import DataError
 from glassnet.interfaces.cli.common import HelpFormatter
 from glassnet.interfaces.cli.outputs import Writer, check_files
 
@@ -21,7 +22,9 @@ EXAMPLES = """examples:
   glassnet grade sheet.json answers.csv --decimal ,          # every comma is a decimal comma ("1,234" = 1.234)
 
 Answers: JSON {"1": "0.3775", ...} (by blank number, or by symbol where it names one blank) or a list in order;
-or CSV number,answer (with or without a header; ';' works too) or one value per line.
+or CSV number,answer (a header such as number,answer or Nr;Antwort is read; ';' works too) or one value per
+line (an empty line is a blank left empty). Lines that are all "1,106" (number,answer or a decimal comma?) are
+an error: add the header number,answer or use ';'.
 """
 
 
@@ -39,12 +42,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def _is_worksheet(path: str) -> bool:
+    from glassnet.explain.sheetfile import load_worksheet
+
+    try:
+        load_worksheet(path)
+    except DataError:
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from glassnet.explain.grade import grade
     from glassnet.explain.sheetfile import load_worksheet
 
     check_files(inputs={"WORKSHEET": args.worksheet, "ANSWERS": args.answers}, outputs={"--out": (args.out, GRADING)})
-    grading = grade(load_worksheet(args.worksheet), args.answers, args.decimal)
+    try:
+        sheet = load_worksheet(args.worksheet)
+    except DataError:
+        if not _is_worksheet(args.answers):
+            raise
+        raise DataError(f"{args.answers} is the worksheet and {args.worksheet} is not: WORKSHEET (the teacher's .json "
+                        f"file) comes first, then ANSWERS: glassnet grade {args.answers} {args.worksheet}") from None
+    grading = grade(sheet, args.answers, args.decimal)
     if args.out:
         grading.save(args.out, args.format)
         print(f"graded {grading.total} blanks: {grading.summary()}; wrote {args.out}")

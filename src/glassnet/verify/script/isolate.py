@@ -24,7 +24,6 @@ import tempfile
 import threading
 from typing import Any
 
-import glassnet
 from glassnet.errors import ConfigError, GlassnetError, OutputFileError, UserCodeError
 from glassnet.io import atomic_write
 from glassnet.verify.report import Finding, Report
@@ -53,8 +52,9 @@ def diagnose_file(path: str, *, loss: str | None = None, params: list[str] | Non
     with tempfile.TemporaryDirectory(prefix="glassnet-doctor-") as tmp:
         result = os.path.join(tmp, "result.json")
         stack = os.path.join(tmp, "stack.txt")
-        # the child imports this very glassnet (not another checkout installed in the environment)
-        here = os.path.dirname(os.path.dirname(os.path.abspath(glassnet.__file__)))
+        # the child imports this very glassnet (not another checkout installed in the environment): the folder
+        # that holds glassnet/, four levels above this file (glassnet/verify/script/isolate.py)
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
         path_var = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH", "")]))
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", GLASSNET_DOCTOR_STACK=stack, PYTHONPATH=path_var)
         proc = subprocess.Popen([sys.executable, "-m", "glassnet.verify.script.isolate", path, result,
