@@ -185,28 +185,38 @@ def test_the_cli_with_its_arguments_swapped_says_which_comes_first(sig, tmp_path
     assert "WORKSHEET (the teacher's .json file) comes first" in capsys.readouterr().err
 
 
-def test_check_blanks_graded_with_the_learners_own_loss():
-    """A learner who carries their own L (right to the 4 digits asked) loses digits in L(w+d) - L by
-    cancellation; their change and gap are still right, judged with their own L."""
-    ws = mazur(predict="0.W[0,1]", nudges=(0.1,))
+def test_check_blanks_from_the_given_losses_are_right_and_a_flipped_curvature_is_wrong():
+    """The check's losses are given to 10 digits (L_0 too): a learner who works from them gets the change, the gap
+    and L'' right, though the 10-digit rounding moves them off the key; a sign-flipped or 1% off L'' is wrong."""
+    ws = mazur(predict="0.W[0,1]", nudges=(0.1, 0.01))
     sheet = ws.sheet()
 
     def loss(w: np.ndarray) -> float:
         h = 1 / (1 + np.exp(-(X1 @ w + B1)))
         return float(((1 / (1 + np.exp(-(h @ W2 + B2))) - Y1) ** 2).mean())
 
-    moved = W1.copy()
-    moved[0, 1] += 0.1
-    eps = W1.copy()
-    eps[0, 1] += 1e-7
-    L, L_moved, slope = loss(W1), loss(moved), (loss(eps) - loss(W1)) / 1e-7
-    short = float(f"{L:.4g}")
+    def moved(d: float) -> np.ndarray:
+        w = W1.copy()
+        w[0, 1] += d
+        return w
+
+    given = lambda v: float(f"{v:.10g}")  # noqa: E731  (as the sheet prints a nudged loss)
+    L0, Lp, Lm = given(loss(W1)), given(loss(moved(0.01))), given(loss(moved(-0.01)))
+    L1 = given(loss(moved(0.1)))
+    slope = (loss(moved(1e-7)) - loss(moved(-1e-7))) / 2e-7
+    curvature = (Lp - 2 * L0 + Lm) / 0.01 ** 2
+    assert {g.symbol for g in sheet.givens} >= {"L_0", "L(w^(1)_{1,2}+0.01)", "L(w^(1)_{1,2}-0.01)"}
     number = {q.symbol: q.number for q in sheet.questions}
-    answers = {number["L"]: f"{L:.4g}", number["dL/dw^(1)_{1,2}"]: f"{slope:.6g}",
+    answers = {number["L"]: f"{loss(W1):.4g}", number["dL/dw^(1)_{1,2}"]: f"{slope:.6g}",
                number["dL_pred(w^(1)_{1,2}+0.1)"]: f"{slope * 0.1:.6g}",
-               number["dL_actual(w^(1)_{1,2}+0.1)"]: f"{L_moved - short:.6g}",
-               number["gap(w^(1)_{1,2}+0.1)"]: f"{L_moved - short - slope * 0.1:.6g}"}
-    assert abs((L_moved - short) - (L_moved - L)) > 1e-6  # the learner's change is off the key's
+               number["dL_actual(w^(1)_{1,2}+0.1)"]: f"{L1 - L0:.6g}",
+               number["gap(w^(1)_{1,2}+0.1)"]: f"{L1 - L0 - slope * 0.1:.6g}",
+               number["L''(w^(1)_{1,2})"]: f"{curvature:.6g}"}
+    key = {q.symbol: q.value for q in sheet.questions}
+    assert curvature != key["L''(w^(1)_{1,2})"]  # the 10-digit givens move it off the key
     grading = ws.grade(answers)
-    for symbol in ("L", "dL_actual(w^(1)_{1,2}+0.1)", "gap(w^(1)_{1,2}+0.1)"):
+    for symbol in ("dL_actual(w^(1)_{1,2}+0.1)", "gap(w^(1)_{1,2}+0.1)", "L''(w^(1)_{1,2})"):
         assert grading[number[symbol]].verdict == "right", symbol
+    for factor in (-1.0, 1.5):
+        flipped = {**answers, number["L''(w^(1)_{1,2})"]: f"{factor * curvature:.6g}"}
+        assert ws.grade(flipped)[number["L''(w^(1)_{1,2})"]].verdict == "wrong", factor

@@ -191,9 +191,10 @@ def test_the_check_phase_of_the_ledger():
     trace = gn.explain(net, X, Y, "sgd", 0.5, predict=["0.W[1,2]", "b^(2)_1"], nudges=(0.1, 0.01))
     check = trace.where(phase="check")
     assert trace.records[-len(check):] == check  # the last phase
-    assert [r.kind for r in check[:5]] == ["nudged_loss", "predicted_change", "actual_change", "gap", "gap_per_d2"]
-    assert check[1].symbol == "dL_pred(w^(1)_{2,3}+0.1)" and check[1].expression == "dL/dw^(1)_{2,3} * 0.1"
-    assert check[1].key == "0.W" and check[1].indices == (1, 2)
+    assert check[0].symbol == "L_0" and check[0].kind == "nudged_loss"  # the start's loss, given again
+    assert [r.kind for r in check[1:6]] == ["nudged_loss", "predicted_change", "actual_change", "gap", "gap_per_d2"]
+    assert check[2].symbol == "dL_pred(w^(1)_{2,3}+0.1)" and check[2].expression == "dL/dw^(1)_{2,3} * 0.1"
+    assert check[2].key == "0.W" and check[2].indices == (1, 2)
     p = predict_then_check(net, X, Y, "0.W[1,2]", nudges=(0.1, 0.01))
     assert trace.predictions[0].nudges[1].gap == p.nudges[1].gap
     assert trace.find("L''(w^(1)_{2,3})").value == p.second_derivative
@@ -236,7 +237,7 @@ def test_the_check_phase_is_opt_in_or_with_an_optimizer_only():
     assert not gn.explain(net, X, Y).where(phase="check")  # no update: nothing to check
     assert not gn.explain(net, X, Y, "sgd", check_step=False).where(phase="check")
     assert [r.symbol for r in gn.explain(net, X, Y, "adam").where(phase="check")] == [
-        "L(step)", "dL_pred(step)", "dL_actual(step)", "gap(step)"]
+        "L_0", "L(step)", "dL_pred(step)", "dL_actual(step)", "gap(step)"]
     with pytest.raises(ConfigError, match="0.W"):
         gn.explain(net, X, Y, predict="9.W[0,0]")
 

@@ -29,7 +29,7 @@ def test_the_worksheet_asks_the_check_only_when_made_with_predict():
                          "gap_per_d2(w^(1)_{1,1}+0.1)"]
     assert "dL_pred(step)" in asked and "L(step)" not in asked
     given = {r.symbol for r in sheet.givens}
-    assert {"L(w^(1)_{1,1}+0.1)", "L(w^(1)_{1,1}+0.01)", "L(w^(1)_{1,1}-0.0001)", "L(step)"} <= given
+    assert {"L(w^(1)_{1,1}+0.1)", "L(w^(1)_{1,1}+0.01)", "L(w^(1)_{1,1}-0.01)", "L(step)"} <= given  # h = 1e-2 on a sheet
     text = sheet.to_markdown()
     assert "## Predict, then check" in text and "`L(w^(1)_{1,1}+0.1) = " in text
     assert len(sheet.questions) == len(plain.questions) + len(asked)
@@ -63,12 +63,30 @@ def test_the_cli_refuses_a_weight_that_does_not_exist(tmp_path, capsys):
     assert "--predict" in capsys.readouterr().err
 
 
+def torch_gap(key, index, d):
+    """An independent gap for the network of net(): L(w+d) - L(w) - g*d with torch float64 (autograd for g)."""
+    import torch
+
+    def loss(params):
+        a = torch.tanh(torch.tensor(X) @ params["0.W"] + params["0.b"])
+        p = torch.sigmoid(a @ params["1.W"] + params["1.b"])[:, 0]
+        y = torch.tensor(Y, dtype=torch.float64)
+        return -torch.mean(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+    params = {k: torch.tensor(v, requires_grad=True) for k, v in net().parameters().items()}
+    base = loss(params)
+    (g,) = torch.autograd.grad(base, params[key])
+    moved = {k: v.detach().clone() for k, v in params.items()}
+    moved[key][index] += d
+    return float(loss(moved) - base.detach()) - float(g[index]) * d
+
+
 def test_the_report_has_the_panel():
     data, maps = report_data(net(), X, Y, predict="0.W[1,0]", ledger_samples=1, ledger_snapshots=1)
     weights = data["predict"]["weights"]
     assert (weights[0]["key"], weights[0]["index"]) == ("0.W", [1, 0]) and len(weights) == 3
-    p = gn.predict_then_check(net(), X, Y, "0.W[1,0]", training=False)
-    assert [n["gap"] for n in weights[0]["nudges"][:3]] == [n.gap for n in p.nudges]
+    for n in weights[0]["nudges"][:3]:  # d = 0.1, 0.01, 0.001: far above rounding
+        assert n["gap"] == pytest.approx(torch_gap("0.W", (1, 0), n["d"]), rel=1e-6)
     page = render_html(data, maps)
     assert 'id="predict-panel"' in page and page.count('<svg class="predict-plot"') == 3
     assert "slope 2" in page and "w^(1)_{2,1}" in page
@@ -83,4 +101,17 @@ def test_the_report_has_the_panel():
 def test_explain_and_the_panel_agree(weight):
     trace = gn.explain(net(), X, Y, training=False, predict=weight, nudges=(0.1,))
     p = gn.predict_then_check(net(), X, Y, weight, nudges=(0.1,), training=False)
-    assert trace.predictions[0].nudges[0].gap == p.nudges[0].gap
+    want = torch_gap("0.W", (1, 0), 0.1)
+    assert trace.predictions[0].nudges[0].gap == pytest.approx(want, rel=1e-9)
+    assert p.nudges[0].gap == pytest.approx(want, rel=1e-9)
+
+
+def test_the_report_cli_chooses_the_panel_weight(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", write_model(tmp_path), "--data", "xor", "--predict", "w^(1)_{2,1}", "-o", str(out),
+                 "--resolution", "8", "--ledger-samples", "1", "--ledger-snapshots", "1"]) == 0
+    page = out.read_text()
+    first = page.index('<details class="predict" open>')
+    assert page.index("<code>w^(1)_{2,1}</code>", first) < page.index("</summary>", first)
+    assert main(["report", write_model(tmp_path), "--data", "xor", "--predict", "9.W[0,0]", "-o", str(out)]) == 2
+    assert "no parameter '9.W'" in capsys.readouterr().err

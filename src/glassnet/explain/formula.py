@@ -15,7 +15,8 @@ follows, up to the next ``+``/``-`` outside parentheses, as in written maths.
 
 Besides the value, :meth:`Formula.evaluate` returns a *magnitude*: the size of the terms that make the value
 (``|a| + |b|`` for ``a - b``), so that a key of ``3e-12`` that is ``0.1 - 0.1`` is judged on the scale 0.2.
-Settings and number literals are exact (they add no magnitude of their own); everything else may carry rounding.
+Settings and number literals are exact (they add no magnitude of their own); everything else may carry rounding,
+a number given with more digits than the rest (a nudged loss) that much less.
 
 Next read: ``answers.py`` (reading what the learner typed), then ``grade.py``.
 """
@@ -87,8 +88,10 @@ def activation_functions(config: Mapping[str, Any] | None = None) -> dict[str, C
     return out
 
 
-# lookup(symbol, sample) -> (value, exact); raises KeyError for a symbol it does not know.
-Lookup = Callable[[str, "int | None"], "tuple[float, bool]"]
+# lookup(symbol, sample) -> (value, exact) or (value, exact, weight); raises KeyError for a symbol it does not know.
+# ``weight`` (1 when left out) scales the symbol's share of the magnitude: less than 1 for a number given with more
+# digits than the rest (a nudged loss, to 10), whose rounding is that much smaller.
+Lookup = Callable[[str, "int | None"], "tuple[float, bool] | tuple[float, bool, float]"]
 
 
 class FormulaError(Exception):
@@ -207,8 +210,9 @@ class _Walker:
                 symbol, sample = bind(self.formula.templates[int(node.id[2:])], names)
             else:
                 symbol, sample = node.id.lstrip("_"), None
-            value, exact = self.lookup(symbol, sample)
-            return value, abs(value), exact
+            found = self.lookup(symbol, sample)
+            value, exact = found[0], found[1]
+            return value, abs(value) * (found[2] if len(found) > 2 else 1.0), exact
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             v, m, e = self.walk(node.operand, names)
             return (-v if isinstance(node.op, ast.USub) else v), m, e

@@ -19,9 +19,9 @@ where it does not (a layer of your own, a summary line) is graded right or wrong
 wrong "carried". ``first_wrong`` is the first wrong blank whose inputs were right: the root of the trouble. Every
 wrong blank whose inputs were right gets a diagnosis from the known slips of ``slips.py``.
 
-Blanks of "predict, then check" (``dL_actual = L(w+d) - L``, ``gap``) are small differences of losses: each is
-judged on the size of its terms (``|L(w+d)| + |L|``), and a learner who used their own L (right to the digits
-asked) is graded with it; no separate rule.
+Blanks of "predict, then check" (``dL_actual = L(w+d) - L_0``, ``gap``, ``L''``) are small differences of losses
+that the sheet gives to ``NUDGED_LOSS_DIGITS`` (10) digits: each is judged on the size of its terms, weighted by
+how much smaller the rounding of those givens is (``10**(digits_shown - 10)``), so a sign-flipped ``L''`` is wrong.
 
 Score: right + carried, out of every blank of the sheet (an empty blank scores 0); ``answered`` counts the
 blanks with an answer. Shown by :class:`Grading` as text, HTML (``grade_html.py``) and JSON.
@@ -44,7 +44,7 @@ from glassnet.errors import GlassnetTypeError, OutputFileError, unknown_name
 from glassnet.explain.answers import parse_number, read_answers, unreadable_reason
 from glassnet.explain.formula import Formula, FormulaError, activation_functions
 from glassnet.explain.records import json_number
-from glassnet.explain.sheetfile import Given, Question, SheetData, load_worksheet
+from glassnet.explain.sheetfile import NUDGED_LOSS_DIGITS, Given, Question, SheetData, load_worksheet
 from glassnet.explain.slips import SLIPS, SlipContext, round_sig
 
 VERDICTS = ("right", "carried", "wrong", "blank", "unreadable")
@@ -173,18 +173,21 @@ class Book:
         if formula is None:
             return None
 
-        def lookup(symbol: str, sample: int | None) -> tuple[float, bool]:
+        def lookup(symbol: str, sample: int | None) -> tuple[float, bool, float]:
             fixed = fix(symbol) if fix else None
             if fixed is not None:
-                return fixed, False
+                return fixed, False, 1.0
             where = self.find(rename(symbol) if rename else symbol, sample, q.number)
+            weight = 1.0
             if isinstance(where, Given):
                 value, exact = where.value, where.kind == "setting"
+                if where.kind == "nudged_loss":  # given to NUDGED_LOSS_DIGITS: its rounding is that much smaller
+                    weight = 10.0 ** min(0, self.sheet.digits_shown - NUDGED_LOSS_DIGITS)
             else:
                 if used is not None:
                     used.add(where)
                 value, exact = values[where], False
-            return (round_sig(value, round_to) if round_to and not exact else value), exact
+            return (round_sig(value, round_to) if round_to and not exact else value), exact, weight
 
         try:
             return formula.evaluate(lookup, q.sample, list(samples) if samples is not None

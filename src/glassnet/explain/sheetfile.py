@@ -35,6 +35,8 @@ from typing import Any
 from glassnet.errors import DataError, OutputFileError
 from glassnet.explain.records import json_number
 
+NUDGED_LOSS_DIGITS = 10  # the digits a worksheet gives a nudged loss with (the changes of the check are small)
+
 FORMAT = "glassnet-worksheet"
 VERSION = 1
 DIGITS_ASKED = 4

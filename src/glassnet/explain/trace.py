@@ -22,22 +22,25 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core.checks import check_bool, check_inputs
+from glassnet.core.checks import check_bool
 from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer, get_optimizer
 from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
 from glassnet.explain.hooks import StepRecord, recording
 from glassnet.explain.ledger import Ledger, estimate_terms, parse_neurons
+from glassnet.explain.netstate import NetState, one_row_batchnorm, step_data
 from glassnet.explain.predict import (
     DEFAULT_NUDGES,
+    H,
     Prediction,
     Probe,
     StepCheck,
+    check_h,
     check_nudges,
     nudge,
 )
 from glassnet.explain.predict import step_check as check_the_step
-from glassnet.explain.predict_records import prediction_records, step_records
+from glassnet.explain.predict_records import loss_records, prediction_records, step_records
 from glassnet.explain.records import Record
 from glassnet.explain.weight_names import parse_weight, weights_of
 
@@ -116,6 +119,10 @@ class Trace:
                         **({"settings": _settings(layer)} if _settings(layer) else {})}
                        for i, layer in enumerate(net.layers)],
         }
+        # Each layer's activation with its settings (LeakyReLU's slope), by layer number: the worksheet's grader
+        # works a(z) out with the layer's own activation (not in the JSON trace: its schema has the names).
+        self.activations: dict[int, dict[str, Any]] = {
+            i + 1: layer.activation.config() for i, layer in enumerate(net.layers) if layer.activation is not None}
 
     @property
     def n_samples(self) -> int:
@@ -222,25 +229,10 @@ def _settings(layer: Any) -> dict[str, Any]:
             and isinstance(v, (int, float, str, bool))}
 
 
-def step_data(net: Network, X: Any, y: Any) -> tuple[Array, Array]:
-    """``X`` of shape ``(n_samples, n_in)`` and the targets as the loss sees them, checked; one sample may be given
-    as a flat list of its inputs (and of its targets)."""
-    raw = np.asarray(X)
-    if raw.ndim == 1 and raw.shape[0] == net.n_in and net.n_in > 1:
-        raw = raw.reshape(1, -1)  # one sample given as a flat list of its inputs
-    inputs = check_inputs(raw, net.n_in, net.dtype)
-    y_raw = np.asarray(y)
-    if inputs.shape[0] == 1 and y_raw.ndim == 0:
-        y_raw = y_raw.reshape(1)
-    elif inputs.shape[0] == 1 and y_raw.ndim == 1 and y_raw.shape[0] == net.n_out > 1:
-        y_raw = y_raw.reshape(1, -1)  # the targets of one sample given as a flat list
-    return inputs, net._targets(y_raw, inputs.shape[0])
-
-
 def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = None, lr: float = 0.1, *,
             apply: bool = False, neurons: Mapping[int, Sequence[int]] | None = None, digits: int = 6,
             max_terms: int = MAX_TERMS, rows: Sequence[int] | None = None, training: bool = True,
-            predict: Any = None, nudges: Any = DEFAULT_NUDGES, check_step: bool = True) -> Trace:
+            predict: Any = None, nudges: Any = DEFAULT_NUDGES, check_step: bool = True, h: float = H) -> Trace:
     """Record one training step of ``net`` on ``(X, y)`` and explain every number of it.
 
     Parameters
@@ -280,7 +272,10 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         only that weight moved, the actual change, the gap and ``gap/d^2``, then ``L''`` by a central difference
         and the ratios of the gaps (see ``predict.py``). Off by default (a few forward passes per weight).
     nudges : float or sequence of float
-        The nudges ``d`` tried on each weight of ``predict`` (default 0.1, 0.01, 0.001).
+        The nudges ``d`` tried on each weight of ``predict`` (default 0.1, 0.01, 0.001), all different.
+    h : float
+        The central difference's step for ``L''`` in the check (default 1e-4; a worksheet uses 1e-2, so that its
+        10-digit given losses still show the curvature).
     check_step : bool
         With an optimizer, also predict, then check, the whole update (on by default: one more forward pass): the
         change ``sum_p dL/dp * (p_new - p)`` the gradients predict beside the loss after the update.
@@ -305,7 +300,7 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
     training = check_bool(training, "explain: training")
     check_step = check_bool(check_step, "explain: check_step")
     weights = [parse_weight(net, w) for w in weights_of(predict)]  # a weight that does not exist fails before the step
-    nudge_values = check_nudges(nudges)
+    nudge_values, h = check_nudges(nudges), check_h(h)
     if rows is not None and (len(rows) != X.shape[0] or not all(isinstance(r, (int, np.integer)) for r in rows)):
         raise ShapeError(f"rows must give one row number per sample: {X.shape[0]} sample(s), got {list(rows)!r:.80}")
     opt = None
@@ -313,12 +308,10 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
         opt = get_optimizer(optimizer, lr)
         if not apply:
             opt = copy.deepcopy(opt)  # the update record must not advance the caller's optimizer state
-    params, buffers = net.parameters(), net.buffers()
-    before = {k: p.copy() for k, p in params.items()}
-    buffers_before = {k: b.copy() for k, b in buffers.items()}
-    rng_state = copy.deepcopy(net.rng.bit_generator.state)
+    params = net.parameters()
+    start = NetState(net)  # what the step starts from; put back unless the step really happens
+    before = start.params
     after: dict[str, Array] | None = None
-    modes = net.training, [layer.training for layer in net.layers]
     net.train(training)
     with recording(net, opt) as step:
         try:
@@ -331,27 +324,25 @@ def explain(net: Network, X: Any, y: Any, optimizer: Optimizer | str | None = No
                 net._backward(Y)
             gradients = {k: g.copy() for k, g in net._grads().items()}
         except ShapeError as exc:
-            if training and X.shape[0] == 1:  # BatchNorm1d cannot normalise one row by its own statistics
-                raise ShapeError(f"explain: {exc}. To explain one sample, pass training=False (evaluation mode) or "
-                                 "explain two samples or more") from None
+            better = one_row_batchnorm(exc, "explain", training, X.shape[0])  # BatchNorm1d and one row
+            if better is not None:
+                raise better from None
             raise
         finally:
-            net.training = modes[0]
-            for layer, mode in zip(net.layers, modes[1]):
-                layer.training = mode
-            if not apply or opt is None:  # the step did not happen: no running statistic moved, no mask was drawn
-                for key, p in params.items():
-                    p[...] = before[key]
-                for key, b in buffers.items():
-                    b[...] = buffers_before[key]
-                net.rng.bit_generator.state = rng_state
+            # the step did not happen: no running statistic moved, no mask was drawn
+            start.restore(values=not apply or opt is None)
     ledger = Ledger(net, X, Y, step, before, gradients, opt, chosen, digits)
     records = ledger.build()
     # Predict, then check: the losses again, from the parameters, buffers and Dropout masks the step started from.
-    probe = Probe(net, X, Y, training, before, buffers_before, rng_state)
+    probe = Probe(net, X, Y, training, start)  # a float32 network: a float64 copy
+    checking = bool(weights) or (check_step and after is not None)
     loss = float(step.data_loss or 0.0) + float(step.penalty or 0.0)
-    predictions = [nudge(probe, key, index, loss, float(gradients[key][index]), nudge_values) for key, index in weights]
+    if checking and net.dtype != np.float64:
+        loss = probe.loss()
+    predictions = [nudge(probe, key, index, loss, float(gradients[key][index]), nudge_values, h)
+                   for key, index in weights]
     checked = check_the_step(probe, loss, gradients, after) if check_step and after is not None else None
+    records += loss_records(loss, digits, net.dtype != np.float64) if checking else []
     records += [r for p in predictions for r in prediction_records(p, digits)]
     records += step_records(checked, digits) if checked is not None else []
     return Trace(net, X, Y, step, records, before, gradients, opt, apply and opt is not None, digits,

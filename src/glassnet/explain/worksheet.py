@@ -30,7 +30,7 @@ from glassnet.explain.grade import grade_sheet
 from glassnet.explain.predict import DEFAULT_NUDGES, SHEET_H
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
 from glassnet.explain.render import PREAMBLE, TITLES
-from glassnet.explain.sheetfile import DIGITS_ASKED, Given, Question, SheetData
+from glassnet.explain.sheetfile import DIGITS_ASKED, NUDGED_LOSS_DIGITS, Given, Question, SheetData
 from glassnet.explain.trace import Trace, explain
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class Worksheet:
         self.questions = [r for r in records if r.kind not in GIVEN_KINDS + NOT_ASKED
                           and r.value is not None and math.isfinite(r.value)]
         # A nudged loss is given with 10 digits at least: the learner subtracts L from it, and the change is small.
-        self.givens = [dataclasses.replace(r, digits=max(r.digits, 10)) if r.kind == "nudged_loss" else r
+        self.givens = [dataclasses.replace(r, digits=max(r.digits, NUDGED_LOSS_DIGITS)) if r.kind == "nudged_loss" else r
                        for r in records if r.kind in GIVEN_KINDS]
 
     def parameter_givens(self) -> list[tuple[str, float]]:

@@ -17,13 +17,22 @@ import html
 import math
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core.network import Network
-from glassnet.explain.predict import ROUNDING, ROUNDING_FACTOR, WHY, Prediction, Probe, check_nudges, nudge
+from glassnet.explain.predict import (
+    FLOAT32,
+    INFLECTION,
+    ROUNDING,
+    ROUNDING_FACTOR,
+    WHY,
+    Prediction,
+    Probe,
+    check_nudges,
+    nudge,
+)
 from glassnet.explain.records import fmt
-from glassnet.explain.weight_names import largest_gradient, parse_weight
+from glassnet.explain.weight_names import largest_gradients, parse_weight
 
 NUDGES = tuple(10.0 ** -k for k in range(1, 10))  # 0.1 ... 1e-9: the d^2 law, then rounding
 N_WEIGHTS = 3
@@ -40,14 +49,10 @@ def panel_data(net: Network, X: NDArray[Any], Y: NDArray[Any], weight: Any = Non
     values = check_nudges(nudges)
     probe = Probe(net, X, Y, training=False)
     loss, grads = probe.gradients()
-    chosen = [parse_weight(net, weight)] if weight is not None else [largest_gradient(grads, net.frozen)]
-    order = sorted(((float(abs(g[idx])), key, tuple(int(i) for i in idx)) for key, g in grads.items()
-                    if key.endswith(".W") and key not in net.frozen for idx in np.ndindex(g.shape)), reverse=True)
-    for _, key, idx in order:
-        if len(chosen) >= n_weights:
-            break
-        if (key, idx) not in chosen:
-            chosen.append((key, idx))
+    chosen = [parse_weight(net, weight)] if weight is not None else []
+    for entry in largest_gradients(grads, net.frozen, n_weights + 1):  # one ranking (np.argpartition)
+        if len(chosen) < n_weights and entry not in chosen:
+            chosen.append(entry)
     return {"rows": int(X.shape[0]), "weights": [_one(nudge(probe, key, idx, loss, float(grads[key][idx]), values))
                                                  for key, idx in chosen]}
 
@@ -55,9 +60,11 @@ def panel_data(net: Network, X: NDArray[Any], Y: NDArray[Any], weight: Any = Non
 def _one(p: Prediction) -> dict[str, Any]:
     return {"symbol": p.symbol, "key": p.key, "index": list(p.index), "value": p.value, "loss": p.loss,
             "gradient": p.gradient, "second": _finite(p.second_derivative), "h": p.h,
-            "rounding": p.rounding_level, "linear": p.linear,
+            "rounding": p.rounding_level, "linear": p.linear, "inflection": p.inflection, "flat": p.flat,
+            "dtype": p.dtype,
             "nudges": [{"d": n.d, "predicted": n.predicted, "actual": n.actual, "gap": n.gap,
-                        "gap_per_d2": _finite(n.gap_per_d2), "rounding": n.rounding} for n in p.nudges]}
+                        "gap_per_d2": _finite(n.gap_per_d2), "rounding": n.rounding,
+                        "ratio": None if k == 0 else _finite(p.ratios()[k - 1][2])} for k, n in enumerate(p.nudges)]}
 
 
 def panel_html(data: dict[str, Any] | None) -> str:
@@ -78,10 +85,14 @@ def panel_html(data: dict[str, Any] | None) -> str:
 
 def _words(w: dict[str, Any]) -> str:
     half = "?" if w["second"] is None else fmt(w["second"] / 2)
-    text = (f"(1/2) L'' = {half}, from a central difference with h = {fmt(w['h'])}: the number gap/d<sup>2</sup> "
-            "tends to. ")
+    limit = "0 (L'' is 0 up to rounding here)" if w.get("flat") else f"(1/2) L'' = {half}"
+    text = (f"gap/d<sup>2</sup> tends to {html.escape(limit)}, from a central difference with h = {fmt(w['h'])}. ")
+    if w.get("dtype", "float64") != "float64":
+        text += html.escape(FLOAT32) + " "
     if w["linear"]:
         return text + "The loss is linear in this weight here: the gap is 0 up to rounding."
+    if w.get("inflection"):
+        text += html.escape(INFLECTION) + " "
     return text + html.escape(ROUNDING) + (f" Here eps&middot;|L| = {fmt(w['rounding'], 3)}; a gap below "
                                            f"{ROUNDING_FACTOR:g} times that (dotted line) is marked.")
 
@@ -89,21 +100,20 @@ def _words(w: dict[str, Any]) -> str:
 def _table(w: dict[str, Any]) -> str:
     head = ("<tr><th>d</th><th>predicted g&middot;d</th><th>actual L(w+d) &minus; L(w)</th><th>gap</th>"
             "<th>gap / d<sup>2</sup></th><th>gap ratio</th></tr>")
-    rows, previous = [], None
+    rows = []
     for n in w["nudges"]:
-        ratio = "" if previous is None or n["gap"] == 0 else fmt(previous / n["gap"], 4)
+        ratio = "" if n.get("ratio") is None else fmt(n["ratio"], 4)
         mark = " *" if n["rounding"] else ""
         rows.append(f"<tr><td>{fmt(n['d'])}</td><td>{fmt(n['predicted'])}</td><td>{fmt(n['actual'])}</td>"
                     f"<td>{fmt(n['gap'])}{mark}</td><td>{'' if n['gap_per_d2'] is None else fmt(n['gap_per_d2'])}</td>"
                     f"<td>{ratio}</td></tr>")
-        previous = n["gap"]
     caption = "<caption>* rounding noise, not curvature</caption>" if any(n["rounding"] for n in w["nudges"]) else ""
     return f'<table class="predict-table">{caption}<thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _plot(w: dict[str, Any], width: int = 360, height: int = 220) -> str:
     """``log10 |gap|`` against ``log10 d``: circles (curvature), crosses (rounding), a dashed slope-2 line through
-    the smallest curvature point, a dotted line at the rounding level."""
+    the middle one of the curvature points (by ``d``), a dotted line at the rounding level."""
     points = [(math.log10(abs(n["d"])), math.log10(abs(n["gap"])), n["rounding"]) for n in w["nudges"]
               if n["gap"] != 0 and n["d"] != 0]
     if len(points) < 2:

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_data_arguments(p)
     p.add_argument("-o", "--out", default="report.html", help="the HTML file to write")
     add_report_options(p)
+    p.add_argument("--predict", default=None, metavar="WEIGHT",
+                   help="the weight the 'Predict, then check' panel shows first: '0.W[0,1]' (key, 0-based) or "
+                        "'w^(1)_{1,2}' (default: the largest |gradient| on these rows)")
     p.set_defaults(func=run)
 
 
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     net, recorded = load_run(args.model)
     data = read_data(args)
     X = model_inputs(net, data, args.model)  # standardised as in training when the model says so
-    size = write_report(args.out, net, X, data.y, run=recorded, data_name=data.name or args.data, **report_options(args))
+    size = write_report(args.out, net, X, data.y, run=recorded, data_name=data.name or args.data,
+                        predict=args.predict, **report_options(args))
     what = f"{len(recorded.snapshots)} snapshots" if recorded else "one snapshot (a plain model: no recorded run)"
     print(f"report of {net} with {what} written to {args.out} ({size / 1e6:.2f} MB)")
     return 0
@@ -100,13 +104,19 @@ def write_training_report(args: argparse.Namespace, net: Any, X: Any, y: Any, da
     """
     if not recorders:
         return
+    from glassnet.breaks import fired_breaks
     from glassnet.viz.report import write_report
 
     size = 0
 
     def write() -> None:
         nonlocal size
-        size = write_report(args.report, net, X, y, run=recorders[0].run, data_name=data_name, **report_options(args))
+        # each health warning that fired, marked at the step it broke (a replay each; a refused one is named)
+        breaks, refused = fired_breaks(net, X, y)
+        for reason in refused:
+            print(f"report: no step marked for {reason}")
+        size = write_report(args.report, net, X, y, run=recorders[0].run, data_name=data_name, breaks=breaks,
+                            **report_options(args))
 
     if attempt("--report", args.report, write, failed):
         print(f"report written to {args.report} ({size / 1e6:.2f} MB)")
