@@ -14,48 +14,52 @@ the health check's own definition:
     the step's gradient norms (each layer's gradients together, as ``verify/inside.py`` measures them) against the
     run's first step (:func:`~glassnet.verify.health.exploding`) or the last layer's
     (:func:`~glassnet.verify.health.vanishing`): the per-step form of the checks on the recorder's medians.
-``not_finite``
-    a parameter holds NaN or inf after the step.
 ``diverged``
     the step raised :class:`~glassnet.errors.TrainingDiverged` (its update would leave the finite numbers).
 
+A unit condition may come and go (a dead unit comes back when the layer below changes, or momentum keeps moving
+it): the step found is the last change from false to true before the end of the replay (the look that warned),
+after which the condition held at every step; the earlier episodes are kept too. (A parameter turning NaN or inf
+is not a condition of its own: the step that would do it raises ``TrainingDiverged``, ``diverged``.)
+
 Steps are counted as ``history.steps`` counts them: globally over the run, from 1.
 
-What a replay starts from: :class:`Keyframes`, the ``fit`` callback ``glassnet/wiring.py`` adds right after the health
-monitor when ``monitor=True``, keeps the state at the last look that found nothing new and, for each warning that
-fires, the step it fired at and the state's fingerprint then (:func:`recording_for` gives them).
+What a replay starts from: ``keyframes.py``'s :class:`~glassnet.keyframes.Keyframes`, the ``fit`` callback
+``glassnet/wiring.py`` adds right after the health monitor when ``monitor=True``, keeps the state at the last look
+that found nothing new and, for each warning that fires, the step it fired at and the state's fingerprint then.
 
-Next read: ``breaks.py`` (the question, the answer and the sentence).
+Next read: ``keyframes.py`` (what fit keeps), ``breaks.py`` (the question, the answer and the sentence).
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.checkpoint import capture_state, data_fingerprint, restore_state, state_fingerprint
+from glassnet.checkpoint import capture_state, restore_state, state_fingerprint
 from glassnet.core import fast
 from glassnet.core.network import Network
 from glassnet.core.optimizers import OPTIMIZERS, Optimizer
-from glassnet.core.training import Run, batches, take_rows
+from glassnet.core.training import batches, take_rows
 from glassnet.errors import TrainingDiverged
 from glassnet.verify import health, inside
 from glassnet.verify.health import HealthMonitor
 
 Array = NDArray[Any]
 UNIT_CHECKS = ("dead_relu", "saturated")
-CHECKS = (*UNIT_CHECKS, "exploding", "vanishing", "not_finite", "diverged")
+GRADIENT_CHECKS = ("exploding", "vanishing")
+CHECKS = (*UNIT_CHECKS, *GRADIENT_CHECKS, "diverged")
 
 
 @dataclass
 class Found:
-    """The first step after which a condition held: where, and the numbers on both sides of it."""
+    """Where a condition began: for a unit condition the step after which it held up to the end of the replay
+    (the last change from false to true), for the others the first step it held; and the numbers around it."""
 
     check: str
     step: int
@@ -63,10 +67,10 @@ class Found:
     batch: int
     layer: int | None
     units: list[int]
-    before: dict[str, Any]           # capture_state before the step (the ledger is explained from it)
     rows: tuple[Array, Array]        # the step's batch (X, Y)
     indices: list[int]               # its row numbers in X
     numbers: dict[str, Any] = field(default_factory=dict)  # what the sentence quotes
+    before: dict[str, Any] = field(default_factory=dict)   # capture_state before the step (breaks.py fills it in)
 
 
 @dataclass
@@ -87,6 +91,22 @@ def fresh_optimizer(config: dict[str, Any]) -> Optimizer:
     return OPTIMIZERS.from_config(dict(config))
 
 
+def steps_per_epoch(n_rows: int, batch_size: int | None) -> int:
+    """Steps ``fit`` takes per epoch: ``ceil(n_rows / batch_size)`` (``None``: one batch of all rows)."""
+    size = min(int(batch_size or n_rows), n_rows)
+    return -(-n_rows // size)
+
+
+def thresholds(monitor: Any = None) -> dict[str, Any]:
+    """The health monitor's own thresholds (an instance's or subclass's values; the defaults without one)."""
+    monitor = monitor if monitor is not None else HealthMonitor
+    shares = monitor.shares() if isinstance(monitor, HealthMonitor) else dict(health.SHARES)
+    return {"shares": shares, "saturated": getattr(monitor, "SATURATED", HealthMonitor.SATURATED),
+            "saturated_rows": getattr(monitor, "SATURATED_ROWS", HealthMonitor.SATURATED_ROWS),
+            "vanishing": getattr(monitor, "VANISHING", HealthMonitor.VANISHING),
+            "exploding": getattr(monitor, "EXPLODING", HealthMonitor.EXPLODING)}
+
+
 def layer_grad_norms(net: Network) -> dict[int, float]:
     """Each layer's gradient norm after a step: all its gradients as one vector (``verify/inside.py``'s measure)."""
     return {i: math.hypot(*(inside.norm(np.asarray(g)) for g in layer.grads.values()))
@@ -94,19 +114,25 @@ def layer_grad_norms(net: Network) -> dict[int, float]:
 
 
 class _Watch:
-    """Tests the wanted conditions after each step; keeps what the first step that makes each one true shows."""
+    """Tests the wanted conditions after each step. A unit condition (dead, saturated) may come and go (deeper
+    layers change, momentum keeps moving a unit): the watch keeps its current episode (the step it began, the
+    numbers of that step) and the earlier ones; a gradient condition keeps the first step it held."""
 
     def __init__(self, net: Network, wanted: list[str], X: Array, Y: Array, piece: int,
-                 first: dict[str, Any]) -> None:
+                 first: dict[str, Any], limits: dict[str, Any], start: int = 0) -> None:
         self.net, self.wanted, self.X, self.Y, self.piece, self.first = net, list(wanted), X, Y, piece, first
+        self.limits = limits
         self.found: dict[str, Found] = {}
+        self.episodes: dict[str, list[tuple[int, int]]] = {check: [] for check in UNIT_CHECKS}
         self.row_loss: dict[int, float] = {}
-        self.caches, _ = health.look(net, X, Y, piece)
+        self.caches, loss = health.look(net, X, Y, piece) if wanted else ([], math.nan)
+        if wanted:
+            self.row_loss[start] = loss  # the loss on the rows where the replay begins (a divergence may be older)
         self.masks = self._masks(self.caches)
-
-    @property
-    def pending(self) -> bool:
-        return any(check not in self.found for check in self.wanted)
+        for check in UNIT_CHECKS:  # a condition already true at the start: it began before the replay
+            if check in wanted and any(health.layer_condition(c, m, limits["shares"])
+                                       for (c, _), m in self.masks.items() if c == check):
+                self.episodes[check].append((0, 0))
 
     def _masks(self, caches: list[dict[str, Array]]) -> dict[tuple[str, int], NDArray[np.bool_]]:
         masks = {}
@@ -117,59 +143,96 @@ class _Watch:
             if activation.dies and "dead_relu" in self.wanted:
                 masks[("dead_relu", i)] = health.dead_units(cache["Z"])
             if activation.saturates and "saturated" in self.wanted:
-                masks[("saturated", i)] = health.saturated_units(activation, cache["Z"], cache["A"])
+                masks[("saturated", i)] = health.saturated_units(activation, cache["Z"], cache["A"],
+                                                                 self.limits["saturated"], self.limits["saturated_rows"])
         return masks
 
-    def after_step(self, at: int, epoch: int, batch: int, loss: float, before: dict[str, Any] | None,
-                   Xb: Array, Yb: Array, indices: list[int]) -> None:
+    def after_step(self, at: int, epoch: int, batch: int, loss: float, Xb: Array, Yb: Array, indices: list[int]) -> None:
+        if not self.wanted:
+            return
         caches, self.row_loss[at] = health.look(self.net, self.X, self.Y, self.piece)
         masks = self._masks(caches)
-        where: dict[str, Any] = dict(step=at, epoch=epoch, batch=batch, before=before or {}, rows=(Xb.copy(), Yb.copy()),
-                                     indices=indices)
-        for (check, i), mask in masks.items():
-            if check in self.found or not health.layer_condition(check, mask):
-                continue
-            newly = np.flatnonzero(mask & ~self.masks[(check, i)]).tolist() or np.flatnonzero(mask).tolist()
-            Z0, Z1 = self.caches[i]["Z"], caches[i]["Z"]
-            self.found[check] = Found(check, layer=i, units=newly, **where, numbers={
-                "rows": len(self.X), "max_z_before": Z0.max(axis=0)[newly].tolist(),
-                "max_z_after": Z1.max(axis=0)[newly].tolist(),
-                "share_before": float(self.masks[(check, i)].mean()), "share_after": float(mask.mean()),
-                "already": np.flatnonzero(self.masks[(check, i)]).tolist(),
-                "grads": {name: np.asarray(g).copy() for name, g in self.net.layers[i].grads.items()},
-                "params_after": {name: p.copy() for name, p in self.net.layers[i].params.items()},
-                "loss": loss})
-        params = self.net.parameters()
-        if "not_finite" in self.wanted and "not_finite" not in self.found:
-            bad = [key for key, p in params.items() if not np.isfinite(p).all()]
-            if bad:
-                self.found["not_finite"] = Found("not_finite", layer=None, units=[], **where, numbers={"params": bad})
-        if "exploding" in self.wanted or "vanishing" in self.wanted:
+        where: dict[str, Any] = dict(step=at, epoch=epoch, batch=batch, rows=(Xb.copy(), Yb.copy()), indices=indices)
+        for check in UNIT_CHECKS:
+            if check in self.wanted:
+                self._units(check, at, caches, masks, where, loss)
+        if any(check in self.wanted for check in GRADIENT_CHECKS):
             self._gradients(at, loss, where)
         self.caches, self.masks = caches, masks
+
+    def _units(self, check: str, at: int, caches: list[dict[str, Array]], masks: dict[tuple[str, int], Any],
+               where: dict[str, Any], loss: float) -> None:
+        held = [i for (c, i), mask in masks.items() if c == check and health.layer_condition(c, mask, self.limits["shares"])]
+        current = self.found.get(check)
+        was = current is not None or bool(self.episodes[check] and self.episodes[check][-1][1] == 0)
+        if not held:
+            if current is not None:  # it came back: an episode, not the break
+                self.episodes[check].append((current.step, at))
+                del self.found[check]
+            elif was:  # the episode that began before the replay ended
+                self.episodes[check][-1] = (0, at)
+            return
+        if current is not None:  # still holding: which of its units stayed so at every step
+            mask = masks.get((check, current.layer if current.layer is not None else -1))
+            current.numbers["stayed"] = [u for u in current.numbers["stayed"] if mask is not None and mask[u]]
+            return
+        if was:  # true since before the replay began, with no false step since: nothing to show here
+            return
+        i = held[0]
+        old, mask = self.masks[(check, i)], masks[(check, i)]
+        newly = np.flatnonzero(mask & ~old).tolist() or np.flatnonzero(mask).tolist()
+        Z0, Z1 = self.caches[i]["Z"], caches[i]["Z"]
+        # what changed below the layer: its inputs on the rows looked at (the outputs of the layer under it)
+        below = next((j for j in range(i - 1, -1, -1) if self.net.layers[j].params), None)
+        A0 = self.caches[i - 1].get("A") if i > 0 else None
+        A1 = caches[i - 1].get("A") if i > 0 else None
+        self.found[check] = Found(check, layer=i, units=newly, **where, numbers={
+            "rows": len(self.X), "max_z_before": Z0.max(axis=0)[newly].tolist(),
+            "max_z_after": Z1.max(axis=0)[newly].tolist(),
+            "share_before": float(old.mean()), "share_after": float(mask.mean()),
+            "already": np.flatnonzero(old).tolist(), "stayed": list(newly),
+            "grads": {name: np.asarray(g).copy() for name, g in self.net.layers[i].grads.items()},
+            "params_after": {name: p.copy() for name, p in self.net.layers[i].params.items()},
+            "below": below, "below_after": ({name: p.copy() for name, p in self.net.layers[below].params.items()}
+                                            if below is not None else {}),
+            "input_change": float(np.max(np.abs(A1 - A0))) if A0 is not None and A1 is not None else 0.0,
+            "loss": loss})
 
     def _gradients(self, at: int, loss: float, where: dict[str, Any]) -> None:
         norms = layer_grad_norms(self.net)
         start = self.first.get("grad_norm", {})
         if "exploding" in self.wanted and "exploding" not in self.found and start:
             grown = [(now / start[i], i, now) for i, now in norms.items()
-                     if i in start and health.exploding(start[i], now, self.first["loss"], loss)]
+                     if i in start and health.exploding(start[i], now, self.first["loss"], loss, self.limits["exploding"])]
             if grown:
                 factor, i, now = max(grown)
                 self.found["exploding"] = Found("exploding", layer=i, units=[], **where, numbers={
                     "start": start[i], "now": now, "factor": factor, "loss_start": self.first["loss"], "loss": loss})
         if "vanishing" in self.wanted and "vanishing" not in self.found and len(norms) > 1:
             top = max(norms)
-            faint = [(g, i) for i, g in norms.items() if i != top and health.vanishing(g, norms[top])]
+            faint = [(g, i) for i, g in norms.items() if i != top and health.vanishing(g, norms[top], self.limits["vanishing"])]
             if faint:
                 g, i = min(faint)
                 self.found["vanishing"] = Found("vanishing", layer=i, units=[], **where, numbers={
                     "norm": g, "top": norms[top], "top_layer": top, "loss": loss})
 
+    @property
+    def settled(self) -> bool:
+        """Every wanted condition found, and none of them a unit condition (those are known only at the end)."""
+        return (not any(c in UNIT_CHECKS for c in self.wanted)
+                and all(c in self.found for c in self.wanted if c != "diverged"))
+
+    def finish(self) -> None:
+        """At the end of the replay: each unit condition's earlier episodes go with its answer."""
+        for check, found in self.found.items():
+            if check in UNIT_CHECKS:
+                found.numbers["episodes"] = list(self.episodes[check])
+                found.numbers["held_until"] = max(self.row_loss, default=found.step)
+
 
 def replay(net: Network, X: Array, Y: Array, settings: dict[str, Any], state: dict[str, Any], start: int,
            until: int, wanted: list[str], first: dict[str, Any] | None = None,
-           expect_divergence: bool = False) -> Replayed:
+           expect_divergence: bool = False, stop_early: bool = False) -> Replayed:
     """Replay steps ``start + 1 .. until`` of a run from ``state`` (the state after step ``start``, at an epoch's end).
 
     Parameters
@@ -180,24 +243,30 @@ def replay(net: Network, X: Array, Y: Array, settings: dict[str, Any], state: di
     Y : array of shape (n_samples, n_out)
         The training data as ``fit`` checked it (``Network._targets``).
     settings : dict
-        ``optimizer`` (its ``config()``), ``batch_size``, ``shuffle`` and ``max_rows`` (the health monitor's).
+        ``optimizer`` (its ``config()``), ``batch_size``, ``shuffle``, ``max_rows`` (the health monitor's) and,
+        optionally, ``thresholds`` (:func:`thresholds`).
     state : dict
         A :func:`~glassnet.checkpoint.capture_state`.
     wanted : list of str
-        The conditions to watch (:data:`CHECKS`); ``"diverged"`` is always noticed.
+        The conditions to watch (:data:`CHECKS`); ``"diverged"`` is always noticed. With none, the replay only
+        runs the steps (no look at the rows): the state before a found step is ``replay(..., until=step - 1, [])``.
     first : dict, optional
         ``{"grad_norm": {layer: norm}, "loss": loss}`` of the run's first step (``exploding`` needs it).
     expect_divergence : bool
         The run stopped on a ``TrainingDiverged`` at step ``until + 1``: replay that step too.
+    stop_early : bool
+        Stop once every wanted condition is found, if none of them is a unit condition (which may still end before
+        ``until``); only when nothing is compared with the state at ``until`` (a checkpoint's replay).
     """
     n = len(X)
     size = min(int(settings["batch_size"] or n), n)
-    per_epoch = -(-n // size)
+    per_epoch = steps_per_epoch(n, size)
     copied = copy.deepcopy(net)
     opt = fresh_optimizer(settings["optimizer"])
     restore_state(copied, opt, state)
     rows = health.sample_rows(n, int(settings.get("max_rows", 256)))
-    watch = _Watch(copied, wanted, X[rows], Y[rows], health.piece_rows(copied, size), first or {})
+    watch = _Watch(copied, list(wanted), X[rows], Y[rows], health.piece_rows(copied, size),
+                   first or {}, settings.get("thresholds") or thresholds(), start)
     step_fn = fast.step_function(copied)
     at, limit, diverged = start, until + (1 if expect_divergence else 0), False
     modes = copied._modes()
@@ -212,119 +281,27 @@ def replay(net: Network, X: Array, Y: Array, settings: dict[str, Any], state: di
                     break
                 Xb, Yb = take_rows(X, chosen), take_rows(Y, chosen)
                 indices = np.arange(n)[chosen].tolist()
-                before = capture_state(copied, opt) if watch.pending or "diverged" in wanted else None
                 try:
                     loss = step_fn(Xb, Yb, opt)
                 except TrainingDiverged:
                     diverged = True
-                    watch.found.setdefault("diverged", Found("diverged", at + 1, epoch, batch, None, [], before or {},
+                    watch.found.setdefault("diverged", Found("diverged", at + 1, epoch, batch, None, [],
                                                             (Xb.copy(), Yb.copy()), indices))
                     break
                 at += 1
-                watch.after_step(at, epoch, batch, loss, before, Xb, Yb, indices)
+                watch.after_step(at, epoch, batch, loss, Xb, Yb, indices)
+                if stop_early and watch.settled:
+                    limit = at  # the answer is known: no need to go on
+                    break
+    watch.finish()
     copied._set_modes(modes)
     return Replayed(watch.found, state_fingerprint(capture_state(copied, opt, copy=False)), at, diverged,
                     watch.row_loss, copied, opt)
 
 
-# ----------------------------------------------------------------- the keyframes fit keeps to replay from
-_recordings: weakref.WeakKeyDictionary[Any, Recording] = weakref.WeakKeyDictionary()
-
-
-@dataclass
-class Keyframe:
-    """The whole training state after ``steps`` steps (the end of epoch ``epoch``)."""
-
-    epoch: int
-    steps: int
-    state: dict[str, Any]
-
-
-@dataclass
-class Fired:
-    """A warning the monitor gave: the state after ``steps`` steps (fingerprinted) and the keyframe before it."""
-
-    check: str
-    keyframe: Keyframe
-    epoch: int
-    steps: int
-    fingerprint: str
-    diverged: bool  # the run stopped: step ``steps + 1`` raised TrainingDiverged
-
-
-@dataclass
-class Recording:
-    """What :class:`Keyframes` kept of one ``fit``: its settings, the data's fingerprint, the warnings that fired."""
-
-    settings: dict[str, Any]
-    fired: list[Fired] = field(default_factory=list)
-    data: str | None = None
-    first: dict[str, Any] = field(default_factory=dict)
-
-
-def recording_for(net: Any) -> Recording | None:
-    """What :class:`Keyframes` kept of ``net``'s last ``fit`` (``None`` without ``monitor=True``)."""
-    return _recordings.get(net)
-
-
-class Keyframes:
-    """The ``fit`` callback that keeps the state to replay from; ``glassnet/wiring.py`` adds it after the monitor.
-
-    Parameters
-    ----------
-    monitor : HealthMonitor
-        The run's health monitor: its looks (``next_look``) and its warnings (``warned``) are read, never changed.
-    run : Run
-        The ``fit`` call's settings (optimizer, batch size, shuffling, the user's callbacks).
-    """
-
-    observes_only = True  # copies the state; never hooks or replaces anything: fit keeps its fast path
-
-    def __init__(self, monitor: HealthMonitor, run: Run) -> None:
-        self.monitor = monitor
-        self.settings = {"optimizer": run.optimizer.config(), "batch_size": run.batch_size, "shuffle": run.shuffle,
-                         "epochs": run.epochs, "max_rows": getattr(monitor, "max_rows", 256),
-                         # a callback that runs before each step may change what the steps compute (a schedule)
-                         "steering": [type(cb).__name__ for cb in run.callbacks if hasattr(cb, "on_batch_begin")]}
-
-    def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
-        self.net, self.opt, self.history = net, info["optimizer"], info["history"]
-        self.data: tuple[Any, Any] | None = (info["X"], info["Y"])  # only while fit runs: for the fingerprint
-        self.seen = set(getattr(self.monitor, "warned", ()))
-        self.looked = getattr(self.monitor, "next_look", None)
-        self.recording = _recordings[net] = Recording(dict(self.settings))
-        self.keyframe = Keyframe(info.get("epochs_done", 0), self.history.steps, capture_state(net, self.opt))
-
-    def on_epoch_end(self, net: Network, epoch: int, logs: dict[str, float]) -> None:
-        now = getattr(self.monitor, "next_look", None)  # (a stand-in monitor a test installs may have none)
-        if now == self.looked:  # no look this epoch (almost every epoch): nothing can have fired, nothing to keep
-            return
-        self.looked = now
-        if not self._fired(epoch, diverged=False):  # a look that found nothing new: the next keyframe
-            self.keyframe = Keyframe(epoch, self.history.steps, capture_state(net, self.opt))
-
-    def on_train_abort(self, net: Network, error: BaseException) -> None:
-        if isinstance(error, TrainingDiverged):  # (after the monitor's own last look at the gradients)
-            self._fired(error.epoch, diverged=bool(error.step))
-        self.data = None
-
-    def on_train_end(self, net: Network, history: Any) -> None:
-        self._fired(history.epochs, diverged=False)
-        self.data = None
-
-    def _fired(self, epoch: int, diverged: bool) -> bool:
-        new = sorted(check for check in getattr(self.monitor, "warned", ()) if check not in self.seen)
-        new += ["diverged"] if diverged else []
-        if not new:
-            return False
-        self.seen.update(new)
-        record = self.recording
-        if record.data is None and self.data is not None:  # hashed only once something fired
-            record.data = data_fingerprint(*self.data)
-        layers = self.history.layers
-        if not record.first and layers.get("step", [None])[:1] == [1]:  # the recorder sampled the run's first step
-            record.first = {"grad_norm": {int(k): v[0] for k, v in layers["grad_norm"].items() if "." not in k},
-                            "loss": layers["loss"][0]}
-        fingerprint = state_fingerprint(capture_state(self.net, self.opt, copy=False))
-        record.fired += [Fired(check, self.keyframe, epoch, self.history.steps, fingerprint, diverged) for check in new]
-        return True
+def state_before(net: Network, X: Array, Y: Array, settings: dict[str, Any], state: dict[str, Any], start: int,
+                 step: int) -> dict[str, Any]:
+    """The whole training state just before ``step`` (a second, plain replay from ``state``: the watching replay
+    copies nothing per step, so only the step it found is gone over again)."""
+    seen = replay(net, X, Y, settings, state, start, step - 1, [])
+    return capture_state(seen.net, seen.optimizer)

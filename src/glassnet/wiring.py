@@ -6,7 +6,7 @@ holds it to that), yet three things the core's API promises live outside it:
 * ``fit(monitor=True)``: the :class:`~glassnet.verify.inside.LayerStatsRecorder` (``verify/inside.py``: each
   layer's gradient norm and update ratio, sampled, into ``history.layers``) and the
   :class:`~glassnet.verify.health.HealthMonitor` (``verify/health.py``), which reads the recorder's numbers, and
-  the :class:`~glassnet.replay.Keyframes` it leaves for ``glassnet.find_break`` (``replay.py``, ``breaks.py``);
+  the :class:`~glassnet.keyframes.Keyframes` it leaves for ``glassnet.find_break`` (``keyframes.py``, ``breaks.py``);
 * ``fit(checkpoint=..., checkpoint_every=..., resume=...)``: the :class:`~glassnet.checkpoint.Checkpointer`
   (``checkpoint.py``), which also restores a resumed run before training starts;
 * ``Network.save(path)``: the file format, :func:`glassnet.io.save` (``io.py``).
@@ -19,7 +19,7 @@ trained or saved. The names are looked up when used, not when installed, so a te
 
 The default callbacks run after the user's own, in this order: the layer-stats recorder (which steps aside when
 the user added one of their own), the health monitor (after the recorder, so each look sees the steps before it),
-the keyframes of ``replay.py`` (after the monitor, so they know what its look found), then the checkpointer (so a
+the keyframes of ``keyframes.py`` (after the monitor, so they know what its look found), then the checkpointer (so a
 checkpoint records an epoch after every other callback has seen it).
 
 Next read: ``checkpoint.py`` (what a checkpoint holds), ``verify/health.py`` (what the monitor checks).
@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from glassnet import checkpoint as checkpoints
-from glassnet import io, replay
+from glassnet import io, keyframes
 from glassnet.core import network, training
 from glassnet.core.training import Run
 from glassnet.verify import health, inside
@@ -43,13 +43,14 @@ def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_ev
     ``resume`` and ``checkpoint_every`` mean nothing without ``checkpoint`` (as documented on ``fit``).
     """
     callbacks: list[Any] = []
+    keyframes.forget(run.net)  # a new fit: what was kept of the last one (to replay it) no longer describes the network
     if monitor:
         # On by default, because the people who most need the warnings do not know to ask for them. The recorder
         # only samples (about 100-200 steps a run), so its cost is small even on a tiny network (bench/inside_overhead.py).
         callbacks.append(inside.LayerStatsRecorder(defer=True))
         watcher = health.HealthMonitor()
         callbacks.append(watcher)
-        callbacks.append(replay.Keyframes(watcher, run))  # the state "when did it break?" replays from (replay.py)
+        callbacks.append(keyframes.Keyframes(watcher, run))  # the state "when did it break?" replays from
     if checkpoint is not None:
         saver = checkpoints.Checkpointer(checkpoint, checkpoint_every, checkpoints.run_settings(run), run.callbacks)
         run.epochs_done = saver.begin(run.net, run.optimizer, run.history, run.epochs, resume)

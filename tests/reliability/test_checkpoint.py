@@ -188,7 +188,7 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     from glassnet import wiring
     from glassnet.checkpoint import Checkpointer
     from glassnet.core.training import History, Run
-    from glassnet.replay import Keyframes
+    from glassnet.keyframes import Keyframes
     from glassnet.verify.health import HealthMonitor
     from glassnet.verify.inside import LayerStatsRecorder
 

@@ -80,7 +80,8 @@ class HealthMonitor:
         Rows of the training data used for each look (evenly spaced, so the looks are reproducible).
     """
 
-    SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this
+    SATURATED = 0.01   # a unit is in a flat tail where its derivative is below this ...
+    SATURATED_ROWS = 0.95  # ... on at least this share of the rows looked at
     SATURATED_SHARE = 0.5  # a layer is warned about when this share of its units is saturated ...
     DEAD_SHARE = 0.25      # ... or this share dead (one dead unit among many is common and harmless; a quarter is not)
     INPUT_SCALE = 10.0  # inputs larger than this (in absolute value) are worth scaling; smaller ones are not the cause
@@ -93,6 +94,10 @@ class HealthMonitor:
     RATIO_LOW, RATIO_HIGH = 1e-6, 0.3
     VANISHING = 1e-4  # a layer's gradient norm below this times the last layer's: vanishing gradients
     EXPLODING = 1e3   # a layer's gradient norm grown this many times since the first step (the loss rising): exploding
+
+    def shares(self) -> dict[str, float]:
+        """The share of a layer's units each unit condition needs (:data:`SHARES`, with this monitor's values)."""
+        return {"dead_relu": self.DEAD_SHARE, "saturated": self.SATURATED_SHARE}
 
     def __init__(self, max_rows: int = 256) -> None:
         self.max_rows = max_rows
@@ -208,16 +213,16 @@ class HealthMonitor:
                 continue
             name, A, Z = activation.name, cache["A"], cache["Z"]
             if activation.saturates:
-                flat = saturated_units(activation, Z, A)
-                if layer_condition("saturated", flat):
+                flat = saturated_units(activation, Z, A, self.SATURATED, self.SATURATED_ROWS)
+                if layer_condition("saturated", flat, self.shares()):
                     self._warn("saturated", f"after epoch {epoch}, {int(flat.sum())} of {layer.n_out} {name} units of "
-                               f"layer {i} ({layer}) are saturated for at least 95% of the samples",
+                               f"layer {i} ({layer}) are saturated for at least {self.SATURATED_ROWS:.0%} of the samples",
                                f"In its flat tails the {name}'s derivative is almost 0, so almost no gradient flows "
                                "through these units and they (and the layers below) stop learning.",
                                self._saturation_cure(i))
             if activation.dies:
                 dead = dead_units(Z)
-                if layer_condition("dead_relu", dead):
+                if layer_condition("dead_relu", dead, self.shares()):
                     self._warn("dead_relu", f"after epoch {epoch}, {int(dead.sum())} of {layer.n_out} {name} units of "
                                f"layer {i} ({layer}) output 0 for every sample checked (units "
                                f"{np.flatnonzero(dead).tolist()[:10]}){self._gradient_note(i)}",
@@ -316,7 +321,7 @@ class HealthMonitor:
             top = indices[-1]
             top_norm = _median(rec.grad_norm[f"{top}"][new])
             low = [(_median(rec.grad_norm[f"{i}"][new]), i) for i in indices[:-1]]
-            faint = [(g, i) for g, i in low if vanishing(g, top_norm)]
+            faint = [(g, i) for g, i in low if vanishing(g, top_norm, self.VANISHING)]
             if faint:
                 g, i = min(faint)
                 self._warn("vanishing", f"{span} the gradient of layer {i} ({layers[i]}) has a median norm of {g:.2e}, "
@@ -332,7 +337,7 @@ class HealthMonitor:
         for i in indices:
             curve = rec.grad_norm[f"{i}"]
             start, now = curve[0], curve[new][-1]
-            if exploding(start, now, rec.losses[0], rec.losses[new][-1]):
+            if exploding(start, now, rec.losses[0], rec.losses[new][-1], self.EXPLODING):
                 grown.append((now / start, i, start, now))
         if grown:
             factor, i, start, now = max(grown)
@@ -404,32 +409,43 @@ def dead_units(Z: Array) -> NDArray[np.bool_]:
     return np.all(Z <= 0, axis=0)
 
 
-def saturated_units(activation: Any, Z: Array, A: Array) -> NDArray[np.bool_]:
+def saturated_units(activation: Any, Z: Array, A: Array, level: float | None = None,
+                    rows: float | None = None) -> NDArray[np.bool_]:
     """Per unit of a layer whose activation ``saturates`` (sigmoid, tanh): in a flat tail, its derivative (the
-    activation's own ``backward``, scaled to 1 at its steepest) below ``HealthMonitor.SATURATED`` for at least 95% of
-    the rows. The ``saturated`` warning's definition (and ``glassnet.breaks``'s)."""
+    activation's own ``backward``, scaled to 1 at its steepest) below ``level`` (``HealthMonitor.SATURATED``) for at
+    least the share ``rows`` (``HealthMonitor.SATURATED_ROWS``, 95%) of the rows. The ``saturated`` warning's
+    definition (and ``glassnet.breaks``'s); the monitor passes its own values, so a subclass's are obeyed."""
+    level = HealthMonitor.SATURATED if level is None else level
+    rows = HealthMonitor.SATURATED_ROWS if rows is None else rows
     with np.errstate(all="ignore"):  # huge Z underflows the derivative to 0 (flat): no RuntimeWarning
         slope = activation.backward(Z, A, np.ones_like(A)) / activation.peak_slope
     # np.mean of a boolean array is its count over its length: the same numbers, without the wrapper
-    return np.asarray(np.count_nonzero(slope < HealthMonitor.SATURATED, axis=0) / len(A) >= 0.95)
+    return np.asarray(np.count_nonzero(slope < level, axis=0) / len(A) >= rows)
 
 
-def layer_condition(check: str, units: NDArray[np.bool_]) -> bool:
+# The share of a layer's units each unit condition needs before the layer is warned about (HealthMonitor.shares()
+# gives an instance's own values): a quarter dead (one dead unit among many is common and harmless), half saturated.
+SHARES = {"dead_relu": HealthMonitor.DEAD_SHARE, "saturated": HealthMonitor.SATURATED_SHARE}
+
+
+def layer_condition(check: str, units: NDArray[np.bool_], shares: dict[str, float] | None = None) -> bool:
     """Whether a layer's ``units`` (from :func:`dead_units` or :func:`saturated_units`) make the layer warned about:
-    a quarter or more dead (one dead unit among many is common and harmless), half or more saturated."""
+    their share at least ``shares[check]`` (default :data:`SHARES`)."""
     share = np.count_nonzero(units) / units.size
-    return bool(share >= (HealthMonitor.DEAD_SHARE if check == "dead_relu" else HealthMonitor.SATURATED_SHARE))
+    return bool(share >= (SHARES if shares is None else shares)[check])
 
 
-def vanishing(norm: float, top_norm: float) -> bool:
-    """A layer's gradient norm far below the last layer's ``top_norm`` (``HealthMonitor.VANISHING`` times)."""
-    return top_norm > 0 and norm < HealthMonitor.VANISHING * top_norm
+def vanishing(norm: float, top_norm: float, times: float | None = None) -> bool:
+    """A layer's gradient norm far below the last layer's ``top_norm`` (``times``: ``HealthMonitor.VANISHING``)."""
+    times = HealthMonitor.VANISHING if times is None else times
+    return top_norm > 0 and norm < times * top_norm
 
 
-def exploding(start: float, now: float, loss_start: float, loss_now: float) -> bool:
-    """A layer's gradient norm grown from ``start`` (the run's first step) to ``now`` by ``HealthMonitor.EXPLODING``
-    times or more while the loss rose from ``loss_start`` to ``loss_now``."""
-    return start > 0 and now > HealthMonitor.EXPLODING * start and loss_now > loss_start
+def exploding(start: float, now: float, loss_start: float, loss_now: float, times: float | None = None) -> bool:
+    """A layer's gradient norm grown from ``start`` (the run's first step) to ``now`` by ``times``
+    (``HealthMonitor.EXPLODING``) or more while the loss rose from ``loss_start`` to ``loss_now``."""
+    times = HealthMonitor.EXPLODING if times is None else times
+    return start > 0 and now > times * start and loss_now > loss_start
 
 
 _norm = inside.norm  # the Euclidean length, rescaled when the squares overflow (one definition, in inside.py)

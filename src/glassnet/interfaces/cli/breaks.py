@@ -8,11 +8,13 @@ condition holds. The work is :func:`glassnet.breaks.find_break`'s; this file rea
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 import warnings
 from typing import Any
 
-from glassnet.breaks import Break, find_break, recording_for
+from glassnet.breaks import Break, find_break
 from glassnet.core.training import DEFAULT_EPOCHS
 from glassnet.errors import ConfigError, OutputFileError, TrainingDiverged
 from glassnet.interfaces.cli.common import (
@@ -28,7 +30,9 @@ from glassnet.interfaces.cli.common import (
     read_data,
 )
 from glassnet.interfaces.cli.outputs import REPORT, Writer, check_files
+from glassnet.interfaces.cli.train import training_rows
 from glassnet.io import atomic_write
+from glassnet.keyframes import recording_for
 from glassnet.replay import CHECKS
 from glassnet.verify.health import HealthWarning
 
@@ -46,8 +50,15 @@ EXAMPLES = """examples:
 """
 
 
+# Options that build the network and its optimizer: a checkpoint has both, so with --checkpoint they would be
+# ignored, and are refused instead (filled in by register: each option's default).
+BUILDING = ("layers", "activation", "output_activation", "loss", "optimizer", "lr", "momentum", "batch_size", "init",
+            "l2", "dtype")
+_DEFAULTS: dict[str, Any] = {}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("breaks", help="when did training break? the first step of each health warning",
+    p = subparsers.add_parser("breaks", help="when did training break? the step each health warning's condition began",
                               epilog=EXAMPLES, formatter_class=HelpFormatter)
     add_data_arguments(p)
     p.add_argument("--layers", default=None, help="layer sizes from inputs to outputs, e.g. 2,8,1 (not with --checkpoint)")
@@ -57,8 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (as glassnet train)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
-    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and --val-split")
     p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
+    p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")
+    p.add_argument("--dtype", default="float64", help="float64 or float32")
+    p.add_argument("--val-split", type=float, default=None,
+                   help="hold out this fraction of the rows as validation data (as glassnet train; also with --checkpoint)")
+    p.add_argument("--standardize", action="store_true",
+                   help="standardise the features as glassnet train does (also with --checkpoint)")
     p.add_argument("--checkpoint", default=None, help="replay on from this checkpoint file instead of training anew")
     p.add_argument("--condition", default=None, choices=CHECKS, help="only this condition (default: every warning)")
     p.add_argument("--no-ledger", action="store_true", help="the sentence and numbers only, not the step's ledger")
@@ -66,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--out", default=None, help="write the answer to this file instead of printing it")
     p.add_argument("--report", default=None, metavar="FILE.html", help="also write the training report, each step marked")
     p.set_defaults(func=run)
+    _DEFAULTS.update({name: p.get_default(name) for name in BUILDING})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,19 +91,28 @@ def run(args: argparse.Namespace) -> int:
                 outputs={"--out": (args.out, ANSWER), "--report": (args.report, REPORT)})
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+    # with --format json on standard output, standard output is the JSON: everything else goes to standard error
+    say = functools.partial(print, file=sys.stderr if args.format == "json" and not args.out else sys.stdout)
     data = read_data(args)
     if args.checkpoint:
+        ignored = [f"--{name.replace('_', '-')}" for name in BUILDING if getattr(args, name) != _DEFAULTS.get(name)]
+        if ignored:
+            raise ConfigError(f"{', '.join(ignored)} would be ignored with --checkpoint (the checkpoint holds the network, "
+                              "its optimizer and the batch size); drop them")
         from glassnet.io import load
 
         net = load(args.checkpoint)
-        found = [find_break(net, data.X, data.y, args.condition, checkpoint=args.checkpoint, epochs=args.epochs)]
-        return _show(args, found, [])
+        X, y, validation = training_rows(args, data, net)
+        found = [find_break(net, X, y, args.condition, checkpoint=args.checkpoint, epochs=args.epochs,
+                            validation_data=validation)]
+        return _show(args, found, say)
     if not args.layers:
         raise ConfigError("glassnet breaks needs --layers (the network to train) or --checkpoint FILE (a run to replay)")
-    net, chosen = fresh_network(args, parse_sizes(args.layers), data, init=args.init)
+    net, chosen = fresh_network(args, parse_sizes(args.layers), data, init=args.init, l2=args.l2, dtype=args.dtype)
     if chosen:
-        print(chosen)
+        say(chosen)
     optimizer = make_optimizer(args.optimizer, args.lr, args.momentum)
+    X, y, validation = training_rows(args, data, net)
     recorders: list[Any] = []
     if args.report:
         from glassnet.viz.snapshots import SnapshotRecorder
@@ -94,41 +121,40 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", HealthWarning)
         try:
-            net.fit(data.X, data.y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
-                    callbacks=recorders)
+            net.fit(X, y, epochs=args.epochs, optimizer=optimizer, batch_size=args.batch_size,
+                    validation_data=validation, callbacks=recorders)
         except TrainingDiverged as exc:
-            print(f"training stopped: {exc}")
+            say(f"training stopped: {exc}")
     said = [w.message for w in caught if isinstance(w.message, HealthWarning)]
     for warning in said:
-        print(f"health warning ({warning.check}): {warning}")
+        say(f"health warning ({warning.check}): {warning}")
     record = recording_for(net)
     checks = [f.check for f in record.fired if f.check in CHECKS] if record is not None else []
     checks = [c for c in dict.fromkeys(checks) if args.condition in (None, c)]
     if not checks:
-        print("nothing broke that glassnet can replay: no " + (f"{args.condition} " if args.condition else "")
-              + f"warning of {', '.join(CHECKS)} fired")
+        say("nothing broke that glassnet can replay: no " + (f"{args.condition} " if args.condition else "")
+            + f"warning of {', '.join(CHECKS)} fired")
         return 0
-    found = [find_break(net, data.X, data.y, check) for check in checks]
+    found = [find_break(net, X, y, check) for check in checks]
     if args.report:
         from glassnet.viz.report import write_report
 
-        write_report(args.report, net, data.X, data.y, run=recorders[0].run, data_name=data.name or args.data,
+        write_report(args.report, net, X, y, run=recorders[0].run, data_name=data.name or args.data,
                      breaks=found, warnings=[{"check": w.check, "message": str(w)} for w in said])
-        print(f"report written to {args.report}, each step marked on the loss curve")
-    return _show(args, found, said)
+        say(f"report written to {args.report}, each step marked on the loss curve")
+    return _show(args, found, say)
 
 
-def _show(args: argparse.Namespace, found: list[Break], said: list[Any]) -> int:
+def _show(args: argparse.Namespace, found: list[Break], say: Any) -> int:
     if args.format == "json":
-        text = json.dumps([b.to_dict() for b in found], indent=2, allow_nan=False)
-        if args.no_ledger:
-            text = json.dumps([{**b.to_dict(), "ledger": None} for b in found], indent=2, allow_nan=False)
+        text = json.dumps([{**b.to_dict(), **({"ledger": None} if args.no_ledger else {})} for b in found], indent=2,
+                          allow_nan=False)
     else:
         text = "\n\n".join(b.to_text(ledger=not args.no_ledger) for b in found)
     if args.out:
         with atomic_write(args.out, "w", OutputFileError) as handle:
             handle.write(text + "\n")
-        print(f"{len(found)} break(s) written to {args.out}")
+        say(f"{len(found)} break(s) written to {args.out}")
     else:
         print(text)
     return 0

@@ -99,6 +99,31 @@ def history_metadata(history: History, max_points: int = 1000) -> dict[str, Any]
     return data
 
 
+def training_rows(args: argparse.Namespace, data: Any, net: Any) -> tuple[Any, Any, tuple[Any, Any] | None]:
+    """The rows ``fit`` is given: ``--val-split`` (seeded by ``--seed``, stratified for classes) and ``--standardize``
+    (the training rows' mean and std, kept in ``net.metadata``). ``glassnet breaks`` uses it too, so that it
+    replays the very rows a ``glassnet train`` run was trained on.
+
+    Returns
+    -------
+    X : array of shape (n_train, n_in)
+    y : array of shape (n_train,) or (n_train, n_out)
+    validation : (X_val, y_val) or None
+    """
+    X, y, validation = data.X, data.y, None
+    if args.val_split is not None:
+        X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
+                                              stratify=data.y if data.classes is not None else None)
+        validation = (X_val, y_val)
+    if args.standardize:
+        with notes():  # e.g. a constant column
+            scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
+        X = scaler.transform(X)
+        validation = (scaler.transform(validation[0]), validation[1]) if validation else None
+        net.metadata["standardize"] = scaler.to_dict()
+    return X, y, validation
+
+
 def run(args: argparse.Namespace) -> int:
     check_files(inputs={"--data": args.data},  # before an hour of training, not after it
                 outputs={"--out": (args.out, MODEL), "--plot": (args.plot, FIGURE), "--report": (args.report, REPORT),
@@ -137,18 +162,8 @@ def run(args: argparse.Namespace) -> int:
     every = args.print_every if args.print_every is not None else max(1, args.epochs // 10)
     if every < 0:
         raise ConfigError(f"--print-every must be 0 (print nothing) or a positive number of epochs, got {every}")
-    X, y, validation = data.X, data.y, None
-    if args.val_split is not None:
-        X, X_val, y, y_val = train_test_split(X, y, test_size=args.val_split, seed=args.seed,
-                                              stratify=data.y if data.classes is not None else None)
-        validation = (X_val, y_val)
+    X, y, validation = training_rows(args, data, net)
     stopper = controls.early_stopping(args, validation is not None)
-    if args.standardize:
-        with notes():  # e.g. a constant column
-            scaler = Standardizer().fit(X, data.feature_names)  # the training rows only: nothing leaks from validation
-        X = scaler.transform(X)
-        validation = (scaler.transform(validation[0]), validation[1]) if validation else None
-        net.metadata["standardize"] = scaler.to_dict()
     print(f"training {net} on {data.name or args.data} ({X.shape[0]} samples"
           f"{f', {len(validation[0])} held out for validation' if validation else ''}) with {optimizer}"
           + (f", learning rate {schedule}" if schedule else "") + (f", {stopper}" if stopper else ""), flush=True)
