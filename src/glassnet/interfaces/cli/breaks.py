@@ -76,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="hold out this fraction of the rows as validation data (as glassnet train; also with --checkpoint)")
     p.add_argument("--standardize", action="store_true",
                    help="standardise the features as glassnet train does (also with --checkpoint)")
-    p.add_argument("--checkpoint", default=None, help="replay on from this checkpoint file instead of training anew")
+    # dest is not "checkpoint": this file is read, not written (the CLI's output checks look for that name)
+    p.add_argument("--checkpoint", dest="replay_from", default=None,
+                   help="replay on from this checkpoint file instead of training anew")
     p.add_argument("--condition", default=None, choices=CHECKS, help="only this condition (default: every warning)")
     p.add_argument("--no-ledger", action="store_true", help="the sentence and numbers only, not the step's ledger")
     p.add_argument("--format", default="text", choices=("text", "json"), help="how to print the answer")
@@ -87,23 +89,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    check_files(inputs={"--data": args.data, "--checkpoint": args.checkpoint},
+    check_files(inputs={"--data": args.data, "--checkpoint": args.replay_from},
                 outputs={"--out": (args.out, ANSWER), "--report": (args.report, REPORT)})
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
     # with --format json on standard output, standard output is the JSON: everything else goes to standard error
     say = functools.partial(print, file=sys.stderr if args.format == "json" and not args.out else sys.stdout)
     data = read_data(args)
-    if args.checkpoint:
+    if args.replay_from:
         ignored = [f"--{name.replace('_', '-')}" for name in BUILDING if getattr(args, name) != _DEFAULTS.get(name)]
         if ignored:
             raise ConfigError(f"{', '.join(ignored)} would be ignored with --checkpoint (the checkpoint holds the network, "
                               "its optimizer and the batch size); drop them")
         from glassnet.io import load
 
-        net = load(args.checkpoint)
+        net = load(args.replay_from)
         X, y, validation = training_rows(args, data, net)
-        found = [find_break(net, X, y, args.condition, checkpoint=args.checkpoint, epochs=args.epochs,
+        found = [find_break(net, X, y, args.condition, checkpoint=args.replay_from, epochs=args.epochs,
                             validation_data=validation)]
         return _show(args, found, say)
     if not args.layers:
