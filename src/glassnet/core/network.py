@@ -27,6 +27,7 @@ Next read: ``optimizers.py``, then ``training.py`` for ``fit``.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -221,6 +222,19 @@ class Network:
 
     def num_parameters(self) -> int:
         return sum(p.size for p in self.parameters().values())
+
+    def float64_copy(self) -> Network:
+        """A deep copy computing in float64: parameters and buffers cast exactly (float32 -> float64 loses
+        nothing), gradients zeroed, caches empty; any patched method is kept. The reference copy of gradcheck and
+        of explain's predict-then-check."""
+        twin = copy.deepcopy(self)
+        twin.dtype = np.dtype(np.float64)
+        for layer in twin.layers:
+            layer.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in layer.params.items()}
+            layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
+            layer.buffers = {k: np.array(v, dtype=np.float64) for k, v in layer.buffers.items()}
+            layer.cache = {}
+        return twin
 
     def buffers(self) -> dict[str, Array]:
         """The live state the layers keep but do not train, keyed like :meth:`parameters` (``"1.running_mean"``).

@@ -4,8 +4,7 @@
 them (one sample may be a flat list). :class:`NetState` is a copy of everything a pass may change (parameters,
 buffers such as BatchNorm's running statistics, ``net.rng`` for Dropout's masks, the modes) that can be put back
 bit for bit; ``explain`` (``trace.py``) and the loss probe of predict, then check (``predict.py``) both use it,
-with :func:`float64_twin` (a float32 network's float64 copy) and :func:`one_row_batchnorm` (the advice when
-BatchNorm1d meets one row in training mode).
+with :func:`one_row_batchnorm` (the advice when BatchNorm1d meets one row in training mode).
 
 Next read: ``trace.py``.
 """
@@ -65,19 +64,6 @@ class NetState:
             net.rng.bit_generator.state = copy.deepcopy(self.rng)
         if modes:
             net._set_modes(self.modes)
-
-
-def float64_twin(net: Network) -> Network:
-    """A deep copy of ``net`` computing in float64 (parameters and buffers cast exactly; float32 -> float64 loses
-    nothing). The same as ``glassnet.verify.gradcheck.float64_copy`` (explain does not import verify: siblings)."""
-    twin = copy.deepcopy(net)
-    twin.dtype = np.dtype(np.float64)
-    for layer in twin.layers:
-        layer.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in layer.params.items()}
-        layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-        layer.buffers = {k: np.array(v, dtype=np.float64) for k, v in layer.buffers.items()}
-        layer.cache = {}
-    return twin
 
 
 def one_row_batchnorm(exc: ShapeError, where: str, training: bool, n_rows: int) -> ShapeError | None:

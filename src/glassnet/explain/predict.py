@@ -47,7 +47,7 @@ from numpy.typing import NDArray
 from glassnet.core.checks import check_bool
 from glassnet.core.network import Network
 from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
-from glassnet.explain.netstate import NetState, float64_twin, one_row_batchnorm, step_data
+from glassnet.explain.netstate import NetState, one_row_batchnorm, step_data
 from glassnet.explain.records import fmt
 from glassnet.explain.weight_names import largest_gradient, parse_weight, symbol_of
 
@@ -100,13 +100,13 @@ class Probe:
     """The network's loss on ``(X, Y)`` with some parameter entries changed, everything put back after each pass.
 
     ``start`` is the state to evaluate from (default: the network's now). A float32 network is evaluated on a
-    float64 copy (:func:`float64_twin`); ``dtype`` keeps the network's own. The network is left as it was.
+    float64 copy (``Network.float64_copy``); ``dtype`` keeps the network's own. The network is left as it was.
     """
 
     def __init__(self, net: Network, X: Array, Y: Array, training: bool, start: NetState | None = None) -> None:
         start = start if start is not None else NetState(net)
         self.dtype = net.dtype.name
-        self.net = net if net.dtype == np.float64 else float64_twin(net)
+        self.net = net if net.dtype == np.float64 else net.float64_copy()
         self.X = np.asarray(X, dtype=np.float64)
         self.Y = np.asarray(Y, dtype=np.float64) if np.issubdtype(np.asarray(Y).dtype, np.floating) else Y
         self.training = training

@@ -64,18 +64,6 @@ MODES = {"train": (True,), "eval": (False,), "both": (True, False)}
 LOCATE_ENTRIES = 64  # input entries per layer whose dL/dX is checked when looking for the layer at fault
 
 
-def float64_copy(net: Network) -> Network:
-    """A deep copy of ``net`` computing in float64 (keeps any patched method, e.g. in tests)."""
-    twin = copy.deepcopy(net)
-    twin.dtype = np.dtype(np.float64)
-    for layer in twin.layers:
-        layer.params = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in layer.params.items()}
-        layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-        layer.buffers = {k: np.array(v, dtype=np.float64) for k, v in layer.buffers.items()}
-        layer.cache = {}
-    return twin
-
-
 @contextmanager
 def in_mode(net: Network, training: bool) -> Iterator[None]:
     """``net`` in training (``True``) or evaluation mode inside the block; the modes it had after."""
@@ -178,7 +166,7 @@ def gradcheck(net: Network, X: Any, y: Any, eps: float = 1e-5, sample: int | Non
                                 "for your own code use glassnet.doctor.check_gradients(loss_fn, params, grads)")
     if not (isinstance(eps, (int, float)) and 0 < eps < 1):
         raise ConfigError(f"eps must be a small positive number like 1e-5, got {eps!r}")
-    twin = float64_copy(net)
+    twin = net.float64_copy()
     X64 = check_inputs(X, twin.n_in, np.float64)
     Y64 = twin._targets(y, X64.shape[0])
     try:
@@ -357,7 +345,7 @@ def _check_nearby(twin: Network, X: np.ndarray, Y: np.ndarray, name: str, given:
                f"{_kink(layer)}, so none of them could be compared there")
     rng = np.random.default_rng(seed)
     for size in (eps * factor for factor in NUDGES):
-        moved = float64_copy(twin)
+        moved = twin.float64_copy()
         for p in moved.parameters().values():
             p += _nudge(rng, p.shape, size)
         X_moved = X + _nudge(rng, X.shape, size)
