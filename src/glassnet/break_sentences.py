@@ -73,7 +73,9 @@ def _units_sentence(found: Found, numbers: dict[str, Any], settings: dict[str, A
                     layer: str, when: str) -> str:
     dead = found.check == "dead_relu"
     verb = "died" if dead else "saturated"
-    parts = [_unit_sentence(found, numbers, k, f"Unit {unit} of {layer} (z^({found.layer + 1})_{unit + 1} in the ledger) {verb} at {when}", settings, limits)
+    symbol = f"z^({(found.layer or 0) + 1})"  # a unit condition always has its layer
+    parts = [_unit_sentence(found, numbers, k, f"Unit {unit} of {layer} ({symbol}_{unit + 1} in the ledger) {verb} at {when}",
+                            settings, limits)
              for k, unit in enumerate(found.units[:3])]
     if len(found.units) > 3:
         parts.append(f"Units {found.units[3:]} {verb} at the same step.")

@@ -136,6 +136,7 @@ MINIMAL = {  # (argv that runs the command on d.csv and m.npz, the input the out
     "lr-find": (["lr-find", "--data", "d.csv", "--layers", "2,3,1"], "d.csv"),
     "grade": (["grade", "m.npz", "d.csv"], "m.npz"),
     "breaks": (["breaks", "--data", "d.csv", "--layers", "2,3,1", "--epochs", "2"], "d.csv"),
+    "hunt": (["hunt", "--check", "d.csv", "--seed", "1"], "d.csv"),
 }
 
 

@@ -3,33 +3,37 @@ doctor, the key's fix passes the check, and wrong fixes fail.
 
 The expectations come from the bug classes themselves, not from the hunt's output: ``FIX_LOOKS_RIGHT`` says, per
 class, how the planted line and its fix must differ (a sign, a missing ``axis=0``, swapped operands, ...);
-``ROLES`` which parameters a class makes wrong; the fixed program must learn (its printed loss falls) and
-print the same final loss as running the key's fix in a fresh interpreter.
+``ROLES`` which parameters a class makes wrong. The fixed program is run by the test itself (in this process)
+and its trained parameters read from its namespace; its loss is worked out here by a forward pass written in the
+test, which must fall far below the loss at the start and equal what the check reports. The cheats a reviewer
+tried (a faked last line, a step 0.1 % short, a rewrite) are regression tests at the end.
 """
 
 import ast
 import contextlib
 import io
+import json
 import os
 import re
 import subprocess
 import sys
-from functools import cache
 
 import pytest
 
 import glassnet as gn
 from glassnet.errors import ConfigError
 from glassnet.interfaces.cli.main import main
-from glassnet.verify.hunt import bug_classes
 from glassnet.verify.hunt.generator import NAMES
-from glassnet.verify.hunt.key import plant
 from glassnet.verify.script.analysis import diagnose_source
+from tests.verify.hunt_helpers import CLASSES, FIX_SEEDS, PARAMS, SEEDS, checked, hunt, planted, run_here, short
 
-CLASSES = sorted(bug_classes())
-SEEDS = range(1, 1 + 2 * len(CLASSES))   # two blocks: every class twice, in a random style each time
-FIX_SEEDS = range(1, 1 + len(CLASSES))   # one block: every class once
-PARAMS = ("W1", "b1", "W2", "b2")
+# CI time: the whole check of the key's fix (a subprocess each) runs on five seeds, every style and name set
+# among them; five more classes get a lighter test (the correct program, run here, learns and the doctor finds
+# nothing in it), and the other five have their own right fix checked elsewhere: zero_init (1: other starts),
+# sign_flipped_update (3: in other words), derivative_applied_twice (6: fixed another way), derivative_at_z
+# (7: other prints), gradient_not_reset (14: the key's insertion)
+KEY_FIX_SEEDS = [2, 4, 11, 12, 13]
+LIGHT_SEEDS = [5, 8, 9, 10, 15]
 
 
 def _slope_added(planted, fixed):
@@ -68,24 +72,11 @@ ROLES = {  # the parameters a class makes wrong ("chosen": the one named on the 
 }
 
 
-@cache
-def _planted(seed):
-    return plant(seed)
-
-
-@cache
-def _hunt(seed):
-    return gn.hunt(seed)
-
 
 def _quiet_doctor(source):
     with contextlib.redirect_stdout(io.StringIO()):
         return diagnose_source(source, "hunt.py")
 
-
-def _short(name):
-    """``net.W1``, ``self.W1`` -> ``W1`` (the doctor names attributes by the object)."""
-    return name.split(".", 1)[1] if "." in name.split("[")[0] else name
 
 
 def _wrong_params(p):
@@ -101,14 +92,23 @@ def test_a_block_of_seeds_gives_every_class_once_and_neighbours_differ():
     assert len(CLASSES) >= 10
     for block in range(3):  # (the third block only for this cheap check)
         seeds = range(1 + block * len(CLASSES), 1 + (block + 1) * len(CLASSES))
-        assert sorted(_planted(s).key.bug for s in seeds) == CLASSES
-    bugs = [_planted(s).key.bug for s in SEEDS]
+        assert sorted(planted(s).key.bug for s in seeds) == CLASSES
+    bugs = [planted(s).key.bug for s in SEEDS]
     assert sum(a == b for a, b in zip(bugs, bugs[1:])) <= 2  # only where two blocks meet
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+def _new_style(seed):
+    return (planted(seed).key.bug, planted(seed).spec.style) not in {
+        (planted(s).key.bug, planted(s).spec.style) for s in FIX_SEEDS}
+
+
+# the doctor on every class of the first block, and of the second where the class comes in another style
+DOCTOR_SEEDS = [*FIX_SEEDS, *(s for s in SEEDS if s not in FIX_SEEDS and _new_style(s))]
+
+
+@pytest.mark.parametrize("seed", DOCTOR_SEEDS)
 def test_the_program_is_learner_style_and_the_doctor_catches_its_bug(seed):
-    p = _planted(seed)
+    p = planted(seed)
     lines = p.program.splitlines()
     assert 40 <= len(lines) <= 80, len(lines)
     tree = ast.parse(p.program)
@@ -121,36 +121,50 @@ def test_the_program_is_learner_style_and_the_doctor_catches_its_bug(seed):
     assert not told, told  # the header tells the task, never the bug
     # the key is one class's difference between the handed-out program and the correct one
     hunk = next(h for h in p.key.hunks if h.planted)
-    planted, fixed = [s.strip() for s in hunk.planted], [s.strip() for s in hunk.fixed]
-    assert FIX_LOOKS_RIGHT[p.key.bug](planted, fixed), (p.key.bug, planted, fixed)
-    assert lines[p.key.line - 1].strip() == planted[0]
+    was, fixed = [s.strip() for s in hunk.planted], [s.strip() for s in hunk.fixed]
+    assert FIX_LOOKS_RIGHT[p.key.bug](was, fixed), (p.key.bug, was, fixed)
+    assert lines[p.key.line - 1].strip() == was[0]
     # the doctor flags it, at the planted line or on a parameter the bug makes wrong
     report = _quiet_doctor(p.program)
     assert not report.ok, p.program
     flagged = report.failed()
-    wrong = {_short(n) for n in _wrong_params(p)}
-    assert any(f.line in p.key.planted_lines or _short(f.param) in wrong for f in flagged), (
+    wrong = {short(n) for n in _wrong_params(p)}
+    assert any(f.line in p.key.planted_lines or short(f.param) in wrong for f in flagged), (
         p.key.to_text(), str(report))
 
 
-@pytest.mark.parametrize("seed", FIX_SEEDS)
+def test_the_other_tests_check_the_classes_left_out_of_the_keys_fix_test():
+    left_out = {planted(s).key.bug for s in FIX_SEEDS if s not in KEY_FIX_SEEDS + LIGHT_SEEDS}
+    assert left_out == {"zero_init", "sign_flipped_update", "derivative_applied_twice", "derivative_at_z",
+                        "gradient_not_reset"}
+    assert {planted(s).spec.style for s in KEY_FIX_SEEDS} == {"vector", "rows", "class"}
+    assert {planted(s).spec.names for s in KEY_FIX_SEEDS} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("seed", LIGHT_SEEDS)
+def test_the_correct_program_learns_and_the_doctor_finds_nothing_in_it(seed):
+    h = hunt(seed)
+    fixed = h.key.apply(h.program)
+    trained, start = run_here(fixed, h)
+    assert trained < 0.2 * start, (trained, start)
+    assert _quiet_doctor(fixed).ok
+
+
+@pytest.mark.parametrize("seed", KEY_FIX_SEEDS)
 def test_the_keys_fix_passes_the_check(seed):
-    h = _hunt(seed)
+    h = hunt(seed)
     fixed = h.key.apply(h.program)
     assert fixed != h.program
     result = h.check(fixed, isolate=False)
     assert result.ok and result.trains and result.doctor_clean, result.to_text()
     assert result.fixed_planted_line and result.verdict == "fixed"
     assert set(result.changed_lines) >= h.key.planted_lines
-    # the fixed program learns: the cost it prints at epoch 0 is far above its final loss
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(fixed, "fixed.py", "exec"), {"__name__": "__main__"})
-    out = printed.getvalue()
-    first = float(re.search(r"epoch 0\s+\w+ (\S+)", out).group(1))
-    final = float(out.strip().splitlines()[-1].split()[-1])
-    assert final < 0.5 * first, out
-    assert result.loss == final  # the check read the number the program printed
+    # the fixed program, run here, learns: the loss of its trained parameters (a forward pass of this test) is far
+    # below the loss at its start, and it is the loss the check worked out from the parameters it read
+    trained, start = run_here(fixed, h)
+    assert trained < 0.2 * start, (trained, start)
+    assert result.loss == pytest.approx(trained, rel=1e-12)
+
 
 
 def _flip_another_update(program, planted_lines):
@@ -164,8 +178,8 @@ def _flip_another_update(program, planted_lines):
 
 
 def test_the_unfixed_program_fails():
-    h = _hunt(9)
-    unchanged = h.check(h.program, isolate=False)
+    h = hunt(7)
+    unchanged = checked(7, h.program)
     assert not unchanged.ok and not unchanged.doctor_clean and unchanged.findings, unchanged.to_text()
     assert unchanged.changed_lines == [] and not unchanged.fixed_planted_line and "you changed nothing" in (
         unchanged.to_text())
@@ -173,7 +187,7 @@ def test_the_unfixed_program_fails():
 
 @pytest.mark.parametrize("seed", [2, 13])
 def test_the_right_fix_with_a_slip_elsewhere_fails(seed):
-    h = _hunt(seed)
+    h = hunt(seed)
     slipped = h.check(_flip_another_update(h.key.apply(h.program), h.key.planted_lines), isolate=False)
     assert not slipped.ok and not slipped.doctor_clean and not slipped.trains, slipped.to_text()
     assert slipped.fixed_planted_line  # the planted line was changed, yet the program is wrong
@@ -181,7 +195,7 @@ def test_the_right_fix_with_a_slip_elsewhere_fails(seed):
 
 @pytest.mark.parametrize("seed", [5, 11])
 def test_an_unrelated_change_fails(seed):
-    h = _hunt(seed)
+    h = hunt(seed)
     rate = re.search(r"^(learning_rate|lr|eta) = (\S+)$|Network\((\d+), (\d+), (\S+)\)", h.program, re.M)
     assert rate
     other = h.program.replace(rate.group(0), rate.group(0).replace(rate.group(2) or rate.group(5), "0.3"), 1)
@@ -191,8 +205,8 @@ def test_an_unrelated_change_fails(seed):
 
 
 def test_a_different_correct_fix_passes_and_is_told_it_is_elsewhere():
-    seed = next(s for s in SEEDS if _planted(s).key.bug == "derivative_applied_twice")
-    h = _hunt(seed)
+    seed = next(s for s in SEEDS if planted(s).key.bug == "derivative_applied_twice")
+    h = hunt(seed)
     hunk = h.key.hunks[0]
     slope = hunk.planted[0].strip()[len(hunk.fixed[0].strip()):]  # " * a * (1 - a)", multiplied in twice
     lines = h.program.splitlines()
@@ -206,8 +220,8 @@ def test_a_different_correct_fix_passes_and_is_told_it_is_elsewhere():
 
 
 def test_the_same_planted_line_fixed_in_other_words_counts():
-    seed = next(s for s in FIX_SEEDS if _planted(s).key.bug == "sign_flipped_update")
-    h = _hunt(seed)
+    seed = next(s for s in FIX_SEEDS if planted(s).key.bug == "sign_flipped_update")
+    h = hunt(seed)
     line = h.program.splitlines()[h.key.line - 1]
     target, rest = line.split(" += ")
     rewritten = h.program.replace(line, f"{target} = {target.strip()} - {rest}", 1)
@@ -216,30 +230,32 @@ def test_the_same_planted_line_fixed_in_other_words_counts():
 
 
 def test_a_crash_and_a_hang_are_verdicts(tmp_path):
-    h = _hunt(3)
+    h = hunt(3)
     crash = h.check(h.program.replace("import numpy as np", "import numpy as np\nraise SystemExit('gave up')"),
                     isolate=False)
     assert not crash.ok and "gave up" in crash.to_text() and "stopped with an error" in crash.to_text()
-    hang = h.check(h.program.replace("import numpy as np", "import numpy as np\nwhile True:\n    pass"),
-                   isolate=True, timeout=1.5)
-    assert not hang.ok and not hang.trains and "did not finish within 1.5 s" in hang.to_text()
+    # at the program's end, after its training loop, where the doctor (in this process) does not go
+    hang = h.check(h.program + "while True:\n    pass\n", isolate=False, timeout=0.5)
+    assert not hang.ok and not hang.trains and "did not finish within 0.5 s" in hang.to_text()
+    flood = h.check(h.program + "for _ in range(400_000):\n    print('0123456789')\n", isolate=False)
+    assert not flood.ok and "printed more than 2,000,000 characters" in flood.to_text()
     with pytest.raises(ConfigError, match="not a file"):
         h.check(str(tmp_path / "missing.py"))
 
 
 def test_the_same_seed_gives_the_same_program_in_a_fresh_interpreter_and_seeds_differ():
-    programs = {s: _planted(s).program for s in SEEDS}
+    programs = {s: planted(s).program for s in SEEDS}
     assert len(set(programs.values())) == len(programs)
     code = "import sys, glassnet as gn; sys.stdout.write(gn.hunt(8).program)"
     env = dict(os.environ, PYTHONHASHSEED="12345")
     again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert again.stdout == programs[8] == gn.hunt(8).program
-    styles = {_planted(s).spec.style for s in SEEDS}
-    names = {_planted(s).spec.names for s in SEEDS}
+    styles = {planted(s).spec.style for s in SEEDS}
+    names = {planted(s).spec.names for s in SEEDS}
     assert styles == {"vector", "rows", "class"} and names == {0, 1, 2}
 
 
-def test_cli(tmp_path, capsys):
+def test_cli(tmp_path, capsys, monkeypatch):
     out = tmp_path / "hunt_4.py"
     assert main(["hunt", "--seed", "4", "--out", str(out)]) == 0
     assert out.read_text() == gn.hunt(4).program
@@ -256,12 +272,21 @@ def test_cli(tmp_path, capsys):
     listed = capsys.readouterr().out
     assert all(name in listed for name in CLASSES)
     assert main(["hunt", "--check", str(out), "--seed", "4"]) == 1  # unfixed: the doctor (in its subprocess) flags it
-    assert "NOT FIXED YET" in capsys.readouterr().out
-    out.write_text(h.key.apply(h.program))
-    assert main(["hunt", "--check", str(out), "--seed", "4", "--json"]) == 0
-    assert '"ok": true' in capsys.readouterr().out
+    told = capsys.readouterr().out
+    assert "NOT FIXED YET" in told and "--hints full" in told and f"line {h.key.line}" not in told  # hints: some
+    out.write_text("\ufeff" + h.key.apply(h.program), encoding="utf-8")  # an editor's byte-order mark
+    kept = tmp_path / "check_4.json"  # the teacher keeps the check: JSON by its suffix
+    assert main(["hunt", "--check", str(out), "--seed", "4", "--out", str(kept)]) == 0
+    assert json.loads(kept.read_text())["ok"] is True and str(kept) in capsys.readouterr().out
     assert main(["hunt", "--seed", "2-4", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "hunt_3.py").read_text() == gn.hunt(3).program
+    assert main(["hunt", "--seed", "5", "--out", str(tmp_path / "new") + os.sep]) == 0  # a folder, made
+    assert (tmp_path / "new" / "hunt_5.py").read_text() == gn.hunt(5).program
+    monkeypatch.setenv("GLASSNET_HUNT_SECRET", "tulip")
+    capsys.readouterr()
+    assert main(["hunt", "--seed", "5"]) == 0 and capsys.readouterr().out == gn.hunt(5, "tulip").program
+    assert main(["hunt", "--key", "--seed", "5", "--secret", "rose"]) == 0
+    assert gn.hunt(5, "rose").key.to_text() in capsys.readouterr().out
     assert main(["hunt", "--seed", "x"]) == 2 and "--seed 'x'" in capsys.readouterr().err
     assert main(["hunt", "--seed", "1-3"]) == 2 and "--out FOLDER" in capsys.readouterr().err
 

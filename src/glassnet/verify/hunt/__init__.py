@@ -15,10 +15,11 @@ from __future__ import annotations
 import math
 import os
 from functools import cached_property
+from typing import Any
 
 from glassnet.errors import ConfigError, GlassnetTypeError, OutputFileError
 from glassnet.verify.hunt.bugs import BUGS
-from glassnet.verify.hunt.check import TIME_LIMIT, Checked, check, final_loss, run_trusted
+from glassnet.verify.hunt.check import TIME_LIMIT, Checked, check, loss_of, trusted_state
 from glassnet.verify.hunt.key import Key, plant
 
 __all__ = ["Checked", "Hunt", "Key", "bug_classes", "hunt"]
@@ -31,10 +32,13 @@ class Hunt:
     ----------
     seed : int
         0 or more; the same seed always gives the same program.
+    secret : str, optional
+        The teacher's word, mixed into the seed: another secret gives other programs for the same seeds, so a
+        student who knows their seed cannot print the key. The same secret must be given to check it.
     """
 
-    def __init__(self, seed: int) -> None:
-        self._planted = plant(seed)
+    def __init__(self, seed: int, secret: str | None = None) -> None:
+        self._planted = plant(seed, secret)
         self.seed = self._planted.key.seed
 
     @property
@@ -53,12 +57,14 @@ class Hunt:
         return self._planted.key.bug
 
     @cached_property
+    def expected(self) -> dict[str, Any]:
+        """The correct program's trained parameters and data (W1, b1, W2, b2, X, y as nested lists), run here."""
+        return trusted_state(self._planted.spec, self._planted.correct)
+
+    @property
     def expected_loss(self) -> float:
-        """The final loss the correct program prints (the fixed program must print the same)."""
-        loss = final_loss(run_trusted(self._planted.correct))
-        if loss is None:  # the generator always ends with the final line; this is glassnet's own fault
-            raise ConfigError(f"the correct program of seed {self.seed} printed no final loss (a bug in glassnet)")
-        return loss
+        """The final loss of the correct program's trained parameters (the teacher's; ``check`` never shows it)."""
+        return loss_of(self._planted.spec, self.expected)
 
     def check(self, source_or_path: str | os.PathLike[str], *, isolate: bool = True,
               timeout: float = TIME_LIMIT) -> Checked:
@@ -78,14 +84,15 @@ class Hunt:
         Returns
         -------
         Checked
-            ``.ok`` (trains and doctor clean), ``.trains``, ``.doctor_clean``, ``.changed_lines``,
-            ``.fixed_planted_line``, ``.diff``; ``to_text()`` and ``to_dict()``.
+            ``.ok`` (trains and doctor clean), ``.trains``, ``.doctor_clean``, ``.wrong_params``,
+            ``.changed_lines``, ``.fixed_planted_line``, ``.rewritten``, ``.diff``; ``to_text(hints=)`` and
+            ``to_dict(hints=)`` (``"some"``: no line or fix; ``"full"``: the doctor's findings too).
         """
         source = _source(source_or_path)
         if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
             raise ConfigError(f"the time limit must be a positive number of seconds, got {timeout!r}")
         name = os.fspath(source_or_path) if source is not source_or_path else f"hunt_{self.seed}.py"
-        return check(self._planted, source, self.expected_loss, isolate=isolate, timeout=float(timeout),
+        return check(self._planted, source, self.expected, isolate=isolate, timeout=float(timeout),
                      name=name)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -99,9 +106,10 @@ class Hunt:
         return f"<Hunt seed={self.seed}: {len(self.program.splitlines())} lines, one bug (see .key)>"
 
 
-def hunt(seed: int) -> Hunt:
-    """The bug hunt of ``seed``: ``hunt(7).program`` to hand out, ``.key`` for the teacher, ``.check(path)``."""
-    return Hunt(seed)
+def hunt(seed: int, secret: str | None = None) -> Hunt:
+    """The bug hunt of ``seed``: ``hunt(7).program`` to hand out, ``.key`` for the teacher, ``.check(path)``
+    (``secret``: the teacher's word mixed into the seed; see :class:`Hunt`)."""
+    return Hunt(seed, secret)
 
 
 def bug_classes() -> dict[str, str]:
@@ -115,7 +123,7 @@ def _source(source_or_path: object) -> str:
         if not os.path.isfile(path):
             raise ConfigError(f"{path} is not a file; give the path of the student's program (or its text)")
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, encoding="utf-8-sig") as handle:  # an editor's byte-order mark is not code
                 return handle.read()
         except UnicodeDecodeError:
             raise ConfigError(f"{path} is not a text file in UTF-8; give the student's .py program") from None

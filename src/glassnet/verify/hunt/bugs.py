@@ -17,7 +17,9 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from glassnet.verify.hunt.generator import NAMES, Line, Spec
+from glassnet.verify.hunt.generator import Line, Spec
+from glassnet.verify.hunt.generator import names as _names
+from glassnet.verify.hunt.generator import slope as _slope
 
 Mutation = dict[str, list[str]]
 
@@ -32,13 +34,10 @@ class Bug:
     mutate: Callable[[Spec, dict[str, Line], random.Random], tuple[Mutation, dict[str, str]]]
     allowed: Mapping[str, tuple[object, ...]] = field(default_factory=dict)
     fits: Callable[[Spec], bool] | None = None  # a condition across choices (``allowed`` narrows one at a time)
-
-
-def _names(spec: Spec) -> dict[str, str]:
-    n = dict(NAMES[spec.names])
-    if spec.style == "class":
-        n.update({k: "self." + n[k] for k in ("W1", "b1", "W2", "b2", "z1", "h", "out", "lr")})
-    return n
+    # the key's fix is the only right one (up to rounding: the fixed program trains to the correct program's
+    # parameters); False where other fixes are as right (any small random start breaks the symmetry), so the
+    # check asks that the program learns instead
+    unique_fix: bool = True
 
 
 def _sign(spec: Spec, at: dict[str, Line], rng: random.Random) -> tuple[Mutation, dict[str, str]]:
@@ -52,12 +51,6 @@ def _hardcoded(spec: Spec, at: dict[str, Line], rng: random.Random) -> tuple[Mut
     rate = rng.choice([r for r in (0.01, 0.05, 0.1) if r != spec.lr])
     line = at["upd_" + k].text.replace(f"{n['lr']} *", f"{rate} *", 1)  # type: ignore[union-attr]
     return {"upd_" + k: [line]}, {**_on(spec, k), "rate": str(rate), "value": f"{spec.lr:g}"}
-
-
-def _slope(spec: Spec, of: str) -> str:
-    if spec.helper:
-        return ("sigmoid_derivative({})" if spec.act == "sigmoid" else "tanh_derivative({})").format(of)
-    return ("{0} * (1 - {0})" if spec.act == "sigmoid" else "(1 - {0} ** 2)").format(of)
 
 
 def _words(spec: Spec) -> dict[str, str]:
@@ -178,7 +171,7 @@ BUGS = [
     Bug("error_not_backpropagated", "The output error is not sent back through the output weights.",
         "The hidden delta multiplies the output delta by the hidden slope directly, so every hidden unit gets the "
         "same error whatever weight connects it to the output. The chain rule goes through that weight: "
-        "`... @ W2.T` before the slope. The fix: send the error back through the output weights.", _not_back,
+        "`... @ {W2}.T` before the slope. The fix: send the error back through the output weights.", _not_back,
         {"two_step": (False,)}),
     Bug("bias_gradient_all_axes", "The hidden bias gradient is summed over every axis: one number for all units.",
         "`np.sum` without `axis=0` adds up the deltas of all rows *and* all hidden units, so every hidden bias moves "
@@ -198,8 +191,8 @@ BUGS = [
         "`{g} = ...` assigns each row's gradient, so after the row loop it holds the gradient of the last row alone "
         "while the others hold the sum over all rows. The fix: `{g} += ...`.", _never_accumulated, ROWS),
     Bug("weight_gradient_transposed", "The first layer's weight gradient is the transpose of the right one.",
-        "With `z = x @ W1 + b1` the gradient is `{x}.T @ delta`; `delta.T @ {x}` is its transpose, which only runs "
-        "because W1 is square here: each weight gets the gradient of its mirror image. The fix: `{x}.T @ delta`.",
+        "With `{z1} = {x} @ {W1} + {b1}` the gradient is `{x}.T @ delta`; `delta.T @ {x}` is its transpose, which only runs "
+        "because {W1} is square here: each weight gets the gradient of its mirror image. The fix: `{x}.T @ delta`.",
         _transposed, {"data": ("blobs",), "hidden": (3,)}),
     Bug("update_before_backprop", "The output weights are updated before the hidden error is sent back through them.",
         "The hidden error goes back through the *new* output weights, not the ones that produced the output, so "
@@ -211,6 +204,6 @@ BUGS = [
         "at small random values.", _zero_init, {"data": ("and", "or")},
         # XOR's and the blobs' balanced targets leave zero weights with no gradient at all; at module level the
         # doctor sees weights that do not move in the first pass as parameters only when named W1/W2
-        lambda spec: spec.style == "class" or (spec.names == 0 and spec.act == "sigmoid")),
+        lambda spec: spec.style == "class" or (spec.names == 0 and spec.act == "sigmoid"), unique_fix=False),
 ]
 BY_NAME = {bug.name: bug for bug in BUGS}

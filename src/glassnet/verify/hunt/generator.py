@@ -33,6 +33,9 @@ NAMES = [
 ]
 STYLES = ("vector", "rows", "class")
 DATA = ("xor", "and", "or", "blobs")
+# the draw's weights: the blobs (3 inputs, always 3 hidden units) twice, so that a square W1 (the only shape in
+# which a transposed weight gradient runs) is common in every class's programs and its 3-3-1 header tells nothing
+DRAWN = ("xor", "and", "or", "blobs", "blobs")
 TRUTH = {"xor": (0, 1, 1, 0), "and": (0, 0, 0, 1), "or": (0, 1, 1, 1)}
 
 
@@ -56,6 +59,7 @@ class Spec:
     scale: float
     rows: tuple[tuple[float, ...], ...] = field(default=())
     targets: tuple[int, ...] = field(default=())
+    secret: bool = False  # drawn with a teacher's secret: only the teacher can check it
 
 
 @dataclass
@@ -67,10 +71,10 @@ class Line:
     tag: str = ""
 
 
-def draw(seed: int, allowed: Mapping[str, tuple[object, ...]] | None = None, attempt: int = 0) -> Spec:
+def draw(seed: int, allowed: Mapping[str, tuple[object, ...]] | None = None, attempt: int = 0, salt: int = 0) -> Spec:
     """The spec for ``seed``, each choice drawn from ``allowed[choice]`` where a bug class narrows it (``attempt``:
-    the next draw for the same seed, when a bug class rejects one)."""
-    rng = random.Random(seed * 1_000_003 + 17 + attempt * 7_919)
+    the next draw for the same seed, when a bug class rejects one; ``salt``: from a teacher's secret, 0 without)."""
+    rng = random.Random(seed * 1_000_003 + 17 + attempt * 7_919 + salt)
     allowed = allowed or {}
 
     def pick(name: str, options: tuple[object, ...]) -> object:
@@ -78,8 +82,8 @@ def draw(seed: int, allowed: Mapping[str, tuple[object, ...]] | None = None, att
         return rng.choice(narrowed)
 
     style = str(pick("style", STYLES))
-    data = str(pick("data", DATA))
-    hidden = int(pick("hidden", (3, 4, 5)))  # type: ignore[call-overload]
+    data = str(pick("data", DRAWN))
+    hidden = int(pick("hidden", (3,) if data == "blobs" else (3, 4, 5)))  # type: ignore[call-overload]
     act = str(pick("act", ("sigmoid", "tanh")))
     loss = str(pick("loss", ("half_sum", "mean")))
     norm = str(pick("norm", ("delta", "grads"))) if loss == "mean" else "delta"
@@ -102,7 +106,7 @@ def draw(seed: int, allowed: Mapping[str, tuple[object, ...]] | None = None, att
                 hidden=hidden, act=act, loss=loss, norm=norm,
                 helper=bool(pick("helper", (True, False))), two_step=bool(pick("two_step", (True, False))),
                 lr=base[-1] if slow else rng.choice(base), epochs=epochs, init_seed=rng.randrange(100),
-                scale=rng.choice((0.5, 1.0)), rows=rows, targets=targets)
+                scale=rng.choice((0.5, 1.0)), rows=rows, targets=targets, secret=bool(salt))
 
 
 def n_inputs(spec: Spec) -> int:
@@ -113,12 +117,36 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
 
 
+ATTRIBUTES = ("W1", "b1", "W2", "b2", "z1", "h", "out", "lr")  # a class keeps these on self
+
+
+def names(spec: Spec) -> dict[str, str]:
+    """The program's names as they appear in its training code (``self.W1`` in a class)."""
+    n = dict(NAMES[spec.names])
+    if spec.style == "class":
+        n.update({k: "self." + n[k] for k in ATTRIBUTES})
+    return n
+
+
+def slope(spec: Spec, of: str) -> str:
+    """The hidden activation's slope written from ``of`` (the helper function, or inline), as the program has it."""
+    if spec.helper:
+        return ("sigmoid_derivative({})" if spec.act == "sigmoid" else "tanh_derivative({})").format(of)
+    return ("{0} * (1 - {0})" if spec.act == "sigmoid" else "(1 - {0} ** 2)").format(of)
+
+
+def parameters(spec: Spec) -> dict[str, str]:
+    """W1, b1, W2, b2 -> the expression that reads each trained parameter at the program's end (``net.W1``)."""
+    n = NAMES[spec.names]
+    return {k: ("net." + n[k] if spec.style == "class" else n[k]) for k in ("W1", "b1", "W2", "b2")}
+
+
 def render(spec: Spec) -> list[Line]:
     """The correct program for ``spec``, line by line (tags on the lines a bug may change)."""
     n = dict(NAMES[spec.names])
     cls = spec.style == "class"
-    p = {k: ("self." + n[k] if cls else n[k]) for k in ("W1", "b1", "W2", "b2", "z1", "h", "out")}
-    lr = "self." + n["lr"] if cls else n["lr"]
+    p = names(spec)
+    lr = p["lr"]
     X, y = (n["x"], n["t"]) if spec.style == "rows" else (n["X"], n["y"])
     if cls:
         X, y = "X", "y"
@@ -130,8 +158,12 @@ def render(spec: Spec) -> list[Line]:
 
     task = {"xor": "XOR", "and": "AND", "or": "OR", "blobs": "two blobs (class 0 near 0, class 1 near 1)"}[spec.data]
     add(0, f"# A {n_inputs(spec)}-{spec.hidden}-1 network learns {task} with hand-written backprop.")
-    add(0, "# This program has one bug. Find it, fix it, and check your fix with")
-    add(0, f"#     glassnet hunt --check THIS_FILE --seed {spec.seed}")
+    if spec.secret:  # the check needs the teacher's word
+        add(0, "# This program has one bug. Find it, fix it, and hand it in; your teacher checks it with")
+        add(0, f"#     glassnet hunt --check THIS_FILE --seed {spec.seed} --secret ...")
+    else:
+        add(0, "# This program has one bug. Find it, fix it, and check your fix with")
+        add(0, f"#     glassnet hunt --check THIS_FILE --seed {spec.seed}")
     add(0, "import numpy as np")
     add(0, "")
     rows = ["[" + ", ".join(_num(v) for v in r) + "]" for r in spec.rows]
@@ -160,10 +192,6 @@ def render(spec: Spec) -> list[Line]:
         add(0, "")
     add(0, "")
     act = "sigmoid({})" if spec.act == "sigmoid" else "np.tanh({})"
-    if spec.helper:
-        dact = ("sigmoid_derivative({})" if spec.act == "sigmoid" else "tanh_derivative({})").format
-    else:
-        dact = ("{0} * (1 - {0})" if spec.act == "sigmoid" else "(1 - {0} ** 2)").format
     n_in, hid = n_inputs(spec), spec.hidden
     a, b = ("n_in", "n_hidden") if cls else (n_in, hid)  # a class takes its sizes as arguments
     init = [(f"{p['W1']} = np.random.randn({a}, {b}) * {spec.scale}", "init_W1"),
@@ -195,9 +223,9 @@ def render(spec: Spec) -> list[Line]:
         add(i, None, "early_update")
         if spec.two_step:
             add(i, f"{n['d_h']} = {n['d_out']} @ {p['W2']}.T", "d_h")
-            add(i, f"{n['d_z1']} = {n['d_h']} * {dact(p['h'])}", "d_z1")
+            add(i, f"{n['d_z1']} = {n['d_h']} * {slope(spec, p['h'])}", "d_z1")
         else:
-            add(i, f"{n['d_z1']} = ({n['d_out']} @ {p['W2']}.T) * {dact(p['h'])}", "d_z1")
+            add(i, f"{n['d_z1']} = ({n['d_out']} @ {p['W2']}.T) * {slope(spec, p['h'])}", "d_z1")
         add(i, f"{n['dW1']} {acc} {X}.T @ {n['d_z1']}{per}", "dW1")
         add(i, f"{n['db1']} {acc} " + (n["d_z1"] if acc == "+=" else f"np.sum({n['d_z1']}, axis=0, keepdims=True)")
             + per, "db1")
@@ -209,7 +237,6 @@ def render(spec: Spec) -> list[Line]:
     every = spec.epochs // 5
     report = f'print(f"epoch {{epoch}}  {n["loss"]} {{{n["loss"]}:.5f}}")'
     if cls:
-        add(0, "")
         add(0, "class Network:")
         add(1, "def __init__(self, n_in, n_hidden, learning_rate):")
         add(2, f"np.random.seed({spec.init_seed})")

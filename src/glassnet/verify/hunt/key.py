@@ -16,13 +16,14 @@ Next read: ``check.py`` (is a student's fixed program right).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any
 
 from glassnet.errors import ConfigError
 from glassnet.verify.hunt.bugs import BUGS, Bug
-from glassnet.verify.hunt.generator import Line, Spec, draw, render, text
+from glassnet.verify.hunt.generator import Line, Spec, draw, names, render, text
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,21 @@ class Key:
         return "\n".join(out)
 
 
-def bug_of(seed: int) -> Bug:
-    """The bug class planted for ``seed``."""
+def salt_of(secret: str | None) -> int:
+    """A teacher's secret as a number mixed into every draw (0 without one): the same seed with another secret is
+    another program, so a student cannot print the key of their own seed without the word."""
+    if secret is None:
+        return 0
+    if not isinstance(secret, str) or not secret:
+        raise ConfigError(f"a hunt's secret must be a non-empty word (--secret WORD), got {secret!r}")
+    return int.from_bytes(hashlib.sha256(secret.encode("utf-8")).digest()[:8], "big") | 1
+
+
+def bug_of(seed: int, salt: int = 0) -> Bug:
+    """The bug class planted for ``seed`` (``salt``: from the teacher's secret; see :func:`salt_of`)."""
     block, place = divmod(seed - 1, len(BUGS))  # blocks 1-15, 16-30, ...: a class numbered from 1
     order = list(range(len(BUGS)))
-    random.Random(block * 7919 + 1).shuffle(order)
+    random.Random(block * 7919 + 1 + salt).shuffle(order)
     return BUGS[order[place]]
 
 
@@ -120,18 +131,19 @@ class Planted:
     key: Key
 
 
-def plant(seed: int) -> Planted:
-    """The seed's program with its one bug, the correct program, and the key."""
+def plant(seed: int, secret: str | None = None) -> Planted:
+    """The seed's program with its one bug, the correct program, and the key (``secret``: the teacher's word)."""
     seed = check_seed(seed)
-    bug = bug_of(seed)
-    spec = draw(seed, bug.allowed)
+    salt = salt_of(secret)
+    bug = bug_of(seed, salt)
+    spec = draw(seed, bug.allowed, salt=salt)
     attempt = 0
     while bug.fits is not None and not bug.fits(spec):
         attempt += 1
-        spec = draw(seed, bug.allowed, attempt)
+        spec = draw(seed, bug.allowed, attempt, salt)
     lines = render(spec)
     at = {line.tag: line for line in lines if line.tag}
-    mutation, words = bug.mutate(spec, at, random.Random(seed * 31 + 7))
+    mutation, words = bug.mutate(spec, at, random.Random(seed * 31 + 7 + salt))
     planted: list[Line] = []
     for line in lines:
         if line.tag in mutation:
@@ -143,5 +155,5 @@ def plant(seed: int) -> Planted:
     hunks = tuple(Hunk(i1 + 1, tuple(a[i1:i2]), tuple(b[j1:j2]))
                   for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
                   if tag != "equal")
-    key = Key(seed, bug.name, bug.title, bug.why.format(**words), hunks, tuple(words["params"].split(",")))
+    key = Key(seed, bug.name, bug.title, bug.why.format(**{**names(spec), **words}), hunks, tuple(words["params"].split(",")))
     return Planted(spec, bug, program, correct, key)

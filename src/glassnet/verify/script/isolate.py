@@ -136,7 +136,7 @@ def _where(stack: str, path: str) -> str:
         return "it was still running"
     line = lines[0]  # faulthandler lists the innermost frame first
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             text = handle.read().splitlines()[line - 1].strip()
     except (OSError, IndexError):
         text = ""
@@ -178,7 +178,7 @@ def _child(path: str, result: str, options: dict[str, Any]) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     answer: dict[str, Any]
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark (some editors write one) is not code
             source = handle.read()
         if old_style(source):
             from glassnet.verify.doctor import check_script
