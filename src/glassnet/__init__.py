@@ -21,13 +21,15 @@ Reading order for a newcomer (each module's docstring says what to read next):
                             of its own, only bookkeeping around the parts' ``*_into`` forms
 11. ``io.py``               save and load (``.npz`` + JSON, atomic, checksummed)
 12. ``verify/``             ``gradcheck`` for glassnet networks, ``doctor`` for your own backprop (``verify/script/``
-                            reads your training script as written), health checks;
+                            reads your training script as written), health checks, bug hunts for a class
+                            (``verify/hunt/``: one planted bug per student, and the check of their fix);
                             starts at ``verify/report.py`` (its ``__init__`` gives the order)
 13. ``explain/``            one training step, every number with its formula (text, Markdown, LaTeX,
-                            JSON, a diagram, a worksheet; predict, then check: ``explain/predict.py``);
-                            starts at ``explain/records.py``
-14. ``checkpoint.py``       resume an interrupted ``fit`` bit for bit; ``replay.py`` and ``breaks.py`` replay a run
-                            step by step to find when a health warning's condition became true
+                            JSON, a diagram, a worksheet and its grading: ``explain/grade.py``; predict, then
+                            check: ``explain/predict.py``); starts at ``explain/records.py``
+14. ``checkpoint.py``       resume an interrupted ``fit`` bit for bit; ``keyframes.py`` (the state ``fit`` keeps),
+                            ``replay.py`` and ``breaks.py`` (with ``break_sentences.py``) replay a run step by step
+                            to find when a health warning's condition became true
 15. ``wiring.py``           where the layers above plug into the core: ``fit``'s health monitor and
                             checkpoints, ``Network.save``'s file format (the core imports none of them)
 16. ``errors.py``           the exception hierarchy and how errors are reported

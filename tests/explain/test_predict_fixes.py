@@ -214,3 +214,26 @@ def test_a_key_and_index_list_is_one_weight_and_nudges_must_differ():
     for bad in [(0.1, 0.1), True, (0.1, False)]:
         with pytest.raises(ConfigError, match="nudges"):
             predict_then_check(net, XOR, XOR_Y, "0.W[0,0]", nudges=bad)
+
+
+def test_the_cli_sheet_asks_what_worksheet_asks_and_not_a_nudge_lost_in_rounding(tmp_path):
+    """`glassnet explain --worksheet --predict` makes the sheet gn.worksheet makes (L'' with h = 0.01), and a
+    nudge whose change the 10-digit given losses cannot show (d = 1e-8: L(w+d) and L_0 print alike) is not asked."""
+    import json
+
+    from glassnet.interfaces.cli.main import main
+
+    out = tmp_path / "s.json"
+    assert main(["explain", "--layers", "2,3,1", "--seed", "0", "--data", "xor", "--sample", "all", "--loss", "mse",
+                 "--worksheet", "--predict", "w^(1)_{1,2}", "--nudge", "0.1,1e-8", "--format", "json",
+                 "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    asked = {q["symbol"]: q for q in data["questions"]}
+    assert asked["L''(w^(1)_{1,2})"]["expression"] == "(L(w^(1)_{1,2}+0.01) - 2*L_0 + L(w^(1)_{1,2}-0.01)) / 0.01^2"
+    given = {g["symbol"]: g["value"] for g in data["givens"]}
+    assert f"{given['L(w^(1)_{1,2}+1e-08)']:.10g}" == f"{given['L_0']:.10g}"  # the sheet cannot show this change
+    assert "dL_pred(w^(1)_{1,2}+1e-08)" in asked  # g*d needs no losses: still asked
+    for kind in ("dL_actual", "gap", "gap_per_d2"):
+        assert f"{kind}(w^(1)_{{1,2}}+1e-08)" not in asked and f"{kind}(w^(1)_{{1,2}}+0.1)" in asked
+    assert not [s for s in asked if s.startswith("gap_ratio")]  # its only ratio involves the 1e-8 nudge
+    assert any("not asked" in line and "1e-08" in line for line in data["settings"])

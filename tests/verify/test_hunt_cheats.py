@@ -114,6 +114,8 @@ def test_hints_secret_and_names_in_the_why():
     assert told.program != h.program and "--secret" in told.program.splitlines()[2]
     fixed = told.key.apply(told.program)
     assert told.check(fixed, isolate=False).ok and told.expected["W1"] != h.expected["W1"]
+    without = h.check(fixed, isolate=False)  # the secret's program checked without the secret: said, not a mystery
+    assert not without.ok and any("made with the teacher's secret" in p for p in without.problems), without.to_text()
     with pytest.raises(ConfigError, match="secret"):
         gn.hunt(7, secret="")
     # the why uses this program's names: every name in it is in the program (or a word of the explanation)

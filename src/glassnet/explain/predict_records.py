@@ -71,7 +71,7 @@ def prediction_records(p: Prediction, digits: int) -> list[Record]:
                           neuron=p.index[-1] if p.index else 0, digits=digits))
 
     for n, nudge in enumerate(p.nudges):
-        D, tag = term(nudge.d), _tag(w, nudge.d)  # the nudge as typed (it is given, not computed)
+        D, tag = term(nudge.d), nudge_tag(w, nudge.d)  # the nudge as typed (it is given, not computed)
         add("nudged_loss", f"L({tag})", nudge.loss,
             note=f"the loss of the same rows with only {w} moved from {f(p.value)} by {fmt(nudge.d)}: a forward "
                  "pass again (given)" if n == 0 else "")
@@ -87,7 +87,7 @@ def prediction_records(p: Prediction, digits: int) -> list[Record]:
             else ("what the prediction misses: (1/2) L'' d^2 + O(d^3)" if n == 0 else ""))
         add("gap_per_d2", f"gap_per_d2({tag})", nudge.gap_per_d2, f"gap({tag}) / {D}^2", f"{t(nudge.gap)} / {D}^2",
             f"tends to {p.limit(digits)} as d -> 0" if n == 0 else "")
-    plus, minus, h = f"L({_tag(w, p.h)})", f"L({_tag(w, -p.h)})", fmt(p.h)
+    plus, minus, h = f"L({nudge_tag(w, p.h)})", f"L({nudge_tag(w, -p.h)})", fmt(p.h)
     add("nudged_loss", plus, p.loss_plus_h)
     add("nudged_loss", minus, p.loss_minus_h)
     k = operand_digits(digits, p.second_derivative * p.h ** 2, p.loss_plus_h, 2 * p.loss, p.loss_minus_h)
@@ -98,13 +98,13 @@ def prediction_records(p: Prediction, digits: int) -> list[Record]:
         f"a central difference; gap/d^2 tends to {p.limit(digits)}. {WHY}{shape}")
     for (a, b), (d1, d2, ratio) in zip(zip(p.nudges, p.nudges[1:]), p.ratios()):
         add("gap_ratio", f"gap_ratio({w}, {fmt(d1)}/{fmt(d2)})", ratio,
-            f"gap({_tag(w, d1)}) / gap({_tag(w, d2)})", f"{t(a.gap)} / {t(b.gap)}",
+            f"gap({nudge_tag(w, d1)}) / gap({nudge_tag(w, d2)})", f"{t(a.gap)} / {t(b.gap)}",
             f"about ({fmt(d1)}/{fmt(d2)})^2 = {fmt((d1 / d2) ** 2, 4)} while the gap is the curvature term"
             + ("; here the gaps are rounding noise" if a.rounding or b.rounding else ""))
     return out
 
 
-def _tag(w: str, d: float) -> str:
+def nudge_tag(w: str, d: float) -> str:
     """``w^(1)_{1,2}+0.01``: the weight and its nudge, as the check's symbols write them."""
     return f"{w}{'+' if d > 0 else '-'}{fmt(abs(d))}"
 

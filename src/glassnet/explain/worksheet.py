@@ -28,6 +28,7 @@ from glassnet.core.network import Network
 from glassnet.core.optimizers import Optimizer
 from glassnet.explain.grade import grade_sheet
 from glassnet.explain.predict import DEFAULT_NUDGES, SHEET_H
+from glassnet.explain.predict_records import nudge_tag
 from glassnet.explain.records import SYMBOLS_HELP, SYMBOLS_HELP_TEX, Record, fmt, sym, tex_escape, to_latex
 from glassnet.explain.render import PREAMBLE, TITLES
 from glassnet.explain.sheetfile import DIGITS_ASKED, NUDGED_LOSS_DIGITS, Given, Question, SheetData
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 # given, so that the learner computes the predicted and the actual change and the gap, not the whole pass once more.
 GIVEN_KINDS = ("input", "target", "mask", "nudged_loss")
 NOT_ASKED = ("frozen",)  # a frozen parameter keeps its value: nothing to compute
+NOT_ASKED_WITH_NOISE = ("actual_change", "gap", "gap_per_d2", "gap_ratio")  # of a nudge lost in rounding
 BLANK = "________"
 
 
@@ -51,9 +53,16 @@ class Worksheet:
         # Predict, then check is asked only of a sheet made with predict=... (explain's whole-step check is on by
         # default; a sheet without predict stays as it was).
         records = [r for r in trace.records if r.phase != "check" or getattr(trace, "predictions", None)]
-        # A value that is not a number (a gap ratio 0/0 of a loss linear in the weight) can never be right: not asked.
+        # A value that is not a number (a gap ratio 0/0 of a loss linear in the weight) can never be right: not asked;
+        # nor the change, gap and ratios of a nudge so small that the given losses cannot show its change at all
+        # (d = 1e-8: L(w+d) and L print the same 10 digits): the key has them, worked from every digit.
+        noise = 10 * 0.5 * 10.0 ** (1 - NUDGED_LOSS_DIGITS)  # ten times the given losses' rounding, relative to L
+        self.unanswerable = [f"({nudge_tag(p.symbol, n.d)})" for p in getattr(trace, "predictions", None) or []
+                             for n in p.nudges if min(abs(n.gap), abs(n.actual)) < noise * abs(p.loss)]
         self.questions = [r for r in records if r.kind not in GIVEN_KINDS + NOT_ASKED
-                          and r.value is not None and math.isfinite(r.value)]
+                          and r.value is not None and math.isfinite(r.value)
+                          and not (r.kind in NOT_ASKED_WITH_NOISE and any(t in r.symbol or t in r.expression
+                                                                          for t in self.unanswerable))]
         # A nudged loss is given with 10 digits at least: the learner subtracts L from it, and the change is small.
         self.givens = [dataclasses.replace(r, digits=max(r.digits, NUDGED_LOSS_DIGITS)) if r.kind == "nudged_loss" else r
                        for r in records if r.kind in GIVEN_KINDS]
@@ -89,6 +98,9 @@ class Worksheet:
         lines += [f"{where}: " + ", ".join(f"{k}={v}" for k, v in values.items()) for where, values in settings.items()]
         if getattr(t, "frozen", None):
             lines.append(f"frozen (not updated, nothing to compute): {', '.join(t.frozen)}")
+        if self.unanswerable:
+            lines.append(f"not asked: the change and gap of the nudges {', '.join(self.unanswerable)}, too small for the "
+                         f"{NUDGED_LOSS_DIGITS}-digit losses given to show (rounding, not curvature); the key has them")
         return lines
 
     @staticmethod

@@ -124,7 +124,7 @@ def parse_neurons(text: str | None) -> dict[int, list[int]] | None:
 def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, neurons: Any = None,
                digits: int = 6) -> Any:
     from glassnet.explain import explain
-    from glassnet.explain.predict import DEFAULT_NUDGES
+    from glassnet.explain.predict import DEFAULT_NUDGES, SHEET_H, H
 
     data = read_data(args)
     X = model_inputs(net, data, args.model)  # standardised as in training, if it was
@@ -140,7 +140,8 @@ def make_trace(args: argparse.Namespace, net: Network, optimizer: Any = None, ne
     if nudges is not None and not predict:
         raise ConfigError("--nudge sets the nudges of --predict; add --predict WEIGHT, e.g. --predict '0.W[0,1]'")
     return explain(net, X[rows], data.y[rows], optimizer, neurons=neurons, digits=digits, rows=rows, training=training,
-                   predict=predict, nudges=DEFAULT_NUDGES if nudges is None else nudges)
+                   predict=predict, nudges=DEFAULT_NUDGES if nudges is None else nudges,
+                   h=SHEET_H if getattr(args, "worksheet", False) else H)  # as worksheet() makes a sheet's L''
 
 
 def parse_nudges(text: str | None) -> list[float] | None:

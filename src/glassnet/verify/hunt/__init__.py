@@ -92,8 +92,17 @@ class Hunt:
         if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
             raise ConfigError(f"the time limit must be a positive number of seconds, got {timeout!r}")
         name = os.fspath(source_or_path) if source is not source_or_path else f"hunt_{self.seed}.py"
-        return check(self._planted, source, self.expected, isolate=isolate, timeout=float(timeout),
-                     name=name)
+        result = check(self._planted, source, self.expected, isolate=isolate, timeout=float(timeout), name=name)
+        # A secret changes every program: a check with the wrong one (or none) reads as a rewrite. Say which.
+        header_says = "--secret ..." in "\n".join(source.splitlines()[:4])
+        if not result.ok and header_says != self._planted.spec.secret:
+            result.problems.append(
+                "this program's header says it was made with the teacher's secret: check it with the same --secret"
+                if header_says else "this program's header has no --secret: it was made without one; check it without")
+        elif not result.ok and result.rewritten:
+            result.problems.append(f"if this is the program as handed out, check the seed (--seed {self.seed}) and the "
+                                   "secret it was made with")
+        return result
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the program to ``path`` atomically (a half-written file never replaces an old one)."""
