@@ -12,7 +12,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "glassnet"
 WRITERS = {"write_text", "write_bytes", "savefig", "save", "savez", "savez_compressed", "tofile"}
 # Calls named like writers that write no file: Network.save / Trace.save / io.save delegate to atomic_write
 # (io.save is what wiring.py plugs into Network.save).
-NOT_FILE_WRITES = {("net", "save"), ("self", "save"), ("trace", "save"), ("model", "save"), ("io", "save")}
+# So do a worksheet's teacher file (SheetData.save), a grading (Grading.save) and a hunt's program (Hunt.save).
+NOT_FILE_WRITES = {("net", "save"), ("self", "save"), ("trace", "save"), ("model", "save"), ("io", "save"),
+                   ("sheet", "save"), ("grading", "save"), ("hunt", "save")}
 
 
 def _is_atomic(with_node: ast.With) -> bool:

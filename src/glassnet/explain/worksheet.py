@@ -156,7 +156,8 @@ class Worksheet:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the teacher's file (JSON, with the key) to ``path`` atomically; read it with ``load_worksheet``."""
-        self.sheet().save(path)
+        sheet = self.sheet()
+        sheet.save(path)  # atomic (SheetData.save)
 
     def answer_template(self) -> str:
         """The learner's answer sheet as CSV, ``number,symbol,sample,answer``, the answers empty."""

@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
                           "(or ask for their keys with --key)")
     os.makedirs(args.out, exist_ok=True)
     for seed in seeds:
-        Hunt(seed, secret).save(os.path.join(args.out, f"hunt_{seed}.py"))
+        hunt = Hunt(seed, secret)
+        hunt.save(os.path.join(args.out, f"hunt_{seed}.py"))  # atomic (Hunt.save)
     print(f"wrote {len(seeds)} programs to {args.out} (hunt_{seeds[0]}.py ... hunt_{seeds[-1]}.py); their keys: "
           f"glassnet hunt --key --seed {args.seed}" + (" --secret ..." if secret else ""))
     return 0

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.errors import ConfigError, GlassnetError
+from glassnet.errors import ConfigError, GlassnetError, OutputFileError
+from glassnet.io import atomic_write
 from glassnet.verify.hunt.generator import NAMES, Spec, parameters
 from glassnet.verify.hunt.key import Key, Planted
 from glassnet.verify.report import Report
@@ -271,9 +272,9 @@ def check(planted: Planted, source: str, expected: dict[str, Any], *, isolate: b
     with tempfile.TemporaryDirectory(prefix="glassnet-hunt-") as tmp:
         path = os.path.join(tmp, f"hunt_{planted.key.seed}.py")
         state_path = os.path.join(tmp, "state.json")
-        with open(path, "w", encoding="utf-8") as handle:
+        with atomic_write(path, "w", OutputFileError) as handle:  # scratch files, but written as glassnet writes
             handle.write(source)
-        with open(os.path.join(tmp, "run.py"), "w", encoding="utf-8") as handle:
+        with atomic_write(os.path.join(tmp, "run.py"), "w", OutputFileError) as handle:
             handle.write(source + ("" if source.endswith("\n") else "\n") + ending(planted.spec, state_path))
         with ThreadPoolExecutor(max_workers=2) as pool:  # the run and the doctor, side by side
             ran = pool.submit(_run, os.path.join(tmp, "run.py"), state_path, timeout)
