@@ -19,13 +19,11 @@ from glassnet.core.training import DEFAULT_EPOCHS
 from glassnet.errors import ConfigError, OutputFileError, TrainingDiverged
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
-    activation_help,
+    add_architecture_arguments,
     add_data_arguments,
     add_optimizer_arguments,
     fresh_network,
-    loss_help,
     make_optimizer,
-    output_activation_help,
     parse_sizes,
     read_data,
 )
@@ -61,10 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("breaks", help="when did training break? the step each health warning's condition began",
                               epilog=EXAMPLES, formatter_class=HelpFormatter)
     add_data_arguments(p)
-    p.add_argument("--layers", default=None, help="layer sizes from inputs to outputs, e.g. 2,8,1 (not with --checkpoint)")
-    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
-    p.add_argument("--output-activation", default=None, help=output_activation_help())
-    p.add_argument("--loss", default=None, help=loss_help())
+    add_architecture_arguments(p, "layer sizes from inputs to outputs, e.g. 2,8,1 (not with --checkpoint)", required=False)
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (as glassnet train)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")

@@ -156,6 +156,15 @@ def data_command(args: argparse.Namespace, *words: str) -> str:
     return " ".join(["glassnet", *map(shlex.quote, words), *options])
 
 
+def add_architecture_arguments(p: argparse.ArgumentParser, layers: str, required: bool = True) -> None:
+    """``--layers`` (its help ``layers``), ``--activation``, ``--output-activation`` and ``--loss``: the network a
+    training command builds (train, lr-find, breaks)."""
+    p.add_argument("--layers", required=required, default=None, help=layers)
+    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
+    p.add_argument("--output-activation", default=None, help=output_activation_help())
+    p.add_argument("--loss", default=None, help=loss_help())
+
+
 def add_network_arguments(p: argparse.ArgumentParser) -> None:
     """A saved model, or a fresh network described by ``--layers`` (for commands that look at one network)."""
     p.add_argument("model", nargs="?", default=None, help="a saved model (.npz); or build a fresh one with --layers")

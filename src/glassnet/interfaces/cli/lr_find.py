@@ -16,16 +16,14 @@ from glassnet.errors import ConfigError, OutputFileError
 from glassnet.interfaces.cli import controls
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
-    activation_help,
+    add_architecture_arguments,
     add_data_arguments,
     data_command,
     fresh_network,
-    loss_help,
     make_optimizer,
     notes,
     one_of,
     optimizers_with,
-    output_activation_help,
     parse_sizes,
     read_data,
 )
@@ -43,10 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("lr-find", help="suggest a learning rate: a short run at growing rates (Smith 2017)",
                               epilog=EXAMPLES, formatter_class=HelpFormatter)
     add_data_arguments(p)
-    p.add_argument("--layers", required=True, help="layer sizes from inputs to outputs, e.g. 2,3,1")
-    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
-    p.add_argument("--output-activation", default=None, help=output_activation_help())
-    p.add_argument("--loss", default=None, help=loss_help())
+    add_architecture_arguments(p, "layer sizes from inputs to outputs, e.g. 2,3,1")
     p.add_argument("--init", default="glorot", help="glorot, he, zeros or normal")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling")
     p.add_argument("--l2", type=float, default=0.0, help="L2 penalty (alpha/2)*sum(W**2) on the weights")

@@ -14,15 +14,13 @@ from glassnet.interfaces.cli import controls
 from glassnet.interfaces.cli.common import (
     HelpFormatter,
     ProgressCallback,
-    activation_help,
+    add_architecture_arguments,
     add_data_arguments,
     add_optimizer_arguments,
     data_command,
     fresh_network,
-    loss_help,
     make_optimizer,
     notes,
-    output_activation_help,
     parse_sizes,
     read_data,
 )
@@ -50,10 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser("train", help="train a network and save it", epilog=EXAMPLES,
                               formatter_class=HelpFormatter)
     add_data_arguments(p)
-    p.add_argument("--layers", required=True, help="layer sizes from inputs to outputs, e.g. 2,3,1")
-    p.add_argument("--activation", default="sigmoid", help=activation_help("hidden-layer activation"))
-    p.add_argument("--output-activation", default=None, help=output_activation_help())
-    p.add_argument("--loss", default=None, help=loss_help())
+    add_architecture_arguments(p, "layer sizes from inputs to outputs, e.g. 2,3,1")
     add_optimizer_arguments(p, lr="learning rate", momentum="momentum")
     p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="passes over the data (the same default as Network.fit)")
     p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: all rows)")
