@@ -45,7 +45,7 @@ from glassnet.checkpoint import capture_state, restore_state, state_fingerprint
 from glassnet.core import fast
 from glassnet.core.network import Network
 from glassnet.core.optimizers import OPTIMIZERS, Optimizer
-from glassnet.core.training import batches, take_rows
+from glassnet.core.training import batches, epoch_order, take_rows
 from glassnet.errors import TrainingDiverged
 from glassnet.verify import health, inside
 from glassnet.verify.health import HealthMonitor
@@ -275,7 +275,7 @@ def replay(net: Network, X: Array, Y: Array, settings: dict[str, Any], state: di
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in fit: an overflow is a TrainingDiverged
         while at < limit and not diverged:
             epoch += 1
-            order = copied.rng.permutation(n) if settings["shuffle"] and size < n else None
+            order = epoch_order(copied.rng, n, size, settings["shuffle"])
             for batch, chosen in enumerate(batches(n, size, order), start=1):
                 if at >= limit:
                     break

@@ -243,6 +243,13 @@ def take_rows(A: NDArray[Any], rows: Any) -> NDArray[Any]:
     return A[rows] if isinstance(rows, slice) else A.take(rows, axis=0)
 
 
+def epoch_order(rng: np.random.Generator, n_rows: int, batch_size: int, shuffle: bool) -> NDArray[Any] | None:
+    """The rows' order for one epoch: a fresh permutation drawn from ``rng`` when shuffling changes anything
+    (``shuffle`` and more than one batch), else None (in order, and no draw). ``fit`` and its replay
+    (``glassnet/replay.py``) both ask it, so the replay draws exactly what ``fit`` drew."""
+    return rng.permutation(n_rows) if shuffle and batch_size < n_rows else None
+
+
 def batches(n_rows: int, batch_size: int, order: NDArray[Any] | None) -> Iterator[Any]:
     """Row selections for one epoch: slices in order, or index arrays following ``order``."""
     for start in range(0, n_rows, batch_size):
@@ -427,7 +434,7 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
     try:
         with _defer_ctrl_c() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in range(done + 1, epochs + 1):
-                order = net.rng.permutation(n_rows) if shuffle and size < n_rows else None
+                order = epoch_order(net.rng, n_rows, size, shuffle)
                 total, correct = 0.0, 0
                 epoch_lr = opt.lr  # the rate of the epoch's first step (History.lr), unless on_batch_begin changes it
                 for step, rows in enumerate(batches(n_rows, size, order), start=1):
