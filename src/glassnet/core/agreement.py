@@ -35,10 +35,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from glassnet.core import compiled
 from glassnet.core.activations import Activation
 from glassnet.core.layers import Layer
 from glassnet.core.losses import Loss
-from glassnet.core.optimizers import Optimizer
+from glassnet.core.optimizers import Optimizer, clip_factor
 from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning
 
@@ -295,4 +296,54 @@ def _probe_optimizer(opt: Optimizer, dtype: Any) -> tuple[str, str, float] | Non
         gap = differ(flat, np.concatenate([p.ravel() for p in params.values()]), dtype)
         if gap:
             return "update_one", "update_into", gap
+    return None
+
+
+def optimizer_loop(opt: Optimizer, dtype: Any) -> Callable[..., bool] | None:
+    """The compiled ``update_loop`` the engine may run for ``opt`` on flat ``dtype`` buffers, or ``None``: numba is not
+    installed or is switched off (``core/compiled.py``), the loop form is not the class's own (written beside its
+    ``update_one``), or it does not agree with ``update_one`` on the probe (then one warning says so)."""
+    cls = type(opt)
+    if not compiled.available() or not own_form(cls, "update_one", "update_loop", Optimizer):
+        return None
+    if cls.update is not Optimizer.update or {"update", "update_one", "update_loop", "loop_scalars"} & set(vars(opt)):
+        return None  # a method replaced on this optimizer (a recording hook): it must be called
+    loop = compiled.kernel(cls.update_loop)  # type: ignore[attr-defined]
+    if loop is None:
+        return None
+    settings = repr(sorted((k, v) for k, v in opt.config().items() if k != "lr"))
+    methods = ("update", "update_one", "update_loop", "loop_scalars", "loop_buffers", "buffers")
+    agrees = _verdict(_key(opt, methods, dtype, settings), lambda: _probe_loop(opt, loop, dtype), cls)
+    return loop if agrees else None
+
+
+def _probe_loop(opt: Optimizer, loop: Callable[..., bool], dtype: Any) -> tuple[str, str, float] | None:
+    """Three steps of ``update_one`` (through ``Optimizer.update``) and of the compiled loop from the same start,
+    the second one clipped; the parameters and every state buffer compared after each."""
+    readable = copy.copy(opt)
+    readable.state, readable.lr = {}, 0.1  # any lr agrees if this one does (the verdict's key leaves lr out)
+    rng = np.random.default_rng(4)
+    shapes = {"0.W": (3, 2), "0.b": (2,)}
+    params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
+    flat = np.concatenate([p.ravel() for p in params.values()])
+    buffers = {name: np.zeros_like(flat) for name in opt.buffers()}
+    arrays = [buffers.get(name, np.zeros(0, flat.dtype)) for name in type(opt).loop_buffers]
+    name = f"{type(opt).update_loop.__qualname__}[{np.dtype(dtype).name}]"  # type: ignore[attr-defined]
+    for t in range(1, 4):
+        grads = {k: rng.normal(size=shape).astype(dtype) for k, shape in shapes.items()}
+        g = np.concatenate([x.ravel() for x in grads.values()])
+        # Step 2 clipped: update clips copies of the gradients by clip_grad_norm's factor, the loop multiplies by it.
+        limit = 0.5 * float(np.linalg.norm(g))
+        readable.max_grad_norm = limit if t == 2 else None
+        readable.update(params, grads)
+        coef = clip_factor(grads.values(), limit)[1] if t == 2 else 1.0  # summed per array, as update sums
+        values = compiled.scalars(readable.loop_scalars(t, coef), flat.dtype)
+        compiled.first_call(name, loop, flat, g, *arrays, *values, False)
+        loop(flat, g, *arrays, *values, True)
+        gap = differ(flat, np.concatenate([p.ravel() for p in params.values()]), dtype)
+        for b, buffer in buffers.items():
+            kept = [readable.state[k][b] for k in params]
+            gap = gap or differ(buffer, np.concatenate([x.ravel() for x in kept]), dtype)
+        if gap:
+            return "update_one", "update_loop", gap
     return None

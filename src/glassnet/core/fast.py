@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from glassnet.core import agreement
+from glassnet.core import agreement, compiled
 from glassnet.core.checks import all_finite_flat, diverged, update_overflowed
 from glassnet.core.layers import Layer
 from glassnet.core.optimizers import SGD, Optimizer, clip_factor, largest_gradient, not_finite_after_update, update_or_undo
@@ -444,7 +444,8 @@ class Plan:
 def _stamp(opt: Optimizer) -> tuple[Any, ...]:
     """What must stay the same for an optimizer's chosen update to stay right: a hook adds an instance attribute."""
     cls = type(opt)
-    return (len(vars(opt)), cls.update, cls.update_one, cls.update_into, opt.buffers())
+    return (len(vars(opt)), cls.update, cls.update_one, cls.update_into, getattr(cls, "update_loop", None),
+            opt.buffers(), compiled.enabled)
 
 
 class _FlatState:
@@ -468,6 +469,24 @@ class _FlatState:
         size, dtype = sum(g.size for g in self.grad_views), plan.flat.dtype
         self.buffers = {b: np.zeros(size, dtype) for b in self.buffer_names}
         self.views = {b: self.views_of(buffer) for b, buffer in self.buffers.items()}
+        self.clipped: list[Array] | None = None  # each chunk's clipped gradients (made at the first step that clips)
+        self.t = 0
+        # The optimizer's compiled loop form when numba is installed and it agrees with update_one (agreement.py),
+        # with its arrays per run of trainable parameters: (parameters, gradients, *its loop_buffers). It checks its
+        # step before writing it (loop_update), so it needs neither chunks nor undo copies.
+        self.loop = agreement.optimizer_loop(opt, dtype) if opt is not None else None
+        self.loop_arrays: list[tuple[Array, ...]] = []
+        self.parts: list[tuple[Array, Array, dict[str, Array], Array, Array]] = []
+        self.undo: list[list[tuple[Array, Array]]] = []
+        if opt is not None and self.loop is not None:
+            empty = np.zeros(0, dtype)  # a buffer the loop form takes but this optimizer does not keep
+            packed = 0
+            for first, stop in plan.runs:
+                state = [self.buffers[b][packed:packed + stop - first] if b in self.buffers else empty
+                         for b in type(opt).loop_buffers]
+                self.loop_arrays.append((plan.flat[first:stop], plan.gflat[first:stop], *state))
+                packed += stop - first
+            return
         slices = self.chunks()
         t1, t2 = np.empty(min(size, CHUNK), dtype), np.empty(min(size, CHUNK), dtype)
         self.parts = [(plan.flat[s], plan.gflat[s], {b: buffer[c] for b, buffer in self.buffers.items()},
@@ -477,8 +496,6 @@ class _FlatState:
         undo = [np.empty(size, dtype) for _ in range(1 + len(self.buffers))] if opt is not None else []
         self.undo = [[(live, kept[c]) for live, kept in zip((plan.flat[s], *(b[c] for b in self.buffers.values())), undo)]
                      for s, c in slices] if undo else []
-        self.clipped: list[Array] | None = None  # each chunk's clipped gradients (made at the first step that clips)
-        self.t = 0
 
     def views_of(self, flat: Array) -> list[Array]:
         """One view per trainable parameter into a buffer of the trainable parameters (shaped like it)."""
@@ -506,11 +523,7 @@ class _FlatState:
         the limit). Sets ``opt.last_grad_norm`` as the readable ``Optimizer.update`` does."""
         total, coef = clip_factor(self.grad_views, max_norm)
         opt.last_grad_norm = total
-        if coef >= 1.0:
-            return None
-        if self.clipped is None:
-            self.clipped = [np.empty_like(g) for _, g, *_ in self.parts]
-        return coef
+        return None if coef >= 1.0 else coef
 
     def synced(self, opt: Optimizer) -> bool:
         """Make the optimizer's state ours (adopting what it holds); False if it cannot be (mixed steps).
@@ -555,6 +568,10 @@ class _FlatState:
         if self.counts:
             for name in self.names:
                 opt.state[name]["t"] = t
+        if self.loop is not None:
+            return self.loop_update(opt, 1.0 if coef is None else coef)
+        if coef is not None and self.clipped is None:
+            self.clipped = [np.empty_like(g) for _, g, *_ in self.parts]
         update_into = opt.update_into
         done = 0
         try:
@@ -578,6 +595,22 @@ class _FlatState:
                 for name in self.names:
                     opt.state[name]["t"] = self.t
             raise
+
+
+    def loop_update(self, opt: Optimizer, coef: float) -> None:
+        """The compiled ``update_loop`` over every run: every new value is first computed and checked (nothing is
+        written), then computed again and written. So a step that would make a value NaN or inf changes nothing, and
+        no copy has to be kept: the readable update then runs it, finds the same, undoes it and raises (its message
+        names what overflowed)."""
+        loop, values = self.loop, compiled.scalars(opt.loop_scalars(self.t, coef), self.plan.dtype)
+        if not all([loop(*arrays, *values, False) for arrays in self.loop_arrays]):  # type: ignore[misc]
+            self.t -= 1
+            if self.counts:
+                for name in self.names:
+                    opt.state[name]["t"] = self.t
+            return self.readable_update(opt)
+        for arrays in self.loop_arrays:
+            loop(*arrays, *values, True)  # type: ignore[misc]
 
 
 class _Readable(_FlatState):

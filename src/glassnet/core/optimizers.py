@@ -12,6 +12,12 @@ and the engine checks it against ``update_one`` once per class and dtype (``core
 optimizer without ``update_into`` (your own) runs on ``update_one``. ``buffers()`` names the state
 arrays of one parameter; ``counts_steps`` says whether the state keeps the step count ``t``.
 
+``update_loop``, the third form, is the rule for one entry inside a plain ``for`` loop over the flat arrays: what
+the engine runs instead of ``update_into`` when numba is installed (``pip install "glassnet[fast]"``), compiled
+into one pass over memory (``core/compiled.py``), and checked against ``update_one`` like ``update_into``. It
+computes and checks every new value before it writes any (``write=False``, then ``write=True``), so a step that
+would overflow changes nothing.
+
 A step whose update makes a parameter or a state array NaN or inf is undone and raises ``TrainingDiverged``
 (:func:`update_or_undo` on the readable path; ``core/fast.py`` keeps the same promise on its flat buffers): the
 loss and the gradients can be finite while ``lr * g`` overflows.
@@ -231,6 +237,18 @@ class Optimizer:
         all of one length; ``t`` is the step being made (1 for the first). Only subclasses that define it."""
         raise NotImplementedError
 
+    # The loop form (compiled by numba when glassnet[fast] is installed; see core/compiled.py): ``update_loop(p, g,
+    # *loop_buffers, *loop_scalars(t, coef), write)`` is ``update_one`` entry by entry over flat arrays, in one pass.
+    # ``write=False`` computes every new value and returns whether all of them are finite, writing nothing;
+    # ``write=True`` writes them. ``loop_buffers`` names its state arrays in order (one not kept, such as SGD's
+    # velocity without momentum, is passed as an empty array). Only subclasses that define it.
+    loop_buffers: tuple[str, ...] = ()
+
+    def loop_scalars(self, t: int, coef: float) -> tuple[float | bool, ...]:
+        """The numbers ``update_loop`` needs at step ``t`` (1 for the first), computed as ``update_one`` computes them;
+        ``coef`` is the clipping factor (1.0 when the gradients are not clipped)."""
+        raise NotImplementedError
+
     def explain_update(self, p: str, g: str, values: StepValues, num: Callable[[float], str]) -> list[UpdateLine]:
         """The update of one entry as text: a line per state buffer, in the order computed, then the new value.
 
@@ -323,6 +341,33 @@ class SGD(Optimizer):
         else:
             np.multiply(v, self.lr, tmp)
         np.subtract(p, tmp, p)
+
+    loop_buffers = ("velocity",)
+
+    def loop_scalars(self, t: int, coef: float) -> tuple[float | bool, ...]:
+        return (coef, self.weight_decay, self.momentum, self.nesterov, t == 1, self.lr)
+
+    @staticmethod
+    def update_loop(p: Array, g: Array, velocity: Array, coef: float, weight_decay: float, momentum: float,
+                    nesterov: bool, first: bool, lr: float, write: bool) -> bool:
+        finite = True
+        for i in range(p.shape[0]):
+            gi = g[i] * coef  # clipped (coef is 1 when not clipping: exact)
+            if weight_decay != 0:
+                gi = gi + weight_decay * p[i]
+            vi = gi  # the velocity starts at the gradient
+            if momentum != 0:
+                if not first:
+                    vi = momentum * velocity[i] + gi
+                gi = gi + momentum * vi if nesterov else vi
+            pi = p[i] - lr * gi
+            if write:
+                p[i] = pi
+                if momentum != 0:
+                    velocity[i] = vi
+            else:
+                finite &= np.isfinite(pi) & np.isfinite(vi)
+        return finite
 
     def config(self) -> dict[str, Any]:
         decay = {"weight_decay": self.weight_decay} if self.weight_decay else {}
@@ -434,6 +479,34 @@ class Adam(Optimizer):
         np.multiply(m, self.lr / (1 - beta1**t), tmp2)
         np.divide(tmp2, tmp, tmp2)
         np.subtract(p, tmp2, p)
+
+    loop_buffers = ("m", "v")
+
+    def loop_scalars(self, t: int, coef: float) -> tuple[float | bool, ...]:
+        beta1, beta2 = self.betas
+        shrink = 1 - self.lr * self.weight_decay if self.decoupled else 1.0  # AdamW's decoupled decay
+        coupled = 0.0 if self.decoupled else self.weight_decay  # Adam's coupled decay
+        return (coef, shrink, coupled, beta1, 1 - beta1, beta2, 1 - beta2, self.lr / (1 - beta1**t),
+                math.sqrt(1 - beta2**t), self.eps)
+
+    @staticmethod
+    def update_loop(p: Array, g: Array, m: Array, v: Array, coef: float, shrink: float, weight_decay: float,
+                    beta1: float, one_minus_beta1: float, beta2: float, one_minus_beta2: float, step_size: float,
+                    root: float, eps: float, write: bool) -> bool:
+        finite = True
+        for i in range(p.shape[0]):
+            gi = g[i] * coef  # clipped (coef is 1 when not clipping: exact)
+            pi = p[i] * shrink  # AdamW: p * (1 - lr * wd); Adam: p * 1 (exact)
+            if weight_decay != 0:
+                gi = gi + weight_decay * pi
+            mi = beta1 * m[i] + one_minus_beta1 * gi
+            vi = beta2 * v[i] + one_minus_beta2 * gi * gi
+            pi = pi - step_size * mi / (np.sqrt(vi) / root + eps)
+            if write:
+                p[i], m[i], v[i] = pi, mi, vi
+            else:
+                finite &= np.isfinite(pi) & np.isfinite(mi) & np.isfinite(vi)
+        return finite
 
     def config(self) -> dict[str, Any]:
         decay = {"weight_decay": self.weight_decay} if self.weight_decay or self.decoupled else {}
@@ -573,6 +646,35 @@ class RMSprop(Optimizer):
             np.multiply(g, self.lr, tmp2)  # p -= lr * g / denom
             np.divide(tmp2, tmp, tmp2)
         np.subtract(p, tmp2, p)
+
+    loop_buffers = ("square_avg", "momentum_buffer")
+
+    def loop_scalars(self, t: int, coef: float) -> tuple[float | bool, ...]:
+        return (coef, self.weight_decay, self.alpha, 1 - self.alpha, self.eps, self.momentum, self.lr)
+
+    @staticmethod
+    def update_loop(p: Array, g: Array, square_avg: Array, momentum_buffer: Array, coef: float, weight_decay: float,
+                    alpha: float, one_minus_alpha: float, eps: float, momentum: float, lr: float, write: bool) -> bool:
+        finite = True
+        for i in range(p.shape[0]):
+            gi = g[i] * coef  # clipped (coef is 1 when not clipping: exact)
+            if weight_decay != 0:
+                gi = gi + weight_decay * p[i]
+            si = alpha * square_avg[i] + one_minus_alpha * gi * gi
+            denom = np.sqrt(si) + eps
+            ui = si  # only checked below when there is no momentum buffer
+            if momentum != 0:
+                ui = momentum * momentum_buffer[i] + gi / denom
+                pi = p[i] - lr * ui
+            else:
+                pi = p[i] - lr * gi / denom
+            if write:
+                p[i], square_avg[i] = pi, si
+                if momentum != 0:
+                    momentum_buffer[i] = ui
+            else:
+                finite &= np.isfinite(pi) & np.isfinite(si) & np.isfinite(ui)
+        return finite
 
     def config(self) -> dict[str, Any]:
         decay = {"weight_decay": self.weight_decay} if self.weight_decay else {}

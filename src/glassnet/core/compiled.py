@@ -1,0 +1,112 @@
+"""Compiled loop forms (optional): numba turns a part's loop form into one pass over memory.
+
+Read ``optimizers.py`` first. An optimizer may carry, beside its readable rule (``update_one``) and its NumPy
+in-place form (``update_into``), a *loop form* (``update_loop``): the same rule written entry by entry, as a plain
+Python ``for`` loop over flat arrays, the way the paper writes it for one number. Run by the Python interpreter a
+loop over 670,000 entries would take seconds; compiled by numba it is one pass over memory that reads each
+parameter, gradient and state entry once, instead of the dozen NumPy passes of ``update_into`` (each of which reads
+and writes whole arrays). That is what ``pip install "glassnet[fast]"`` adds: numba. Without it nothing changes:
+glassnet needs NumPy alone, and this module never imports numba until a loop form is asked for.
+
+Like every fast form, a loop form runs only while it agrees with the readable rule (``agreement.py``: once per
+class, settings and dtype per process, bit for bit in float64 and to rounding in float32; on a difference one
+:class:`~glassnet.errors.FastFormWarning` and the NumPy form runs). Bit for bit is possible because the loops use
+only operations IEEE 754 rounds exactly (``+ - * /`` and ``sqrt``), in the order the readable rule writes them, and
+numba is asked not to reorder them or fuse a multiply and an add (no ``fastmath``).
+
+Compiling a loop form takes about a second per dtype; it is paid once per machine, since the machine code is cached
+on disk (numba's ``cache=True``: next to the source file, in ``__pycache__``, or in ``NUMBA_CACHE_DIR``).
+:func:`report` says which loop forms ran, how long their first call took, and whether it came from the cache.
+
+Switches: the environment variable ``GLASSNET_COMPILED=0`` (or ``glassnet.core.compiled.enabled = False``) turns
+the loop forms off; the engine then runs exactly what it runs without numba.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+enabled = os.environ.get("GLASSNET_COMPILED", "1").strip().lower() not in ("0", "false", "no", "off")
+"""Use compiled loop forms when numba is installed (``GLASSNET_COMPILED=0`` turns them off)."""
+
+# numba.njit's settings for every loop form: error_model="numpy" lets a division by zero give inf as NumPy does
+# (instead of raising, whose checks keep the loop from being vectorised); cache=True keeps the machine code on disk;
+# no fastmath, so the operations are neither reordered nor fused and the results are those of the readable rule.
+OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
+
+_numba: Any = None  # the numba module once imported; False when it is missing
+_kernels: dict[Callable[..., Any], Any] = {}  # loop form -> its numba dispatcher
+_first_calls: dict[str, dict[str, Any]] = {}  # "Adam.update_loop[float32]" -> {"seconds": ..., "cached": ...}
+
+
+def numba_module() -> Any:
+    """The numba module, or ``None`` when it is not installed (imported on first use only)."""
+    global _numba
+    if _numba is None:
+        try:
+            import numba
+        except ImportError:
+            _numba = False
+        else:
+            _numba = numba
+    return _numba or None
+
+
+def available() -> bool:
+    """True when loop forms can run compiled: ``enabled`` and numba installed."""
+    return enabled and numba_module() is not None
+
+
+def kernel(loop: Callable[..., Any]) -> Callable[..., Any] | None:
+    """``loop`` compiled by numba (compiled for each new dtype at its first call), or ``None`` when not
+    :func:`available`."""
+    if not available():
+        return None
+    compiled = _kernels.get(loop)
+    if compiled is None:
+        compiled = _kernels[loop] = numba_module().njit(**OPTIONS)(loop)
+    return compiled
+
+
+def first_call(name: str, compiled: Any, *args: Any) -> Any:
+    """Call ``compiled(*args)`` and note how long it took under ``name`` (the first call compiles the loop for these
+    argument types, or loads it from numba's cache). Returns what the call returns."""
+    hits = _cache_hits(compiled)
+    start = time.perf_counter()
+    result = compiled(*args)
+    if name not in _first_calls:
+        _first_calls[name] = {"seconds": time.perf_counter() - start, "cached": _cache_hits(compiled) > hits}
+    return result
+
+
+def _cache_hits(compiled: Any) -> int:
+    stats = getattr(compiled, "stats", None)
+    return sum(getattr(stats, "cache_hits", {}).values()) if stats is not None else 0
+
+
+def report() -> dict[str, Any]:
+    """What compiled loop forms did in this process: numba's version (``None`` without numba), whether they are
+    ``enabled``, and per loop form and dtype the seconds of its first call (compiling it, or loading it from the
+    cache when ``cached``)."""
+    numba = numba_module()
+    return {"numba": getattr(numba, "__version__", None), "enabled": enabled,
+            "kernels": {name: dict(first) for name, first in _first_calls.items()}}
+
+
+def scalars(values: tuple[float | bool, ...], dtype: Any) -> tuple[Any, ...]:
+    """``values`` as a loop form over arrays of ``dtype`` must receive them: numbers rounded to that dtype (so that
+    float32 arrays are worked on in float32, as NumPy works a Python number into a float32 array), truth values as
+    they are. Python floats already are float64."""
+    if str(dtype) == "float64":
+        return values
+    cast = _dtype_type(dtype)
+    return tuple(v if isinstance(v, bool) else cast(v) for v in values)
+
+
+def _dtype_type(dtype: Any) -> Callable[[float], Any]:
+    import numpy as np
+
+    return np.dtype(dtype).type
