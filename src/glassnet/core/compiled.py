@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from numpy import float64
+
 enabled = os.environ.get("GLASSNET_COMPILED", "1").strip().lower() not in ("0", "false", "no", "off")
 """Use compiled loop forms when numba is installed (``GLASSNET_COMPILED=0`` turns them off)."""
 
@@ -97,16 +99,12 @@ def report() -> dict[str, Any]:
 
 
 def scalars(values: tuple[float | bool, ...], dtype: Any) -> tuple[Any, ...]:
-    """``values`` as a loop form over arrays of ``dtype`` must receive them: numbers rounded to that dtype (so that
-    float32 arrays are worked on in float32, as NumPy works a Python number into a float32 array), truth values as
-    they are. Python floats already are float64."""
-    if str(dtype) == "float64":
+    """``values`` as a loop form over arrays of ``dtype`` (a NumPy dtype) must receive them: numbers rounded to that
+    dtype (so that float32 arrays are worked on in float32, as NumPy works a Python number into a float32 array),
+    truth values as they are. Python floats already are float64."""
+    cast = dtype.type
+    if cast is float64:
         return values
-    cast = _dtype_type(dtype)
     return tuple(v if isinstance(v, bool) else cast(v) for v in values)
 
 
-def _dtype_type(dtype: Any) -> Callable[[float], Any]:
-    import numpy as np
-
-    return np.dtype(dtype).type

@@ -431,12 +431,14 @@ class Plan:
         state.update(optimizer)
 
     def optimizer_state(self, optimizer: Optimizer) -> _FlatState:
-        """What updates ``optimizer``: its flat state, or its readable update when it has no agreeing ``update_into``."""
-        if not agreement.optimizer_own(optimizer, self.dtype):
+        """What updates ``optimizer`` on the flat buffers: its compiled ``update_loop`` (numba installed, and agreeing
+        with ``update_one``), else its ``update_into`` (if its own and agreeing), else its readable update."""
+        loop = agreement.optimizer_loop(optimizer, self.dtype)
+        if loop is None and not agreement.optimizer_own(optimizer, self.dtype):
             return _Readable(self)
         state = self.opt_states.get(optimizer)
-        if state is None or state.buffer_names != optimizer.buffers():
-            state = _FlatState(self, optimizer)
+        if state is None or state.buffer_names != optimizer.buffers() or state.loop is not loop:
+            state = _FlatState(self, optimizer, loop)
             self.opt_states[optimizer] = state
         return state
 
@@ -459,7 +461,7 @@ class _FlatState:
     checked right after (still in cache), and on failure every chunk updated so far is copied back.
     """
 
-    def __init__(self, plan: Plan, opt: Optimizer | None = None) -> None:
+    def __init__(self, plan: Plan, opt: Optimizer | None = None, loop: Callable[..., bool] | None = None) -> None:
         self.plan = plan
         self.buffer_names = opt.buffers() if opt is not None else ()
         self.counts = bool(getattr(opt, "counts_steps", False))
@@ -474,7 +476,7 @@ class _FlatState:
         # The optimizer's compiled loop form when numba is installed and it agrees with update_one (agreement.py),
         # with its arrays per run of trainable parameters: (parameters, gradients, *its loop_buffers). It checks its
         # step before writing it (loop_update), so it needs neither chunks nor undo copies.
-        self.loop = agreement.optimizer_loop(opt, dtype) if opt is not None else None
+        self.loop = loop
         self.loop_arrays: list[tuple[Array, ...]] = []
         self.parts: list[tuple[Array, Array, dict[str, Array], Array, Array]] = []
         self.undo: list[list[tuple[Array, Array]]] = []
@@ -603,7 +605,11 @@ class _FlatState:
         no copy has to be kept: the readable update then runs it, finds the same, undoes it and raises (its message
         names what overflowed)."""
         loop, values = self.loop, compiled.scalars(opt.loop_scalars(self.t, coef), self.plan.dtype)
-        if not all([loop(*arrays, *values, False) for arrays in self.loop_arrays]):  # type: ignore[misc]
+        if len(self.loop_arrays) == 1:  # nothing frozen: one run of all parameters
+            finite = loop(*self.loop_arrays[0], *values, False)  # type: ignore[misc]
+        else:
+            finite = all([loop(*arrays, *values, False) for arrays in self.loop_arrays])  # type: ignore[misc]
+        if not finite:
             self.t -= 1
             if self.counts:
                 for name in self.names:

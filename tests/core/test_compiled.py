@@ -1,0 +1,273 @@
+"""The compiled loop forms (numba, ``glassnet[fast]``): each one computes what the readable rule computes.
+
+Every optimizer's ``update_loop`` is compared with its ``update_one`` (the readable rule, run through
+``Optimizer.update``) on arrays with zeros, tiny and large entries, over several steps with every setting: bit for bit
+in float64, to rounding in float32. Then the engine: ``fit`` with the loop forms on gives exactly ``fit`` with them off
+in float64 (and the loops really ran); a step that would overflow changes nothing; a loop form that disagrees warns once
+and steps aside; one the class does not own (a subclass that rewrote the readable rule) is never run; without numba
+nothing changes and nothing imports it. The trajectories against PyTorch in float64 (``test_optimizers.py``) run with
+the loop forms on too, since they are on by default wherever numba is installed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.core import agreement, compiled, fast
+from glassnet.core.optimizers import Adam, Optimizer, clip_factor
+from glassnet.errors import FastFormWarning, TrainingDiverged
+
+VARIANTS = {
+    "sgd": lambda: gn.SGD(0.1),
+    "sgd-decay": lambda: gn.SGD(0.1, weight_decay=0.01),
+    "momentum": lambda: gn.SGD(0.1, momentum=0.9),
+    "nesterov-decay": lambda: gn.SGD(0.05, momentum=0.8, nesterov=True, weight_decay=0.02),
+    "adam": lambda: gn.Adam(0.01),
+    "adam-decay": lambda: gn.Adam(0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+    "adamw": lambda: gn.AdamW(0.01, weight_decay=0.05),
+    "rmsprop": lambda: gn.RMSprop(0.01),
+    "rmsprop-momentum-decay": lambda: gn.RMSprop(0.01, alpha=0.9, momentum=0.9, weight_decay=0.01),
+}
+
+
+def test_numba_is_installed_for_these_tests() -> None:
+    # CI installs glassnet[test], which includes the fast extra: without numba every test below would test nothing.
+    assert compiled.available(), "numba is missing or GLASSNET_COMPILED=0: install glassnet[fast]"
+
+
+def _values(rng: np.random.Generator, n: int, dtype: str) -> np.ndarray:
+    """Entries around 1, exact zeros, tiny (1e-30) and large (1e6) ones, of both signs."""
+    x = rng.normal(size=n)
+    x[::11] = 0.0
+    x[3::13] *= 1e-30
+    x[5::17] *= 1e6
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_update_loop_computes_what_update_one_computes(variant: str, dtype: str) -> None:
+    readable, opt = VARIANTS[variant](), VARIANTS[variant]()
+    loop = compiled.kernel(type(opt).update_loop)
+    rng = np.random.default_rng(7)
+    shapes = {"0.W": (40, 30), "0.b": (30,), "1.W": (30, 3), "1.b": (3,)}
+    params = {k: _values(rng, int(np.prod(s)), dtype).reshape(s) for k, s in shapes.items()}
+    flat = np.concatenate([p.ravel() for p in params.values()])
+    buffers = {b: np.zeros_like(flat) for b in opt.buffers()}
+    arrays = [buffers.get(b, np.zeros(0, dtype)) for b in type(opt).loop_buffers]
+    for t in range(1, 7):
+        grads = {k: _values(rng, int(np.prod(s)), dtype).reshape(s) for k, s in shapes.items()}
+        g = np.concatenate([x.ravel() for x in grads.values()])
+        clip = t in (3, 4)  # two steps clipped by global norm, as max_grad_norm does
+        limit = 0.3 * float(np.linalg.norm(g.astype(np.float64)))
+        readable.max_grad_norm = limit if clip else None
+        readable.update(params, grads)
+        coef = clip_factor(grads.values(), limit)[1] if clip else 1.0
+        values = compiled.scalars(opt.loop_scalars(t, coef), np.dtype(dtype))
+        assert loop(flat, g, *arrays, *values, False)  # every new value finite: nothing written yet
+        loop(flat, g, *arrays, *values, True)
+        expected = np.concatenate([p.ravel() for p in params.values()])
+        if dtype == "float64":
+            np.testing.assert_array_equal(flat, expected, err_msg=f"step {t}")
+        else:
+            np.testing.assert_allclose(flat, expected, rtol=1e-6, atol=1e-30, err_msg=f"step {t}")
+        for b, buffer in buffers.items():
+            kept = np.concatenate([readable.state[k][b].ravel() for k in params])
+            np.testing.assert_allclose(buffer, kept, rtol=0 if dtype == "float64" else 1e-6, atol=0, err_msg=f"{b} step {t}")
+
+
+def test_the_check_pass_writes_nothing() -> None:
+    opt = gn.Adam(1e308)  # its bias-corrected step size lr / (1 - beta1) overflows
+    loop = compiled.kernel(Adam.update_loop)
+    p, g = np.array([1.0, 2.0, 3.0]), np.array([1e-3, 1.0, -2.0])
+    m, v = np.array([0.5, 0.0, 0.1]), np.array([1e-300, 0.0, 1.0])
+    before = [a.copy() for a in (p, g, m, v)]
+    assert not loop(p, g, m, v, *compiled.scalars(opt.loop_scalars(1, 1.0), np.dtype("float64")), False)  # p overflows
+    for a, b in zip((p, g, m, v), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def _net(dtype: str = "float64", seed: int = 0) -> gn.Network:
+    return gn.Network.from_sizes([5, 16, 8, 3], "tanh", loss="cross_entropy", seed=seed, dtype=dtype)
+
+
+def _data(n: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(n, 5)), rng.integers(0, 3, n)
+
+
+def _fit(monkeypatch, on: bool, variant: str, dtype: str = "float64") -> tuple[np.ndarray, tuple]:
+    monkeypatch.setattr(compiled, "enabled", on)
+    net, (X, y), opt = _net(dtype), _data(), VARIANTS[variant]()
+    net.fit(X, y, epochs=4, optimizer=opt, batch_size=16, monitor=False)
+    return np.concatenate([p.ravel() for p in net.parameters().values()]), (net, opt)
+
+
+def _ran_loop(trained: tuple) -> bool:
+    """True if the last update of ``net`` by ``opt`` ran the compiled loop form."""
+    net, opt = trained
+    state = fast.plan_for(net).opt_states.get(opt)
+    return state is not None and state.loop is not None
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_fit_with_loop_forms_is_bit_identical_to_fit_without(monkeypatch, variant: str) -> None:
+    with_loops, net = _fit(monkeypatch, True, variant)
+    assert _ran_loop(net)
+    without, net = _fit(monkeypatch, False, variant)
+    assert not _ran_loop(net)
+    np.testing.assert_array_equal(with_loops, without)
+
+
+def test_float32_fit_with_loop_forms_equals_fit_without_to_rounding(monkeypatch) -> None:
+    with_loops, _ = _fit(monkeypatch, True, "adam", "float32")
+    without, _ = _fit(monkeypatch, False, "adam", "float32")
+    np.testing.assert_allclose(with_loops, without, rtol=1e-4, atol=1e-6)
+
+
+def test_clipping_and_frozen_parameters_with_loop_forms(monkeypatch) -> None:
+    results = []
+    for on in (True, False):
+        monkeypatch.setattr(compiled, "enabled", on)
+        net, (X, y) = _net(), _data()
+        net.freeze("1.W")  # two runs of trainable parameters around a frozen one
+        opt = gn.Adam(0.05, max_grad_norm=0.1)
+        net.fit(X, y, epochs=3, optimizer=opt, batch_size=20, monitor=False)
+        assert _ran_loop((net, opt)) == on
+        results.append((np.concatenate([p.ravel() for p in net.parameters().values()]), opt.last_grad_norm))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+@pytest.mark.parametrize("variant", ["momentum", "adam", "rmsprop"])
+def test_a_step_that_would_overflow_changes_nothing(variant: str) -> None:
+    net, (X, y) = _net(), _data()
+    X = 50 * X  # gradients well above 1, so that lr * step overflows below
+    opt = VARIANTS[variant]()
+    for start in range(0, 48, 16):
+        net.step(X[start:start + 16], y[start:start + 16], opt)
+    assert _ran_loop((net, opt))
+    params = {k: p.copy() for k, p in net.parameters().items()}
+    state = {k: {b: (v.copy() if isinstance(v, np.ndarray) else v) for b, v in s.items()} for k, s in opt.state.items()}
+    opt.lr = 1.7e308  # finite, but lr times any step above 1.06 is not
+    with pytest.raises(TrainingDiverged, match="the update overflowed"):
+        net.step(X[:16], y[:16], opt)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, params[k])
+    for k, s in state.items():
+        for b, v in s.items():
+            np.testing.assert_array_equal(opt.state[k][b], v)
+    opt.lr = 0.01  # and training goes on from there, as without the loop forms
+    net.step(X[:16], y[:16], opt)
+
+
+class _LoopSlip(Adam):
+    """Adam whose loop form forgot the bias correction of the step size (a slip the probe must catch)."""
+
+    def update_one(self, name, p, g):
+        super().update_one(name, p, g)
+
+    def loop_scalars(self, t, coef):
+        values = super().loop_scalars(t, coef)
+        return (*values[:7], self.lr, *values[8:])
+
+    update_loop = staticmethod(Adam.update_loop)
+
+
+class _RewrittenRule(Adam):
+    """Adam with a rewritten readable rule (half steps) and no loop form of its own."""
+
+    def update_one(self, name, p, g):
+        before = p.copy()
+        super().update_one(name, p, g)
+        p[...] = before + 0.5 * (p - before)
+
+
+def test_a_disagreeing_loop_form_warns_once_and_the_readable_rule_runs(monkeypatch) -> None:
+    net, (X, y) = _net(), _data()
+    opt = _LoopSlip(0.01)
+    with pytest.warns(FastFormWarning, match="_LoopSlip.update_loop") as caught:
+        net.fit(X, y, epochs=2, optimizer=opt, batch_size=16, monitor=False)
+    assert sum(issubclass(w.category, FastFormWarning) for w in caught) == 1
+    assert not _ran_loop((net, opt))
+    expected = _net()
+    monkeypatch.setattr(fast, "enabled", False)
+    expected.fit(X, y, epochs=2, optimizer=Adam(0.01), batch_size=16, monitor=False)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, expected.parameters()[k])
+
+
+def test_a_rewritten_readable_rule_is_never_ignored(monkeypatch) -> None:
+    assert agreement.optimizer_loop(_RewrittenRule(0.01), "float64") is None  # Adam's loop is not this class's rule
+    net, (X, y) = _net(), _data()
+    net.fit(X, y, epochs=2, optimizer=_RewrittenRule(0.01), batch_size=16, monitor=False)
+    expected = _net()
+    monkeypatch.setattr(fast, "enabled", False)
+    expected.fit(X, y, epochs=2, optimizer=_RewrittenRule(0.01), batch_size=16, monitor=False)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, expected.parameters()[k])
+
+
+def test_a_spy_on_update_one_is_called_and_the_loop_steps_aside() -> None:
+    opt, calls = gn.Adam(0.01), []
+    original = opt.update_one
+
+    def spy(name, p, g):
+        calls.append(name)
+        original(name, p, g)
+
+    opt.update_one = spy
+    assert agreement.optimizer_loop(opt, "float64") is None
+    net, (X, y) = _net(), _data()
+    net.step(X[:16], y[:16], opt)
+    assert len(calls) == 6
+
+
+def test_without_numba_nothing_changes(monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "_numba", False)  # as if numba were not installed
+    assert not compiled.available() and compiled.kernel(Adam.update_loop) is None
+    without, net = _fit(monkeypatch, True, "adam")
+    assert not _ran_loop(net)
+    monkeypatch.setattr(compiled, "_numba", None)
+    with_loops, net = _fit(monkeypatch, True, "adam")
+    assert _ran_loop(net)
+    np.testing.assert_array_equal(with_loops, without)
+
+
+def test_switched_off_glassnet_never_imports_numba() -> None:
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "net = gn.Network.from_sizes([2, 3, 1], 'tanh', seed=0)\n"
+            "net.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, optimizer='adam', monitor=False)\n"
+            "print('numba' in sys.modules)\n")
+    env = {"GLASSNET_COMPILED": "0", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, **_pythonpath()},
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def _pythonpath() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "NUMBA_CACHE_DIR")}
+
+
+def test_report_names_what_ran() -> None:
+    net, (X, y) = _net(), _data()
+    net.fit(X, y, epochs=1, optimizer="adam", batch_size=16, monitor=False)
+    report = compiled.report()
+    assert report["numba"] and report["enabled"]
+    first = report["kernels"]["Adam.update_loop[float64]"]
+    assert first["seconds"] >= 0 and isinstance(first["cached"], bool)
+
+
+def test_every_optimizer_with_a_loop_form_runs_it() -> None:
+    for make in VARIANTS.values():
+        opt = make()
+        for dtype in ("float64", "float32"):
+            defines = next(c for c in type(opt).__mro__ if "update_loop" in vars(c)) is not Optimizer
+            assert defines and agreement.optimizer_loop(opt, dtype) is not None, (opt, dtype)
