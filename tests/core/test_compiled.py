@@ -19,6 +19,7 @@ import pytest
 
 import glassnet as gn
 from glassnet.core import agreement, compiled, fast
+from glassnet.core.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from glassnet.core.optimizers import Adam, Optimizer, clip_factor
 from glassnet.errors import FastFormWarning, TrainingDiverged
 
@@ -271,3 +272,71 @@ def test_every_optimizer_with_a_loop_form_runs_it() -> None:
         for dtype in ("float64", "float32"):
             defines = next(c for c in type(opt).__mro__ if "update_loop" in vars(c)) is not Optimizer
             assert defines and agreement.optimizer_loop(opt, dtype) is not None, (opt, dtype)
+
+
+# ---------------------------------------------------------------------------- activations' loop forms
+LOOPED = {"relu": ReLU, "leaky_relu": lambda: LeakyReLU(0.2), "sigmoid": Sigmoid, "tanh": Tanh}
+
+
+def _special(dtype: str, shape: tuple[int, int] = (7, 9)) -> np.ndarray:
+    """Values around 0, exact zeros of both signs, the kink, tails, inf and NaN."""
+    x = np.random.default_rng(3).normal(size=shape) * 3
+    x.flat[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-300, -1e-300, 40.0]
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(LOOPED))
+def test_activation_loop_forms_compute_what_the_readable_forms_compute(name: str, dtype: str) -> None:
+    act = LOOPED[name]()
+    settings = compiled.scalars(act.loop_settings(), np.dtype(dtype))
+    Z, dA = _special(dtype), _special(dtype)[::-1].copy()
+    with np.errstate(all="ignore"):
+        A = np.asarray(act.forward(Z), dtype=dtype)
+        if hasattr(type(act), "forward_loop"):
+            out = np.empty_like(Z)
+            compiled.kernel(type(act).forward_loop)(Z, out, *settings)
+            np.testing.assert_array_equal(out, A)
+        out = np.empty_like(Z)
+        compiled.kernel(type(act).backward_loop)(Z, A, dA, out, *settings)
+        np.testing.assert_array_equal(out, act.backward(Z, A, dA))
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh"])
+def test_fit_with_activation_loops_is_bit_identical_to_fit_without(monkeypatch, activation: str) -> None:
+    results = []
+    for on in (True, False):
+        monkeypatch.setattr(compiled, "enabled", on)
+        net, (X, y) = gn.Network.from_sizes([5, 12, 3], activation, loss="cross_entropy", seed=2), _data()
+        net.fit(X, y, epochs=3, optimizer="adam", lr=0.01, batch_size=16, monitor=False)
+        forms = fast.plan_for(net).act_forms[0]
+        assert ("_loop" in forms[1].__qualname__) == on  # the backward loop ran, or did not
+        results.append(np.concatenate([p.ravel() for p in net.parameters().values()]))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+class _SlippedReLU(ReLU):
+    """A ReLU whose loop form lets negative inputs through at a tenth (a slip the probe must catch)."""
+
+    def forward(self, Z):
+        return np.maximum(Z, 0.0)
+
+    @staticmethod
+    def forward_loop(Z, A):
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                A[i, j] = Z[i, j] if Z[i, j] > 0 else 0.1 * Z[i, j]
+
+
+def test_a_disagreeing_activation_loop_warns_once_and_the_readable_form_runs(monkeypatch) -> None:
+    make = lambda: gn.Network([gn.Dense(5, 8, _SlippedReLU(), seed=1), gn.Dense(8, 3, "softmax", seed=2)],  # noqa: E731
+                              loss="cross_entropy", seed=3)
+    net, (X, y) = make(), _data()
+    with pytest.warns(FastFormWarning, match="_SlippedReLU.forward_loop") as caught:
+        net.fit(X, y, epochs=2, optimizer="sgd", batch_size=16, monitor=False)
+    assert sum(issubclass(w.category, FastFormWarning) for w in caught) == 1
+    expected = make()
+    monkeypatch.setattr(fast, "enabled", False)
+    expected.fit(X, y, epochs=2, optimizer="sgd", batch_size=16, monitor=False)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, expected.parameters()[k])

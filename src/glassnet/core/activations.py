@@ -77,6 +77,16 @@ class Activation:
         np.copyto(dZ, self.backward(Z, A, dA))
         return dZ
 
+    # ---------------------------------------------------------------- the same maths, entry by entry
+    # Loop forms (compiled by numba when glassnet[fast] is installed; see core/compiled.py): ``forward_loop(Z, A,
+    # *loop_settings())`` and ``backward_loop(Z, A, dA, dZ, *loop_settings())`` write what forward and backward give,
+    # one entry at a time, in one pass over the (n_samples, n_units) arrays. Only maths that IEEE 754 rounds exactly
+    # (+ - * /, comparisons) has them, so that they agree bit for bit on every machine: NumPy and a compiled loop
+    # compute exp and tanh by different approximations. Checked against the readable forms like the in-place ones.
+    def loop_settings(self) -> tuple[float, ...]:
+        """The activation's settings, as its loop forms take them (after the arrays)."""
+        return ()
+
     # ---------------------------------------------------------------- what the rest of glassnet reads
     def formula(self, z: str) -> str:
         """The function at ``z`` as text (``z`` a symbol or a number), for the ledger and worksheets."""
@@ -166,6 +176,14 @@ class Sigmoid(Activation):
         np.multiply(dZ, work.T2, dZ)
         return dZ
 
+    @staticmethod
+    def backward_loop(Z: Array, A: Array, dA: Array, dZ: Array) -> None:
+        one = A.dtype.type(1)  # in the arrays' own dtype, as NumPy works 1.0 into a float32 array
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                a = A[i, j]
+                dZ[i, j] = dA[i, j] * a * (one - a)
+
     def formula(self, z: str) -> str:
         return f"1/(1 + exp(-{z}))"
 
@@ -194,6 +212,14 @@ class Tanh(Activation):
         np.subtract(1.0, work.T2, work.T2)
         return np.multiply(dA, work.T2, dZ)
 
+    @staticmethod
+    def backward_loop(Z: Array, A: Array, dA: Array, dZ: Array) -> None:
+        one = A.dtype.type(1)
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                a = A[i, j]
+                dZ[i, j] = dA[i, j] * (one - a * a)
+
     def formula(self, z: str) -> str:
         return f"tanh({z})"
 
@@ -221,6 +247,21 @@ class ReLU(Activation):
     def backward_into(self, Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:
         np.greater(Z, 0, work.mask)
         return np.multiply(dA, work.mask, dZ)
+
+    @staticmethod
+    def forward_loop(Z: Array, A: Array) -> None:
+        zero = Z.dtype.type(0)
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                z = Z[i, j]
+                A[i, j] = z if z >= zero or z != z else zero  # max(z, 0); NaN stays NaN, as np.maximum keeps it
+
+    @staticmethod
+    def backward_loop(Z: Array, A: Array, dA: Array, dZ: Array) -> None:
+        zero, one = Z.dtype.type(0), Z.dtype.type(1)
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                dZ[i, j] = dA[i, j] * (one if Z[i, j] > zero else zero)  # times 0, not 0: inf * 0 is NaN, as in backward
 
     def formula(self, z: str) -> str:
         return f"max({z}, 0)"
@@ -261,6 +302,22 @@ class LeakyReLU(Activation):
         np.greater(Z, 0, work.mask)
         np.copyto(dZ, dA, where=work.mask)
         return dZ
+
+    def loop_settings(self) -> tuple[float, ...]:
+        return (self.slope,)
+
+    @staticmethod
+    def forward_loop(Z: Array, A: Array, slope: float) -> None:
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                z = Z[i, j]
+                A[i, j] = z if z > 0 else slope * z
+
+    @staticmethod
+    def backward_loop(Z: Array, A: Array, dA: Array, dZ: Array, slope: float) -> None:
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                dZ[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
 
     def formula(self, z: str) -> str:
         return f"{z} if {z} > 0 else {self.slope:g}*{z}"

@@ -152,8 +152,60 @@ def activation_forms(act: Activation, dtype: Any) -> tuple[Callable[..., Array],
         type(act), "backward", "backward_into", Activation)
     if own and _verdict(_key(act, ("forward", "backward", "forward_into", "backward_into"), dtype, repr(act)),
                         lambda: _probe_activation(act, dtype), type(act)):
-        return act.forward_into, act.backward_into
-    return Activation.forward_into.__get__(act), Activation.backward_into.__get__(act)
+        return _with_loops(act, dtype, act.forward_into, act.backward_into)
+    return _with_loops(act, dtype, Activation.forward_into.__get__(act), Activation.backward_into.__get__(act))
+
+
+def _with_loops(act: Activation, dtype: Any, forward: Callable[..., Array],
+                backward: Callable[..., Array]) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """``forward`` and ``backward``, each replaced by the activation's compiled loop form (``forward_loop``,
+    ``backward_loop``) where numba is installed and the class has one of its own that agrees with the readable form."""
+    if not compiled.available():
+        return forward, backward
+    cls, forms = type(act), {"forward": forward, "backward": backward}
+    for readable in forms:
+        if not own_form(cls, readable, f"{readable}_loop", Activation) or {readable, f"{readable}_loop"} & set(vars(act)):
+            continue
+        loop = compiled.kernel(getattr(cls, f"{readable}_loop"))
+        if loop is None:
+            continue
+        settings = compiled.scalars(act.loop_settings(), np.dtype(dtype))
+        key = _key(act, (readable, f"{readable}_loop", "loop_settings"), dtype, repr(act))
+        probe = lambda r=readable, k=loop, s=settings: _probe_activation_loop(act, r, k, s, dtype)  # noqa: E731
+        if _verdict(key, probe, cls):
+            forms[readable] = _forward_loop(loop, settings) if readable == "forward" else _backward_loop(loop, settings)
+    return forms["forward"], forms["backward"]
+
+
+def _forward_loop(loop: Callable[..., None], settings: tuple[Any, ...]) -> Callable[..., Array]:
+    def forward(Z: Array, A: Array, work: Any) -> Array:  # forward_into's signature, for the engine
+        loop(Z, A, *settings)
+        return A
+    return forward
+
+
+def _backward_loop(loop: Callable[..., None], settings: tuple[Any, ...]) -> Callable[..., Array]:
+    def backward(Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:  # backward_into's signature
+        loop(Z, A, dA, dZ, *settings)
+        return dZ
+    return backward
+
+
+def _probe_activation_loop(act: Activation, readable: str, loop: Callable[..., None], settings: tuple[Any, ...],
+                           dtype: Any) -> tuple[str, str, float] | None:
+    Z = _probe_values(dtype)
+    A = np.asarray(act.forward(Z), dtype=dtype)
+    out = np.empty_like(Z)
+    name = f"{getattr(type(act), readable + '_loop').__qualname__}[{np.dtype(dtype).name}]"
+    if readable == "forward":
+        compiled.first_call(name, loop, Z, out, *settings)
+        expected = A
+    else:
+        dA = _probe_values(dtype, seed=1)
+        compiled.first_call(name, loop, Z, A, dA, out, *settings)
+        expected = act.backward(Z, A, dA)
+    gap = differ(out, expected, dtype)
+    return (readable, f"{readable}_loop", gap) if gap else None
 
 
 def _probe_activation(act: Activation, dtype: Any) -> tuple[str, str, float] | None:
