@@ -15,6 +15,11 @@ form; otherwise it runs the readable form. What it adds is the bookkeeping that 
 - **Workspaces per batch size** (``workspace.py``), allocated once and reused through ``out=``
   arguments: no large temporaries are allocated, freed and page-faulted in again on every step.
 - **Cache-sized chunks** for the optimizer on large networks, so its passes stay in cache.
+- **Compiled loop forms** when numba is installed (``pip install "glassnet[fast]"``; ``core/compiled.py``): an
+  optimizer's ``update_loop`` and an activation's ``forward_loop``/``backward_loop``, the same rule entry by entry,
+  run in one pass over memory instead of the in-place form's dozen NumPy passes, when ``agreement.py`` finds them
+  the class's own and agreeing with the readable form. The optimizer's loop computes and checks a step before it
+  writes it, so it needs neither chunks nor undo copies.
 - **Frozen parameters** (``Network.freeze``) are skipped: the optimizer runs on the contiguous runs of the flat
   buffer that hold trainable parameters, and its state buffers hold those only (a frozen parameter gets no
   update and no state, as on the readable path). Skipping slices keeps the fast path for fine-tuning, where
@@ -451,7 +456,8 @@ def _stamp(opt: Optimizer) -> tuple[Any, ...]:
 
 
 class _FlatState:
-    """An optimizer's state buffers on the plan's flat arrays, and its ``update_into`` run chunk by chunk.
+    """An optimizer's state buffers on the plan's flat arrays, and its compiled ``update_loop`` run over them (see
+    :meth:`loop_update`) or else its ``update_into`` run chunk by chunk.
 
     ``optimizer.state[name][buffer]`` are views into these buffers (holds no reference to the optimizer). The
     buffers hold the trainable parameters only, packed in order (the plan's ``runs`` of the flat parameters map
