@@ -240,8 +240,9 @@ EDITS = {
 }
 
 
-def _run_tree(root: Path, activation: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(root)}
+def _run_tree(root: Path, activation: str, compiled: bool = False) -> dict:
+    # Compiled loop forms (numba) only where the edit is one: this small network would not use them by default.
+    env = {**os.environ, "PYTHONPATH": str(root), "GLASSNET_COMPILED": "1" if compiled else "auto"}
     out = subprocess.run([sys.executable, "-c", EDIT_SCRIPT, str(root), activation], capture_output=True, text=True,
                          env=env, timeout=120, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -262,7 +263,7 @@ def test_an_edit_to_the_engine_source_is_followed_or_refused_loudly(edit: str, t
     source = target.read_text()
     assert source.count(text) == 1, f"the text to edit is no longer unique in {path}: {text!r}"
     target.write_text(source.replace(text, replacement))
-    result = _run_tree(tmp_path, activation)
+    result = _run_tree(tmp_path, activation, compiled=named.endswith("_loop"))
     # fit and the step loop follow the edit: exactly the edited readable path ...
     assert result["fit"] == result["readable"]
     assert result["step"] == result["readable"]

@@ -36,6 +36,12 @@ VARIANTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _always(monkeypatch) -> None:
+    """These tests use small networks: compile their loop forms too (by default only from MIN_PARAMETERS on)."""
+    monkeypatch.setattr(compiled, "always", True)
+
+
 def test_numba_is_installed_for_these_tests() -> None:
     # CI installs glassnet[test], which includes the fast extra: without numba every test below would test nothing.
     assert compiled.available(), "numba is missing or GLASSNET_COMPILED=0: install glassnet[fast]"
@@ -340,3 +346,27 @@ def test_a_disagreeing_activation_loop_warns_once_and_the_readable_form_runs(mon
     expected.fit(X, y, epochs=2, optimizer="sgd", batch_size=16, monitor=False)
     for k, p in net.parameters().items():
         np.testing.assert_array_equal(p, expected.parameters()[k])
+
+
+def test_by_default_only_networks_of_min_parameters_or_more_run_loop_forms(monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "always", False)
+    small = gn.Network.from_sizes([5, 16, 8, 3], "relu", loss="cross_entropy", seed=0)  # 259 parameters
+    large = gn.Network.from_sizes([64, 64, 10], "relu", loss="cross_entropy", seed=0)  # 4810 parameters
+    size = lambda net: sum(p.size for p in net.parameters().values())  # noqa: E731
+    assert size(small) < compiled.MIN_PARAMETERS <= size(large)
+    X = np.random.default_rng(0).normal(size=(32, 64))
+    y = np.arange(32) % 3
+    small.fit(X[:, :5], y, epochs=1, optimizer="adam", batch_size=16, monitor=False)
+    large.fit(X, y, epochs=1, optimizer="adam", batch_size=16, monitor=False)
+    assert not fast.plan_for(small).loops and fast.plan_for(large).loops
+    assert "_loop" in fast.plan_for(large).act_forms[0][0].__qualname__
+
+
+def test_a_small_network_never_imports_numba_by_default() -> None:
+    code = ("import sys, numpy as np, glassnet as gn\n"
+            "net = gn.Network.from_sizes([2, 3, 1], 'tanh', seed=0)\n"
+            "net.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, optimizer='adam')\n"
+            "print('numba' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                         env={"PATH": "/usr/bin:/bin", **_pythonpath()})
+    assert out.stdout.strip() == "False"

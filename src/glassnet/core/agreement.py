@@ -146,14 +146,17 @@ def _work(n: int, n_in: int, n_out: int, dtype: Any, grads: dict[str, Array] | N
 
 
 # ---------------------------------------------------------------------------- activations
-def activation_forms(act: Activation, dtype: Any) -> tuple[Callable[..., Array], Callable[..., Array]]:
-    """The ``(forward, backward)`` in-place forms the engine runs for ``act``: its own while they agree."""
+def activation_forms(act: Activation, dtype: Any, loops: bool = True) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    """The ``(forward, backward)`` forms the engine runs for ``act``: its compiled loop forms if ``loops`` and they agree
+    (see ``_with_loops``), else its own in-place forms while they agree, else the readable ones written into buffers."""
     own = own_form(type(act), "forward", "forward_into", Activation) and own_form(
         type(act), "backward", "backward_into", Activation)
     if own and _verdict(_key(act, ("forward", "backward", "forward_into", "backward_into"), dtype, repr(act)),
                         lambda: _probe_activation(act, dtype), type(act)):
-        return _with_loops(act, dtype, act.forward_into, act.backward_into)
-    return _with_loops(act, dtype, Activation.forward_into.__get__(act), Activation.backward_into.__get__(act))
+        forms = act.forward_into, act.backward_into
+    else:
+        forms = Activation.forward_into.__get__(act), Activation.backward_into.__get__(act)
+    return _with_loops(act, dtype, *forms) if loops else forms
 
 
 def _with_loops(act: Activation, dtype: Any, forward: Callable[..., Array],

@@ -18,8 +18,13 @@ Compiling a loop form takes about a second per dtype; it is paid once per machin
 on disk (numba's ``cache=True``: next to the source file, in ``__pycache__``, or in ``NUMBA_CACHE_DIR``).
 :func:`report` says which loop forms ran, how long their first call took, and whether it came from the cache.
 
-Switches: the environment variable ``GLASSNET_COMPILED=0`` (or ``glassnet.core.compiled.enabled = False``) turns
-the loop forms off; the engine then runs exactly what it runs without numba.
+When: importing numba and loading the machine code takes about a second per process, which a small network never
+wins back (on the 2-3-1 XOR network a step is the same speed either way). So by default the loop forms run for
+networks of at least ``MIN_PARAMETERS`` (4096) parameters, where a step's element-wise passes are worth
+compiling, and numba is not even imported for smaller ones. The environment variable ``GLASSNET_COMPILED`` chooses:
+``auto`` (the default, as just said), ``1`` (every network: what the benchmark's compiled cells run, and the tests),
+``0`` (never: the engine then runs exactly what it runs without numba). In Python: ``glassnet.core.compiled.enabled``
+and ``glassnet.core.compiled.always``, read when a network's plan is made.
 """
 
 from __future__ import annotations
@@ -31,8 +36,12 @@ from typing import Any
 
 from numpy import float64
 
-enabled = os.environ.get("GLASSNET_COMPILED", "1").strip().lower() not in ("0", "false", "no", "off")
+_MODE = os.environ.get("GLASSNET_COMPILED", "auto").strip().lower()
+enabled = _MODE not in ("0", "false", "no", "off")
 """Use compiled loop forms when numba is installed (``GLASSNET_COMPILED=0`` turns them off)."""
+always = _MODE in ("1", "true", "yes", "on", "always")
+"""Use them for every network, however small (``GLASSNET_COMPILED=1``); else from ``MIN_PARAMETERS`` on."""
+MIN_PARAMETERS = 4096
 
 # numba.njit's settings for every loop form: error_model="numpy" lets a division by zero give inf as NumPy does
 # (instead of raising, whose checks keep the loop from being vectorised); cache=True keeps the machine code on disk;
@@ -60,6 +69,12 @@ def numba_module() -> Any:
 def available() -> bool:
     """True when loop forms can run compiled: ``enabled`` and numba installed."""
     return enabled and numba_module() is not None
+
+
+def worth_it(n_parameters: int) -> bool:
+    """True when a network of ``n_parameters`` should run its loop forms compiled: :func:`available`, and ``always``
+    or at least ``MIN_PARAMETERS`` parameters (numba is imported only when the size says yes)."""
+    return enabled and (always or n_parameters >= MIN_PARAMETERS) and available()
 
 
 def kernel(loop: Callable[..., Any]) -> Callable[..., Any] | None:
@@ -91,10 +106,11 @@ def _cache_hits(compiled: Any) -> int:
 
 def report() -> dict[str, Any]:
     """What compiled loop forms did in this process: numba's version (``None`` without numba), whether they are
-    ``enabled``, and per loop form and dtype the seconds of its first call (compiling it, or loading it from the
-    cache when ``cached``)."""
+    ``enabled`` (and for which networks: ``always``, or from ``min_parameters`` on), and per loop form and dtype the
+    seconds of its first call (compiling it, or loading it from the cache when ``cached``)."""
     numba = numba_module()
-    return {"numba": getattr(numba, "__version__", None), "enabled": enabled,
+    return {"numba": getattr(numba, "__version__", None), "enabled": enabled, "always": always,
+            "min_parameters": MIN_PARAMETERS,
             "kernels": {name: dict(first) for name, first in _first_calls.items()}}
 
 

@@ -211,6 +211,8 @@ class Plan:
                 else:
                     self.runs.append((start, start + p.size))
             start += p.size
+        self.loops = compiled.worth_it(flat.size)  # run the compiled loop forms (numba installed, network large enough)
+        self.switches = (compiled.enabled, compiled.always)  # a plan is made again when they change
         self.choose_forms()
         # The penalized parameters with their gradient views and a temporary each: made at the first step with an
         # L2 penalty (net.l2 is read every step: a schedule, such as the estimators', may change it between steps).
@@ -253,7 +255,8 @@ class Plan:
             self.forward_forms.append(layer.forward_into if own else Layer.forward_into.__get__(layer))
             self.backward_forms.append(layer.backward_into if own else Layer.backward_into.__get__(layer))
             act = layer.activation
-            self.act_forms.append(agreement.activation_forms(act, self.dtype) if act is not None else (None, None))
+            self.act_forms.append(agreement.activation_forms(act, self.dtype, self.loops) if act is not None
+                                  else (None, None))
         last, act = self.layers[-1], self.layers[-1].activation
         if self.fused:
             self.backward_forms[-1] = (last.backward_from_dZ_into if self.own[-1]
@@ -270,6 +273,7 @@ class Plan:
         activations, and the class methods the plan relies on; the loops run in C (map).
         """
         return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn
+                and (compiled.enabled, compiled.always) == self.switches
                 and net.dtype == self.dtype and net._frozen == self.frozen
                 and list(map(len, map(vars, self.objects))) == self.n_vars
                 and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
@@ -438,7 +442,7 @@ class Plan:
     def optimizer_state(self, optimizer: Optimizer) -> _FlatState:
         """What updates ``optimizer`` on the flat buffers: its compiled ``update_loop`` (numba installed, and agreeing
         with ``update_one``), else its ``update_into`` (if its own and agreeing), else its readable update."""
-        loop = agreement.optimizer_loop(optimizer, self.dtype)
+        loop = agreement.optimizer_loop(optimizer, self.dtype) if self.loops else None
         if loop is None and not agreement.optimizer_own(optimizer, self.dtype):
             return _Readable(self)
         state = self.opt_states.get(optimizer)
@@ -452,7 +456,7 @@ def _stamp(opt: Optimizer) -> tuple[Any, ...]:
     """What must stay the same for an optimizer's chosen update to stay right: a hook adds an instance attribute."""
     cls = type(opt)
     return (len(vars(opt)), cls.update, cls.update_one, cls.update_into, getattr(cls, "update_loop", None),
-            opt.buffers(), compiled.enabled)
+            opt.buffers())
 
 
 class _FlatState:
