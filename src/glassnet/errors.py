@@ -166,16 +166,19 @@ class FastFormWarning(UserWarning):
     the probe) and ``dtype``.
     """
 
-    def __init__(self, cls: type, readable: str, fast: str, gap: float, dtype: str) -> None:
+    def __init__(self, cls: type, readable: str, fast: str, gap: float, dtype: str, failure: str | None = None) -> None:
         name = cls.__name__
         where = getattr(cls, "__module__", "?")
         fast_name = fast if "." in fast else f"{name}.{fast}"  # a method of the class, or a named function elsewhere
+        # failure: why a compiled loop form could not run at all (numba could not compile it), instead of a gap
+        what = (f"could not run on a small probe in {dtype} ({failure})" if failure else
+                f"no longer computes what {name}.{readable} does: on a small probe in {dtype} they differ by up to "
+                f"{gap:.3g}")
         super().__init__(
-            f"{fast_name} (the fast form of {name}.{readable}, in {where}) no longer computes what "
-            f"{name}.{readable} does: on a small probe in {dtype} they differ by up to {gap:.3g}. glassnet follows "
+            f"{fast_name} (the fast form of {name}.{readable}, in {where}) {what}. glassnet follows "
             f"{name}.{readable}, the readable form, from now on (correct, but slower). To get the speed back, make "
             f"{fast_name} compute the same numbers, or delete it so that only the readable form is left")
-        self.cls, self.readable, self.fast, self.gap, self.dtype = cls, readable, fast, gap, dtype
+        self.cls, self.readable, self.fast, self.gap, self.dtype, self.failure = cls, readable, fast, gap, dtype, failure
 
 
 class UserCodeError(GlassnetError, RuntimeError):

@@ -5,8 +5,9 @@ Every optimizer's ``update_loop`` is compared with its ``update_one`` (the reada
 in float64, to rounding in float32. Then the engine: ``fit`` with the loop forms on gives exactly ``fit`` with them off
 in float64 (and the loops really ran); a step that would overflow changes nothing; a loop form that disagrees warns once
 and steps aside; one the class does not own (a subclass that rewrote the readable rule) is never run; without numba
-nothing changes and nothing imports it. The trajectories against PyTorch in float64 (``test_optimizers.py``) run with
-the loop forms on too, since they are on by default wherever numba is installed.
+nothing changes and nothing imports it. The outside reference: ``test_weight_decay.py`` runs its trajectories
+against ``torch.optim`` in float64 (rtol 1e-10, every one of 60 steps, every optimizer and setting) on the compiled
+loop forms too (its ``path`` "compiled").
 """
 
 from __future__ import annotations
@@ -370,3 +371,142 @@ def test_a_small_network_never_imports_numba_by_default() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
                          env={"PATH": "/usr/bin:/bin", **_pythonpath()})
     assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------- review findings, pinned
+def _trained_adam(steps: int = 3) -> tuple[gn.Network, gn.Adam, np.ndarray, np.ndarray]:
+    net, (X, y), opt = _net(), _data(), gn.Adam(0.01)
+    for start in range(0, 16 * steps, 16):
+        net.step(X[start:start + 16], y[start:start + 16], opt)
+    return net, opt, X, y
+
+
+def _state(net: gn.Network, opt: gn.Adam) -> tuple:
+    return ({k: p.copy() for k, p in net.parameters().items()},
+            {k: (s["m"].copy(), s["v"].copy(), s["t"]) for k, s in opt.state.items()})
+
+
+def _same(a: tuple, b: tuple) -> None:
+    for k in a[0]:
+        np.testing.assert_array_equal(a[0][k], b[0][k])
+    for k in a[1]:
+        np.testing.assert_array_equal(a[1][k][0], b[1][k][0])
+        np.testing.assert_array_equal(a[1][k][1], b[1][k][1])
+        assert a[1][k][2] == b[1][k][2]
+
+
+def test_ctrl_c_before_the_writes_leaves_the_step_unmade_and_its_count_too() -> None:
+    net, opt, X, y = _trained_adam()
+    state = fast.plan_for(net).opt_states[opt]
+    real, before = state.loop, _state(net, opt)
+
+    def interrupted(*args):
+        real(*args)
+        raise KeyboardInterrupt  # as if Ctrl-C arrived right after the check pass
+
+    state.loop = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        net.step(X[:16], y[:16], opt)
+    _same(_state(net, opt), before)
+    state.loop = real
+    net.step(X[:16], y[:16], opt)  # and the next step is the step that was interrupted
+    expected, e_opt, _, _ = _trained_adam(3)
+    expected.step(X[:16], y[:16], e_opt)
+    _same(_state(net, opt), _state(expected, e_opt))
+
+
+def test_ctrl_c_during_the_writes_arrives_after_the_whole_step() -> None:
+    import os
+    import signal
+
+    net, opt, X, y = _trained_adam()
+    state = fast.plan_for(net).opt_states[opt]
+    real = state.loop
+
+    def signalled(*args):
+        if args[-1]:  # the write pass: Ctrl-C now
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args)
+
+    state.loop = signalled
+    with pytest.raises(KeyboardInterrupt):
+        net.step(X[:16], y[:16], opt)
+    expected, e_opt, _, _ = _trained_adam(3)
+    expected.step(X[:16], y[:16], e_opt)
+    _same(_state(net, opt), _state(expected, e_opt))  # the step was made whole, t included
+
+
+def test_a_readable_step_after_a_failed_check_is_adopted(monkeypatch) -> None:
+    net, opt, X, y = _trained_adam()
+    state = fast.plan_for(net).opt_states[opt]
+    real, calls = state.loop, []
+
+    def once_not_finite(*args):
+        calls.append(args[-1])
+        return False if len(calls) == 1 else real(*args)  # the first check says "not finite"; the readable step works
+
+    state.loop = once_not_finite
+    for start in (0, 16, 32):
+        net.step(X[start:start + 16], y[start:start + 16], opt)
+    expected, e_opt, _, _ = _trained_adam(3)
+    for start in (0, 16, 32):
+        expected.step(X[start:start + 16], y[start:start + 16], e_opt)
+    _same(_state(net, opt), _state(expected, e_opt))
+
+
+def test_relu_loop_gives_plus_zero_for_minus_zero_as_np_maximum() -> None:
+    Z = np.array([[-0.0, 0.0, -1.0, 2.0]])
+    out = np.empty_like(Z)
+    compiled.kernel(ReLU.forward_loop)(Z, out)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(np.maximum(Z, 0.0)))
+
+
+def test_a_changed_leaky_slope_is_followed_by_the_loops(monkeypatch) -> None:
+    results = []
+    for on in (True, False):
+        monkeypatch.setattr(compiled, "enabled", on)
+        act = LeakyReLU(0.1)
+        net, (X, y) = gn.Network([gn.Dense(5, 8, act, seed=1), gn.Dense(8, 3, "softmax", seed=2)],
+                                 loss="cross_entropy", seed=0), _data()
+        net.fit(X, y, epochs=1, optimizer="sgd", batch_size=16, monitor=False)
+        act.slope = 0.5
+        net.fit(X, y, epochs=1, optimizer="sgd", batch_size=16, monitor=False)
+        results.append(np.concatenate([p.ravel() for p in net.parameters().values()]))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def _plain_helper(x):
+    return x * 2.0  # a plain Python function: numba cannot call it from compiled code
+
+
+class _Uncompilable(gn.SGD):
+    """A learner's SGD whose loop form calls a plain Python helper."""
+
+    def update_one(self, name, p, g):
+        p -= self.lr * g
+
+    @staticmethod
+    def update_loop(p, g, velocity, coef, weight_decay, momentum, nesterov, first, lr, write):
+        for i in range(p.shape[0]):
+            if write:
+                p[i] = p[i] - lr * _plain_helper(g[i]) / 2.0
+        return True
+
+
+def test_a_loop_form_numba_cannot_compile_warns_and_the_rule_runs(monkeypatch) -> None:
+    net, (X, y) = _net(), _data()
+    with pytest.warns(FastFormWarning, match="could not run") as caught:
+        net.fit(X, y, epochs=1, optimizer=_Uncompilable(0.1), batch_size=16, monitor=False)
+    assert "numba could not compile it" in str(caught[0].message)
+    expected = _net()
+    monkeypatch.setattr(fast, "enabled", False)
+    expected.fit(X, y, epochs=1, optimizer=_Uncompilable(0.1), batch_size=16, monitor=False)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, expected.parameters()[k])
+
+
+def test_glassnet_compiled_takes_three_settings_and_names_them_otherwise() -> None:
+    assert [compiled.mode(v) for v in (None, "", "auto", "1", "always", "0", "never", " OFF ")] == [
+        "auto", "auto", "auto", "always", "always", "never", "never", "never"]
+    with pytest.raises(gn.ConfigError, match="GLASSNET_COMPILED='maybe'.*0 .*1 .*auto"):
+        compiled.mode("maybe")

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import glassnet as gn
-from glassnet.core import fast
+from glassnet.core import compiled, fast
 from glassnet.core.optimizers import OPTIMIZERS, SGD, Adam, AdamW, RMSprop, get_optimizer
 from tests.core.test_optimizers import compare, problem, steps_match_torch, torch_step
 from tests.core.test_optimizers_explain import entry_lines, evaluate
@@ -41,10 +41,13 @@ CASES = {
 }
 
 
-@pytest.fixture(params=["fast", "readable"])
+@pytest.fixture(params=["fast", "compiled", "readable"])
 def path(request, monkeypatch):
-    """Each test runs on the fast path (what fit and step run) and on the readable ``update_one`` alone."""
-    monkeypatch.setattr(fast, "enabled", request.param == "fast")
+    """Each test runs on the fast path (what fit and step run: NumPy's in-place forms, and the compiled loop forms of
+    glassnet[fast], which these small networks use only when told to) and on the readable ``update_one`` alone."""
+    monkeypatch.setattr(fast, "enabled", request.param != "readable")
+    monkeypatch.setattr(compiled, "always", request.param == "compiled")
+    monkeypatch.setattr(compiled, "enabled", request.param == "compiled")
     return request.param
 
 
@@ -64,8 +67,9 @@ def test_weight_decay_steps_match_torch_after_every_one_of_60(case, setup, path)
     for key, tensor in params.items():
         for buffer in ours.buffers():
             compare(f"{key} {buffer}", ours.state[key][buffer], theirs.state[tensor][names[buffer]].numpy())
-    if path == "fast":  # the state lives in the fast path's flat buffers: it ran
+    if path != "readable":  # the state lives in the fast path's flat buffers: it ran
         assert all(ours.state["0.W"][b].base is not None for b in ours.buffers())
+        assert (fast.plan_for(net).opt_states[ours].loop is not None) == (path == "compiled")
 
 
 @pytest.mark.parametrize("case", ["sgd-nesterov", "adam", "rmsprop-momentum", "adamw"])

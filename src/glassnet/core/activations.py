@@ -254,7 +254,7 @@ class ReLU(Activation):
         for i in range(Z.shape[0]):
             for j in range(Z.shape[1]):
                 z = Z[i, j]
-                A[i, j] = z if z >= zero or z != z else zero  # max(z, 0); NaN stays NaN, as np.maximum keeps it
+                A[i, j] = z if z > zero or z != z else zero  # max(z, 0) as np.maximum: NaN stays NaN, -0 gives +0
 
     @staticmethod
     def backward_loop(Z: Array, A: Array, dA: Array, dZ: Array) -> None:

@@ -26,10 +26,12 @@ the same statistics) and the probe leaves no trace: no changed statistic, no ran
 from __future__ import annotations
 
 import copy
+import math
 import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -120,15 +122,22 @@ def _key(obj: Any, methods: tuple[str, ...], dtype: Any, settings: Any = ()) -> 
     return (cls, tuple(getattr(cls, m) for m in methods), np.dtype(dtype).name, settings)
 
 
-def _verdict(key: tuple[Any, ...], probe: Callable[[], tuple[str, str, float] | None], cls: type) -> bool:
-    """Run ``probe`` once per key; it returns ``None`` (agree) or (readable method, fast method, gap)."""
+def _verdict(key: tuple[Any, ...], probe: Callable[[], tuple[Any, ...] | None], cls: type) -> bool:
+    """Run ``probe`` once per key; it returns ``None`` (agree) or (readable method, fast method, gap[, failure]),
+    ``failure`` saying why a compiled loop form could not run at all."""
     if key not in _verdicts:
         found = probe()
         _verdicts[key] = found is None
         if found is not None:
-            readable, fast, gap = found
-            warn(FastFormWarning(cls, readable, fast, gap, key[2]))
+            readable, fast, gap, *failure = found
+            warn(FastFormWarning(cls, readable, fast, gap, key[2], *failure))
     return _verdicts[key]
+
+
+def _compile_failure(exc: Exception) -> str:
+    """What to say when numba cannot compile a loop form (say, one that calls a plain Python function)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"numba could not compile it: {type(exc).__name__}{': ' + first if first else ''}"
 
 
 def _probe_values(dtype: Any, shape: tuple[int, int] = (4, 5), seed: int = 0) -> Array:
@@ -174,39 +183,43 @@ def _with_loops(act: Activation, dtype: Any, forward: Callable[..., Array],
             continue
         settings = compiled.scalars(act.loop_settings(), np.dtype(dtype))
         key = _key(act, (readable, f"{readable}_loop", "loop_settings"), dtype, repr(act))
-        probe = lambda r=readable, k=loop, s=settings: _probe_activation_loop(act, r, k, s, dtype)  # noqa: E731
-        if _verdict(key, probe, cls):
-            forms[readable] = _forward_loop(loop, settings) if readable == "forward" else _backward_loop(loop, settings)
+        if _verdict(key, partial(_probe_activation_loop, act, readable, loop, settings, dtype), cls):
+            run = _forward_loop if readable == "forward" else _backward_loop
+            forms[readable] = run(act, loop, np.dtype(dtype))
     return forms["forward"], forms["backward"]
 
 
-def _forward_loop(loop: Callable[..., None], settings: tuple[Any, ...]) -> Callable[..., Array]:
+def _forward_loop(act: Activation, loop: Callable[..., None], dtype: Any) -> Callable[..., Array]:
+    settings = act.loop_settings
+
     def forward(Z: Array, A: Array, work: Any) -> Array:  # forward_into's signature, for the engine
-        loop(Z, A, *settings)
+        loop(Z, A, *compiled.scalars(settings(), dtype))  # read each call: a LeakyReLU's slope may be changed
         return A
     return forward
 
 
-def _backward_loop(loop: Callable[..., None], settings: tuple[Any, ...]) -> Callable[..., Array]:
+def _backward_loop(act: Activation, loop: Callable[..., None], dtype: Any) -> Callable[..., Array]:
+    settings = act.loop_settings
+
     def backward(Z: Array, A: Array, dA: Array, dZ: Array, work: Any) -> Array:  # backward_into's signature
-        loop(Z, A, dA, dZ, *settings)
+        loop(Z, A, dA, dZ, *compiled.scalars(settings(), dtype))
         return dZ
     return backward
 
 
 def _probe_activation_loop(act: Activation, readable: str, loop: Callable[..., None], settings: tuple[Any, ...],
-                           dtype: Any) -> tuple[str, str, float] | None:
+                           dtype: Any) -> tuple[Any, ...] | None:
     Z = _probe_values(dtype)
     A = np.asarray(act.forward(Z), dtype=dtype)
     out = np.empty_like(Z)
     name = f"{getattr(type(act), readable + '_loop').__qualname__}[{np.dtype(dtype).name}]"
-    if readable == "forward":
-        compiled.first_call(name, loop, Z, out, *settings)
-        expected = A
-    else:
-        dA = _probe_values(dtype, seed=1)
-        compiled.first_call(name, loop, Z, A, dA, out, *settings)
-        expected = act.backward(Z, A, dA)
+    dA = _probe_values(dtype, seed=1)
+    arrays = (Z, out) if readable == "forward" else (Z, A, dA, out)
+    try:
+        compiled.first_call(name, loop, *arrays, *settings)
+    except Exception as exc:  # numba could not compile it: the form it mirrors runs instead
+        return readable, f"{readable}_loop", math.inf, _compile_failure(exc)
+    expected = A if readable == "forward" else act.backward(Z, A, dA)
     gap = differ(out, expected, dtype)
     return (readable, f"{readable}_loop", gap) if gap else None
 
@@ -365,14 +378,14 @@ def optimizer_loop(opt: Optimizer, dtype: Any) -> Callable[..., bool] | None:
         return None  # a method replaced on this optimizer (a recording hook): it must be called
     loop = compiled.kernel(cls.update_loop)  # type: ignore[attr-defined]
     if loop is None:
-        return None
+        return None  # numba missing
     settings = repr(sorted((k, v) for k, v in opt.config().items() if k != "lr"))
     methods = ("update", "update_one", "update_loop", "loop_scalars", "loop_buffers", "buffers")
     agrees = _verdict(_key(opt, methods, dtype, settings), lambda: _probe_loop(opt, loop, dtype), cls)
     return loop if agrees else None
 
 
-def _probe_loop(opt: Optimizer, loop: Callable[..., bool], dtype: Any) -> tuple[str, str, float] | None:
+def _probe_loop(opt: Optimizer, loop: Callable[..., bool], dtype: Any) -> tuple[Any, ...] | None:
     """Three steps of ``update_one`` (through ``Optimizer.update``) and of the compiled loop from the same start,
     the second one clipped; the parameters and every state buffer compared after each."""
     readable = copy.copy(opt)
@@ -393,7 +406,10 @@ def _probe_loop(opt: Optimizer, loop: Callable[..., bool], dtype: Any) -> tuple[
         readable.update(params, grads)
         coef = clip_factor(grads.values(), limit)[1] if t == 2 else 1.0  # summed per array, as update sums
         values = compiled.scalars(readable.loop_scalars(t, coef), flat.dtype)
-        compiled.first_call(name, loop, flat, g, *arrays, *values, False)
+        try:
+            compiled.first_call(name, loop, flat, g, *arrays, *values, False)
+        except Exception as exc:  # numba could not compile it: update_into (or update_one) runs instead
+            return "update_one", "update_loop", math.inf, _compile_failure(exc)
         loop(flat, g, *arrays, *values, True)
         gap = differ(flat, np.concatenate([p.ravel() for p in params.values()]), dtype)
         for b, buffer in buffers.items():

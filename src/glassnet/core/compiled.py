@@ -36,12 +36,27 @@ from typing import Any
 
 from numpy import float64
 
-_MODE = os.environ.get("GLASSNET_COMPILED", "auto").strip().lower()
-enabled = _MODE not in ("0", "false", "no", "off")
-"""Use compiled loop forms when numba is installed (``GLASSNET_COMPILED=0`` turns them off)."""
-always = _MODE in ("1", "true", "yes", "on", "always")
-"""Use them for every network, however small (``GLASSNET_COMPILED=1``); else from ``MIN_PARAMETERS`` on."""
+from glassnet.errors import ConfigError
+
+MODES = {"auto": ("", "auto"), "always": ("1", "always", "on", "true", "yes"), "never": ("0", "never", "off", "false", "no")}
+
+
+def mode(value: str | None) -> str:
+    """``"auto"``, ``"always"`` or ``"never"`` for a value of ``GLASSNET_COMPILED`` (``None``: not set, auto)."""
+    given = (value or "").strip().lower()
+    for name, spellings in MODES.items():
+        if given in spellings:
+            return name
+    raise ConfigError(f"GLASSNET_COMPILED={value!r} is not a setting: use 0 (never compile the loop forms), 1 (for "
+                      f"every network) or auto (the default: networks of {MIN_PARAMETERS} parameters or more)")
+
+
 MIN_PARAMETERS = 4096
+_MODE = mode(os.environ.get("GLASSNET_COMPILED"))
+enabled = _MODE != "never"
+"""Use compiled loop forms when numba is installed (``GLASSNET_COMPILED=0`` turns them off)."""
+always = _MODE == "always"
+"""Use them for every network, however small (``GLASSNET_COMPILED=1``); else from ``MIN_PARAMETERS`` on."""
 
 # numba.njit's settings for every loop form: error_model="numpy" lets a division by zero give inf as NumPy does
 # (instead of raising, whose checks keep the loop from being vectorised); cache=True keeps the machine code on disk;
@@ -59,7 +74,7 @@ def numba_module() -> Any:
     if _numba is None:
         try:
             import numba
-        except ImportError:
+        except Exception:  # not installed, or installed but broken (an llvmlite that does not load): run without it
             _numba = False
         else:
             _numba = numba
@@ -84,7 +99,12 @@ def kernel(loop: Callable[..., Any]) -> Callable[..., Any] | None:
         return None
     compiled = _kernels.get(loop)
     if compiled is None:
-        compiled = _kernels[loop] = numba_module().njit(**OPTIONS)(loop)
+        numba = numba_module()
+        try:
+            compiled = numba.njit(**OPTIONS)(loop)
+        except RuntimeError:  # numba finds no writable place for its cache (a read-only install): compile per process
+            compiled = numba.njit(**{**OPTIONS, "cache": False})(loop)
+        _kernels[loop] = compiled
     return compiled
 
 

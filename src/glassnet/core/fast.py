@@ -43,10 +43,13 @@ next step: ``layer.params`` then hold new arrays with the same values.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
+import signal
+import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -212,7 +215,7 @@ class Plan:
                     self.runs.append((start, start + p.size))
             start += p.size
         self.loops = compiled.worth_it(flat.size)  # run the compiled loop forms (numba installed, network large enough)
-        self.switches = (compiled.enabled, compiled.always)  # a plan is made again when they change
+        self.switches = (compiled.enabled, compiled.always, compiled.MIN_PARAMETERS)  # a new plan when they change
         self.choose_forms()
         # The penalized parameters with their gradient views and a temporary each: made at the first step with an
         # L2 penalty (net.l2 is read every step: a schedule, such as the estimators', may change it between steps).
@@ -273,7 +276,7 @@ class Plan:
         activations, and the class methods the plan relies on; the loops run in C (map).
         """
         return (enabled and net.layers == self.layers and net.loss_fn is self.loss_fn
-                and (compiled.enabled, compiled.always) == self.switches
+                and (compiled.enabled, compiled.always, compiled.MIN_PARAMETERS) == self.switches
                 and net.dtype == self.dtype and net._frozen == self.frozen
                 and list(map(len, map(vars, self.objects))) == self.n_vars
                 and all(map(operator.is_, map(dict.get, self.ref_dicts, self.ref_keys), self.ref_values))
@@ -570,7 +573,8 @@ class _FlatState:
         return True
 
     def update(self, opt: Optimizer, synced: bool = False) -> None:
-        """One ``update_into`` over the flat buffers; ``synced``: the caller knows the state is still ours."""
+        """One update over the flat buffers (the loop form's, or ``update_into`` chunk by chunk); ``synced``: the caller
+        knows the state is still ours."""
         if not synced and self.buffer_names and not self.synced(opt):
             return self.readable_update(opt)
         max_norm = opt.max_grad_norm
@@ -602,10 +606,7 @@ class _FlatState:
             for undo in self.undo[:done]:
                 for live, kept in undo:
                     live[...] = kept
-            self.t -= 1
-            if self.counts:
-                for name in self.names:
-                    opt.state[name]["t"] = self.t
+            self.count_back(opt)
             raise
 
 
@@ -613,20 +614,58 @@ class _FlatState:
         """The compiled ``update_loop`` over every run: every new value is first computed and checked (nothing is
         written), then computed again and written. So a step that would make a value NaN or inf changes nothing, and
         no copy has to be kept: the readable update then runs it, finds the same, undoes it and raises (its message
-        names what overflowed)."""
+        names what overflowed). Ctrl-C is held back while the runs are checked and written (``_whole``), so a step is
+        made whole or not at all, its count ``t`` with it."""
         loop, values = self.loop, compiled.scalars(opt.loop_scalars(self.t, coef), self.plan.dtype)
-        if len(self.loop_arrays) == 1:  # nothing frozen: one run of all parameters
-            finite = loop(*self.loop_arrays[0], *values, False)  # type: ignore[misc]
-        else:
-            finite = all([loop(*arrays, *values, False) for arrays in self.loop_arrays])  # type: ignore[misc]
-        if not finite:
-            self.t -= 1
-            if self.counts:
-                for name in self.names:
-                    opt.state[name]["t"] = self.t
-            return self.readable_update(opt)
-        for arrays in self.loop_arrays:
-            loop(*arrays, *values, True)  # type: ignore[misc]
+        written = False
+        try:
+            with _whole():
+                if all([loop(*arrays, *values, False) for arrays in self.loop_arrays]):  # type: ignore[misc]
+                    for arrays in self.loop_arrays:
+                        loop(*arrays, *values, True)  # type: ignore[misc]
+                    written = True  # still inside the block: no Ctrl-C between the writes and this line
+        except BaseException:
+            if not written:  # the step was not made (a Ctrl-C held back arrives after the block, written or not)
+                self.count_back(opt)
+            raise
+        if written:
+            return
+        self.count_back(opt)
+        self.readable_update(opt)
+        self.plan.optimizer_checked = False  # the readable step replaced opt.state's arrays: adopt them next time
+
+    def count_back(self, opt: Optimizer) -> None:
+        """Undo this step's ``t += 1`` (the step was not made), in ``opt.state`` too."""
+        self.t -= 1
+        if self.counts:
+            for name in self.names:
+                opt.state[name]["t"] = self.t
+
+
+@contextlib.contextmanager
+def _whole() -> Iterator[None]:
+    """Hold Ctrl-C back until the block is done: it then arrives as usual, right after the block.
+
+    Python runs its SIGINT handler between bytecodes of the main thread (the only one that gets KeyboardInterrupt),
+    so the handler is swapped for one that only notes the signal, and the noted signal is handed to the previous
+    handler after the block. (Masking the signal would not do: another thread, such as BLAS's, would take it.) Only
+    while Python's own handler is installed (a loop of ``net.step``): swapping costs microseconds, and ``fit`` already
+    holds the first Ctrl-C until its step is done (``training._defer_ctrl_c``); a second one there stops at once.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler or (
+            threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    held: list[tuple[Any, ...]] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: held.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(*held[0])
+        elif held and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 class _Readable(_FlatState):
