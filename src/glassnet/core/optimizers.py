@@ -490,15 +490,15 @@ class Adam(Optimizer):
                 math.sqrt(1 - beta2**t), self.eps)
 
     @staticmethod
-    def update_loop(p: Array, g: Array, m: Array, v: Array, coef: float, shrink: float, weight_decay: float,
+    def update_loop(p: Array, g: Array, m: Array, v: Array, coef: float, shrink: float, coupled_decay: float,
                     beta1: float, one_minus_beta1: float, beta2: float, one_minus_beta2: float, step_size: float,
                     root: float, eps: float, write: bool) -> bool:
         finite = True
         for i in range(p.shape[0]):
             gi = g[i] * coef  # clipped (coef is 1 when not clipping: exact)
             pi = p[i] * shrink  # AdamW: p * (1 - lr * wd); Adam: p * 1 (exact)
-            if weight_decay != 0:
-                gi = gi + weight_decay * pi
+            if coupled_decay != 0:  # Adam's weight decay (0 for AdamW)
+                gi = gi + coupled_decay * pi
             mi = beta1 * m[i] + one_minus_beta1 * gi
             vi = beta2 * v[i] + one_minus_beta2 * gi * gi
             pi = pi - step_size * mi / (np.sqrt(vi) / root + eps)
@@ -662,7 +662,7 @@ class RMSprop(Optimizer):
                 gi = gi + weight_decay * p[i]
             si = alpha * square_avg[i] + one_minus_alpha * gi * gi
             denom = np.sqrt(si) + eps
-            ui = si  # only checked below when there is no momentum buffer
+            ui = si  # without momentum there is no buffer u: this checks s twice below instead
             if momentum != 0:
                 ui = momentum * momentum_buffer[i] + gi / denom
                 pi = p[i] - lr * ui
