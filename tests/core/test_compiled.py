@@ -510,3 +510,12 @@ def test_glassnet_compiled_takes_three_settings_and_names_them_otherwise() -> No
         "auto", "auto", "auto", "always", "always", "never", "never", "never"]
     with pytest.raises(gn.ConfigError, match="GLASSNET_COMPILED='maybe'.*0 .*1 .*auto"):
         compiled.mode("maybe")
+
+
+def test_the_readme_shows_adams_loop_form_as_it_is() -> None:
+    import inspect
+    import textwrap
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "```python\n" + textwrap.dedent(inspect.getsource(Adam.update_loop)) + "```" in readme
