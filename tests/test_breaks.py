@@ -416,3 +416,26 @@ def test_breaks_replays_a_glassnet_train_checkpoint_with_a_validation_split_and_
     said = capsys.readouterr()
     assert "not the data" not in said.err  # the very rows train gave fit: the same split, standardised the same way
     assert "from epoch 3 to 8" in said.err or "step" in said.out
+
+
+@pytest.mark.parametrize("epochs, looks_kept", [(1, 0), (4, 2), (5, 3)])
+def test_keyframes_copy_no_state_after_the_last_step_and_hash_nothing_when_nothing_fired(epochs, looks_kept,
+                                                                                         monkeypatch):
+    """The monitor looks at epochs 1, 2, 4, ... : each look before the last epoch keeps a keyframe (a copy of the
+    state), the start keeps one, a look at the last epoch none (no step follows it). Without a warning the network is
+    not hashed at the end (find_break has nothing to replay), and find_break says that nothing fired."""
+    import glassnet.keyframes as keyframes
+    from glassnet.verify.health import HealthWarning
+
+    copies = []
+    monkeypatch.setattr(keyframes, "capture_state", lambda net, opt, **kw: copies.append(kw) or capture_state(net, opt, **kw))
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 4, 1], "tanh", loss="mse", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HealthWarning)  # this short run must warn of nothing
+        net.fit(X, y, epochs=epochs, lr=0.1)
+    assert len([kw for kw in copies if kw.get("copy", True)]) == 1 + looks_kept
+    record = recording_for(net)
+    assert record is not None and record.fired == [] and record.final is None
+    with pytest.raises(gn.ConfigError, match="no health warning"):
+        gn.find_break(net, X, y)

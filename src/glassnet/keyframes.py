@@ -4,9 +4,11 @@
 ``monitor=True``. At each look of the monitor that found nothing new it keeps the whole training state
 (:func:`glassnet.checkpoint.capture_state`, in memory: one copy, the old one let go first); for each warning that
 fires, the step it fired at and the state's fingerprint then (the replay must arrive there bit for bit); at the end
-of the fit, the network's fingerprint (a later ``net.step`` or fit changes it: nothing left to replay) and the
-callbacks that change what the steps compute (a schedule: such a run is not replayed). :func:`recording_for` gives
-what was kept of a network's last fit; every new fit forgets the one before (:func:`forget`).
+of a fit in which a warning fired, the network's fingerprint (a later ``net.step`` or fit changes it: nothing left to
+replay); and the callbacks that change what the steps compute (a schedule: such a run is not replayed). No keyframe
+is taken at a look on the run's last epoch (no step follows it), so a one-epoch run copies its state once.
+:func:`recording_for` gives what was kept of a network's last fit; every new fit forgets the one before
+(:func:`forget`).
 
 Next read: ``replay.py`` (the replay), ``breaks.py`` (the answer).
 """
@@ -58,7 +60,7 @@ class Recording:
     fired: list[Fired] = field(default_factory=list)
     data: str | None = None
     first: dict[str, Any] = field(default_factory=dict)
-    final: str | None = None
+    final: str | None = None  # (only when something fired: without a warning find_break has nothing to replay)
 
 
 def first_step(layers: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +128,9 @@ class Keyframes:
         if now == self.looked:  # no look this epoch (almost every epoch): nothing can have fired, nothing to keep
             return
         self.looked = now
-        if not self._fired(epoch, diverged=False):  # a look that found nothing new: the next keyframe
+        # A look that found nothing new: the next keyframe, unless no step follows (the run's last epoch; a 1-epoch
+        # run's only look): nothing can fire later that a replay from it would reach sooner.
+        if not self._fired(epoch, diverged=False) and epoch < self.settings["epochs"]:
             # let go of the old state before copying the new one (a warning that fired still holds its own): the
             # peak is one copy of the state, not two
             self.keyframe = Keyframe(0, 0, {})
@@ -146,7 +150,8 @@ class Keyframes:
         self.data = None
         if getattr(self, "recording", None) is None:  # fit stopped before this callback began (another refused)
             return
-        self.recording.final = net_fingerprint(net)
+        if self.recording.fired:  # without a warning there is nothing to replay: no need to hash every parameter
+            self.recording.final = net_fingerprint(net)
         if self.opt.config() != self.settings["optimizer"]:  # something changed the learning rate (or more) mid-run
             change = _changed(self.settings["optimizer"], self.opt.config())
             self.recording.settings["steering"] = [*self.recording.settings["steering"],

@@ -95,6 +95,41 @@ def test_recorded_norms_equal_a_readable_rerun_of_every_step(optimizer, monkeypa
             np.testing.assert_allclose(layers[field][key], values, rtol=1e-10, err_msg=f"{field} {key}: glassnet vs rerun")
 
 
+@pytest.mark.parametrize("size", [1, 7, 1000, 100_000])
+@pytest.mark.parametrize("scale", [1.0, 1e-30, 1e25])
+def test_float32_norms_are_taken_in_float32_to_within_its_rounding(size, scale):
+    """A float32 array's length is summed in float32 (no float64 copy), with the squares that would underflow
+    (entries near 1e-30) or overflow (1e25) rescaled. Reference: the float64 length of the same float32 values. The
+    tolerance 2e-5: each square and each addition round to float32 (eps 1.2e-7); even a left-to-right sum of 100k
+    squares of random numbers errs by about 1.5e-5 (half that in the length), BLAS's partial sums far less."""
+    v = (np.random.default_rng(size).standard_normal(size) * scale).astype(np.float32)
+    expected = np.linalg.norm(v.astype(np.float64))
+    assert inside.norm(v) == pytest.approx(expected, rel=2e-5), f"glassnet {inside.norm(v)!r} vs float64 {expected!r}"
+    assert inside.norm(v.reshape(-1, 1)[::-1]) == pytest.approx(expected, rel=2e-5)  # any shape, not contiguous
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-200, 1e200])
+def test_float64_norms_of_large_arrays_summed_in_pieces_match_numpy(scale):
+    v = np.random.default_rng(1).standard_normal(3 * inside._PIECE + 5) * scale
+    expected = np.linalg.norm(v / scale) * scale  # numpy's own would under- or overflow at these scales
+    assert inside.norm(v) == pytest.approx(expected, rel=1e-12)
+    assert inside.norm(np.zeros(20_000)) == 0.0 and inside.norm(np.array([1.0, np.inf])) == math.inf
+    assert math.isnan(inside.norm(np.array([1.0, np.nan], dtype=np.float32)))
+
+
+def test_a_float32_network_records_its_first_gradient_norms():
+    """The recorder on a float32 fit: step 1's gradient norms against the float64 length of the readable path's
+    gradients at the same parameters (computed apart: they differ from the fast path's by float32 rounding)."""
+    X, y = _data(32)
+    build = lambda: gn.Network([Dense(3, 64, "relu"), Dense(64, 1, "sigmoid")], loss="bce", seed=2, dtype="float32")
+    grads = build().gradients(X.astype(np.float32), y.astype(np.float32))
+    history = build().fit(X.astype(np.float32), y, epochs=1, optimizer="adam", lr=0.01,
+                          callbacks=[LayerStatsRecorder()], monitor=False)
+    for key, g in grads.items():
+        expected = np.linalg.norm(g.astype(np.float64))
+        assert history.layers["grad_norm"][key][0] == pytest.approx(expected, rel=1e-4), f"{key}: glassnet vs float64"
+
+
 @pytest.mark.parametrize("epochs, batch_size", [(1, None), (50, None), (199, None), (200, None), (1000, None),
                                                 (40, 3), (3000, None)])
 def test_sampling_keeps_between_100_and_200_samples_and_the_first_step(epochs, batch_size):

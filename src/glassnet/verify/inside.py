@@ -24,8 +24,11 @@ health monitor (``health.py``) reads it to warn about vanishing and exploding gr
 Cheap by construction: it samples the first step and every ``every``-th step after (by default ``every`` is
 chosen so a run keeps between 100 and 200 samples). On a step it does not sample it runs two Python calls and
 a comparison. On a sampled step it copies the parameters in ``on_batch_begin`` (the step then updates them in
-place) and in ``on_batch_end`` takes the norms of ``layer.grads`` (views the step filled: nothing to copy) and of
-the change. It only reads (``observes_only``): training computes exactly the same numbers with it or without it.
+place) into buffers it keeps while ``fit`` runs, and in ``on_batch_end`` takes the norms of ``layer.grads`` (views
+the step filled: nothing to copy) and of the change, in the arrays' own dtype (:func:`norm`). It only reads
+(``observes_only``): training computes exactly the same numbers with it or without it. Still, a sample costs 5% to 10%
+of a step of a 670k-parameter network (memory: about eight passes over the parameters), so a run shorter than 200
+steps, which samples every step, pays that much (bench/README.md, issue 17).
 
 Next read: ``health.py`` (the warnings that point here), then ``glassnet/viz/plots.py``'s ``plot_layer_stats``.
 """
@@ -58,20 +61,51 @@ def recorder_for(net: Any) -> LayerStatsRecorder | None:
 
 
 def norm(v: Array) -> float:
-    """The Euclidean length of the array ``v`` (any shape): ``sqrt(v . v)`` in float64, rescaled by its largest
-    entry when the squares overflow (weights and gradients near 1e200 have a finite length)."""
+    """The Euclidean length of the array ``v`` (any shape): ``sqrt(v . v)``, rescaled by its largest entry when
+    the squares overflow (weights and gradients near 1e200 have a finite length) or underflow (a gradient of 1e-30s).
+
+    A float32 or float64 array is summed in its own dtype (one BLAS dot, no copy); any other is converted to float64
+    first. In float32 that gives up precision a diagnostic does not need: each square and the sum are rounded to
+    float32, a relative error of the length (measured with OpenBLAS 0.3.31, which keeps many partial sums) of 5e-7
+    for 400k entries, 1e-5 for 4M; a BLAS summing left to right would give about 1e-5 for 100k and 2e-4 for a
+    million. The checks that read these numbers compare them with thresholds a factor of 3 or more away. (A float64
+    copy of each float32 array, as before, made one sample of the 670k-parameter ``wide`` network cost 4 ms or more
+    instead of 1: bench/README.md.) A float64 array of more than ``_PIECE`` entries is summed in pieces (see there).
+    """
     with np.errstate(all="ignore"):
         return _length(v)
 
 
 def _length(v: Array) -> float:
     """:func:`norm` without its ``np.errstate`` (a few microseconds each): for callers inside one already."""
-    flat = (v if v.dtype == np.float64 else v.astype(np.float64)).ravel()
-    size = math.sqrt(flat.dot(flat))
-    if math.isinf(size):
-        top = float(np.max(np.abs(flat)))
-        size = top * math.sqrt(np.dot(flat / top, flat / top)) if math.isfinite(top) else math.inf
+    kind = v.dtype.char  # "d" float64, "f" float32
+    if kind != "d" and kind != "f":
+        v, kind = v.astype(np.float64), "d"
+    flat = v.ravel()
+    n = flat.size
+    if kind == "f" or n <= _PIECE:
+        size = math.sqrt(flat.dot(flat))
+    else:  # (see _PIECE)
+        size = math.sqrt(sum(float(part.dot(part)) for part in (flat[i:i + _PIECE] for i in range(0, n, _PIECE))))
+    # The squares lost to overflow (inf) or to underflow (entries below sqrt(tiny), 1e-19 in float32, 1e-154 in
+    # float64, square to subnormals or 0): only when the length is this small could they be a share of it above eps.
+    if not 1e-8 < size < math.inf and (math.isinf(size) or size < _FLOOR[kind] * math.sqrt(n)):  # (the rare case)
+        top = float(np.max(np.abs(flat), initial=0.0))
+        if top == 0.0 or not math.isfinite(top):  # all zeros, or an inf entry
+            return top
+        scaled = flat / top
+        size = top * math.sqrt(scaled.dot(scaled))
     return size
+
+
+# OpenBLAS (0.3.31 here) runs a float64 dot of more than 10,000 entries on its threads, and waking them can cost far
+# more than the dot: on the busy 2-core bench machine, one dot of 20,000 entries after 2 ms idle took 0.045 ms at best
+# and 10 ms in the median, and a sample of the wide network (float64) a median 93 ms with whole-array dots against
+# 15 ms in pieces. So a float64 array is summed in pieces that stay on the calling thread. (Its float32 dot, sdot,
+# ran on one thread at every size measured, up to 8M entries.)
+_PIECE = 8192
+# sqrt(tiny / eps) per dtype: below _FLOOR * sqrt(n), the squares that underflowed might matter (see _length)
+_FLOOR = {np.dtype(t).char: math.sqrt(float(np.finfo(t).tiny) / float(np.finfo(t).eps)) for t in (np.float32, np.float64)}
 
 
 def ratio(change: float, size: float) -> float:
@@ -116,6 +150,8 @@ class LayerStatsRecorder:
         self.defer = bool(defer)
         self.active = False
         self.keys: list[tuple[int, list[str]]] = []  # (layer index, its parameter names) for each layer with parameters
+        self._names: list[tuple[str, list[str]]] = []  # per layer in keys: its record keys ("0", ["0.W", "0.b"])
+        self._buffers: list[list[Array]] = []  # per layer in keys, its parameters' copies at a sampled step (while fit runs)
         self._start(self.every or 1, None)
 
     def _start(self, every: int, earlier: Any) -> None:
@@ -141,6 +177,7 @@ class LayerStatsRecorder:
             return
         _recording[net] = self
         self.keys = [(i, list(layer.params)) for i, layer in enumerate(net.layers) if layer.params]
+        self._names = [(f"{i}", [f"{i}.{name}" for name in names]) for i, names in self.keys]  # the record's keys
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         self.k = self.every or max(1, info["epochs"] * self.steps_per_epoch // self.PER_RUN)
         history = info.get("history")
@@ -155,9 +192,18 @@ class LayerStatsRecorder:
         if at % self.k and at != 1:
             return
         self.at, self.epoch = at, epoch
-        # The step updates the parameters in place (the fast path's flat buffer): keep what they were.
-        layers = net.layers
-        self.before = [[layers[i].params[name].copy() for name in names] for i, names in self.keys]
+        # The step updates the parameters in place (the fast path's flat buffer): keep what they were, in buffers made
+        # at the first sample and reused (fresh copies at every sample paid for new memory each time: its page faults).
+        layers, kept = net.layers, self._buffers
+        params = [[layers[i].params[name] for name in names] for i, names in self.keys]
+        if len(kept) != len(params) or any(b.shape != p.shape or b.dtype != p.dtype
+                                           for bs, ps in zip(kept, params) for b, p in zip(bs, ps)):
+            self._buffers = kept = [[p.copy() for p in ps] for ps in params]
+        else:
+            for bs, ps in zip(kept, params):
+                for b, p in zip(bs, ps):
+                    b[...] = p
+        self.before = kept
 
     def on_batch_end(self, net: Any, epoch: int, step: int, loss: float) -> None:
         before = self.before
@@ -173,11 +219,10 @@ class LayerStatsRecorder:
         self.epochs.append(self.epoch)
         self.losses.append(float(loss))
         grad_norm, update_ratio = self.grad_norm, self.update_ratio
-        for (i, names), kept in zip(self.keys, before):
+        for (i, names), kept, (whole, keys) in zip(self.keys, before, self._names):
             layer = layers[i]
             grads, sizes, changes = [], [], []
-            for name, old in zip(names, kept):
-                key = f"{i}.{name}"
+            for name, old, key in zip(names, kept, keys):
                 g = layer.grads.get(name)
                 grads.append(_length(np.asarray(g)) if g is not None else math.nan)
                 sizes.append(_length(old))
@@ -185,8 +230,8 @@ class LayerStatsRecorder:
                 grad_norm[key].append(grads[-1])
                 update_ratio[key].append(ratio(changes[-1], sizes[-1]))
             # A layer as a whole: the length of all its parameters (or gradients) as one vector.
-            grad_norm[f"{i}"].append(math.hypot(*grads))
-            update_ratio[f"{i}"].append(ratio(math.hypot(*changes), math.hypot(*sizes)))
+            grad_norm[whole].append(math.hypot(*grads))
+            update_ratio[whole].append(ratio(math.hypot(*changes), math.hypot(*sizes)))
 
     def on_train_end(self, net: Any, history: Any) -> None:
         if self.active:
@@ -200,6 +245,7 @@ class LayerStatsRecorder:
         if _recording.get(net) is self:
             del _recording[net]
         self.before = None
+        self._buffers = []  # the copies go with the fit: a recorder kept afterwards holds no parameters
 
     # ----------------------------------------------------------------- the record
     def result(self) -> dict[str, Any]:
