@@ -7,6 +7,14 @@ repeats (after a warm-up, so this is the steady state). ``--peer gemm`` measures
 matrix-multiply peak instead (best of several large square products, in this process's dtype).
 ``--peer monitor-paired`` times glassnet ``fit`` with and without its health monitor, alternating in this
 one process, for the monitor's cost without the process-to-process noise of comparing two cells.
+
+A compiled cell (``peers.COMPILED``: ``glassnet-fast``, ``glassnet-fast-step``, ``monitor-paired-fast``) runs its
+NumPy-engine twin with numba's loop forms, and fails (exit status 1, the reason on its last line of stderr) when
+numba is missing, when ``GLASSNET_COMPILED=0``, when a loop form disagrees with its readable rule (its
+``FastFormWarning`` is an error here) or when no loop form ran for its dtype: a table never calls the NumPy engine
+fast. Its JSON carries ``compiled.report()``. ``--peer compile`` times the first call of every loop form that the
+``--config`` list (comma-separated) uses, in each ``--dtype`` of a comma-separated list: in an empty
+``NUMBA_CACHE_DIR`` that is numba compiling it, in a second process with the same directory loading it from the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import math
 import resource
 import sys
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -73,6 +82,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
         "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],
+        "numba_loaded": "numba" in sys.modules,  # False in the NumPy engine's cells: nothing there imports numba
     }
     if gemm_n:
         # The peak these runs' GFLOP/s are a fraction of, measured right after them in the same process (a shared
@@ -150,6 +160,60 @@ def hook_checks_per_fit(trainer: Any, c: Any) -> float:
     return per_call(fast.step_function, net) + per_call(plan.optimizer_state, opt) + steps * flag_read
 
 
+def require_compiled() -> None:
+    """Stop a compiled cell that would time the NumPy engine: numba missing or switched off. A loop form that
+    disagrees with its readable rule (whose warning makes the engine step aside) stops it too."""
+    from glassnet.core import compiled
+    from glassnet.errors import FastFormWarning
+
+    if not compiled.enabled:
+        raise RuntimeError("GLASSNET_COMPILED=0 in a compiled cell's environment: it would time the NumPy engine")
+    if compiled.numba_module() is None:
+        raise RuntimeError("numba is not installed (pip install 'glassnet[fast]'): a compiled cell would time the "
+                           "NumPy engine; leave these cells out with --engines numpy")
+    warnings.simplefilter("error", FastFormWarning)
+
+
+def compiled_report(dtype: str) -> dict[str, Any]:
+    """``compiled.report()`` after a compiled cell's runs; an error if no loop form ran for ``dtype``."""
+    from glassnet.core import compiled
+
+    report = compiled.report()
+    if not any(name.endswith(f"[{dtype}]") for name in report["kernels"]):
+        raise RuntimeError(f"no compiled loop form ran for {dtype} (compiled.report(): {report}): "
+                           "this cell timed the NumPy engine")
+    return report
+
+
+def compile_cost(configs: list[str], dtypes: list[str]) -> dict[str, Any]:
+    """The first call of every loop form the ``configs`` use, in each of ``dtypes``: compiling it, or loading it from
+    numba's cache (``cached``), whichever this process's ``NUMBA_CACHE_DIR`` makes it. One short ``fit`` per config
+    and dtype of the config's network on 8 random rows (which loop forms run depends on the activations, loss and
+    optimizer, not on the sizes or the data; the first loop form's time includes numba's own start-up)."""
+    from configs import CONFIGS
+
+    import glassnet as gn
+    from glassnet.core import compiled
+
+    start = time.perf_counter()
+    compiled.numba_module()
+    import_s = time.perf_counter() - start
+    require_compiled()
+    rng = np.random.default_rng(0)
+    for name in configs:
+        c = CONFIGS[name].scaled("smoke")
+        X = rng.normal(size=(8, c.sizes[0]))
+        y = np.arange(8) % c.sizes[-1] if c.loss == "cross_entropy" else (np.arange(8) % 2).reshape(-1, 1) * 1.0
+        for dtype in dtypes:
+            n = len(c.sizes) - 1
+            layers = [gn.Dense(a, b, c.hidden if i < n - 1 else c.output) for i, (a, b) in enumerate(zip(c.sizes, c.sizes[1:]))]
+            net = gn.Network(layers, loss=c.loss, seed=0, dtype=dtype)
+            net.fit(X, y, epochs=1, optimizer=c.optimizer, lr=c.lr, batch_size=4, monitor=False)
+    report = compiled.report()
+    return {"import_s": import_s, "first_calls_s": sum(k["seconds"] for k in report["kernels"].values()),
+            "seconds": time.perf_counter() - start, "report": report}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -160,13 +224,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--gemm-n", type=int, default=2048)
     args = ap.parse_args(argv)
-    if args.peer == "gemm":
+    from peers import COMPILED
+
+    peer = COMPILED.get(args.peer, args.peer)  # a compiled cell runs its NumPy-engine twin's code
+    if args.peer in COMPILED:
+        require_compiled()
+    if peer == "gemm":
         result = gemm_peak(args.dtype, args.gemm_n, max(3, args.repeats))
-    elif args.peer == "monitor-paired":
+    elif peer == "compile":
+        result = compile_cost(args.config.split(","), args.dtype.split(","))
+    elif peer == "monitor-paired":
         result = run_paired_monitor(args.config, args.dtype, args.mode, args.repeats, args.warmup)
     else:
-        result = run_cell(args.config, args.peer, args.dtype, args.mode, args.repeats, args.warmup,
-                          args.gemm_n if args.config == "wide" and args.peer == "glassnet-fit" else 0)
+        result = run_cell(args.config, peer, args.dtype, args.mode, args.repeats, args.warmup,
+                          args.gemm_n if args.config == "wide" and peer == "glassnet-fit" else 0)
+    if args.peer in COMPILED:
+        result["compiled"] = compiled_report(args.dtype)
     print(json.dumps(result))
     return 0
 

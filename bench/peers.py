@@ -9,6 +9,9 @@ as ``glassnet.fit`` does for its history) and ``params()`` (the trained ``[(W, b
   shuffling from ``net.rng``, seeded to the shared order).
 - ``glassnet-step``: a Python loop of ``Network.step`` calls over the same batches.
 - ``glassnet-nomonitor``: ``fit(monitor=False)``, to see what the health monitor costs.
+- ``glassnet-fast``, ``glassnet-fast-step``: the same trainers as ``glassnet-fit`` and ``glassnet-step`` (see
+  ``COMPILED``), run with ``GLASSNET_COMPILED=1``: the engine with numba's compiled loop forms. Every other glassnet
+  cell runs with ``GLASSNET_COMPILED=0``: today's NumPy engine (``run.py`` sets the variable per cell).
 - ``numpy``: a minimal hand-written vectorised MLP, the reference for what NumPy can do.
 - ``torch``: ``torch.nn`` + ``torch.optim`` on the CPU, default threads.
 - ``sklearn``: ``MLPClassifier`` with alpha=0, no early stopping, shuffle off (its batches go in
@@ -265,6 +268,10 @@ class Sklearn(Trainer):
     def params(self) -> Params:
         return [(W.copy(), b.copy()) for W, b in zip(self.clf.coefs_, self.clf.intercepts_)]
 
+
+# The compiled engine's cells (GLASSNET_COMPILED=1: numba's loop forms, ``glassnet/core/compiled.py``) -> the cell of
+# the NumPy engine (GLASSNET_COMPILED=0) whose code they run: the same trainer, the same data, the other engine.
+COMPILED = {"glassnet-fast": "glassnet-fit", "glassnet-fast-step": "glassnet-step", "monitor-paired-fast": "monitor-paired"}
 
 PEERS: dict[str, Callable[[Problem, str], Trainer]] = {
     "glassnet-fit": GlassnetFit,
