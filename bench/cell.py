@@ -22,10 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +59,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
     from configs import final_loss, make_problem
     from peers import PEERS
 
+    libraries_mb = load_libraries(config, peer, dtype)
     problem = make_problem(config, mode)
     c = problem.config
     trainer = PEERS[peer](problem, dtype)
@@ -81,6 +84,7 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
         "samples_per_s": rates, "samples_per_cpu_s": cpu_rates, "seconds": times, "steps": steps, "final_loss": loss,
         "train_loss_sum": train_loss, "faults_per_step": faults / max(1, steps * repeats),
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "libraries_mb": libraries_mb,
         "params_digest": [float(np.sum(np.abs(W), dtype=np.float64)) for W, _ in trainer.params()],
         "numba_loaded": "numba" in sys.modules,  # False in the NumPy engine's cells: nothing there imports numba
     }
@@ -90,6 +94,32 @@ def run_cell(config: str, peer: str, dtype: str, mode: str, repeats: int, warmup
         gemm = square_gemm(dtype, gemm_n)
         result["gemm_gflops"] = [max(gemm() for _ in range(max(3, repeats)))]
     return result
+
+
+def resident_mb() -> float:
+    """This process's resident memory now, in MB (``/proc/self/statm``; 0 where there is no /proc)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def load_libraries(config: str, peer: str, dtype: str) -> float:
+    """Import what the peer trains with, before any data exists, and return the resident memory then (MB): what
+    the libraries' code takes, which the memory targets leave out so that they compare what training itself holds.
+    A compiled cell also loads its loop forms here (numba and LLVM: about 100 MB of code, the same for any network)."""
+    if peer.startswith("glassnet"):
+        import glassnet  # noqa: F401
+        from glassnet.core import compiled
+
+        if compiled.always:
+            compile_cost([config], [dtype])
+    elif peer == "torch":
+        import torch  # noqa: F401
+    elif peer == "sklearn":
+        import sklearn.neural_network  # noqa: F401
+    return resident_mb()
 
 
 def run_paired_monitor(config: str, dtype: str, mode: str, repeats: int, warmup: int,
