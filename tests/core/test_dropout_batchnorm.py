@@ -21,6 +21,7 @@ import glassnet as gn
 from glassnet.core.batchnorm import BatchNorm1d
 from glassnet.core.dropout import Dropout
 from glassnet.errors import ConfigError, GlassnetTypeError, ShapeError
+from tests.core.torch_reference import assert_matches_torch
 
 torch.set_default_dtype(torch.float64)
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
@@ -31,13 +32,7 @@ def close(ours, theirs, what: str, scale: float = 0.0) -> None:
     are 0 up to rounding (the gradient of a bias a BatchNorm after it cancels is a sum of rounding errors)."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     scale = max(float(np.max(np.abs(theirs), initial=0.0)), scale, 1e-300)
-    try:  # checked first without a message: formatting both arrays for every passing comparison cost more than it
-        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10 * scale)
-        return
-    except AssertionError:
-        pass
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-10 * scale,  # fails again, now printing both arrays
-                               err_msg=f"{what}: glassnet vs torch\nglassnet:\n{ours}\ntorch:\n{theirs}")
+    assert_matches_torch(what, ours, theirs, rtol=1e-10, atol=1e-10 * scale)
 
 
 # ------------------------------------------------------------------------------- the same network in torch

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 import glassnet as gn
 from glassnet.core.losses import LOSSES, Huber
+from tests.core.torch_reference import assert_matches_torch
 
 torch.set_default_dtype(torch.float64)
 
@@ -23,13 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tests/conftest.py
 
 
 def compare(name: str, ours, theirs, rtol: float = 1e-12, atol: float = 1e-15) -> None:
-    try:  # checked first without a message: formatting both arrays for every passing comparison cost more than it
-        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
-        return
-    except AssertionError:
-        pass
-    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol,  # fails again, now printing both arrays
-                               err_msg=f"{name}: glassnet vs torch\nglassnet:\n{ours}\ntorch:\n{theirs}")
+    assert_matches_torch(name, ours, theirs, rtol=rtol, atol=atol)
 
 
 def residuals(delta: float, rng: np.random.Generator) -> np.ndarray:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import glassnet as gn
 from glassnet.core.activations import ACTIVATIONS
 from glassnet.core.losses import LOSSES
-from tests.core.torch_reference import torch_gradients
+from tests.core.torch_reference import assert_matches_torch, torch_gradients
 
 # Every case from the registries: a class added to its module is compared with torch the day it is added.
 HIDDEN = [cls.name for cls in ACTIVATIONS.classes() if cls.elementwise]
@@ -29,13 +29,7 @@ OUTPUTS = [pair for loss in LOSSES.classes() for pair in (
 
 
 def compare(name: str, ours: np.ndarray, theirs: np.ndarray, rtol: float = 1e-10, atol: float = 1e-12) -> None:
-    try:  # checked first without a message: formatting both arrays for every passing comparison cost more than it
-        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
-        return
-    except AssertionError:
-        pass
-    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol,  # fails again, now printing both arrays
-                               err_msg=f"{name}: glassnet vs torch\nglassnet:\n{ours}\ntorch:\n{theirs}")
+    assert_matches_torch(name, ours, theirs, rtol=rtol, atol=atol)
 
 
 def random_problem(draw_sizes, hidden, output, loss, seed, n_samples, l2=0.0):

@@ -15,7 +15,7 @@ import torch
 
 import glassnet as gn
 from glassnet.core.optimizers import OPTIMIZERS, RMSprop
-from tests.core.torch_reference import torch_loss, torch_params
+from tests.core.torch_reference import assert_matches_torch, torch_loss, torch_params
 
 torch.set_default_dtype(torch.float64)
 
@@ -38,13 +38,7 @@ SETUPS = {
 
 
 def compare(name: str, ours: np.ndarray, theirs: np.ndarray) -> None:
-    try:  # checked first without a message: formatting both arrays for every passing comparison cost more than it
-        np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL)
-        return
-    except AssertionError:
-        pass
-    np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=ATOL,  # fails again, now printing both arrays
-                               err_msg=f"{name}: glassnet vs torch\nglassnet:\n{ours}\ntorch:\n{theirs}")
+    assert_matches_torch(name, ours, theirs, rtol=RTOL, atol=ATOL)
 
 
 def problem(setup: str, n: int = 24, seed: int = 2) -> tuple[gn.Network, np.ndarray, np.ndarray]:

@@ -58,3 +58,16 @@ def torch_gradients(net, X, y) -> tuple[np.ndarray, float, dict[str, np.ndarray]
     A, loss = torch_loss(net, params, X, y)
     loss.backward()
     return A.detach().numpy(), loss.detach().item(), {k: p.grad.numpy() for k, p in params.items()}
+
+
+def assert_matches_torch(name: str, ours, theirs, rtol: float, atol: float) -> None:
+    """``np.testing.assert_allclose`` of glassnet's array against torch's, printing both arrays when they differ.
+
+    Checked first without a message: formatting both arrays for every passing comparison cost more than the
+    comparison (about a second of each RMSprop trajectory test); a failure checks again, with the message.
+    """
+    try:
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
+    except AssertionError:
+        np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol,
+                                   err_msg=f"{name}: glassnet vs torch\nglassnet:\n{ours}\ntorch:\n{theirs}")
