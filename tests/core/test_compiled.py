@@ -419,6 +419,8 @@ def test_ctrl_c_during_the_writes_arrives_after_the_whole_step() -> None:
     import os
     import signal
 
+    # Python's own handler, as in a terminal (a shell's background job starts with SIGINT ignored)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     net, opt, X, y = _trained_adam()
     state = fast.plan_for(net).opt_states[opt]
     real = state.loop
@@ -429,8 +431,11 @@ def test_ctrl_c_during_the_writes_arrives_after_the_whole_step() -> None:
         return real(*args)
 
     state.loop = signalled
-    with pytest.raises(KeyboardInterrupt):
-        net.step(X[:16], y[:16], opt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.step(X[:16], y[:16], opt)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     expected, e_opt, _, _ = _trained_adam(3)
     expected.step(X[:16], y[:16], e_opt)
     _same(_state(net, opt), _state(expected, e_opt))  # the step was made whole, t included
