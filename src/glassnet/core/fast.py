@@ -70,6 +70,8 @@ Array = NDArray[Any]
 enabled = True
 """Set to ``False`` to make ``fit`` and ``Network.step`` always run the readable path."""
 
+ctrl_c_held = False  # True while fit holds the first Ctrl-C back itself (training._defer_ctrl_c): see _whole
+
 CHUNK = 1 << 15  # optimizer elements per chunk: a few arrays of this size stay in L2 cache
 MAX_WORKSPACES = 4  # batch sizes whose buffers are kept (full batches plus one ragged last batch, typically)
 PROBE_ROWS = 4  # rows of the first batch on which check_step runs a step both ways
@@ -652,8 +654,8 @@ def _whole() -> Iterator[None]:
     while Python's own handler is installed (a loop of ``net.step``): swapping costs microseconds, and ``fit`` already
     holds the first Ctrl-C until its step is done (``training._defer_ctrl_c``); a second one there stops at once.
     """
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler or (
-            threading.current_thread() is not threading.main_thread()):
+    if ctrl_c_held or threading.current_thread() is not threading.main_thread() or (
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler):  # getsignal: ~5 us, asked last
         yield
         return
     held: list[tuple[Any, ...]] = []

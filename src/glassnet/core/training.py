@@ -231,9 +231,11 @@ def _defer_ctrl_c() -> Iterator[list[bool]]:
         pressed[0] = True
 
     signal.signal(signal.SIGINT, handler)
+    held, fast.ctrl_c_held = fast.ctrl_c_held, True  # the fast path need not hold Ctrl-C back around its updates
     try:
         yield pressed
     finally:
+        fast.ctrl_c_held = held
         signal.signal(signal.SIGINT, previous)
 
 
