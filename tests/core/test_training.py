@@ -88,13 +88,19 @@ def test_ctrl_c_during_fit_stops_after_a_whole_step_and_keeps_history():
 
     net = gn.Network.from_sizes([2, 3, 1], seed=0)
     X, y = gn.datasets.xor()
-    history = net.fit(X, y, epochs=100, lr=0.5, callbacks=[PressCtrlC()])
+    # Python's own handler, as in a terminal (a shell's background job starts with SIGINT ignored)
+    outside = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        history = net.fit(X, y, epochs=100, lr=0.5, callbacks=[PressCtrlC()])
+        restored = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, outside)
     assert history.stopped == "interrupted" and history.epochs == 3 and len(history.loss) == 3
     reference = gn.Network.from_sizes([2, 3, 1], seed=0)
     reference.fit(X, y, epochs=3, lr=0.5)
     for key, value in net.parameters().items():
         assert np.array_equal(value, reference.parameters()[key])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert restored is signal.default_int_handler  # fit put back the handler it found
 
 
 def test_float32_training_is_float32_and_close_to_float64():
