@@ -174,6 +174,17 @@ def test_a_step_that_would_overflow_changes_nothing(variant: str) -> None:
     net.step(X[:16], y[:16], opt)
 
 
+def _assert_trains_as_readable(monkeypatch, net, make_net, make_optimizer, X, y, epochs: int) -> None:
+    """``net``, just fitted, ends exactly where the readable path ends from the same start (``make_net()``), trained
+    the same way (``make_optimizer()``: a name, or a function giving a fresh optimizer)."""
+    expected = make_net()
+    monkeypatch.setattr(fast, "enabled", False)
+    optimizer = make_optimizer if isinstance(make_optimizer, str) else make_optimizer()
+    expected.fit(X, y, epochs=epochs, optimizer=optimizer, batch_size=16, monitor=False)
+    for k, p in net.parameters().items():
+        np.testing.assert_array_equal(p, expected.parameters()[k])
+
+
 class _LoopSlip(Adam):
     """Adam whose loop form forgot the bias correction of the step size (a slip the probe must catch)."""
 
@@ -203,22 +214,14 @@ def test_a_disagreeing_loop_form_warns_once_and_the_readable_rule_runs(monkeypat
         net.fit(X, y, epochs=2, optimizer=opt, batch_size=16, monitor=False)
     assert sum(issubclass(w.category, FastFormWarning) for w in caught) == 1
     assert not _ran_loop((net, opt))
-    expected = _net()
-    monkeypatch.setattr(fast, "enabled", False)
-    expected.fit(X, y, epochs=2, optimizer=Adam(0.01), batch_size=16, monitor=False)
-    for k, p in net.parameters().items():
-        np.testing.assert_array_equal(p, expected.parameters()[k])
+    _assert_trains_as_readable(monkeypatch, net, _net, lambda: Adam(0.01), X, y, epochs=2)
 
 
 def test_a_rewritten_readable_rule_is_never_ignored(monkeypatch) -> None:
     assert agreement.optimizer_loop(_RewrittenRule(0.01), "float64") is None  # Adam's loop is not this class's rule
     net, (X, y) = _net(), _data()
     net.fit(X, y, epochs=2, optimizer=_RewrittenRule(0.01), batch_size=16, monitor=False)
-    expected = _net()
-    monkeypatch.setattr(fast, "enabled", False)
-    expected.fit(X, y, epochs=2, optimizer=_RewrittenRule(0.01), batch_size=16, monitor=False)
-    for k, p in net.parameters().items():
-        np.testing.assert_array_equal(p, expected.parameters()[k])
+    _assert_trains_as_readable(monkeypatch, net, _net, lambda: _RewrittenRule(0.01), X, y, epochs=2)
 
 
 def test_a_spy_on_update_one_is_called_and_the_loop_steps_aside() -> None:
@@ -342,11 +345,7 @@ def test_a_disagreeing_activation_loop_warns_once_and_the_readable_form_runs(mon
     with pytest.warns(FastFormWarning, match="_SlippedReLU.forward_loop") as caught:
         net.fit(X, y, epochs=2, optimizer="sgd", batch_size=16, monitor=False)
     assert sum(issubclass(w.category, FastFormWarning) for w in caught) == 1
-    expected = make()
-    monkeypatch.setattr(fast, "enabled", False)
-    expected.fit(X, y, epochs=2, optimizer="sgd", batch_size=16, monitor=False)
-    for k, p in net.parameters().items():
-        np.testing.assert_array_equal(p, expected.parameters()[k])
+    _assert_trains_as_readable(monkeypatch, net, make, "sgd", X, y, epochs=2)
 
 
 def test_by_default_only_networks_of_min_parameters_or_more_run_loop_forms(monkeypatch) -> None:
@@ -503,11 +502,7 @@ def test_a_loop_form_numba_cannot_compile_warns_and_the_rule_runs(monkeypatch) -
     with pytest.warns(FastFormWarning, match="could not run") as caught:
         net.fit(X, y, epochs=1, optimizer=_Uncompilable(0.1), batch_size=16, monitor=False)
     assert "numba could not compile it" in str(caught[0].message)
-    expected = _net()
-    monkeypatch.setattr(fast, "enabled", False)
-    expected.fit(X, y, epochs=1, optimizer=_Uncompilable(0.1), batch_size=16, monitor=False)
-    for k, p in net.parameters().items():
-        np.testing.assert_array_equal(p, expected.parameters()[k])
+    _assert_trains_as_readable(monkeypatch, net, _net, lambda: _Uncompilable(0.1), X, y, epochs=1)
 
 
 def test_glassnet_compiled_takes_three_settings_and_names_them_otherwise() -> None:
