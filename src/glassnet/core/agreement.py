@@ -342,6 +342,16 @@ def optimizer_own(opt: Optimizer, dtype: Any) -> bool:
                     lambda: _probe_optimizer(opt, dtype), cls)
 
 
+def _probe_parameters(opt: Optimizer, dtype: Any, seed: int) -> tuple[Any, ...]:
+    """An optimizer probe's start: its generator, two parameters ``"0.W"`` (3, 2) and ``"0.b"`` (2,) drawn from it,
+    the same values in one flat array, and a zero flat buffer per state buffer of ``opt``."""
+    rng = np.random.default_rng(seed)
+    shapes = {"0.W": (3, 2), "0.b": (2,)}
+    params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
+    flat = np.concatenate([p.ravel() for p in params.values()])
+    return rng, shapes, params, flat, {name: np.zeros_like(flat) for name in opt.buffers()}
+
+
 def _probe_optimizer(opt: Optimizer, dtype: Any) -> tuple[str, str, float] | None:
     readable, flat_opt = copy.copy(opt), copy.copy(opt)
     readable.state, flat_opt.state = {}, {}
@@ -351,11 +361,7 @@ def _probe_optimizer(opt: Optimizer, dtype: Any) -> tuple[str, str, float] | Non
     # Clipping (max_grad_norm) is done by Optimizer.update and by fast.py's flat state around update_into, not
     # inside it: the probe compares the rule alone.
     readable.max_grad_norm = flat_opt.max_grad_norm = None
-    rng = np.random.default_rng(3)
-    shapes = {"0.W": (3, 2), "0.b": (2,)}
-    params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
-    flat = np.concatenate([p.ravel() for p in params.values()])
-    buffers = {name: np.zeros_like(flat) for name in flat_opt.buffers()}
+    rng, shapes, params, flat, buffers = _probe_parameters(flat_opt, dtype, seed=3)
     tmp, tmp2 = np.empty_like(flat), np.empty_like(flat)
     for t in range(1, 4):
         grads = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
@@ -390,11 +396,7 @@ def _probe_loop(opt: Optimizer, loop: Callable[..., bool], dtype: Any) -> tuple[
     the second one clipped; the parameters and every state buffer compared after each."""
     readable = copy.copy(opt)
     readable.state, readable.lr = {}, 0.1  # any lr agrees if this one does (the verdict's key leaves lr out)
-    rng = np.random.default_rng(4)
-    shapes = {"0.W": (3, 2), "0.b": (2,)}
-    params = {name: rng.normal(size=shape).astype(dtype) for name, shape in shapes.items()}
-    flat = np.concatenate([p.ravel() for p in params.values()])
-    buffers = {name: np.zeros_like(flat) for name in opt.buffers()}
+    rng, shapes, params, flat, buffers = _probe_parameters(opt, dtype, seed=4)
     arrays = [buffers.get(name, np.zeros(0, flat.dtype)) for name in type(opt).loop_buffers]
     name = f"{type(opt).update_loop.__qualname__}[{np.dtype(dtype).name}]"  # type: ignore[attr-defined]
     for t in range(1, 4):
