@@ -310,6 +310,28 @@ def test_the_callback_redraws_a_fit_run_in_a_cell(no_tracebacks):
     assert pg.widget.status == "stopped" and not pg._thread.is_alive()
 
 
+def test_a_refused_watched_fit_leaves_the_background_run_alone(no_tracebacks):
+    # the refusal's on_train_abort once redrew (a forward pass on the grid, in the kernel's thread, while the
+    # trainer stepped: its cache["A"] had the grid's 1600 rows) and set the status to "ready" under a paused run
+    X, y = gn.datasets.xor()
+    net, twin = xor_net(), xor_net()
+    pg = Playground(net, X, y, lr=0.5)
+    try:
+        pg.step()
+        pg.step()
+        assert pg.widget.status == "paused" and pg._running
+        for _ in range(3):
+            with pytest.raises(gn.ConfigError, match="training the network in the background"):
+                net.fit(X, y, epochs=2, callbacks=[pg.callback()], monitor=False)
+        assert (pg.widget.status, pg.widget.steps, pg._running) == ("paused", 2, True)
+        pg.step()
+        twin.fit(X, y, epochs=3, lr=0.5, monitor=False)
+        for key, p in twin.parameters().items():
+            np.testing.assert_array_equal(net.parameters()[key], p, err_msg=key)
+    finally:
+        pg.close()
+
+
 def test_redraws_are_throttled(xor):
     pg, net, X, y = xor
     calls = []

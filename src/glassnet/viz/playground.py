@@ -130,12 +130,14 @@ class LiveCallback:
         self.gate = gate  # True in the playground's own thread; False when watching a fit run in a cell
         self.steps_per_epoch = 1
         self.mark = 1  # the step count at which _between runs next
+        self.refused = False  # a watched fit refused because the playground's own run trains: touch nothing at its end
 
     full_batch = True  # MiniBatchCallback, below, counts the steps of an epoch of several
     def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
         pg = self.pg
         if not self.gate:
             if pg._running:
+                self.refused = True
                 raise ConfigError("this playground is training the network in the background; call playground.close() "
                                   "before you run fit with its callback")
             pg._set_status("watching")
@@ -171,6 +173,8 @@ class LiveCallback:
 
     def _finish(self) -> None:
         pg = self.pg
+        if self.refused:  # the network, the counters and the widget belong to the run in the background
+            return
         if pg._before_at == pg._steps - 1:
             pg._record_step()
         if not self.gate:  # a watched fit: show where it ended (the playground's own run does this in _run)
