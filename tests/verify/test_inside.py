@@ -43,7 +43,7 @@ def test_one_step_worked_by_hand():
     recorder = LayerStatsRecorder()
     history = net.fit([[1.0, 1.0], [2.0, 0.0]], [0.0, 1.0], epochs=1, lr=0.1, callbacks=[recorder], monitor=False)
     layers = history.layers
-    assert layers["step"] == [1] and layers["epoch"] == [1] and layers["every"] == 1
+    assert layers["step"] == [1] and layers["epoch"] == [1] and (layers["every"], layers["first"]) == (8, 8)
     assert layers["loss"] == [pytest.approx(5.0)]  # (9 + 1) / 2
     assert layers["grad_norm"]["0.W"] == [pytest.approx(math.sqrt(34), rel=1e-12)]
     assert layers["grad_norm"]["0.b"] == [pytest.approx(4.0, rel=1e-12)]
@@ -130,9 +130,12 @@ def test_a_float32_network_records_its_first_gradient_norms():
         assert history.layers["grad_norm"][key][0] == pytest.approx(expected, rel=1e-4), f"{key}: glassnet vs float64"
 
 
-@pytest.mark.parametrize("epochs, batch_size", [(1, None), (50, None), (199, None), (200, None), (1000, None),
-                                                (40, 3), (3000, None)])
-def test_sampling_keeps_between_100_and_200_samples_and_the_first_step(epochs, batch_size):
+@pytest.mark.parametrize("epochs, batch_size, count", [
+    (1, None, 1), (5, None, 5), (50, None, 13),  # 1-8, 16, 24, 32, 40, 48
+    (199, None, 31), (799, None, 106), (800, None, 107),  # 1-8 and the 99 (or 100) multiples of 8 above 8
+    (1000, None, 108), (40, 3, 27),  # 160 steps: 1-8 and 16, ..., 160; (3000, None, 108): every 30th
+    (3000, None, 108)])
+def test_sampling_keeps_the_first_8_steps_then_one_in_8_or_fewer_and_at_most_208(epochs, batch_size, count):
     X, y = gn.datasets.xor()
     X, y = np.tile(X, (3, 1)), np.tile(y, 3)  # 12 rows: batches of 3 give 4 steps an epoch
     net = gn.Network.from_sizes([2, 3, 1], "sigmoid", loss="mse", seed=0)
@@ -141,8 +144,10 @@ def test_sampling_keeps_between_100_and_200_samples_and_the_first_step(epochs, b
         history = net.fit(X, y, epochs=epochs, lr=0.5, batch_size=batch_size)
     steps = history.layers["step"]
     assert steps[0] == 1 and steps == sorted(set(steps)) and steps[-1] <= history.steps
-    assert min(history.steps, 100) <= len(steps) <= 201
-    assert all(s % history.layers["every"] == 0 for s in steps[1:])
+    assert len(steps) == count and steps[:min(8, history.steps)] == list(range(1, min(8, history.steps) + 1))
+    every = history.layers["every"]
+    assert every == max(8, history.steps // 100) and all(s % every == 0 for s in steps[8:])
+    assert (100 <= len(steps) <= 208) if history.steps >= 800 else len(steps) <= 8 + history.steps // 8
     assert all(len(v) == len(steps) for field in ("grad_norm", "update_ratio") for v in history.layers[field].values())
 
 
@@ -231,7 +236,7 @@ def test_healthy_xor_run_warns_of_nothing_inside():
     X, y = gn.datasets.xor()
     net = gn.Network([Dense(2, 3, "sigmoid"), Dense(3, 1, "sigmoid")], loss="mse", seed=0)
     found, history = _fit(net, X, y, epochs=5000, lr=0.5)
-    assert found == {} and len(history.layers["step"]) == 101
+    assert found == {} and len(history.layers["step"]) == 108  # 1-8 and the 100 multiples of 50 up to 5000
 
 
 # ----------------------------------------------------------------- the figure and the file
@@ -277,6 +282,7 @@ def test_history_layers_round_trip_through_a_model_file(tmp_path):
     (lambda r: r.update(step="1, 2"), "'step' must be a list of whole numbers"),
     (lambda r: r["grad_norm"]["0.W"].pop(), "has 3 values for 4 steps"),
     (lambda r: r["update_ratio"].update({"0.W": ["x"] * 4}), "must be a list of numbers"),
+    (lambda r: r.update(first="8"), "'first' must be a whole number"),
 ])
 def test_a_damaged_layers_record_is_refused_on_save_saying_what_is_wrong(tmp_path, damage, words):
     X, y = gn.datasets.xor()
@@ -294,7 +300,7 @@ def test_glassnet_plot_kind_layers_draws_the_saved_record(tmp_path, cli):
     code, out, _ = cli("train", "--data", "xor", "--layers", "2,3,1", "--activation", "sigmoid", "--loss", "mse",
                        "--optimizer", "sgd", "--lr", "0.5", "--epochs", "300", "--out", model)
     assert code == 0
-    assert len(gn.load(model).metadata["history"]["layers"]["step"]) == 101  # 300 steps: the first and every 3rd
+    assert len(gn.load(model).metadata["history"]["layers"]["step"]) == 44  # 300 steps: 1-7 and the 37 multiples of 8
     code, out, _ = cli("plot", model, "--kind", "layers", "-o", str(tmp_path / "layers.png"))
     assert code == 0 and "layers plot written" in out and (tmp_path / "layers.png").stat().st_size > 10_000
     net = gn.load(model)
@@ -314,7 +320,8 @@ def test_the_report_shows_the_layer_stats_figure():
     assert data["layer_stats"]["step"] == history.layers["step"]
     assert data["layer_stats"]["update_ratio"]["0.b"][0] is None  # the page's JSON has no inf
     page = render_html(data, maps)
-    assert 'src="data:image/svg+xml;base64,' in page and "Sampled at 40 steps" in page
+    assert 'src="data:image/svg+xml;base64,' in page
+    assert "Sampled at 12 steps (each of the first 8 and every 8th, up to step 40)" in page
     bare, maps = report_data(net, X, y, ledger_samples=1, ledger_snapshots=1)  # no history in the metadata
     assert bare["layer_stats"] is None and "Not recorded" in render_html(bare, maps)
 
@@ -339,5 +346,5 @@ def test_a_run_stopped_and_resumed_from_its_checkpoint_records_the_same_samples(
             assert history.stopped == "callback" and history.layers["step"][-1] == 120
             history = gn.Network.from_sizes([2, 3, 1], "sigmoid", loss="mse", seed=0).fit(X, y, resume=True, **settings)
         runs.append(history.layers)
-    assert runs[0]["every"] == 4 and len(runs[0]["step"]) == 101
+    assert runs[0]["every"] == 8 and len(runs[0]["step"]) == 57  # 1-7 and the 50 multiples of 8 up to 400
     assert runs[1] == runs[0]  # the samples before the stop came back from the checkpoint; the sampling is the run's

@@ -21,14 +21,16 @@ one (``glassnet/wiring.py``); add your own to choose the sampling: ``fit(..., ca
 which ``History.to_dict()`` carries into model files; ``glassnet.plot_layer_stats(history)`` draws it, and the
 health monitor (``health.py``) reads it to warn about vanishing and exploding gradients and badly sized steps.
 
-Cheap by construction: it samples the first step and every ``every``-th step after (by default ``every`` is
-chosen so a run keeps between 100 and 200 samples). On a step it does not sample it runs two Python calls and
+Cheap by construction: it samples the first step and every ``every``-th step after (by default: each of the first
+8 steps, where a run that blows up shows it, then every ``every``-th, with ``every`` at least 8 and chosen so a long run
+keeps between 100 and 200 samples). On a step it does not sample it runs two Python calls and
 a comparison. On a sampled step it copies the parameters in ``on_batch_begin`` (the step then updates them in
 place) into buffers it keeps while ``fit`` runs, and in ``on_batch_end`` takes the norms of ``layer.grads`` (views
 the step filled: nothing to copy) and of the change, in the arrays' own dtype (:func:`norm`). It only reads
-(``observes_only``): training computes exactly the same numbers with it or without it. Still, a sample costs 5% to 10%
-of a step of a 670k-parameter network (memory: about eight passes over the parameters), so a run shorter than 200
-steps, which samples every step, pays that much (bench/README.md, issue 17).
+(``observes_only``): training computes exactly the same numbers with it or without it. Still, a sample costs about
+eight passes over the parameters: 10% to 20% of a step of a 670k-parameter network (bench/README.md, issue 17), and
+on a tiny one its Python calls take about as long as the step. Hence the default's floor of 8 (``MIN_EVERY``): on a
+short run, sampling every step made a default ``fit`` 10% to 20% slower; one sample in 8 costs 2% to 3%.
 
 Next read: ``health.py`` (the warnings that point here), then ``glassnet/viz/plots.py``'s ``plot_layer_stats``.
 """
@@ -122,8 +124,10 @@ class LayerStatsRecorder:
     ----------
     every : int, optional
         Sample the first step and every ``every``-th step of training (steps counted from 1 over all epochs, as
-        ``history.steps`` counts them). ``None`` (default): chosen when training starts as ``steps of the run // 100``
-        (at least 1), so a run keeps between 100 and 200 samples (every step of a run shorter than 200 steps). The
+        ``history.steps`` counts them). ``None`` (default): each of the first 8 steps (``FIRST``), then every
+        ``every``-th with ``every`` chosen when training starts as ``steps of the run // 100`` and at least 8
+        (``MIN_EVERY``), so a run of 800 steps or more keeps between 100 and 200 samples (a shorter one keeps steps
+        1 to 8, 16, 24, ...; pass ``every=1`` to see every step). The
         run is all ``epochs`` of ``fit``, those a resumed run has behind it too: a run stopped and resumed samples
         the same steps as one that was not.
     defer : bool
@@ -143,7 +147,9 @@ class LayerStatsRecorder:
 
     # Only reads layer.params and layer.grads (copies them, never replaces or hooks anything): fit keeps its fast path.
     observes_only = True
-    PER_RUN = 100  # at least this many samples in a run of PER_RUN steps or more (and fewer than twice as many)
+    PER_RUN = 100  # at least this many samples in a run of PER_RUN * MIN_EVERY steps or more (fewer than twice as many)
+    MIN_EVERY = 8  # the default samples at most one step in 8 after its first FIRST (a sample's cost: module docstring)
+    FIRST = 8  # the default samples each of the first FIRST steps: a run that blows up often does so within them
 
     def __init__(self, every: int | None = None, defer: bool = False) -> None:
         self.every = None if every is None else positive_int(every, "LayerStatsRecorder every")
@@ -152,15 +158,17 @@ class LayerStatsRecorder:
         self.keys: list[tuple[int, list[str]]] = []  # (layer index, its parameter names) for each layer with parameters
         self._names: list[tuple[str, list[str]]] = []  # per layer in keys: its record keys ("0", ["0.W", "0.b"])
         self._buffers: list[list[Array]] = []  # per layer in keys, its parameters' copies at a sampled step (while fit runs)
-        self._start(self.every or 1, None)
+        self._start(self.every or 1, 1, None)
 
-    def _start(self, every: int, earlier: Any) -> None:
-        """A new record sampling every ``every`` steps, or ``earlier`` (a resumed run's) continued when it fits."""
+    def _start(self, every: int, first: int, earlier: Any) -> None:
+        """A new record sampling each of the steps up to ``first`` and every ``every``-th, or ``earlier`` (a resumed
+        run's) continued when it fits."""
         names = sorted([f"{i}" for i, _ in self.keys] + [f"{i}.{name}" for i, names in self.keys for name in names],
                        key=_key_order)
-        fresh: dict[str, Any] = {"every": every, "step": [], "epoch": [], "loss": [], "grad_norm": {name: [] for name in names},
+        fresh: dict[str, Any] = {"every": every, "first": first, "step": [], "epoch": [], "loss": [], "grad_norm": {name: [] for name in names},
                  "update_ratio": {name: [] for name in names}}
         fits = (isinstance(earlier, dict) and problem(earlier) is None and earlier.get("every") == every
+                and earlier.get("first", 1) == first
                 and all(set(earlier.get(field, {})) == set(names) for field in FIELDS))
         self.record: dict[str, Any] = earlier if fits else fresh
         self.steps: list[int] = self.record["step"]
@@ -179,9 +187,10 @@ class LayerStatsRecorder:
         self.keys = [(i, list(layer.params)) for i, layer in enumerate(net.layers) if layer.params]
         self._names = [(f"{i}", [f"{i}.{name}" for name in names]) for i, names in self.keys]  # the record's keys
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
-        self.k = self.every or max(1, info["epochs"] * self.steps_per_epoch // self.PER_RUN)
+        self.k = self.every or max(self.MIN_EVERY, info["epochs"] * self.steps_per_epoch // self.PER_RUN)
+        self.first = 1 if self.every else self.FIRST
         history = info.get("history")
-        self._start(self.k, history.layers if history is not None and info.get("epochs_done", 0) else None)
+        self._start(self.k, self.first, history.layers if history is not None and info.get("epochs_done", 0) else None)
         if history is not None:
             history.layers = self.record  # live: a checkpoint at an epoch's end keeps the samples so far
 
@@ -189,7 +198,7 @@ class LayerStatsRecorder:
         if not self.active:
             return
         at = (epoch - 1) * self.steps_per_epoch + step
-        if at % self.k and at != 1:
+        if at % self.k and at > self.first:
             return
         self.at, self.epoch = at, epoch
         # The step updates the parameters in place (the fast path's flat buffer): keep what they were, in buffers made
@@ -251,10 +260,19 @@ class LayerStatsRecorder:
     def result(self) -> dict[str, Any]:
         """A copy of the record, what ``history.layers`` holds: plain lists and numbers (JSON-able).
 
-        ``{"every": k, "step": [...], "epoch": [...], "loss": [...], "grad_norm": {"0": [...], "0.W": [...], ...},
+        ``{"every": k, "first": f, "step": [...], "epoch": [...], "loss": [...], "grad_norm": {"0": [...], "0.W": [...], ...},
         "update_ratio": {...}}``, one entry per sample in every list.
         """
         return upto(self.record, len(self.steps))
+
+
+def sampling(record: Mapping[str, Any]) -> str:
+    """Which steps ``record`` (``history.layers``) sampled, in words: "the first and every 3rd", "each of the first 8
+    and every 8th"."""
+    every, first = record.get("every", 1), record.get("first", 1)
+    nth = f"{every}{'th' if 10 <= every % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(every % 10, 'th')}"
+    start = "the first" if first <= 1 else f"each of the first {first}"
+    return "every step" if every == 1 else f"{start} and every {nth}"
 
 
 def upto(record: Mapping[str, Any], n: int) -> dict[str, Any]:
@@ -301,9 +319,10 @@ def problem(record: Any) -> str | None:
             return f"entry {name} must be a list of numbers"
         if len(value) != len(steps):
             return f"entry {name} has {len(value)} values for {len(steps)} steps"
-    if not (isinstance(record.get("every", 1), int) and not isinstance(record.get("every", 1), bool)):
-        return "entry 'every' must be a whole number"
+    for key in ("every", "first"):  # "first" is absent from records saved before it existed: 1
+        if not (isinstance(record.get(key, 1), int) and not isinstance(record.get(key, 1), bool)):
+            return f"entry {key!r} must be a whole number"
     return None
 
 
-__all__ = ["LayerStatsRecorder", "layer_keys", "norm", "problem", "recorder_for", "upto"]
+__all__ = ["LayerStatsRecorder", "layer_keys", "norm", "problem", "recorder_for", "sampling", "upto"]

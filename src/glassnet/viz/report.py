@@ -54,6 +54,7 @@ from glassnet.core.optimizers import OPTIMIZERS, Optimizer
 from glassnet.core.training import labels_kind
 from glassnet.errors import ConfigError, ShapeError
 from glassnet.explain import explain
+from glassnet.verify import inside
 from glassnet.viz.ledger import ledger, weights_and_biases
 from glassnet.viz.predict_panel import panel_data, panel_html
 from glassnet.viz.snapshots import Run, thin
@@ -396,7 +397,7 @@ def _layer_stats_html(record: dict[str, Any] | None) -> str:
     steps = record["step"]
     return (f'<img alt="gradient norm and update ratio of each layer over {len(steps)} sampled steps" '
             f'src="data:image/svg+xml;base64,{image}" style="max-width:100%">'
-            f"<figcaption>Sampled at {len(steps)} steps (the first and every {record.get('every', 1)}-th, up to step "
+            f"<figcaption>Sampled at {len(steps)} steps ({inside.sampling(record)}, up to step "
             f"{steps[-1]}). Left: each layer's gradient norm; a layer far below the last one learns far more slowly "
             "(vanishing gradients). Right: how far one step moved the layer's parameters relative to their size; "
             "about 1e-3 is healthy (shaded: 1e-4 to 1e-2). The numbers are in <code>history.layers</code>.</figcaption>")
