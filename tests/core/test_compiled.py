@@ -12,6 +12,7 @@ loop forms too (its ``path`` "compiled").
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -519,3 +520,17 @@ def test_the_readme_shows_adams_loop_form_as_it_is() -> None:
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert "```python\n" + textwrap.dedent(inspect.getsource(Adam.update_loop)) + "```" in readme
+
+
+@pytest.mark.parametrize("values", [(0.1, 1 / 3, 1e-8, 1e300, -0.0, 7), (0.1, True, 1e-45, False)])
+def test_scalars_are_rounded_to_the_arrays_dtype_one_by_one_and_flags_stay_flags(values):
+    with np.errstate(over="ignore"):  # 1e300 is inf in float32, as a float32 array makes it
+        got = compiled.scalars(values, np.dtype("float32"))
+        expected = [v if isinstance(v, bool) else np.float32(v) for v in values]
+    assert len(got) == len(values)
+    for v, g, e in zip(values, got, expected):
+        if isinstance(v, bool):
+            assert g is v
+        else:
+            assert type(g) is np.float32 and np.array_equal(g, e) and math.copysign(1, g) == math.copysign(1, v)
+    assert compiled.scalars(values, np.dtype("float64")) is values
