@@ -13,7 +13,7 @@ samples kept; the direct cost of one sampled step's recording and of an unsample
 timed on their own) and from those ``direct``, the overhead per step that the drift cannot blur.
 
 The ``wide`` run is the worst case for the recorder: 96 steps, so 19 are sampled, a fifth (each copies the 670k
-parameters and takes three norms of that size). A longer run samples at most 208 steps whatever its length (until
+parameters and takes three norms of that size). A longer run samples at most about 120 steps whatever its length (until
 issue 17 a run shorter than 200 steps sampled every step).
 """
 

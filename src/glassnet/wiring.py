@@ -46,7 +46,7 @@ def default_callbacks(run: Run, *, monitor: bool, checkpoint: Any, checkpoint_ev
     keyframes.forget(run.net)  # a new fit: what was kept of the last one (to replay it) no longer describes the network
     if monitor:
         # On by default, because the people who most need the warnings do not know to ask for them. The recorder
-        # only samples (one step in 8 or fewer, at most ~200 a run): cheap on any network (bench/inside_overhead.py).
+        # only samples (the first 8 steps, then one in 8 or fewer: at most ~120 a run): cheap on any network.
         callbacks.append(inside.LayerStatsRecorder(defer=True))
         watcher = health.HealthMonitor()
         callbacks.append(watcher)

@@ -313,23 +313,34 @@ def test_the_callback_redraws_a_fit_run_in_a_cell(no_tracebacks):
 def test_a_refused_watched_fit_leaves_the_background_run_alone(no_tracebacks):
     # the refusal's on_train_abort once redrew (a forward pass on the grid, in the kernel's thread, while the
     # trainer stepped: its cache["A"] had the grid's 1600 rows) and set the status to "ready" under a paused run
+    class RefusesToBegin:
+        def on_train_begin(self, net, info):
+            raise ValueError("not now")
+
     X, y = gn.datasets.xor()
     net, twin = xor_net(), xor_net()
     pg = Playground(net, X, y, lr=0.5)
+    kept = pg.callback()
     try:
         pg.step()
         pg.step()
         assert pg.widget.status == "paused" and pg._running
         for _ in range(3):
             with pytest.raises(gn.ConfigError, match="training the network in the background"):
-                net.fit(X, y, epochs=2, callbacks=[pg.callback()], monitor=False)
-        assert (pg.widget.status, pg.widget.steps, pg._running) == ("paused", 2, True)
+                net.fit(X, y, epochs=2, callbacks=[kept], monitor=False)
+        # refused by another callback before the playground's began: fit still tells every callback it aborted
+        with pytest.raises(ValueError, match="not now"):
+            net.fit(X, y, epochs=2, callbacks=[RefusesToBegin(), pg.callback()], monitor=False)
+        assert (pg._status, pg.widget.status, pg.widget.steps, pg._running) == ("paused", "paused", 2, True)
         pg.step()
         twin.fit(X, y, epochs=3, lr=0.5, monitor=False)
         for key, p in twin.parameters().items():
             np.testing.assert_array_equal(net.parameters()[key], p, err_msg=key)
     finally:
         pg.close()
+    # the callback refused above, handed to a fit once the background run is over, watches it as any other
+    net.fit(X, y, epochs=2, lr=0.5, callbacks=[kept], monitor=False)
+    assert (pg.widget.status, pg.widget.steps, pg._steps, pg.history.epochs) == ("ready", 5, 5, 5)
 
 
 def test_redraws_are_throttled(xor):

@@ -54,7 +54,7 @@ def test_peak_memory_is_flat_from_1000_to_2000_epochs(tmp_path, checkpointing):
 
 
 def test_the_layer_record_costs_a_bounded_amount_at_any_length(tmp_path):
-    # The record has 100 to 208 samples from 800 steps on: its share of the peak is the same for 1000 and 3000 epochs.
+    # The record has 100 to 120 samples from 800 steps on: its share of the peak is the same for 1000 and 3000 epochs.
     def record_cost(epochs: int) -> int:
         return (peak_minus_history(epochs, checkpoint=tmp_path / f"on{epochs}.ckpt", checkpoint_every=50)
                 - peak_minus_history(epochs, checkpoint=tmp_path / f"off{epochs}.ckpt", checkpoint_every=50,

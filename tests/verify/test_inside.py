@@ -135,7 +135,7 @@ def test_a_float32_network_records_its_first_gradient_norms():
     (199, None, 31), (799, None, 106), (800, None, 107),  # 1-8 and the 99 (or 100) multiples of 8 above 8
     (1000, None, 108), (40, 3, 27),  # 160 steps: 1-8 and 16, ..., 160; (3000, None, 108): every 30th
     (3000, None, 108)])
-def test_sampling_keeps_the_first_8_steps_then_one_in_8_or_fewer_and_at_most_208(epochs, batch_size, count):
+def test_sampling_keeps_the_first_8_steps_then_one_in_8_or_fewer_and_at_most_120(epochs, batch_size, count):
     X, y = gn.datasets.xor()
     X, y = np.tile(X, (3, 1)), np.tile(y, 3)  # 12 rows: batches of 3 give 4 steps an epoch
     net = gn.Network.from_sizes([2, 3, 1], "sigmoid", loss="mse", seed=0)
@@ -147,7 +147,7 @@ def test_sampling_keeps_the_first_8_steps_then_one_in_8_or_fewer_and_at_most_208
     assert len(steps) == count and steps[:min(8, history.steps)] == list(range(1, min(8, history.steps) + 1))
     every = history.layers["every"]
     assert every == max(8, history.steps // 100) and all(s % every == 0 for s in steps[8:])
-    assert (100 <= len(steps) <= 208) if history.steps >= 800 else len(steps) <= 8 + history.steps // 8
+    assert (100 <= len(steps) <= 120) if history.steps >= 800 else len(steps) <= 8 + history.steps // 8
     assert all(len(v) == len(steps) for field in ("grad_norm", "update_ratio") for v in history.layers[field].values())
 
 
@@ -283,6 +283,7 @@ def test_history_layers_round_trip_through_a_model_file(tmp_path):
     (lambda r: r["grad_norm"]["0.W"].pop(), "has 3 values for 4 steps"),
     (lambda r: r["update_ratio"].update({"0.W": ["x"] * 4}), "must be a list of numbers"),
     (lambda r: r.update(first="8"), "'first' must be a whole number"),
+    (lambda r: r.update(every=0), "'every' must be a whole number of at least 1"),
 ])
 def test_a_damaged_layers_record_is_refused_on_save_saying_what_is_wrong(tmp_path, damage, words):
     X, y = gn.datasets.xor()
@@ -324,6 +325,31 @@ def test_the_report_shows_the_layer_stats_figure():
     assert "Sampled at 12 steps (each of the first 8 and every 8th, up to step 40)" in page
     bare, maps = report_data(net, X, y, ledger_samples=1, ledger_snapshots=1)  # no history in the metadata
     assert bare["layer_stats"] is None and "Not recorded" in render_html(bare, maps)
+
+
+def test_a_resumed_record_saved_before_first_existed_is_continued_with_its_own_sampling():
+    # A checkpoint written before the default sampled the first 8 steps holds "every" and no "first" (step 1 and
+    # every 5th here): the resumed run goes on sampling that way instead of dropping the samples so far.
+    X, y = gn.datasets.xor()
+    net = gn.Network.from_sizes([2, 3, 1], "sigmoid", loss="mse", seed=0)
+    keys = ["0", "0.W", "0.b", "1", "1.W", "1.b"]
+    old = {"every": 5, "step": [1, 5, 10], "epoch": [1, 5, 10], "loss": [0.3, 0.29, 0.28],
+           "grad_norm": {k: [1.0, 1.0, 1.0] for k in keys}, "update_ratio": {k: [1e-3] * 3 for k in keys}}
+    history = gn.History()
+    history.layers = old
+    recorder = LayerStatsRecorder()
+    recorder.on_train_begin(net, {"n_samples": 4, "batch_size": 4, "epochs": 20, "epochs_done": 10,
+                                  "history": history})
+    try:
+        assert history.layers is old and (recorder.k, recorder.first) == (5, 1)
+        sampled = []
+        for epoch in range(11, 21):
+            recorder.on_batch_begin(net, epoch, 1, X, y)
+            sampled += [epoch] if recorder.before is not None else []
+            recorder.before = None
+        assert sampled == [15, 20]
+    finally:
+        recorder.on_train_abort(net, RuntimeError("test over"))
 
 
 def test_a_run_stopped_and_resumed_from_its_checkpoint_records_the_same_samples(tmp_path):

@@ -23,14 +23,15 @@ health monitor (``health.py``) reads it to warn about vanishing and exploding gr
 
 Cheap by construction: it samples the first step and every ``every``-th step after (by default: each of the first
 8 steps, where a run that blows up shows it, then every ``every``-th, with ``every`` at least 8 and chosen so a long run
-keeps between 100 and 200 samples). On a step it does not sample it runs two Python calls and
+keeps between 100 and 120 samples). On a step it does not sample it runs two Python calls and
 a comparison. On a sampled step it copies the parameters in ``on_batch_begin`` (the step then updates them in
 place) into buffers it keeps while ``fit`` runs, and in ``on_batch_end`` takes the norms of ``layer.grads`` (views
 the step filled: nothing to copy) and of the change, in the arrays' own dtype (:func:`norm`). It only reads
 (``observes_only``): training computes exactly the same numbers with it or without it. Still, a sample costs about
 eight passes over the parameters: 10% to 20% of a step of a 670k-parameter network (bench/README.md, issue 17), and
 on a tiny one its Python calls take about as long as the step. Hence the default's floor of 8 (``MIN_EVERY``): on a
-short run, sampling every step made a default ``fit`` 10% to 20% slower; one sample in 8 costs 2% to 3%.
+short run, sampling every step made a default ``fit`` 10% to 20% slower; one sample in 8 after the first 8 steps costs
+2% to 3% (a 32-step run still samples 11 of its steps; a run of 800 steps or more, one in 8 or fewer).
 
 Next read: ``health.py`` (the warnings that point here), then ``glassnet/viz/plots.py``'s ``plot_layer_stats``.
 """
@@ -126,7 +127,7 @@ class LayerStatsRecorder:
         Sample the first step and every ``every``-th step of training (steps counted from 1 over all epochs, as
         ``history.steps`` counts them). ``None`` (default): each of the first 8 steps (``FIRST``), then every
         ``every``-th with ``every`` chosen when training starts as ``steps of the run // 100`` and at least 8
-        (``MIN_EVERY``), so a run of 800 steps or more keeps between 100 and 200 samples (a shorter one keeps steps
+        (``MIN_EVERY``), so a run of 800 steps or more keeps between 100 and 120 samples (a shorter one keeps steps
         1 to 8, 16, 24, ...; pass ``every=1`` to see every step). The
         run is all ``epochs`` of ``fit``, those a resumed run has behind it too: a run stopped and resumed samples
         the same steps as one that was not.
@@ -147,7 +148,7 @@ class LayerStatsRecorder:
 
     # Only reads layer.params and layer.grads (copies them, never replaces or hooks anything): fit keeps its fast path.
     observes_only = True
-    PER_RUN = 100  # at least this many samples in a run of PER_RUN * MIN_EVERY steps or more (fewer than twice as many)
+    PER_RUN = 100  # at least this many samples in a run of PER_RUN * MIN_EVERY steps or more (and at most about 120)
     MIN_EVERY = 8  # the default samples at most one step in 8 after its first FIRST (a sample's cost: module docstring)
     FIRST = 8  # the default samples each of the first FIRST steps: a run that blows up often does so within them
 
@@ -165,8 +166,8 @@ class LayerStatsRecorder:
         run's) continued when it fits."""
         names = sorted([f"{i}" for i, _ in self.keys] + [f"{i}.{name}" for i, names in self.keys for name in names],
                        key=_key_order)
-        fresh: dict[str, Any] = {"every": every, "first": first, "step": [], "epoch": [], "loss": [], "grad_norm": {name: [] for name in names},
-                 "update_ratio": {name: [] for name in names}}
+        fresh: dict[str, Any] = {"every": every, "first": first, "step": [], "epoch": [], "loss": [],
+                                 "grad_norm": {name: [] for name in names}, "update_ratio": {name: [] for name in names}}
         fits = (isinstance(earlier, dict) and problem(earlier) is None and earlier.get("every") == every
                 and earlier.get("first", 1) == first
                 and all(set(earlier.get(field, {})) == set(names) for field in FIELDS))
@@ -190,7 +191,12 @@ class LayerStatsRecorder:
         self.k = self.every or max(self.MIN_EVERY, info["epochs"] * self.steps_per_epoch // self.PER_RUN)
         self.first = 1 if self.every else self.FIRST
         history = info.get("history")
-        self._start(self.k, self.first, history.layers if history is not None and info.get("epochs_done", 0) else None)
+        earlier = history.layers if history is not None and info.get("epochs_done", 0) else None
+        if self.every is None and isinstance(earlier, dict) and earlier and problem(earlier) is None:
+            # A resumed run keeps the sampling its record began with (one saved before "first" existed sampled step 1
+            # and every k-th), so that its samples so far are continued, not dropped.
+            self.k, self.first = earlier.get("every", 1), earlier.get("first", 1)
+        self._start(self.k, self.first, earlier)
         if history is not None:
             history.layers = self.record  # live: a checkpoint at an epoch's end keeps the samples so far
 
@@ -320,8 +326,9 @@ def problem(record: Any) -> str | None:
         if len(value) != len(steps):
             return f"entry {name} has {len(value)} values for {len(steps)} steps"
     for key in ("every", "first"):  # "first" is absent from records saved before it existed: 1
-        if not (isinstance(record.get(key, 1), int) and not isinstance(record.get(key, 1), bool)):
-            return f"entry {key!r} must be a whole number"
+        value = record.get(key, 1)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return f"entry {key!r} must be a whole number of at least 1"
     return None
 
 

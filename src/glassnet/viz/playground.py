@@ -130,17 +130,21 @@ class LiveCallback:
         self.gate = gate  # True in the playground's own thread; False when watching a fit run in a cell
         self.steps_per_epoch = 1
         self.mark = 1  # the step count at which _between runs next
-        self.refused = False  # a watched fit refused because the playground's own run trains: touch nothing at its end
+        # This fit took the playground (its on_train_begin got past the check of a run in the background). Until then
+        # its end touches nothing: the fit may have been refused, by this callback or another one, while the
+        # playground's own run trains, and the network, the counters and the widget are that run's.
+        self.began = False
 
     full_batch = True  # MiniBatchCallback, below, counts the steps of an epoch of several
     def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
         pg = self.pg
+        self.began = False  # (a callback object may be handed to several fits)
         if not self.gate:
             if pg._running:
-                self.refused = True
                 raise ConfigError("this playground is training the network in the background; call playground.close() "
                                   "before you run fit with its callback")
             pg._set_status("watching")
+        self.began = True
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
         if self.full_batch and self.steps_per_epoch != 1:
             raise ConfigError(f"playground.callback(full_batch=True) is for a fit on all rows in one step; this fit has "
@@ -173,8 +177,9 @@ class LiveCallback:
 
     def _finish(self) -> None:
         pg = self.pg
-        if self.refused:  # the network, the counters and the widget belong to the run in the background
+        if not self.began:  # refused before it took the playground (see __init__)
             return
+        self.began = False
         if pg._before_at == pg._steps - 1:
             pg._record_step()
         if not self.gate:  # a watched fit: show where it ended (the playground's own run does this in _run)
