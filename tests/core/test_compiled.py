@@ -441,6 +441,32 @@ def test_ctrl_c_during_the_writes_arrives_after_the_whole_step() -> None:
     _same(_state(net, opt), _state(expected, e_opt))  # the step was made whole, t included
 
 
+@pytest.mark.parametrize("installed", ["python's own", "the user's", "ignored"])
+def test_a_step_loop_leaves_the_sigint_handler_it_found(installed) -> None:
+    # _whole swaps the handler with _signal's functions (not signal.signal's wrappers): whatever was installed is
+    # installed again after each step, the very object, and the steps are those of a loop without the swap.
+    import signal
+
+    def users_own(*args):
+        raise RuntimeError("the user's handler")
+
+    handler = {"python's own": signal.default_int_handler, "the user's": users_own, "ignored": signal.SIG_IGN}[installed]
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        net, opt, X, y = _trained_adam()
+        after = signal.getsignal(signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert after is handler or (installed == "ignored" and after == signal.SIG_IGN)
+    assert fast.plan_for(net).opt_states[opt].loop is not None  # the compiled update ran (and held Ctrl-C back)
+    fast.ctrl_c_held = True  # as inside fit: no handler is swapped at all
+    try:
+        expected, e_opt, _, _ = _trained_adam()
+    finally:
+        fast.ctrl_c_held = False
+    _same(_state(net, opt), _state(expected, e_opt))
+
+
 def test_a_readable_step_after_a_failed_check_is_adopted(monkeypatch) -> None:
     net, opt, X, y = _trained_adam()
     state = fast.plan_for(net).opt_states[opt]
