@@ -63,9 +63,10 @@ from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning, TrainingDiverged
 
 try:  # the C functions that the signal module wraps (CPython's); elsewhere the module itself (see _whole)
-    import _signal as _signals
+    import _signal  # no type stubs: its calls are not type-checked
+    _signals: Any = _signal
 except ImportError:  # pragma: no cover
-    _signals = signal  # type: ignore[misc]
+    _signals = signal
 SIGINT = int(signal.SIGINT)
 
 if TYPE_CHECKING:
@@ -657,11 +658,12 @@ def _whole() -> Iterator[None]:
     Python runs its SIGINT handler between bytecodes of the main thread (the only one that gets KeyboardInterrupt),
     so the handler is swapped for one that only notes the signal, and the noted signal is handed to the previous
     handler after the block. (Masking the signal would not do: another thread, such as BLAS's, would take it.) Only
-    while Python's own handler is installed (a loop of ``net.step``), and ``fit`` already holds the first Ctrl-C until
-    its step is done (``training._defer_ctrl_c``); a second one there stops at once. The handler is read and swapped
-    with ``_signal``'s functions, which ``signal.getsignal`` and ``signal.signal`` wrap: the wrappers turn a handler
-    into an enum member by trying and failing (a raised and caught ValueError), 6-8 us a call against 0.1-0.6 us here,
-    which was a tenth of a compiled ``digits`` step.
+    while Python's own handler is installed (a loop of ``net.step``): ``fit`` already holds the first Ctrl-C until its
+    step is done (``training._defer_ctrl_c``; a second one there stops at once), and a handler of the user's is theirs.
+    The handler is read and swapped with ``_signal``'s functions, which ``signal.getsignal`` and ``signal.signal`` wrap:
+    the wrappers turn a handler into an enum member by trying and failing (a raised and caught ValueError), 5-7 us a
+    call against 0.1-0.6 us, three calls a step (3-5% of a compiled ``digits`` step). ``_signals.signal`` takes plain
+    ints, not ``signal.SIG_IGN`` and its kind, which it refuses.
     """
     if ctrl_c_held or threading.current_thread() is not threading.main_thread() or (
             _signals.getsignal(SIGINT) is not signal.default_int_handler):
