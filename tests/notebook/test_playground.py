@@ -317,6 +317,10 @@ def test_a_refused_watched_fit_leaves_the_background_run_alone(no_tracebacks):
         def on_train_begin(self, net, info):
             raise ValueError("not now")
 
+    class RefusesToCheck:
+        def on_train_check(self, net):
+            raise ValueError("not yet")
+
     X, y = gn.datasets.xor()
     net, twin = xor_net(), xor_net()
     pg = Playground(net, X, y, lr=0.5)
@@ -328,9 +332,12 @@ def test_a_refused_watched_fit_leaves_the_background_run_alone(no_tracebacks):
         for _ in range(3):
             with pytest.raises(gn.ConfigError, match="training the network in the background"):
                 net.fit(X, y, epochs=2, callbacks=[kept], monitor=False)
-        # refused by another callback before the playground's began: fit still tells every callback it aborted
-        with pytest.raises(ValueError, match="not now"):
+        # with another callback that would refuse later (on_train_begin): the playground's check comes first
+        with pytest.raises(gn.ConfigError, match="training the network in the background"):
             net.fit(X, y, epochs=2, callbacks=[RefusesToBegin(), pg.callback()], monitor=False)
+        # and one that refuses in its own check, before the playground's: nothing else is called at all
+        with pytest.raises(ValueError, match="not yet"):
+            net.fit(X, y, epochs=2, callbacks=[RefusesToCheck(), pg.callback()], monitor=False)
         assert (pg._status, pg.widget.status, pg.widget.steps, pg._running) == ("paused", "paused", 2, True)
         pg.step()
         twin.fit(X, y, epochs=3, lr=0.5, monitor=False)
@@ -341,6 +348,31 @@ def test_a_refused_watched_fit_leaves_the_background_run_alone(no_tracebacks):
     # the callback refused above, handed to a fit once the background run is over, watches it as any other
     net.fit(X, y, epochs=2, lr=0.5, callbacks=[kept], monitor=False)
     assert (pg.widget.status, pg.widget.steps, pg._steps, pg.history.epochs) == ("ready", 5, 5, 5)
+
+
+def test_a_refused_resumed_watched_fit_does_not_put_its_checkpoint_into_the_network(tmp_path, no_tracebacks):
+    # fit(resume=True) restores the checkpoint before any callback's on_train_begin: the playground refuses in
+    # on_train_check, before that, so the background run's network is never rewritten under it
+    X, y = gn.datasets.xor()
+    saved = tmp_path / "run.gnckpt"
+    xor_net().fit(X, y, epochs=4, lr=0.5, monitor=False, checkpoint=saved)  # the same run, 4 epochs further on
+    net, twin = xor_net(), xor_net()
+    pg = Playground(net, X, y, lr=0.5)
+    try:
+        pg.step()
+        pg.step()
+        before = {k: p.copy() for k, p in net.parameters().items()}
+        with pytest.raises(gn.ConfigError, match="training the network in the background"):
+            net.fit(X, y, epochs=6, lr=0.5, callbacks=[pg.callback()], monitor=False, checkpoint=saved, resume=True)
+        for key, p in before.items():
+            np.testing.assert_array_equal(net.parameters()[key], p, err_msg=key)
+        assert (pg.widget.status, pg._steps, pg._running) == ("paused", 2, True)
+        pg.step()
+        twin.fit(X, y, epochs=3, lr=0.5, monitor=False)
+        for key, p in twin.parameters().items():
+            np.testing.assert_array_equal(net.parameters()[key], p, err_msg=key)
+    finally:
+        pg.close()
 
 
 def test_redraws_are_throttled(xor):

@@ -222,6 +222,39 @@ def test_the_checkpointer_comes_after_the_users_callbacks(tmp_path):
     assert_same(full, resumed)
 
 
+def test_a_callback_refusing_in_its_check_keeps_the_checkpoint_out_of_the_network(tmp_path):
+    # on_train_check runs before fit changes anything: a resumed fit it refuses leaves the network, the optimizer and
+    # the file as they were, and no other method of any callback is called; the same fit, unrefused, resumes as usual
+    path = tmp_path / "run.ckpt"
+    full = train(tmp_path / "full.ckpt", 6)
+    train(path, 4)
+    calls = []
+
+    class Refuses:
+        def on_train_check(self, net):
+            calls.append("check")
+            raise gn.ConfigError("not while something else trains this network")
+
+    class Watches:
+        def __getattr__(self, name):
+            if name.startswith("on_") and name != "on_train_check":
+                return lambda *args: calls.append(name)
+            raise AttributeError(name)
+
+    net, opt = network(), OPTIMIZERS["adam"]()
+    before = {k: p.copy() for k, p in net.parameters().items()}
+    file_before = path.read_bytes()
+    with pytest.raises(gn.ConfigError, match="not while something else"):
+        net.fit(X, Y, epochs=6, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint_every=2, checkpoint=path,
+                resume=True, callbacks=[Watches(), Refuses()])
+    assert calls == ["check"] and opt.state == {} and path.read_bytes() == file_before
+    for key, value in before.items():
+        assert np.array_equal(net.parameters()[key], value), key
+    history = net.fit(X, Y, epochs=6, optimizer=opt, batch_size=5, validation_data=VAL, checkpoint_every=2,
+                      checkpoint=path, resume=True)
+    assert_same(full, (net, opt, history))
+
+
 def test_cli_checkpoint_resume_and_ctrl_c(cli, tmp_path, monkeypatch):
     ckpt, out = tmp_path / "run.ckpt", tmp_path / "model.npz"
     args = ["train", "--data", "xor", "--layers", "2,3,1", "--epochs", "40", "--batch-size", "2", "--optimizer", "adam",

@@ -9,6 +9,10 @@ Callbacks
 Observers and schedules (progress bars, health checks, checkpoints, the scikit-learn estimators'
 stopping rules) are callbacks: objects with any of these methods, called in the order of the list:
 
+``on_train_check(net)``
+    first of all, before ``fit`` changes anything (before a resumed run's checkpoint is put into ``net``): raise to
+    refuse the fit, which then touches nothing and calls no other method (the playground refuses a fit while its own
+    run trains the network in the background).
 ``on_train_begin(net, info)``
     once, before the first step; ``info`` holds ``epochs``, ``n_samples``, ``batch_size``,
     ``optimizer``, the checked arrays ``X`` and ``Y``, ``epochs_done`` (0, or the epochs a resumed run
@@ -394,6 +398,9 @@ def fit(net: Network, X: Any, y: Any, epochs: int = DEFAULT_EPOCHS, optimizer: O
         raise DataError(f"the network's parameter(s) {', '.join(not_finite[:5])} hold NaN or inf before training starts, "
                         "so every output, loss and gradient would too; give it finite parameters (set_parameters "
                         "checks them) or build it again")
+    for cb in callbacks:  # a refusal before anything is changed (see the module docstring)
+        if hasattr(cb, "on_train_check"):
+            cb.on_train_check(net)
     history = History()
     run = Run(net, X, Y, X_val if validation_data is not None else None, Y_val if validation_data is not None else None,
               epochs, size, shuffle, opt, history, callbacks=list(callbacks))

@@ -136,13 +136,17 @@ class LiveCallback:
         self.began = False
 
     full_batch = True  # MiniBatchCallback, below, counts the steps of an epoch of several
+    def on_train_check(self, net: Network) -> None:
+        # Before fit changes anything: a resumed fit would otherwise put its checkpoint into the network first
+        if not self.gate and self.pg._running:
+            raise ConfigError("this playground is training the network in the background; call playground.close() "
+                              "before you run fit with its callback")
+
     def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
         pg = self.pg
         self.began = False  # (a callback object may be handed to several fits)
         if not self.gate:
-            if pg._running:
-                raise ConfigError("this playground is training the network in the background; call playground.close() "
-                                  "before you run fit with its callback")
+            self.on_train_check(net)  # (the background run may have started since)
             pg._set_status("watching")
         self.began = True
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
