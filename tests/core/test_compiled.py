@@ -467,6 +467,35 @@ def test_a_step_loop_leaves_the_sigint_handler_it_found(installed) -> None:
     _same(_state(net, opt), _state(expected, e_opt))
 
 
+def test_a_second_ctrl_c_in_fit_right_after_the_writes_still_counts_the_step() -> None:
+    # fit turns the first Ctrl-C into "stop after this step" and raises at a second one; a second one landing between
+    # the update's writes and the line that records them used to count the written step back (t one behind its
+    # parameters). It is now raised once the step is whole: the state is that of a fit stopped after that step.
+    import os
+    import signal
+
+    net, opt, X, y = _trained_adam()
+    state = fast.plan_for(net).opt_states[opt]
+    real, writes = state.loop, []
+
+    def interrupted_after_the_third_write(*args):
+        result = real(*args)
+        if args[-1]:
+            writes.append(1)
+            if len(writes) == 3:
+                os.kill(os.getpid(), signal.SIGINT)  # the first: stop after this step
+                os.kill(os.getpid(), signal.SIGINT)  # the second: at once, which here is once the step is whole
+        return result
+
+    state.loop = interrupted_after_the_third_write
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X[:16], y[:16], epochs=10, optimizer=opt, monitor=False)  # one step an epoch
+    assert not fast.in_update and not fast.ctrl_c_pending and not fast.ctrl_c_held
+    expected, e_opt, _, _ = _trained_adam()
+    expected.fit(X[:16], y[:16], epochs=3, optimizer=e_opt, monitor=False)
+    _same(_state(net, opt), _state(expected, e_opt))  # parameters, m, v and t: three whole steps
+
+
 def test_a_readable_step_after_a_failed_check_is_adopted(monkeypatch) -> None:
     net, opt, X, y = _trained_adam()
     state = fast.plan_for(net).opt_states[opt]

@@ -78,6 +78,10 @@ enabled = True
 """Set to ``False`` to make ``fit`` and ``Network.step`` always run the readable path."""
 
 ctrl_c_held = False  # True while fit holds the first Ctrl-C back itself (training._defer_ctrl_c): see _whole
+# While fit holds Ctrl-C: True inside an update's check and write passes, where fit's handler notes a second Ctrl-C
+# in ``ctrl_c_pending`` instead of raising, and _whole raises it once the step is whole
+in_update = False
+ctrl_c_pending = False
 
 CHUNK = 1 << 15  # optimizer elements per chunk: a few arrays of this size stay in L2 cache
 MAX_WORKSPACES = 4  # batch sizes whose buffers are kept (full batches plus one ragged last batch, typically)
@@ -658,15 +662,27 @@ def _whole() -> Iterator[None]:
     Python runs its SIGINT handler between bytecodes of the main thread (the only one that gets KeyboardInterrupt),
     so the handler is swapped for one that only notes the signal, and the noted signal is handed to the previous
     handler after the block. (Masking the signal would not do: another thread, such as BLAS's, would take it.) Only
-    while Python's own handler is installed (a loop of ``net.step``): ``fit`` already holds the first Ctrl-C until its
-    step is done (``training._defer_ctrl_c``; a second one there stops at once), and a handler of the user's is theirs.
+    while Python's own handler is installed (a loop of ``net.step``), and a handler of the user's is theirs. ``fit``
+    holds the first Ctrl-C until its step is done itself (``training._defer_ctrl_c``), and a second one stops it at
+    once, except inside this block (``in_update``): there it is noted and raised at the block's end.
     The handler is read and swapped with ``_signal``'s functions, which ``signal.getsignal`` and ``signal.signal`` wrap:
     the wrappers turn a handler into an enum member by trying and failing (a raised and caught ValueError), 5-7 us a
     call against 0.1-0.6 us, three calls a step (3-5% of a compiled ``digits`` step). ``_signals.signal`` takes plain
     ints, not ``signal.SIG_IGN`` and its kind, which it refuses.
     """
-    if ctrl_c_held or threading.current_thread() is not threading.main_thread() or (
-            _signals.getsignal(SIGINT) is not signal.default_int_handler):
+    global in_update, ctrl_c_pending
+    main = threading.current_thread() is threading.main_thread()
+    if ctrl_c_held and main:  # inside fit: its handler defers a second Ctrl-C to the end of the block (in_update)
+        in_update = True
+        try:
+            yield
+        finally:
+            in_update = False
+        if ctrl_c_pending:
+            ctrl_c_pending = False
+            raise KeyboardInterrupt
+        return
+    if not main or _signals.getsignal(SIGINT) is not signal.default_int_handler:
         yield
         return
     held: list[tuple[Any, ...]] = []

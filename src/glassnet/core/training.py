@@ -221,7 +221,8 @@ def count_correct(A: NDArray[Any], labels: NDArray[Any], kind: str) -> int:
 def _defer_ctrl_c() -> Iterator[list[bool]]:
     """Turn the first Ctrl-C into a flag, so the current step finishes before training stops.
 
-    A second Ctrl-C interrupts at once. Only possible in the main thread; elsewhere nothing changes.
+    A second Ctrl-C interrupts at once (inside a compiled update's passes: right after them, ``fast._whole``). Only
+    possible in the main thread; elsewhere nothing changes.
     """
     pressed = [False]
     if threading.current_thread() is not threading.main_thread():
@@ -231,6 +232,9 @@ def _defer_ctrl_c() -> Iterator[list[bool]]:
 
     def handler(signum: int, frame: Any) -> None:
         if pressed[0]:
+            if fast.in_update:  # between an update's check and its writes: raised once the step is whole
+                fast.ctrl_c_pending = True
+                return
             raise KeyboardInterrupt
         pressed[0] = True
 
@@ -239,7 +243,7 @@ def _defer_ctrl_c() -> Iterator[list[bool]]:
     try:
         yield pressed
     finally:
-        fast.ctrl_c_held = held
+        fast.ctrl_c_held, fast.ctrl_c_pending = held, False
         signal.signal(signal.SIGINT, previous)
 
 
