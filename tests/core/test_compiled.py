@@ -496,6 +496,35 @@ def test_a_second_ctrl_c_in_fit_right_after_the_writes_still_counts_the_step() -
     _same(_state(net, opt), _state(expected, e_opt))  # parameters, m, v and t: three whole steps
 
 
+def test_a_ctrl_c_before_the_update_leaves_no_count_without_its_step(monkeypatch) -> None:
+    # the step's count t is set inside the block that writes the step: a Ctrl-C arriving before it (here while the
+    # update's numbers are made, in a loop of net.step with Python's own handler) leaves t with the parameters
+    import os
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    net, opt, X, y = _trained_adam()
+    scalars = compiled.scalars
+
+    def interrupted(values, dtype):
+        if len(values) == len(opt.loop_scalars(1, 1.0)):  # the update's numbers (the activations' loops ask too)
+            os.kill(os.getpid(), signal.SIGINT)
+        return scalars(values, dtype)
+
+    monkeypatch.setattr(compiled, "scalars", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            net.step(X[:16], y[:16], opt)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    monkeypatch.setattr(compiled, "scalars", scalars)
+    expected, e_opt, _, _ = _trained_adam()
+    _same(_state(net, opt), _state(expected, e_opt))  # three steps, t = 3
+    net.step(X[:16], y[:16], opt)  # and the next step is the fourth, as in a run never interrupted
+    expected.step(X[:16], y[:16], e_opt)
+    _same(_state(net, opt), _state(expected, e_opt))
+
+
 def test_a_readable_step_after_a_failed_check_is_adopted(monkeypatch) -> None:
     net, opt, X, y = _trained_adam()
     state = fast.plan_for(net).opt_states[opt]

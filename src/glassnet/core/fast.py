@@ -592,18 +592,17 @@ class _FlatState:
             return self.readable_update(opt)
         max_norm = opt.max_grad_norm
         coef = None if max_norm is None else self.clip_coefficient(opt, max_norm)
-        self.t += 1
-        t = self.t
-        if self.counts:
-            for name in self.names:
-                opt.state[name]["t"] = t
+        # The step's count t is set only where the step is made (inside the block that makes it), never before: a
+        # Ctrl-C arriving earlier leaves no count without its step.
+        t0, t = self.t, self.t + 1
         if self.loop is not None:
-            return self.loop_update(opt, 1.0 if coef is None else coef)
+            return self.loop_update(opt, 1.0 if coef is None else coef, t)
         if coef is not None and self.clipped is None:
             self.clipped = [np.empty_like(g) for _, g, *_ in self.parts]
         update_into = opt.update_into
         done = 0
         try:
+            self.count(opt, t)
             for i, ((p, g, buffers, t1, t2), undo) in enumerate(zip(self.parts, self.undo)):
                 for live, kept in undo:
                     kept[...] = live
@@ -619,40 +618,31 @@ class _FlatState:
             for undo in self.undo[:done]:
                 for live, kept in undo:
                     live[...] = kept
-            self.count_back(opt)
+            self.count(opt, t0)
             raise
 
-
-    def loop_update(self, opt: Optimizer, coef: float) -> None:
-        """The compiled ``update_loop`` over every run: every new value is first computed and checked (nothing is
-        written), then computed again and written. So a step that would make a value NaN or inf changes nothing, and
-        no copy has to be kept: the readable update then runs it, finds the same, undoes it and raises (its message
-        names what overflowed). Ctrl-C is held back while the runs are checked and written (``_whole``), so a step is
-        made whole or not at all, its count ``t`` with it."""
-        loop, values = self.loop, compiled.scalars(opt.loop_scalars(self.t, coef), self.plan.dtype)
-        written = False
-        try:
-            with _whole():
-                if all([loop(*arrays, *values, False) for arrays in self.loop_arrays]):  # type: ignore[misc]
-                    for arrays in self.loop_arrays:
-                        loop(*arrays, *values, True)  # type: ignore[misc]
-                    written = True  # still inside the block: no Ctrl-C between the writes and this line
-        except BaseException:
-            if not written:  # the step was not made (a Ctrl-C held back arrives after the block, written or not)
-                self.count_back(opt)
-            raise
-        if written:
-            return
-        self.count_back(opt)
+    def loop_update(self, opt: Optimizer, coef: float, t: int) -> None:
+        """The compiled ``update_loop`` over every run, as step ``t``: every new value is first computed and checked
+        (nothing is written), then computed again and written. So a step that would make a value NaN or inf changes
+        nothing, and no copy has to be kept: the readable update then runs it, finds the same, undoes it and raises
+        (its message names what overflowed). Ctrl-C is held back while the runs are checked and written and the step
+        counted (``_whole``), so a step is made whole or not at all, its count ``t`` with it."""
+        loop, values = self.loop, compiled.scalars(opt.loop_scalars(t, coef), self.plan.dtype)
+        with _whole():
+            if all([loop(*arrays, *values, False) for arrays in self.loop_arrays]):  # type: ignore[misc]
+                for arrays in self.loop_arrays:
+                    loop(*arrays, *values, True)  # type: ignore[misc]
+                self.count(opt, t)  # still inside the block: no Ctrl-C between the writes and the count
+                return
         self.readable_update(opt)
         self.plan.optimizer_checked = False  # the readable step replaced opt.state's arrays: adopt them next time
 
-    def count_back(self, opt: Optimizer) -> None:
-        """Undo this step's ``t += 1`` (the step was not made), in ``opt.state`` too."""
-        self.t -= 1
+    def count(self, opt: Optimizer, t: int) -> None:
+        """Set the step count to ``t``, in ``opt.state`` too (a step made, or one undone: the count before it)."""
+        self.t = t
         if self.counts:
             for name in self.names:
-                opt.state[name]["t"] = self.t
+                opt.state[name]["t"] = t
 
 
 @contextlib.contextmanager
@@ -673,11 +663,11 @@ def _whole() -> Iterator[None]:
     global in_update, ctrl_c_pending
     main = threading.current_thread() is threading.main_thread()
     if ctrl_c_held and main:  # inside fit: its handler defers a second Ctrl-C to the end of the block (in_update)
-        in_update = True
+        was, in_update = in_update, True
         try:
             yield
         finally:
-            in_update = False
+            in_update = was
         if ctrl_c_pending:
             ctrl_c_pending = False
             raise KeyboardInterrupt

@@ -136,6 +136,7 @@ class LiveCallback:
         self.began = False
 
     full_batch = True  # MiniBatchCallback, below, counts the steps of an epoch of several
+
     def on_train_check(self, net: Network) -> None:
         # Before fit changes anything: a resumed fit would otherwise put its checkpoint into the network first
         if not self.gate and self.pg._running:
