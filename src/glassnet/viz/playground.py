@@ -146,8 +146,8 @@ class LiveCallback:
     def on_train_begin(self, net: Network, info: dict[str, Any]) -> None:
         pg = self.pg
         self.began = False  # (a callback object may be handed to several fits)
+        self.on_train_check(net)  # again: the background run may have started since
         if not self.gate:
-            self.on_train_check(net)  # (the background run may have started since)
             pg._set_status("watching")
         self.began = True
         self.steps_per_epoch = -(-info["n_samples"] // info["batch_size"])
