@@ -87,6 +87,12 @@ class Activation:
         """The activation's settings, as its loop forms take them (after the arrays)."""
         return ()
 
+    # An in-place form may also hand a few of its NumPy passes to loop forms of its own, named in ``into_loops`` (loop
+    # form -> the readable method it serves): the engine puts the compiled ones it chose in ``work.loops``, where the
+    # in-place form looks them up and, when one is absent, runs its NumPy passes (Softmax: the row maximum taken off).
+    # Each is checked by running the in-place form with it and without it on a probe: the same numbers, bit for bit.
+    into_loops: dict[str, str] = {}
+
     # ---------------------------------------------------------------- what the rest of glassnet reads
     def formula(self, z: str) -> str:
         """The function at ``z`` as text (``z`` a symbol or a number), for the ledger and worksheets."""
@@ -400,8 +406,12 @@ class Softmax(Activation):
 
     def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
         # Leaves z - max in work.T and the row sums of exp in work.rows, for CrossEntropy.
-        np.maximum.reduce(Z, axis=1, out=work.rows, keepdims=True)
-        np.subtract(Z, work.rows, work.T)
+        shift = work.loops.get("shift_loop")  # shift_loop below, compiled, if the engine chose it
+        if shift is None:
+            np.maximum.reduce(Z, axis=1, out=work.rows, keepdims=True)
+            np.subtract(Z, work.rows, work.T)
+        else:
+            shift(Z, work.T)
         np.exp(work.T, A)
         np.add.reduce(A, axis=1, out=work.rows, keepdims=True)
         return np.divide(A, work.rows, A)
@@ -411,6 +421,20 @@ class Softmax(Activation):
         np.add.reduce(work.T2, axis=1, out=work.rows, keepdims=True)
         np.subtract(dA, work.rows, work.T2)
         return np.multiply(A, work.T2, dZ)
+
+    into_loops = {"shift_loop": "forward"}
+
+    @staticmethod
+    def shift_loop(Z: Array, T: Array) -> None:
+        """``T = Z - (each row's maximum)`` in one pass per row: forward_into's first two NumPy passes (exp and the
+        row sums stay NumPy's, whose exp a compiled loop does not compute alike)."""
+        for i in range(Z.shape[0]):
+            top = Z[i, 0]
+            for j in range(1, Z.shape[1]):
+                z = Z[i, j]
+                top = top if top > z or top != top else z  # np.maximum's choice: NaN wins; of equal ones, the later
+            for j in range(Z.shape[1]):
+                T[i, j] = Z[i, j] - top
 
     def formula(self, z: str) -> str:
         return f"exp({z})/sum_k exp(z_k)"

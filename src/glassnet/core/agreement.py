@@ -329,6 +329,110 @@ def _probe_layer(layer: Layer, dtype: Any) -> tuple[str, str, float] | None:
         restore()
 
 
+def layer_loops(layer: Layer, loss: Loss | None, dtype: Any, loops: bool = True) -> dict[str, Callable[..., Any]]:
+    """The compiled loop forms the engine hands ``layer``'s in-place forms in ``work.loops`` (empty without ``loops``:
+    numba missing or switched off, a small network): the dense layer's bias loops (``Dense.add_bias_loop``,
+    ``Dense.bias_gradient_loop``), its activation's ``into_loops``, and ``loss``'s (the output layer's, else ``None``).
+    Each only when written beside the readable method it serves (not a subclass's rewrite of that method), not replaced
+    on the instance, and agreeing on its probe (else one warning, and NumPy's form of the step runs). A layer of one
+    unit keeps NumPy's bias gradient: NumPy sums one column pairwise (see ``Dense.add_bias_loop``)."""
+    if not loops or not compiled.available():
+        return {}
+    chosen: dict[str, Callable[..., Any]] = {}
+    for readable, name in (("forward", "add_bias_loop"), ("backward_from_dZ", "bias_gradient_loop")):
+        if name == "bias_gradient_loop" and layer.n_out < 2:
+            continue
+        loop = _loop_of(layer, readable, name, Layer)
+        if loop is not None and _verdict(_key(layer, (readable, name), dtype), partial(_probe_bias_loop, type(layer),
+                                                                                       name, loop, dtype), type(layer)):
+            chosen[name] = loop
+    parts: list[tuple[Activation | Loss | None, type]] = [(layer.activation, Activation), (loss, Loss)]
+    for part, base in parts:
+        if part is None:
+            continue
+        for name, readable in part.into_loops.items():
+            loop = _loop_of(part, readable, name, base)
+            into = "value_and_gradient_into" if base is Loss else f"{readable}_into"
+            if loop is not None and _verdict(_key(part, (readable, into, name), dtype, repr(part)),
+                                             partial(_probe_into_loop, part, name, loop, dtype), type(part)):
+                chosen[name] = loop
+    return chosen
+
+
+def _loop_of(part: Any, readable: str, name: str, base: type) -> Callable[..., Any] | None:
+    """``part``'s loop form ``name`` compiled, if it is written beside ``part``'s readable method and not replaced on
+    the instance; else ``None``."""
+    if part is None or not hasattr(part, readable) or not own_form(type(part), readable, name, base) or name in vars(part):
+        return None
+    return compiled.kernel(getattr(type(part), name))
+
+
+def _gap(out: Array, expected: Array, dtype: Any) -> float:
+    """:func:`differ`, and a zero of the other sign counted too (``differ`` takes -0.0 and 0.0 as equal)."""
+    gap = differ(out, expected, dtype)
+    if not gap and not np.array_equal(np.signbit(out), np.signbit(expected)):
+        gap = math.inf
+    return gap
+
+
+def _probe_bias_loop(cls: type, name: str, loop: Callable[..., None], dtype: Any) -> tuple[Any, ...] | None:
+    """``add_bias_loop`` against ``Z + b``, ``bias_gradient_loop`` against ``dZ.sum(axis=0)`` (what the readable
+    ``forward`` and ``backward_from_dZ`` compute), on probe values with zeros of both signs: a few rows,
+    and enough rows that NumPy's order of adding them shows. (inf and NaN are left out: IEEE 754 adds them alike in
+    both, and the float32 comparison measures gaps between numbers.)"""
+    readable = "forward" if name == "add_bias_loop" else "backward_from_dZ"
+    label = f"{getattr(cls, name).__qualname__}[{np.dtype(dtype).name}]"
+    for shape in ((4, 5), (300, 3)):
+        Z = _probe_values(dtype, shape)
+        Z.flat[1] = -0.0
+        Z[:, -1] = -0.0  # a column of negative zeros: NumPy's sum of it is +0.0
+        b = _probe_values(dtype, (1, shape[1]), seed=1)[0]
+        out = Z.copy() if name == "add_bias_loop" else np.empty(shape[1], dtype)
+        args = (out, b) if name == "add_bias_loop" else (Z, out)
+        try:
+            compiled.first_call(label, loop, *args)
+        except Exception as exc:  # numba could not compile it: NumPy's form runs
+            return readable, name, math.inf, _compile_failure(exc)
+        gap = _gap(out, Z + b if name == "add_bias_loop" else Z.sum(axis=0), dtype)
+        if gap:
+            return readable, name, gap
+    return None
+
+
+def _probe_into_loop(part: Activation | Loss, name: str, loop: Callable[..., Any], dtype: Any) -> tuple[Any, ...] | None:
+    """The in-place form that calls loop form ``name`` run with it and without it (its NumPy passes) from the same
+    buffers, on probe values with ties of zeros of both signs in a row: every buffer it writes compared (for a loss,
+    after its fused activation's forward_into filled what it reads)."""
+    readable = part.into_loops[name]
+    label = f"{getattr(type(part), name).__qualname__}[{np.dtype(dtype).name}]"
+    for shape in ((4, 5), (3, 40)):
+        Z = _probe_values(dtype, shape)
+        Z[0, :3] = [-0.0, 0.0, -0.0]
+        Z[1, :] = 0.0
+        Z[1, ::2] = -0.0
+        works = [_work(shape[0], shape[1], shape[1], dtype), _work(shape[0], shape[1], shape[1], dtype)]
+        works[0].loops = {name: partial(compiled.first_call, label, loop)}  # its first call timed (compiled.report)
+        try:
+            results: list[tuple[Array, ...]]
+            if isinstance(part, Activation):
+                outs = [part.forward_into(Z, w.A, w) for w in works]
+                results = [(out, w.T) for out, w in zip(outs, works)]
+            else:
+                fused = part.fused_activation() if part.fused_activation is not None else None
+                Y = np.eye(shape[1], dtype=dtype)[np.arange(shape[0]) % shape[1]]
+                As = [fused.forward_into(Z, w.A, w) if fused is not None else np.tanh(Z, w.A) for w in works]
+                with np.errstate(all="ignore"):
+                    values = [part.value_and_gradient_into(Z, A, Y, w.G, w) for A, w in zip(As, works)]
+                results = [(np.array(v), w.G, w.T) for v, w in zip(values, works)]
+        except Exception as exc:  # numba could not compile it: the NumPy passes run
+            return readable, name, math.inf, _compile_failure(exc)
+        for got, expected in zip(*results):
+            gap = _gap(got, expected, dtype)
+            if gap:
+                return readable, name, gap
+    return None
+
+
 # ---------------------------------------------------------------------------- optimizers
 def optimizer_own(opt: Optimizer, dtype: Any) -> bool:
     """True if the engine may run ``opt.update_into`` on the flat buffers (its own, and agreeing with ``update_one``)."""

@@ -8,6 +8,10 @@ parameter, gradient and state entry once, instead of the dozen NumPy passes of `
 and writes whole arrays). That is what ``pip install "glassnet[fast]"`` adds: numba. Without it nothing changes:
 glassnet needs NumPy alone, and this module never imports numba until a loop form is asked for.
 
+Activations have loop forms too (``forward_loop``, ``backward_loop``: ``activations.py``), and a few in-place forms
+hand some of their NumPy passes to loop forms written beside them, which the engine passes in ``work.loops`` (the dense
+layer's bias and bias gradient, ``layers.py``; the softmax's row maximum, the cross-entropy's terms: ``into_loops``).
+
 Like every fast form, a loop form runs only while it agrees with the readable rule (``agreement.py``: once per
 class, settings and dtype per process, bit for bit in float64 and to rounding in float32; on a difference one
 :class:`~glassnet.errors.FastFormWarning` and the NumPy form runs). Bit for bit is possible because the loops use

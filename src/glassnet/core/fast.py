@@ -89,7 +89,7 @@ PROBE_ROWS = 4  # rows of the first batch on which check_step runs a step both w
 
 # Methods a hook (or a subclass) may replace; if any is replaced on an instance, the readable path runs.
 _LAYER_METHODS = frozenset({"forward", "backward", "backward_from_dZ", "forward_into", "backward_into",
-                            "backward_from_dZ_into"})
+                            "backward_from_dZ_into", "add_bias_loop", "bias_gradient_loop"})
 _NET_METHODS = frozenset({"_forward", "_backward", "_step", "_loss_value", "_penalty", "_grads"})
 _ACT_METHODS = frozenset({"forward", "backward", "forward_into", "backward_into"})
 _LOSS_METHODS = frozenset({"value", "gradient", "value_and_gradient_into"})
@@ -265,6 +265,7 @@ class Plan:
         self.forward_forms: list[Callable[..., Any]] = []
         self.backward_forms: list[Callable[..., Any]] = []
         self.act_forms: list[tuple[Callable[..., Any], Callable[..., Any]] | tuple[None, None]] = []
+        self.loop_forms: list[dict[str, Callable[..., Any]]] = []  # per layer, its work.loops (agreement.layer_loops)
         for layer in self.layers:
             own = agreement.layer_own(layer, self.dtype)
             self.own.append(own)
@@ -273,6 +274,8 @@ class Plan:
             act = layer.activation
             self.act_forms.append(agreement.activation_forms(act, self.dtype, self.loops) if act is not None
                                   else (None, None))
+            loss = self.loss_fn if layer is self.layers[-1] else None
+            self.loop_forms.append(agreement.layer_loops(layer, loss, self.dtype, self.loops) if own else {})
         last, act = self.layers[-1], self.layers[-1].activation
         if self.fused:
             self.backward_forms[-1] = (last.backward_from_dZ_into if self.own[-1]
@@ -300,8 +303,9 @@ class Plan:
         if work is None:
             if len(self.work) >= MAX_WORKSPACES:
                 self.work.pop(next(iter(self.work)))
-            work = [Workspace(n, layer.n_in, layer.n_out, self.dtype, grads, i == 0, *forms)
-                    for i, (layer, grads, forms) in enumerate(zip(self.layers, self.grads, self.act_forms))]
+            work = [Workspace(n, layer.n_in, layer.n_out, self.dtype, grads, i == 0, forward, backward, loops)
+                    for i, (layer, grads, (forward, backward), loops) in enumerate(zip(self.layers, self.grads,
+                                                                                       self.act_forms, self.loop_forms))]
             if not self.fused:
                 work[-1].G = np.empty_like(work[-1].Z)
             self.work[n] = work

@@ -74,6 +74,9 @@ class Loss:
         np.copyto(G, self.gradient(Z, A, Y))
         return self.value(Z, A, Y)
 
+    # Loop forms the in-place form may call through work.loops, as an activation's (see Activation.into_loops).
+    into_loops: dict[str, str] = {}
+
     # ---------------------------------------------------------------- what the rest of glassnet reads
     @property
     def is_classifier(self) -> bool:
@@ -258,12 +261,28 @@ class CrossEntropy(Loss):
         # work.T holds z - max and work.rows the sums of exp, from Softmax.forward_into.
         T = work.T
         np.log(work.rows, work.rows)
-        np.subtract(T, work.rows, T)
-        np.multiply(Y, T, T)
-        value = float(-np.add.reduce(T, None) / Z.shape[0])
-        np.subtract(A, Y, G)
-        np.divide(G, Z.shape[0], G)
-        return value
+        terms = work.loops.get("terms_loop")  # terms_loop below, compiled, if the engine chose it
+        if terms is None:
+            np.subtract(T, work.rows, T)
+            np.multiply(Y, T, T)
+            np.subtract(A, Y, G)
+            np.divide(G, Z.shape[0], G)
+        else:
+            terms(T, work.rows, A, Y, G)
+        return float(-np.add.reduce(T, None) / Z.shape[0])
+
+    into_loops = {"terms_loop": "gradient"}
+
+    @staticmethod
+    def terms_loop(T: Array, log_sums: Array, A: Array, Y: Array, G: Array) -> None:
+        """``T = Y * (T - log_sums)`` (each entry's term of the loss: y times log a) and ``G = (A - Y) / n``, in one
+        pass: value_and_gradient_into's four NumPy passes after the log (the log and the sum stay NumPy's)."""
+        n = T.dtype.type(T.shape[0])  # in the arrays' dtype, as NumPy works the row count into a float32 array
+        for i in range(T.shape[0]):
+            log_sum = log_sums[i, 0]
+            for j in range(T.shape[1]):
+                T[i, j] = Y[i, j] * (T[i, j] - log_sum)
+                G[i, j] = (A[i, j] - Y[i, j]) / n
 
     def labels(self, A: Array) -> NDArray[Any]:
         return A.argmax(axis=1)

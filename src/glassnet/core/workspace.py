@@ -10,6 +10,10 @@ overwritten by the next step; copy what you keep).
 
 ``activation_forward`` and ``activation_backward`` are the forms of the layer's activation that the
 engine chose (``agreement.py``): its own in-place forms, or its readable ones written into the buffers.
+``loops`` holds the compiled loop forms the engine chose for the layer's in-place forms to call, by name: the dense
+layer's ``add_bias_loop`` and ``bias_gradient_loop``, its activation's and (on the output layer) its loss's
+``into_loops`` (``Softmax.shift_loop``, ``CrossEntropy.terms_loop``). A name that is absent means NumPy's form of the
+same step: without numba, for a small network, and in the probes that check the in-place forms.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ class Workspace:
 
     def __init__(self, n: int, n_in: int, n_out: int, dtype: Any, grads: dict[str, Array], first: bool,
                  activation_forward: Callable[..., Array] | None = None,
-                 activation_backward: Callable[..., Array] | None = None) -> None:
+                 activation_backward: Callable[..., Array] | None = None,
+                 loops: dict[str, Callable[..., Any]] | None = None) -> None:
         shape = (n, n_out)
         self.Z = np.empty(shape, dtype)
         self.A = np.empty(shape, dtype)
@@ -43,3 +48,4 @@ class Workspace:
         self.cache: dict[str, Any] = {"X": None, "Z": self.Z, "A": self.A}
         self.activation_forward = activation_forward
         self.activation_backward = activation_backward
+        self.loops = loops or {}
