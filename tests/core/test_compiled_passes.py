@@ -88,7 +88,12 @@ def test_shift_loop_takes_off_the_row_maximum_as_numpy(shape: tuple[int, int], d
     T = np.empty_like(Z)
     with np.errstate(all="ignore"):
         compiled.kernel(Softmax.shift_loop)(Z, T)
-        _same_bits(T, Z - np.maximum.reduce(Z, axis=1, keepdims=True))
+        # Equal values, NaN where NaN; not the signs of zeros: of two equal zeros NumPy's SIMD maximum returns either,
+        # machine by machine, and a zero's sign in T reaches no result (the outputs are compared below, signs too).
+        np.testing.assert_array_equal(T, Z - np.maximum.reduce(Z, axis=1, keepdims=True))
+        works = [agreement._work(shape[0], shape[1], shape[1], dtype) for _ in range(2)]
+        works[0].loops = {"shift_loop": compiled.kernel(Softmax.shift_loop)}
+        _same_bits(*[Softmax().forward_into(Z, w.A, w) for w in works])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -177,5 +182,48 @@ def test_a_subclass_that_rewrites_forward_never_runs_the_bias_loop() -> None:
         def forward(self, X):
             return super().forward(X) + 1.0
 
-    assert agreement.layer_loops(Shifted(3, 4, "relu", seed=0), None, "float64") == {
+    assert agreement.layer_loops(Shifted(3, 4, "relu", seed=0), [], "float64") == {
         "bias_gradient_loop": compiled.kernel(Dense.bias_gradient_loop)}
+
+
+def test_targets_of_another_layout_take_numpys_passes_and_the_same_numbers(monkeypatch) -> None:
+    X, y = np.random.default_rng(5).normal(size=(40, 6)), np.arange(40) % 4
+    Y = np.asfortranarray(np.eye(4)[y])  # not C-ordered: the loop would compile a new specialisation mid-step
+    results = []
+    for on in (True, False):
+        monkeypatch.setattr(compiled, "enabled", on)
+        net, opt = gn.Network.from_sizes([6, 12, 4], "relu", loss="cross_entropy", seed=3), gn.Adam(0.01)
+        losses = [net.step(X, Y, opt) for _ in range(3)]
+        assert ("terms_loop" in fast.plan_for(net).loop_forms[-1]) == on
+        results.append((losses, np.concatenate([p.ravel() for p in net.parameters().values()])))
+    assert results[0][0] == results[1][0]
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+class _OwnValue(CrossEntropy):
+    """A cross-entropy whose readable value is its own (the same maths, rewritten): its in-place form is not run."""
+
+    def value(self, Z, A, Y):
+        return float(-np.sum(Y * np.log(np.clip(A, 1e-300, None))) / Z.shape[0])
+
+
+def test_loops_of_a_part_whose_own_in_place_form_does_not_run_are_not_handed_out() -> None:
+    net = gn.Network([Dense(5, 8, "relu", seed=1), Dense(8, 3, "softmax", seed=2)], loss=_OwnValue(), seed=3)
+    X, y = np.random.default_rng(0).normal(size=(30, 5)), np.arange(30) % 3
+    net.fit(X, y, epochs=1, optimizer="sgd", batch_size=16, monitor=False)
+    plan = fast.plan_for(net)
+    assert "terms_loop" not in plan.loop_forms[-1] and "shift_loop" in plan.loop_forms[-1]
+
+
+def test_an_in_place_form_given_a_work_object_without_loops_runs_numpys_passes() -> None:
+    class Work:  # the buffers activations.py documents, and nothing else
+        def __init__(self, n, k):
+            self.T, self.T2, self.rows = np.empty((n, k)), np.empty((n, k)), np.empty((n, 1))
+            self.mask, self.G = np.empty((n, k), bool), np.empty((n, k))
+
+    Z, work = _special("float64", (4, 5))[::-1].copy(), Work(4, 5)
+    Z[~np.isfinite(Z)] = 1.0
+    A = Softmax().forward_into(Z, np.empty_like(Z), work)
+    np.testing.assert_array_equal(A, Softmax().forward(Z))
+    Y = np.eye(5)[[0, 1, 2, 3]]
+    assert CrossEntropy().value_and_gradient_into(Z, A, Y, work.G, work) == CrossEntropy().value(Z, A, Y)

@@ -406,7 +406,7 @@ class Softmax(Activation):
 
     def forward_into(self, Z: Array, A: Array, work: Any) -> Array:
         # Leaves z - max in work.T and the row sums of exp in work.rows, for CrossEntropy.
-        shift = work.loops.get("shift_loop")  # shift_loop below, compiled, if the engine chose it
+        shift = getattr(work, "loops", {}).get("shift_loop")  # shift_loop below, compiled, if the engine chose it
         if shift is None:
             np.maximum.reduce(Z, axis=1, out=work.rows, keepdims=True)
             np.subtract(Z, work.rows, work.T)
@@ -432,7 +432,8 @@ class Softmax(Activation):
             top = Z[i, 0]
             for j in range(1, Z.shape[1]):
                 z = Z[i, j]
-                top = top if top > z or top != top else z  # np.maximum's choice: NaN wins; of equal ones, the later
+                top = top if top > z or top != top else z  # NaN wins, as in np.maximum; of two equal zeros either
+                # one may come out, there as here (a zero's sign in T reaches no result: exp(+-0) = 1)
             for j in range(Z.shape[1]):
                 T[i, j] = Z[i, j] - top
 

@@ -329,13 +329,15 @@ def _probe_layer(layer: Layer, dtype: Any) -> tuple[str, str, float] | None:
         restore()
 
 
-def layer_loops(layer: Layer, loss: Loss | None, dtype: Any, loops: bool = True) -> dict[str, Callable[..., Any]]:
+def layer_loops(layer: Layer, parts: Sequence[Activation | Loss], dtype: Any,
+                loops: bool = True) -> dict[str, Callable[..., Any]]:
     """The compiled loop forms the engine hands ``layer``'s in-place forms in ``work.loops`` (empty without ``loops``:
     numba missing or switched off, a small network): the dense layer's bias loops (``Dense.add_bias_loop``,
-    ``Dense.bias_gradient_loop``), its activation's ``into_loops``, and ``loss``'s (the output layer's, else ``None``).
-    Each only when written beside the readable method it serves (not a subclass's rewrite of that method), not replaced
-    on the instance, and agreeing on its probe (else one warning, and NumPy's form of the step runs). A layer of one
-    unit keeps NumPy's bias gradient: NumPy sums one column pairwise (see ``Dense.add_bias_loop``)."""
+    ``Dense.bias_gradient_loop``) and the ``into_loops`` of ``parts`` (the layer's activation and, on the output
+    layer, the loss: those whose own in-place form the engine runs). Each only when written beside the readable method
+    it serves (not a subclass's rewrite of that method), not replaced on the instance, and agreeing on its probe (else
+    one warning, and NumPy's form of the step runs). A layer of one unit keeps NumPy's bias gradient: NumPy sums one
+    column pairwise (the comment above ``Dense.add_bias_loop``)."""
     if not loops or not compiled.available():
         return {}
     chosen: dict[str, Callable[..., Any]] = {}
@@ -346,10 +348,8 @@ def layer_loops(layer: Layer, loss: Loss | None, dtype: Any, loops: bool = True)
         if loop is not None and _verdict(_key(layer, (readable, name), dtype), partial(_probe_bias_loop, type(layer),
                                                                                        name, loop, dtype), type(layer)):
             chosen[name] = loop
-    parts: list[tuple[Activation | Loss | None, type]] = [(layer.activation, Activation), (loss, Loss)]
-    for part, base in parts:
-        if part is None:
-            continue
+    for part in parts:
+        base = Loss if isinstance(part, Loss) else Activation
         for name, readable in part.into_loops.items():
             loop = _loop_of(part, readable, name, base)
             into = "value_and_gradient_into" if base is Loss else f"{readable}_into"
@@ -416,7 +416,7 @@ def _probe_into_loop(part: Activation | Loss, name: str, loop: Callable[..., Any
             results: list[tuple[Array, ...]]
             if isinstance(part, Activation):
                 outs = [part.forward_into(Z, w.A, w) for w in works]
-                results = [(out, w.T) for out, w in zip(outs, works)]
+                results = [(out, w.T) for out, w in zip(outs, works)]  # (what it returns, what a fused loss reads)
             else:
                 fused = part.fused_activation() if part.fused_activation is not None else None
                 Y = np.eye(shape[1], dtype=dtype)[np.arange(shape[0]) % shape[1]]
@@ -426,8 +426,12 @@ def _probe_into_loop(part: Activation | Loss, name: str, loop: Callable[..., Any
                 results = [(np.array(v), w.G, w.T) for v, w in zip(values, works)]
         except Exception as exc:  # numba could not compile it: the NumPy passes run
             return readable, name, math.inf, _compile_failure(exc)
-        for got, expected in zip(*results):
-            gap = _gap(got, expected, dtype)
+        # What the in-place form returns or writes for the engine (the output, the loss value and gradient) is compared
+        # with the signs of its zeros; work.T, scratch a fused loss reads, without: NumPy's SIMD maximum picks either
+        # of two equal zeros, machine by machine, and a zero's sign there reaches no result (exp(+-0) = 1; the loss
+        # takes -log_sum from it, or adds it into a sum that starts from +0).
+        for k, (got, expected) in enumerate(zip(*results)):
+            gap = _gap(got, expected, dtype) if k < len(results[0]) - 1 else differ(got, expected, dtype)
             if gap:
                 return readable, name, gap
     return None

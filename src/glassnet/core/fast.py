@@ -56,8 +56,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from glassnet.core import agreement, compiled
+from glassnet.core.activations import Activation
 from glassnet.core.checks import all_finite_flat, diverged, update_overflowed
 from glassnet.core.layers import Layer
+from glassnet.core.losses import Loss
 from glassnet.core.optimizers import SGD, Optimizer, clip_factor, largest_gradient, not_finite_after_update, update_or_undo
 from glassnet.core.workspace import Workspace
 from glassnet.errors import FastFormWarning, TrainingDiverged
@@ -91,8 +93,8 @@ PROBE_ROWS = 4  # rows of the first batch on which check_step runs a step both w
 _LAYER_METHODS = frozenset({"forward", "backward", "backward_from_dZ", "forward_into", "backward_into",
                             "backward_from_dZ_into", "add_bias_loop", "bias_gradient_loop"})
 _NET_METHODS = frozenset({"_forward", "_backward", "_step", "_loss_value", "_penalty", "_grads"})
-_ACT_METHODS = frozenset({"forward", "backward", "forward_into", "backward_into"})
-_LOSS_METHODS = frozenset({"value", "gradient", "value_and_gradient_into"})
+_ACT_METHODS = frozenset({"forward", "backward", "forward_into", "backward_into", "shift_loop"})
+_LOSS_METHODS = frozenset({"value", "gradient", "value_and_gradient_into", "terms_loop"})
 
 _plans: weakref.WeakKeyDictionary[Any, Plan] = weakref.WeakKeyDictionary()
 _step_verdicts: dict[tuple[Any, ...], bool] = {}  # check_step's results, by kind of network
@@ -126,6 +128,13 @@ def _packed(layers: list[Layer], flat: Array | None) -> bool:
                 return False
             start += p.nbytes
     return start == flat.ctypes.data + flat.nbytes
+
+
+def _runs_own(form: Any, part: Any, base: type) -> bool:
+    """True if ``form``, the bound method the engine chose to run for ``part``, is its class's own in-place form (not
+    ``base``'s default, which calls the readable form, nor a compiled loop form)."""
+    func, name = getattr(form, "__func__", None), getattr(form, "__name__", "")
+    return func is not None and func is getattr(type(part), name, None) and func is not getattr(base, name, None)
 
 
 def _plain(obj: Any, methods: frozenset[str]) -> bool:
@@ -274,8 +283,6 @@ class Plan:
             act = layer.activation
             self.act_forms.append(agreement.activation_forms(act, self.dtype, self.loops) if act is not None
                                   else (None, None))
-            loss = self.loss_fn if layer is self.layers[-1] else None
-            self.loop_forms.append(agreement.layer_loops(layer, loss, self.dtype, self.loops) if own else {})
         last, act = self.layers[-1], self.layers[-1].activation
         if self.fused:
             self.backward_forms[-1] = (last.backward_from_dZ_into if self.own[-1]
@@ -284,6 +291,15 @@ class Plan:
         output_own = (fused is not None and act is not None and self.own[-1]
                       and getattr(self.act_forms[-1][0], "__func__", None) is fused.forward_into)
         self.loss_form = agreement.loss_form(self.loss_fn, self.dtype, output_own)
+        # The loop forms each layer's in-place forms may call (work.loops): only for the parts whose own in-place form
+        # runs (an activation's or a loss's in-place form replaced by its readable one would never call them).
+        for i, layer in enumerate(self.layers):
+            parts: list[Any] = []
+            if layer.activation is not None and _runs_own(self.act_forms[i][0], layer.activation, Activation):
+                parts.append(layer.activation)
+            if layer is last and _runs_own(self.loss_form, self.loss_fn, Loss):
+                parts.append(self.loss_fn)
+            self.loop_forms.append(agreement.layer_loops(layer, parts, self.dtype, self.loops) if self.own[i] else {})
 
     def unchanged(self, net: Network) -> bool:
         """True if ``net`` is still the network this plan was made for (cheap; run after user code).

@@ -262,7 +262,7 @@ class Dense(Layer):
     # in-place forms, or its readable ones when it has none. The first layer's dX is not computed (work.dX None).
     def forward_into(self, X: Array, work: Any) -> Array:
         Z = np.matmul(X, self.params["W"], work.Z)
-        add_bias = work.loops.get("add_bias_loop")  # add_bias_loop below, compiled, if the engine chose it
+        add_bias = getattr(work, "loops", {}).get("add_bias_loop")  # add_bias_loop below, compiled, if the engine chose it
         if add_bias is None:
             np.add(Z, self.params["b"], Z)
         else:
@@ -280,7 +280,7 @@ class Dense(Layer):
     def backward_from_dZ_into(self, dZ: Array, work: Any) -> Array | None:
         grads = work.grads
         np.matmul(self.cache["X"].T, dZ, grads["W"])
-        bias_gradient = work.loops.get("bias_gradient_loop")  # bias_gradient_loop below, compiled, if chosen
+        bias_gradient = getattr(work, "loops", {}).get("bias_gradient_loop")  # bias_gradient_loop below, compiled, if chosen
         if bias_gradient is None:
             np.add.reduce(dZ, axis=0, out=grads["b"])
         else:

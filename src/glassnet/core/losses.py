@@ -261,8 +261,8 @@ class CrossEntropy(Loss):
         # work.T holds z - max and work.rows the sums of exp, from Softmax.forward_into.
         T = work.T
         np.log(work.rows, work.rows)
-        terms = work.loops.get("terms_loop")  # terms_loop below, compiled, if the engine chose it
-        if terms is None:
+        terms = getattr(work, "loops", {}).get("terms_loop")  # terms_loop below, compiled, if the engine chose it
+        if terms is None or not Y.flags.c_contiguous:  # (a target array of another layout: a compile mid-step)
             np.subtract(T, work.rows, T)
             np.multiply(Y, T, T)
             np.subtract(A, Y, G)
