@@ -176,9 +176,7 @@ def _with_loops(act: Activation, dtype: Any, forward: Callable[..., Array],
         return forward, backward
     cls, forms = type(act), {"forward": forward, "backward": backward}
     for readable in forms:
-        if not own_form(cls, readable, f"{readable}_loop", Activation) or {readable, f"{readable}_loop"} & set(vars(act)):
-            continue
-        loop = compiled.kernel(getattr(cls, f"{readable}_loop"))
+        loop = _loop_of(act, readable, f"{readable}_loop", Activation)
         if loop is None:
             continue
         settings = compiled.scalars(act.loop_settings(), np.dtype(dtype))
@@ -345,8 +343,8 @@ def layer_loops(layer: Layer, parts: Sequence[Activation | Loss], dtype: Any,
         if name == "bias_gradient_loop" and layer.n_out < 2:
             continue
         loop = _loop_of(layer, readable, name, Layer)
-        if loop is not None and _verdict(_key(layer, (readable, name), dtype), partial(_probe_bias_loop, type(layer),
-                                                                                       name, loop, dtype), type(layer)):
+        if loop is not None and _verdict(_key(layer, (readable, name), dtype),
+                                         partial(_probe_bias_loop, type(layer), readable, name, loop, dtype), type(layer)):
             chosen[name] = loop
     for part in parts:
         base = Loss if isinstance(part, Loss) else Activation
@@ -360,9 +358,9 @@ def layer_loops(layer: Layer, parts: Sequence[Activation | Loss], dtype: Any,
 
 
 def _loop_of(part: Any, readable: str, name: str, base: type) -> Callable[..., Any] | None:
-    """``part``'s loop form ``name`` compiled, if it is written beside ``part``'s readable method and not replaced on
-    the instance; else ``None``."""
-    if part is None or not hasattr(part, readable) or not own_form(type(part), readable, name, base) or name in vars(part):
+    """``part``'s loop form ``name`` compiled, if it is written beside ``part``'s readable method and neither is replaced
+    on the instance; else ``None`` (also without numba)."""
+    if not hasattr(part, readable) or not own_form(type(part), readable, name, base) or {readable, name} & set(vars(part)):
         return None
     return compiled.kernel(getattr(type(part), name))
 
@@ -375,12 +373,12 @@ def _gap(out: Array, expected: Array, dtype: Any) -> float:
     return gap
 
 
-def _probe_bias_loop(cls: type, name: str, loop: Callable[..., None], dtype: Any) -> tuple[Any, ...] | None:
+def _probe_bias_loop(cls: type, readable: str, name: str, loop: Callable[..., None],
+                     dtype: Any) -> tuple[Any, ...] | None:
     """``add_bias_loop`` against ``Z + b``, ``bias_gradient_loop`` against ``dZ.sum(axis=0)`` (what the readable
     ``forward`` and ``backward_from_dZ`` compute), on probe values with zeros of both signs: a few rows,
     and enough rows that NumPy's order of adding them shows. (inf and NaN are left out: IEEE 754 adds them alike in
     both, and the float32 comparison measures gaps between numbers.)"""
-    readable = "forward" if name == "add_bias_loop" else "backward_from_dZ"
     label = f"{getattr(cls, name).__qualname__}[{np.dtype(dtype).name}]"
     for shape in ((4, 5), (300, 3)):
         Z = _probe_values(dtype, shape)

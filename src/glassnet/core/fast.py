@@ -93,8 +93,8 @@ PROBE_ROWS = 4  # rows of the first batch on which check_step runs a step both w
 _LAYER_METHODS = frozenset({"forward", "backward", "backward_from_dZ", "forward_into", "backward_into",
                             "backward_from_dZ_into", "add_bias_loop", "bias_gradient_loop"})
 _NET_METHODS = frozenset({"_forward", "_backward", "_step", "_loss_value", "_penalty", "_grads"})
-_ACT_METHODS = frozenset({"forward", "backward", "forward_into", "backward_into", "shift_loop"})
-_LOSS_METHODS = frozenset({"value", "gradient", "value_and_gradient_into", "terms_loop"})
+_ACT_METHODS = frozenset({"forward", "backward", "forward_into", "backward_into"})
+_LOSS_METHODS = frozenset({"value", "gradient", "value_and_gradient_into"})
 
 _plans: weakref.WeakKeyDictionary[Any, Plan] = weakref.WeakKeyDictionary()
 _step_verdicts: dict[tuple[Any, ...], bool] = {}  # check_step's results, by kind of network
@@ -258,9 +258,11 @@ class Plan:
             (layer.params, name, p) for layer in self.layers for name, p in layer.params.items()]
         refs += [(vars(layer), "activation", layer.activation) for layer in self.layers if "activation" in vars(layer)]
         self.ref_dicts, self.ref_keys, self.ref_values = (list(column) for column in zip(*refs))
-        classes: dict[type, frozenset[str]] = {type(a): _ACT_METHODS for a in self.activations if a is not None}
+        # (an activation's and a loss's into_loops too: a plan keeps the compiled ones it chose)
+        classes: dict[type, frozenset[str]] = {type(a): _ACT_METHODS | set(a.into_loops)
+                                               for a in self.activations if a is not None}
         classes.update({type(layer): _LAYER_METHODS for layer in self.layers})
-        classes[type(net.loss_fn)] = _LOSS_METHODS
+        classes[type(net.loss_fn)] = _LOSS_METHODS | set(net.loss_fn.into_loops)
         self.methods = [(cls, name, getattr(cls, name)) for cls, names in classes.items() for name in sorted(names)
                         if hasattr(cls, name)]
         self.m_classes, self.m_names, self.m_funcs = (list(column) for column in zip(*self.methods))
