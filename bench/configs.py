@@ -56,6 +56,11 @@ class Config:
     def shuffled(self) -> bool:
         return self.batch_size is not None and self.batch_size < self.n_samples
 
+    @property
+    def n_parameters(self) -> int:
+        """Weights and biases of the network: what a default install's ``compiled.worth_it`` counts."""
+        return sum(a * b + b for a, b in zip(self.sizes, self.sizes[1:]))
+
     def matmul_flops_per_sample(self) -> int:
         """FLOPs of the three matrix products per training sample (forward, dW, dX; no dX into the data)."""
         fwd = sum(2 * a * b for a, b in zip(self.sizes, self.sizes[1:]))

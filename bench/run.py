@@ -90,6 +90,15 @@ def compiled_cell(peer: str) -> bool:
     return peer in COMPILED or peer == "compile"
 
 
+def min_parameters(src: Path) -> int | None:
+    """``compiled.MIN_PARAMETERS`` of the measured tree: from how many parameters a default install (``auto``) runs
+    the compiled loop forms (a network below it trains on the NumPy engine, numba not imported); None if it has none."""
+    code = "from glassnet.core import compiled; print(compiled.MIN_PARAMETERS)"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    return int(out.stdout) if out.returncode == 0 and out.stdout.strip().isdigit() else None
+
+
 def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src: Path = SRC,
              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ)
@@ -422,15 +431,21 @@ def main(argv: list[str] | None = None) -> int:
                                    "ratios_compiled": rc, "ratios_compiled_cpu": rc_cpu, "ratios_compiled_best": rc_best,
                                    "loss_check": {"ok": ok, "comparisons": checks}}
     targets = []
+    # What `pip install "glassnet[fast]"` gives as installed (GLASSNET_COMPILED unset, "auto"): the compiled engine for a
+    # network of at least MIN_PARAMETERS parameters, the NumPy engine below (the compiled cells force the loop forms).
+    threshold = min_parameters(args.src.resolve())
+    report["min_parameters"] = threshold
     print("\n== targets (issue 5), ratios from this run: medians (the verdict), and of each cell's fastest run, for "
-          "glassnet's NumPy engine and its compiled one")
-    print(f"{'':<70}{'numpy engine':^26}  {'compiled':^26}".rstrip())
+          "glassnet's NumPy engine, its compiled one (every network: GLASSNET_COMPILED=1), and glassnet[fast] as "
+          f"installed (auto: the compiled engine from {threshold} parameters on, the NumPy engine below)")
+    print(f"{'':<70}{'numpy engine':^26}  {'compiled':^26}  {'as installed':^26}".rstrip())
     for config, text, key, bound in TARGETS:
         ratios_of = report["configs"].get(config, {})
         value, fast = ratios_of.get("ratios", {}).get(key), ratios_of.get("ratios_compiled", {}).get(key)
         if config not in names or (value is None and fast is None):
             continue
         row: dict[str, Any] = {"config": config, "target": text, "key": key}
+        cells_line: dict[str, tuple[Any, Any, str]] = {}
         line = f"{config:<8}{text:<46}{key:<16}"
         for engine, suffix in (("numpy", ""), ("compiled", "_compiled")):
             v, best = ratios_of[f"ratios{suffix}"].get(key), ratios_of[f"ratios{suffix}_best"].get(key)
@@ -443,6 +458,14 @@ def main(argv: list[str] | None = None) -> int:
                 row.update({"value": v, "met": met, "best": best})
             else:
                 row["compiled"] = {"value": v, "met": met, "best": best}
+            cells_line[engine] = (v, best, verdict)
+        size = CONFIGS[config].scaled(run_mode).n_parameters
+        installed = "compiled" if threshold is not None and size >= threshold and cells_line["compiled"][0] is not None \
+            else "numpy"
+        v, best, verdict = cells_line[installed]
+        line += f"{fmt(v, '.3g'):>9}{fmt(best, '.3g'):>9}  {verdict:<8}{'(' + installed + ')'}"
+        row["installed"] = {"engine": installed, "parameters": size, **(row["compiled"] if installed == "compiled"
+                                                                          else {k: row[k] for k in ("value", "met", "best")})}
         targets.append(row)
         print(line.rstrip())
     print("(* the ratio of each cell's fastest run is on the other side of the target)")

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from glassnet.core import compiled
+
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -91,6 +93,12 @@ def _check_both_engines(report: dict[str, Any], text: str) -> None:
     target = next(t for t in report["targets"] if t["config"] == "moons" and t["key"] == "gn64/torch32")
     assert target["value"] == moons["ratios"]["gn64/torch32"]
     assert target["compiled"]["value"] == moons["ratios_compiled"]["gn64/torch32"]
+    # As installed (GLASSNET_COMPILED unset): moons' 337 parameters are below compiled.MIN_PARAMETERS, so a default
+    # install trains it on the NumPy engine, and the "as installed" verdict is that engine's.
+    assert report["min_parameters"] == compiled.MIN_PARAMETERS > 337
+    assert target["installed"] == {"engine": "numpy", "parameters": 337, "value": target["value"], "met": target["met"],
+                                   "best": target["best"]}
+    assert "as installed" in text and "(numpy)" in text
     assert "glassnet-fast" in text and "numpy engine" in text and "compiled loop forms that ran" in text
     # Compile time: an empty cache compiles every loop form, a second process loads the same ones from it.
     empty, cached = report["compile"]["empty_cache"]["report"], report["compile"]["from_cache"]["report"]
