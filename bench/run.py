@@ -460,9 +460,8 @@ def main(argv: list[str] | None = None) -> int:
                 row["compiled"] = {"value": v, "met": met, "best": best}
             cells_line[engine] = (v, best, verdict)
         size = CONFIGS[config].scaled(run_mode).n_parameters
-        installed = "compiled" if threshold is not None and size >= threshold and cells_line["compiled"][0] is not None \
-            else "numpy"
-        v, best, verdict = cells_line[installed]
+        installed = "compiled" if threshold is not None and size >= threshold else "numpy"
+        v, best, verdict = cells_line[installed]  # "-" where that engine's cells did not run (--engines, --smoke)
         line += f"{fmt(v, '.3g'):>9}{fmt(best, '.3g'):>9}  {verdict:<8}{'(' + installed + ')'}"
         row["installed"] = {"engine": installed, "parameters": size, **(row["compiled"] if installed == "compiled"
                                                                           else {k: row[k] for k in ("value", "met", "best")})}
