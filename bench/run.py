@@ -90,15 +90,6 @@ def compiled_cell(peer: str) -> bool:
     return peer in COMPILED or peer == "compile"
 
 
-def min_parameters(src: Path) -> int | None:
-    """``compiled.MIN_PARAMETERS`` of the measured tree: from how many parameters a default install (``auto``) runs
-    the compiled loop forms (a network below it trains on the NumPy engine, numba not imported); None if it has none."""
-    code = "from glassnet.core import compiled; print(compiled.MIN_PARAMETERS)"
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    return int(out.stdout) if out.returncode == 0 and out.stdout.strip().isdigit() else None
-
-
 def run_cell(config: str, peer: str, dtype: str, mode: str, timeout: float, src: Path = SRC,
              extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ)
@@ -433,19 +424,23 @@ def main(argv: list[str] | None = None) -> int:
     targets = []
     # What `pip install "glassnet[fast]"` gives as installed (GLASSNET_COMPILED unset, "auto"): the compiled engine for a
     # network of at least MIN_PARAMETERS parameters, the NumPy engine below (the compiled cells force the loop forms).
-    threshold = min_parameters(args.src.resolve())
+    # The threshold is the measured tree's, from the compiled.report() its compiled cells carry (None without them).
+    threshold = next((cell["compiled"]["min_parameters"] for c in report["configs"].values()
+                      for cell in c["cells"].values() if "min_parameters" in cell.get("compiled", {})), None)
     report["min_parameters"] = threshold
+    as_installed = ("" if threshold is None else ", and glassnet[fast] as installed (auto: the compiled engine from "
+                    f"{threshold} parameters on, the NumPy engine below)")
     print("\n== targets (issue 5), ratios from this run: medians (the verdict), and of each cell's fastest run, for "
-          "glassnet's NumPy engine, its compiled one (every network: GLASSNET_COMPILED=1), and glassnet[fast] as "
-          f"installed (auto: the compiled engine from {threshold} parameters on, the NumPy engine below)")
-    print(f"{'':<70}{'numpy engine':^26}  {'compiled':^26}  {'as installed':^26}".rstrip())
+          f"glassnet's NumPy engine and its compiled one (every network: GLASSNET_COMPILED=1){as_installed}")
+    print(f"{'':<70}{'numpy engine':^26}  {'compiled':^26}  {'as installed' if as_installed else '':^26}".rstrip())
     for config, text, key, bound in TARGETS:
         ratios_of = report["configs"].get(config, {})
         value, fast = ratios_of.get("ratios", {}).get(key), ratios_of.get("ratios_compiled", {}).get(key)
         if config not in names or (value is None and fast is None):
             continue
         row: dict[str, Any] = {"config": config, "target": text, "key": key}
-        cells_line: dict[str, tuple[Any, Any, str]] = {}
+        results: dict[str, dict[str, Any]] = {}  # per engine: value, met, best
+        verdicts: dict[str, str] = {}
         line = f"{config:<8}{text:<46}{key:<16}"
         for engine, suffix in (("numpy", ""), ("compiled", "_compiled")):
             v, best = ratios_of[f"ratios{suffix}"].get(key), ratios_of[f"ratios{suffix}_best"].get(key)
@@ -454,17 +449,17 @@ def main(argv: list[str] | None = None) -> int:
             if best is not None and met is not None and (best >= bound) != met:
                 verdict += "*"  # the fastest runs disagree with the medians
             line += f"{fmt(v, '.3g'):>9}{fmt(best, '.3g'):>9}  {verdict:<8}"
-            if engine == "numpy":  # the keys of earlier runs' JSON: today's engine
-                row.update({"value": v, "met": met, "best": best})
-            else:
-                row["compiled"] = {"value": v, "met": met, "best": best}
-            cells_line[engine] = (v, best, verdict)
+            results[engine], verdicts[engine] = {"value": v, "met": met, "best": best}, verdict
+        row.update(results["numpy"])  # the keys of earlier runs' JSON: today's engine
+        row["compiled"] = results["compiled"]
         size = CONFIGS[config].scaled(run_mode).n_parameters
-        installed = "compiled" if threshold is not None and size >= threshold else "numpy"
-        v, best, verdict = cells_line[installed]  # "-" where that engine's cells did not run (--engines, --smoke)
-        line += f"{fmt(v, '.3g'):>9}{fmt(best, '.3g'):>9}  {verdict:<8}{'(' + installed + ')'}"
-        row["installed"] = {"engine": installed, "parameters": size, **(row["compiled"] if installed == "compiled"
-                                                                          else {k: row[k] for k in ("value", "met", "best")})}
+        if threshold is None:  # no compiled cell ran (--engines numpy): what glassnet[fast] gives is not measured
+            row["installed"] = None
+        else:
+            installed = "compiled" if size >= threshold else "numpy"
+            got = results[installed]  # None values, "-": that engine's cells for this target did not run (--smoke)
+            line += f"{fmt(got['value'], '.3g'):>9}{fmt(got['best'], '.3g'):>9}  {verdicts[installed]:<8}({installed})"
+            row["installed"] = {"engine": installed, "parameters": size, **got}
         targets.append(row)
         print(line.rstrip())
     print("(* the ratio of each cell's fastest run is on the other side of the target)")
