@@ -16,7 +16,6 @@ from peers import PEERS  # noqa: E402
 
 import glassnet.core.fast as fast  # noqa: E402
 import glassnet.core.training as training  # noqa: E402
-from glassnet.verify.inside import LayerStatsRecorder  # noqa: E402
 
 config = sys.argv[1] if len(sys.argv) > 1 else "digits"
 dtype = sys.argv[2] if len(sys.argv) > 2 else "float64"
@@ -42,24 +41,26 @@ training.fast.step_function = timed_step_function  # fit looks it up through the
 warnings.simplefilter("ignore")  # the health monitor's advice is not what is measured here
 
 
-def one_fit(**kw: Any) -> tuple[float, Any, Any]:
+def one_fit(**kw: Any) -> tuple[float, Any, Any, Any]:
     trainer.reset()
     spans.clear()
     start = time.perf_counter()
-    trainer.net.fit(trainer.X, trainer.y, epochs=c.epochs, optimizer=c.optimizer, lr=c.lr, batch_size=c.batch_size,
+    history = trainer.net.fit(trainer.X, trainer.y, epochs=c.epochs, optimizer=c.optimizer, lr=c.lr, batch_size=c.batch_size,
                     shuffle=True, **kw)
     total = time.perf_counter() - start
     a = np.array(spans)
-    return total, a[:, 1] - a[:, 0], a[1:, 0] - a[:-1, 1]
+    return total, a[:, 1] - a[:, 0], a[1:, 0] - a[:-1, 1], history
 
 
-n_steps = c.epochs * c.steps_per_epoch
-every = max(LayerStatsRecorder.MIN_EVERY, n_steps // LayerStatsRecorder.PER_RUN)
-sampled = np.array([s <= LayerStatsRecorder.FIRST or s % every == 0 for s in range(1, n_steps + 1)])
-runs: dict[str, list[tuple[float, Any, Any]]] = {"fit(monitor=False)": [], "fit()": []}
+one_fit(monitor=False), one_fit()  # warm-up: numba's loading and the first allocations are not timed
+runs: dict[str, list[tuple[float, Any, Any, Any]]] = {"fit(monitor=False)": [], "fit()": []}
 for _ in range(pairs):
     runs["fit(monitor=False)"].append(one_fit(monitor=False))
     runs["fit()"].append(one_fit())
+# The steps the default recorder sampled, as it recorded them (history.layers["step"], counted from 1)
+n_steps = len(runs["fit()"][0][1])
+sampled = np.zeros(n_steps, dtype=bool)
+sampled[np.array(runs["fit()"][0][3].layers["step"]) - 1] = True
 print(f"{config} {dtype}, {pairs} pairs, {n_steps} steps ({sampled.sum()} sampled by the default recorder); medians:")
 for name, rs in runs.items():
     total = np.array([r[0] for r in rs])
